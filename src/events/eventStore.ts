@@ -1,0 +1,50 @@
+/**
+ * The EventStore contract every adapter (SQLite, PostgreSQL) fulfils, checked by one contract
+ * suite in test/contract. Streams are request ids; versions start at 1 within a stream; global
+ * positions start at 1, are gap-free and give one total order across streams.
+ */
+import type { NewEvent, StoredEvent } from './types.ts';
+
+export interface AppendResult {
+  /** The stream's version after the append (its last event's version). */
+  nextExpectedVersion: number;
+  /** Global position of the last appended event. */
+  lastPosition: number;
+  events: StoredEvent[];
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+export interface ChainVerdict {
+  ok: boolean;
+  /** Number of events checked. */
+  checked: number;
+  /** First position whose link is broken (or where an event is missing), when not ok. */
+  firstBadPosition?: number;
+  reason?: string;
+}
+
+export interface EventStore {
+  /** Human-readable location (file path or redacted URL). */
+  readonly location: string;
+  /**
+   * Appends atomically and durably. `expectedVersion` is the stream's current version (0 for a new
+   * stream); a stale one throws ExpectedVersionConflictError and writes nothing.
+   */
+  append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult>;
+  read(stream: string): Promise<StoredEvent[]>;
+  /** Events with position >= fromPosition, in position order; at most `limit` when given. */
+  readAll(fromPosition?: number, limit?: number): Promise<StoredEvent[]>;
+  /** The highest position written so far (0 when empty). */
+  headPosition(): Promise<number>;
+  /**
+   * Calls `onEvent` for every event with position >= fromPosition, in order, then for every later
+   * append by any process. `onError` receives failures of the live feed.
+   */
+  subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): Subscription;
+  /** Recomputes the hash chain over the whole store. */
+  verify(): Promise<ChainVerdict>;
+  close(): Promise<void>;
+}

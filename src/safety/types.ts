@@ -1,0 +1,43 @@
+/**
+ * The contract between classification and the rest of warden. Classification is pure: it reads
+ * its inputs (and, for patches, the file system to resolve symlinks) and returns a verdict value.
+ */
+import type { RequestPolicy, PatchFile } from '../events/types.ts';
+import type { AskReason, SandboxType } from '../policy.ts';
+
+export type Outcome = 'auto-approve' | 'ask' | 'reject';
+
+/** Same shape as the `Classified` event's data, so a verdict is recorded as it is. */
+export interface Classification {
+  outcome: Outcome;
+  /** The sandbox an auto-approved run uses ('none' = bare); for ask/reject, the one a run would use. */
+  sandbox: SandboxType;
+  knownSafe: boolean;
+  dangerous: boolean;
+  /** The word-only sub-commands when the argv (or its shell script) parsed, else null. */
+  commands: string[][] | null;
+  reason: string;
+  askReason?: AskReason;
+  decisionSource?: 'policy' | 'rule' | 'session-cache';
+  proposedPrefix?: string[];
+  files?: PatchFile[];
+}
+
+export interface ExecClassificationInput {
+  command: string[];
+  cwd: string;
+  withEscalatedPermissions: boolean;
+  policy: RequestPolicy;
+  /** The sandbox this platform can provide ('none' when bubblewrap is missing, on Windows ...). */
+  platformSandbox: SandboxType;
+  /** True when an identical request was approved for this session. */
+  approvedForSession: boolean;
+}
+
+export interface PatchClassificationInput {
+  patch: string;
+  cwd: string;
+  policy: RequestPolicy;
+  platformSandbox: SandboxType;
+  approvedForSession: boolean;
+}
