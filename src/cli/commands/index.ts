@@ -1,0 +1,14 @@
+/**
+ * Every `warden` sub-command, one module each. A module exports `register(program)` and keeps its
+ * own options; add a line here to make a command appear.
+ */
+import type { Command } from 'commander';
+
+type Registrar = (program: Command) => void;
+
+export async function registerAll(program: Command): Promise<void> {
+  const modules: Array<Promise<{ register: Registrar }>> = [
+    // one import per command module, e.g. import('./exec.ts'),
+  ];
+  for (const mod of await Promise.all(modules)) mod.register(program);
+}
