@@ -1,0 +1,104 @@
+/**
+ * The write-ahead journal of one request's stream. The machine's emitted events are queued here
+ * and appended in order with optimistic concurrency; effects call `flush()` before they act, so
+ * nothing happens in the world before the events that announce it are durable. Events emitted in
+ * one macrostep share one append (one transaction, one fsync).
+ *
+ * Once an append fails the journal stays failed: every later flush rejects, so no further effect
+ * can start on a record that is not durable.
+ */
+import type { EventStore } from '../events/eventStore.ts';
+import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
+import { isExpectedVersionConflictError } from '../errors.ts';
+
+export class StreamJournal {
+  private version = 0;
+  private pending: DomainEvent[] = [];
+  private draining: Promise<void> | null = null;
+  private failure: unknown = null;
+  readonly stored: StoredEvent[] = [];
+
+  constructor(
+    private readonly store: EventStore,
+    readonly stream: string,
+    readonly sessionId: string,
+  ) {}
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  enqueue(event: DomainEvent): void {
+    this.pending.push(event);
+    this.draining ??= this.drain();
+  }
+
+  /** Resolves once everything enqueued so far (and while waiting) is durable; rejects if any append failed. */
+  async flush(): Promise<void> {
+    // Effects start synchronously inside the same macrostep that emits their events: yield once so
+    // every emit of that step is queued before we wait.
+    await null;
+    while (this.draining) await this.draining;
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Records a decision that several parties may race to give. On a version conflict the stream is
+   * re-read: if someone else already recorded a decision after the last DecisionRequested, that one
+   * stands and is returned; anything else is an error.
+   */
+  async recordDecision(data: EventData<'DecisionRecorded'>): Promise<EventData<'DecisionRecorded'>> {
+    await this.flush();
+    try {
+      await this.appendNow([{ type: 'DecisionRecorded', data }]);
+      return data;
+    } catch (error) {
+      if (!isExpectedVersionConflictError(error)) throw error;
+      const existing = await this.adoptStoredDecision();
+      if (existing) return existing;
+      throw error;
+    }
+  }
+
+  /** Looks for a decision another process stored for the open question; adopts it when present. */
+  async adoptStoredDecision(): Promise<EventData<'DecisionRecorded'> | null> {
+    const events = await this.store.read(this.stream);
+    const asked = events.findLastIndex((e) => e.type === 'DecisionRequested');
+    const decided = events.findIndex((e, i) => i > asked && e.type === 'DecisionRecorded');
+    if (asked < 0 || decided < 0) return null;
+    for (const e of events.slice(this.stored.length)) this.stored.push(e);
+    this.version = events.length;
+    const found = events[decided]!;
+    return found.type === 'DecisionRecorded' ? found.data : null;
+  }
+
+  private async appendNow(events: DomainEvent[]): Promise<void> {
+    const result = await this.store.append(
+      this.stream,
+      this.version,
+      events.map((e) => ({ ...e, sessionId: this.sessionId })),
+    );
+    this.version = result.nextExpectedVersion;
+    this.stored.push(...result.events);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0 && !this.failure) {
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          await this.appendNow(batch);
+        } catch (error) {
+          this.failure = error;
+        }
+      }
+    } finally {
+      this.draining = null;
+    }
+  }
+}
