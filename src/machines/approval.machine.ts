@@ -127,8 +127,24 @@ export function planExecution(ctx: Pick<ApprovalContext, 'request' | 'classifica
   return { sandbox: c.sandbox, mode: policy.sandbox };
 }
 
-function runEnded(run: RecordedRunResult): boolean {
+export function runEnded(run: RecordedRunResult): boolean {
   return !run.timedOut && run.error === undefined && (run.exitCode !== null || run.signal !== null);
+}
+
+/** The state a classification leads to; shared by the chart's guards and the projections. */
+export function stateAfterClassified(c: Classification): 'rejected' | 'sandboxedRun' | 'autoApproved' | 'awaitingDecision' {
+  if (c.outcome === 'reject') return 'rejected';
+  if (c.outcome === 'auto-approve') {
+    const bySandbox = c.sandbox !== 'none' && !c.knownSafe && (c.decisionSource ?? 'policy') === 'policy';
+    return bySandbox ? 'sandboxedRun' : 'autoApproved';
+  }
+  return 'awaitingDecision';
+}
+
+/** The state a finished sandboxed attempt leads to. Under `never` a denial goes back to the agent. */
+export function stateAfterSandboxRun(run: RecordedRunResult, approval: ApprovalRequest['policy']['approval']): 'escalating' | 'failed' | 'completed' {
+  if (run.denial.denied && approval !== 'never') return 'escalating';
+  return runEnded(run) ? 'completed' : 'failed';
 }
 
 /** The record of a run whose effect failed before a result existed (spawn or store failure). */
@@ -169,12 +185,11 @@ export const approvalMachine = setup({
     execute: NOT_PROVIDED('execute') as unknown as ReturnType<typeof fromPromise<RecordedRunResult, ExecuteInput>>,
   },
   guards: {
-    isRejectedByClassification: (_, c: Classification) => c.outcome === 'reject',
-    isSandboxedAttempt: (_, c: Classification) =>
-      c.outcome === 'auto-approve' && c.sandbox !== 'none' && !c.knownSafe && (c.decisionSource ?? 'policy') === 'policy',
-    isAutoApproved: (_, c: Classification) => c.outcome === 'auto-approve',
+    isRejectedByClassification: (_, c: Classification) => stateAfterClassified(c) === 'rejected',
+    isSandboxedAttempt: (_, c: Classification) => stateAfterClassified(c) === 'sandboxedRun',
+    isAutoApproved: (_, c: Classification) => stateAfterClassified(c) === 'autoApproved',
     isEscalatableDenial: ({ context }, run: RecordedRunResult) =>
-      run.denial.denied && context.request.policy.approval !== 'never',
+      stateAfterSandboxRun(run, context.request.policy.approval) === 'escalating',
     runDidNotFinish: (_, run: RecordedRunResult) => !runEnded(run),
     isApproval: (_, d: RecordedDecision) => isApproving(d.decision),
     isAbort: (_, d: RecordedDecision) => d.decision === 'abort',
