@@ -1,0 +1,129 @@
+/**
+ * The `decide` effect: asks a person through whatever channel the surface has (terminal, MCP
+ * elicitation) while watching the store for a decision given elsewhere (`warden approve`, the
+ * inspector), and gives up with a denial when the decision timeout passes. The first answer that is
+ * durably recorded wins; optimistic concurrency on the request's stream makes that unambiguous.
+ */
+import type { EventStore } from '../events/eventStore.ts';
+import { RAW_ANSWER_CAP } from '../events/types.ts';
+import type { DecisionSource, Decision } from '../policy.ts';
+import { logger } from '../log.ts';
+import type { DecideInput, RecordedDecision } from './approval.machine.ts';
+import type { StreamJournal } from './streamJournal.ts';
+
+export interface PersonAnswer {
+  decision: Decision;
+  source: DecisionSource;
+  reason?: string;
+  user?: string;
+  /** The answer as received, for the record (capped here). */
+  raw?: string;
+}
+
+export interface PersonChannel {
+  /**
+   * Asks the person. Resolves with their answer (a malformed one already mapped to a denial with
+   * source `malformed`); rejects when the channel broke. Stops asking when `signal` aborts.
+   */
+  ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer>;
+}
+
+export interface DeciderOptions {
+  store: EventStore;
+  /** null: nobody can be asked here; only a decision stored by another process (or the timeout) can come. */
+  channel: PersonChannel | null;
+  /** null: wait as long as it takes. */
+  timeoutMs: number | null;
+  /** Called after an `approved_always` decision is recorded, to store the allow rule. */
+  onAlwaysApproved?: (prefix: string[]) => Promise<void>;
+}
+
+export function capRaw(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  return raw.length <= RAW_ANSWER_CAP ? raw : `${raw.slice(0, RAW_ANSWER_CAP)}…[${raw.length - RAW_ANSWER_CAP} more chars]`;
+}
+
+function toRecord(answer: PersonAnswer, input: DecideInput): RecordedDecision {
+  // A decision the question did not offer (e.g. approved_always for a shell) is not an answer to it.
+  const offered = input.offered.includes(answer.decision);
+  const data: RecordedDecision = offered
+    ? { decision: answer.decision, source: answer.source }
+    : { decision: 'denied', source: 'malformed', reason: `'${answer.decision}' was not offered` };
+  if (offered && answer.reason) data.reason = answer.reason;
+  if (answer.user) data.user = answer.user;
+  const raw = capRaw(answer.raw);
+  if (raw !== undefined) data.raw = raw;
+  if (data.decision === 'approved_always' && input.classification.proposedPrefix) {
+    data.rulePrefix = input.classification.proposedPrefix;
+  }
+  return data;
+}
+
+export function createDecider(opts: DeciderOptions) {
+  return async function decide(input: DecideInput, journal: StreamJournal): Promise<RecordedDecision> {
+    const controller = new AbortController();
+    const from = (journal.stored.at(-1)?.position ?? 0) + 1;
+    const contenders: Array<Promise<{ kind: 'answer'; answer: PersonAnswer } | { kind: 'stored' }>> = [];
+
+    contenders.push(
+      new Promise((resolve, reject) => {
+        const sub = opts.store.subscribe(
+          from,
+          (e) => {
+            if (e.stream === input.requestId && e.type === 'DecisionRecorded') resolve({ kind: 'stored' });
+          },
+          (error) => logger().warn({ err: error }, 'store subscription failed while waiting for a decision'),
+        );
+        controller.signal.addEventListener('abort', () => sub.close(), { once: true });
+        void reject;
+      }),
+    );
+    if (opts.channel) {
+      contenders.push(
+        opts.channel.ask(input, controller.signal).then(
+          (answer) => ({ kind: 'answer' as const, answer }),
+          (error: unknown) => ({
+            kind: 'answer' as const,
+            answer: {
+              decision: 'denied' as const,
+              source: 'error' as const,
+              reason: `asking failed: ${error instanceof Error ? error.message : String(error)}`,
+            },
+          }),
+        ),
+      );
+    }
+    if (opts.timeoutMs !== null) {
+      const ms = opts.timeoutMs;
+      contenders.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(
+            () => resolve({ kind: 'answer', answer: { decision: 'denied', source: 'timeout', reason: `no decision within ${ms / 1000} s` } }),
+            ms,
+          );
+          controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        }),
+      );
+    }
+
+    try {
+      const first = await Promise.race(contenders);
+      if (first.kind === 'stored') {
+        const adopted = await journal.adoptStoredDecision();
+        if (!adopted) throw new Error('a decision event appeared but could not be read back');
+        return adopted;
+      }
+      const recorded = await journal.recordDecision(toRecord(first.answer, input));
+      if (recorded.decision === 'approved_always' && recorded.rulePrefix && opts.onAlwaysApproved) {
+        try {
+          await opts.onAlwaysApproved(recorded.rulePrefix);
+        } catch (error) {
+          logger().error({ err: error }, 'could not store the always-allow rule; this request is still approved');
+        }
+      }
+      return recorded;
+    } finally {
+      controller.abort();
+    }
+  };
+}
