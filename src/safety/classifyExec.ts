@@ -1,0 +1,2 @@
+export { isKnownSafeCommand } from './knownSafe.ts';
+export { isDangerousCommand } from './dangerous.ts';

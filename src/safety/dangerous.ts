@@ -1,0 +1,92 @@
+/**
+ * Might an argv destroy work or history (CODEX-REFERENCE §2, stricter where noted)? A dangerous
+ * command is asked about even where the policy would run it without asking. Finding too much here
+ * costs a prompt; finding too little can cost a home directory, so this side over-finds: it looks
+ * through wrappers (sudo, env, xargs ...), into every `-c` script, and into substitutions and
+ * redirected commands that the word-only parser refuses (Codex does not). An argv too large to
+ * inspect (over 1 MiB) or nested absurdly deep counts as dangerous. Pure.
+ */
+import { FIND_EXEC_ACTIONS } from './programs/find.ts';
+import { isDangerousGit } from './programs/git.ts';
+import { isDangerousRm } from './programs/rm.ts';
+import { programName } from './programs/programPath.ts';
+import { inlineScripts, isShell, isWrapper } from './programs/wrappers.ts';
+import { MAX_SCRIPT_BYTES, deepScanScript } from './shellParse.ts';
+import { zshAsBash } from './knownSafe.ts';
+
+/** How deep scripts may nest inside scripts before we stop and call it dangerous. */
+const MAX_DEPTH = 6;
+/** Wrappers that join their words into a shell script (`eval "rm -rf /"`, `watch rm -rf x`, `ssh h rm -rf /`). */
+const JOINING_WRAPPERS = new Set(['eval', 'watch', 'ssh', 'su', 'runuser', 'script', 'parallel']);
+
+/** More words than this is not a command a person reviews word by word: dangerous. */
+const MAX_WORDS = 4096;
+/** Programs directlyDangerous looks at; any other word is skipped without copying argv. */
+const INSPECTED = new Set(['git', 'rm', 'find']);
+
+interface Budget {
+  scans: number;
+}
+/** Script scans allowed per top-level check; past it we answer dangerous (fail closed, no hang). */
+const MAX_SCANS = 64;
+
+export function isDangerousCommand(argv: readonly string[]): boolean {
+  if (argv.length === 0) return false;
+  let size = 0;
+  for (const a of argv) size += typeof a === 'string' ? a.length : 0;
+  // too large to inspect: say so
+  if (size > MAX_SCRIPT_BYTES || argv.length > MAX_WORDS) return true;
+  const clean = zshAsBash(argv.map((a) => String(a).replaceAll('\0', '')));
+  return dangerousArgv(clean, 0, { scans: 0 });
+}
+
+/**
+ * Checks argv as a command and, where argv[s] is a wrapper, every later word as the start of the
+ * wrapped command. Computed right to left so each suffix is judged once: linear in argv length.
+ */
+function dangerousArgv(argv: readonly string[], depth: number, budget: Budget): boolean {
+  if (depth > MAX_DEPTH) return true;
+  // anyFrom = some suffix starting at index >= i (at a non-option word) is dangerous by itself
+  let anyFrom = false;
+  for (let i = argv.length - 1; i >= 0; i--) {
+    const word = argv[i]!;
+    const startsCommand = !word.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word);
+    let here = false;
+    if (i === 0 || startsCommand) {
+      const name = programName(word);
+      const wraps = isWrapper(name);
+      if (wraps || isShell(name) || INSPECTED.has(name) || JOINING_WRAPPERS.has(name)) {
+        here = directlyDangerous(name, argv.slice(i), depth, budget);
+      }
+      // a wrapper is as dangerous as anything it could be wrapping
+      if (!here && wraps && anyFrom) here = true;
+    }
+    if (i === 0) return here;
+    if (startsCommand) anyFrom ||= here;
+  }
+  return false;
+}
+
+function directlyDangerous(name: string, argv: readonly string[], depth: number, budget: Budget): boolean {
+  const args = argv.slice(1);
+  if (name === 'git' && isDangerousGit(argv)) return true;
+  if (name === 'rm' && isDangerousRm(args)) return true;
+  if (isShell(name) || isWrapper(name)) {
+    for (const script of inlineScripts(argv)) {
+      if (scriptIsDangerous(script, depth, budget)) return true;
+    }
+  }
+  if (JOINING_WRAPPERS.has(name) && args.length > 0 && scriptIsDangerous(args.join(' '), depth, budget)) return true;
+  if (name === 'find') {
+    // find -exec rm -rf {} ; runs the words after the action
+    const at = args.findIndex((a) => FIND_EXEC_ACTIONS.has(a));
+    if (at >= 0 && dangerousArgv(args.slice(at + 1), depth + 1, budget)) return true;
+  }
+  return false;
+}
+
+function scriptIsDangerous(script: string, depth: number, budget: Budget): boolean {
+  budget.scans += 1;
+  if (budget.scans > MAX_SCANS) return true;
+  return deepScanScript(script).some((words) => dangerousArgv(zshAsBash(words), depth + 1, budget));
+}

@@ -1,0 +1,293 @@
+/**
+ * Turns `bash -lc <script>` (and `-c`, `zsh`, `sh`) into the plain word-only commands it runs, with
+ * tree-sitter-bash through web-tree-sitter's wasm: the same grammar Codex uses (CODEX-REFERENCE §4).
+ * Only words joined by `&&`, `||`, `;`, `|` and newlines qualify; everything else (redirection,
+ * substitution, expansion, assignment, subshell, group, background, heredoc, comment, control flow,
+ * parse error) makes the script "not parsed" (null), and the caller treats it as opaque.
+ *
+ * Stricter than Codex: a backslash anywhere in a word or a double-quoted string rejects the script
+ * (Codex keeps the text verbatim, so `--out\put=x` would be checked as written but run as
+ * `--output=x`), and unquoted glob, brace or tilde characters are reported per command so the rules
+ * can refuse to reason about arguments the shell will rewrite. `deepScanScript` is the lenient
+ * companion used only to find dangerous commands hidden inside substitutions and redirections.
+ *
+ * The wasm must be loaded once with `await initShellParser()`; parsing is synchronous after that.
+ */
+import { createRequire } from 'node:module';
+import { Language, Parser, type Node } from 'web-tree-sitter';
+
+/** Scripts larger than this are never parsed: not known-safe, and no time is spent on them. */
+export const MAX_SCRIPT_BYTES = 1024 * 1024;
+
+let parser: Parser | null = null;
+let initPromise: Promise<void> | null = null;
+
+/** Loads the tree-sitter wasm (I/O, once). Safe to call many times and concurrently. */
+export function initShellParser(): Promise<void> {
+  initPromise ??= (async () => {
+    const require = createRequire(import.meta.url);
+    await Parser.init();
+    const language = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
+    const p = new Parser();
+    p.setLanguage(language);
+    parser = p;
+  })().catch((error: unknown) => {
+    initPromise = null;
+    throw error;
+  });
+  return initPromise;
+}
+
+export function isShellParserReady(): boolean {
+  return parser !== null;
+}
+
+function requireParser(): Parser {
+  if (parser === null) {
+    throw new Error('shell parser not initialised: await initShellParser() once before classifying');
+  }
+  return parser;
+}
+
+/** Shells whose `-c` script we parse; zsh and sh are read with the bash grammar, as Codex does. */
+export const PARSED_SHELLS: ReadonlySet<string> = new Set(['bash', 'zsh', 'sh']);
+
+/**
+ * The script of an exact `[shell, -lc|-c, script]` argv, else null. A fourth element, another flag,
+ * or a shell outside PARSED_SHELLS is not this shape (Codex: a 4-arg `bash -lc git status` is not).
+ */
+export function shellScriptOf(argv: readonly string[]): { shell: string; script: string } | null {
+  if (argv.length !== 3) return null;
+  const [shell, flag, script] = argv as [string, string, string];
+  if (flag !== '-lc' && flag !== '-c') return null;
+  const name = basename(shell);
+  if (!PARSED_SHELLS.has(name)) return null;
+  return { shell, script };
+}
+
+function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+/** Named node kinds that may appear in a word-only script (Codex's allow-list). */
+const ALLOWED_NAMED = new Set([
+  'program',
+  'list',
+  'pipeline',
+  'command',
+  'command_name',
+  'word',
+  'string',
+  'string_content',
+  'raw_string',
+  'number',
+  'concatenation',
+]);
+/** Anonymous tokens that may appear: the four joiners and the quote characters. */
+const ALLOWED_ANONYMOUS = new Set(['&&', '||', ';', '|', '"', "'"]);
+
+/** Unquoted characters the shell rewrites: globs (`*?[]`), braces (`{a,b}`) and tilde. */
+const EXPANDING = /[*?[\]{}~]/;
+
+export interface ParsedScript {
+  /** Each sub-command's words, in source order. */
+  commands: string[][];
+  /** Per command: true when an unquoted argument holds glob, brace or tilde characters. */
+  expands: boolean[];
+}
+
+/** Word-only commands of a script, or null when it is anything more than plain words. Sync. */
+export function parseWordOnlyScript(script: string): string[][] | null {
+  return parseWordOnlyScriptDetailed(script)?.commands ?? null;
+}
+
+/** As parseWordOnlyScript, with the per-command expansion flags the rules need. Sync, no I/O. */
+export function parseWordOnlyScriptDetailed(script: string): ParsedScript | null {
+  const p = requireParser();
+  // NUL cannot reach a real shell script (argv strings end there); huge input is refused unread.
+  if (script.length > MAX_SCRIPT_BYTES || script.includes('\0')) return null;
+  if (script.trim() === '') return null;
+  const tree = p.parse(script);
+  if (tree === null) return null;
+  try {
+    const root = tree.rootNode;
+    if (root.hasError) return null;
+    const commandNodes: Node[] = [];
+    if (!checkTree(root, commandNodes)) return null;
+    if (commandNodes.length === 0) return null;
+    commandNodes.sort((a, b) => a.startIndex - b.startIndex);
+    const commands: string[][] = [];
+    const expands: boolean[] = [];
+    for (const node of commandNodes) {
+      const words = commandWords(node);
+      if (words === null) return null;
+      commands.push(words.words);
+      expands.push(words.expands);
+    }
+    return { commands, expands };
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Walks every node iteratively (no recursion limit on deep nesting); false on anything disallowed. */
+function checkTree(root: Node, commands: Node[]): boolean {
+  const cursor = root.walk();
+  try {
+    for (;;) {
+      const type = cursor.nodeType;
+      if (cursor.nodeIsNamed) {
+        if (!ALLOWED_NAMED.has(type)) return false;
+        if (type === 'command') commands.push(cursor.currentNode);
+      } else if (!ALLOWED_ANONYMOUS.has(type) && type.trim() !== '') {
+        return false;
+      }
+      if (cursor.nodeIsMissing) return false;
+      if (cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return true;
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+interface Words {
+  words: string[];
+  expands: boolean;
+}
+
+function commandWords(command: Node): Words | null {
+  const children = command.namedChildren.filter((c): c is Node => c !== null);
+  const [nameNode, ...args] = children;
+  if (nameNode === undefined || nameNode.type !== 'command_name') return null;
+  // The program name must be one plain word: a quoted name ('git status') is refused, as are
+  // names the shell would rewrite (glob, tilde, backslash).
+  const nameWord = nameNode.namedChildren[0];
+  if (nameNode.namedChildCount !== 1 || nameWord == null || nameWord.type !== 'word') return null;
+  const name = nameWord.text;
+  if (name.includes('\\') || EXPANDING.test(name)) return null;
+  const words = [name];
+  let expands = false;
+  for (const arg of args) {
+    const piece = literal(arg);
+    if (piece === null) return null;
+    words.push(piece.text);
+    expands ||= piece.expands;
+  }
+  return { words, expands };
+}
+
+interface Piece {
+  text: string;
+  expands: boolean;
+}
+
+/** The literal value of an argument node, or null when the shell would compute it. */
+function literal(node: Node): Piece | null {
+  switch (node.type) {
+    case 'word':
+    case 'number': {
+      const text = node.text;
+      // `--out\put` runs as `--output`: refuse rather than unescape.
+      if (text.includes('\\')) return null;
+      return { text, expands: EXPANDING.test(text) };
+    }
+    case 'raw_string': {
+      const text = node.text;
+      if (text.length < 2 || !text.startsWith("'") || !text.endsWith("'")) return null;
+      return { text: text.slice(1, -1), expands: false };
+    }
+    case 'string': {
+      // Only string_content children (no $x, $(..), `..`); the value is the source between the
+      // quotes, so newlines that tree-sitter leaves between content nodes are kept.
+      for (const child of node.namedChildren) {
+        if (child === null || child.type !== 'string_content') return null;
+      }
+      const text = node.text;
+      if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return null;
+      const inner = text.slice(1, -1);
+      if (inner.includes('\\')) return null;
+      return { text: inner, expands: false };
+    }
+    case 'concatenation': {
+      let text = '';
+      let expands = false;
+      for (const child of node.namedChildren) {
+        if (child === null || child.type === 'concatenation') return null;
+        const piece = literal(child);
+        if (piece === null) return null;
+        text += piece.text;
+        expands ||= piece.expands;
+      }
+      return { text, expands };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Every simple command anywhere in a script, including inside substitutions, subshells, pipelines
+ * with redirections, control flow and (partially) broken input, with arguments taken literally when
+ * possible and as raw source text otherwise. Used only to look for DANGEROUS commands, where
+ * finding too much is the safe error. Returns [] for oversized input or when the parser is not
+ * ready (callers treat an unparsed script as not known-safe anyway). Sync.
+ */
+export function deepScanScript(script: string): string[][] {
+  if (parser === null || script.length > MAX_SCRIPT_BYTES) return [];
+  const tree = parser.parse(script.replaceAll('\0', ' '));
+  if (tree === null) return [];
+  try {
+    const out: string[][] = [];
+    const cursor = tree.rootNode.walk();
+    try {
+      for (;;) {
+        if (cursor.nodeType === 'command') {
+          const words = looseCommandWords(cursor.currentNode);
+          if (words.length > 0) out.push(words);
+        }
+        if (cursor.gotoFirstChild()) continue;
+        let done = false;
+        while (!cursor.gotoNextSibling()) {
+          if (!cursor.gotoParent()) {
+            done = true;
+            break;
+          }
+        }
+        if (done) break;
+      }
+    } finally {
+      cursor.delete();
+    }
+    return out;
+  } finally {
+    tree.delete();
+  }
+}
+
+function looseCommandWords(command: Node): string[] {
+  const words: string[] = [];
+  let seenName = false;
+  for (const child of command.namedChildren) {
+    if (child === null) continue;
+    if (!seenName) {
+      // assignments (FOO=bar) and redirections before the name are not the program
+      if (child.type !== 'command_name') continue;
+      seenName = true;
+      const inner = child.namedChildren[0];
+      words.push(inner ? (literal(inner)?.text ?? unquoteLoosely(inner.text)) : child.text);
+      continue;
+    }
+    if (child.type.endsWith('redirect') || child.type === 'herestring_redirect') continue;
+    words.push(literal(child)?.text ?? unquoteLoosely(child.text));
+  }
+  return words;
+}
+
+/** Best effort for text the shell would compute: drop quotes and backslashes (`r\m` is `rm`). */
+function unquoteLoosely(text: string): string {
+  return text.replace(/["'\\]/g, '');
+}
