@@ -76,8 +76,9 @@ export class SubscriptionPump implements Subscription {
     } while (this.again && !this.closed);
   }
 
-  private report(error: unknown): void {
-    if (this.onError) {
+  /** Hands a failure of the live feed to the subscriber's onError (nothing when closed). */
+  report(error: unknown): void {
+    if (this.onError && !this.closed) {
       try {
         this.onError(error);
       } catch {

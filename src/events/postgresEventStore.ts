@@ -1,0 +1,447 @@
+/**
+ * The shared EventStore on PostgreSQL (`pg`), for many hosts recording into one audit trail.
+ *
+ * Ordering and the chain under concurrent writers: every append runs in one transaction that first
+ * takes a transaction-scoped advisory lock (pg_advisory_xact_lock(APPEND_LOCK)). Holding it, the
+ * append reads the recorded head, assigns position = head + 1 onward, links the first hash to the
+ * head's hash, and updates the head, so appends from any number of processes and hosts form one
+ * chain with gap-free positions. A sequence would not do: its values are handed out outside the
+ * transaction, so a rollback leaves a hole and two writers could commit out of order, and a
+ * subscriber following positions would skip the later-committed lower one. The lock is released
+ * only after the commit is visible, so position N is visible before anyone can write N + 1: a reader
+ * that sees N + 1 also sees N. The UNIQUE (stream, version) constraint backs optimistic
+ * concurrency even if the lock were bypassed.
+ *
+ * Live subscriptions: each append NOTIFYs (delivered at commit); a dedicated client LISTENs and
+ * pokes every subscription, which re-reads from its last delivered position, so notifications that
+ * are late, merged or lost (during a reconnect) cost nothing. A slow safety poll covers the rest.
+ * Server restarts: the pool drops dead clients and opens new ones; the LISTEN client reconnects
+ * with backoff and re-reads. Connection attempts are bounded, so a down server is an error, never
+ * a hang. Does I/O.
+ */
+import pg from 'pg';
+import { ExpectedVersionConflictError, StoreError } from '../errors.ts';
+import { stampEvents, validateAppend } from './appendPlan.ts';
+import { ChainWalker } from './chainWalker.ts';
+import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, STORE_FORMAT } from './migrations/postgres.ts';
+import { decodeHead, encodeHead } from './migrations/sqlite.ts';
+import { redactUrl } from './storeLocation.ts';
+import { SubscriptionPump } from './subscriptionPump.ts';
+import type { NewEvent, StoredEvent } from './types.ts';
+
+/** Advisory lock keys ("wardn" + 1/2): one serialises appends, one serialises schema set-up. */
+const APPEND_LOCK = '512970974318001';
+const INIT_LOCK = '512970974318002';
+const CHANNEL = 'warden_events';
+const CONNECT_TIMEOUT_MS = 5_000;
+const SAFETY_POLL_MS = 2_000;
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 5_000;
+const VERIFY_PAGE = 5_000;
+
+export interface PostgresStoreOptions {
+  /** Maximum pooled connections (default 10). */
+  poolSize?: number;
+  connectTimeoutMs?: number;
+}
+
+interface Row {
+  position: string;
+  stream: string;
+  version: number;
+  session_id: string;
+  type: string;
+  data: unknown;
+  time: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function rowToEvent(r: Row): StoredEvent {
+  return {
+    type: r.type,
+    data: r.data,
+    stream: r.stream,
+    sessionId: r.session_id,
+    version: r.version,
+    position: Number(r.position),
+    time: r.time,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  } as StoredEvent;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** One clear StoreError for infrastructure failures; our own errors pass through. */
+export function mapPostgresError(where: string, error: unknown): unknown {
+  if (error instanceof StoreError || error instanceof ExpectedVersionConflictError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const say = (what: string) => new StoreError(`PostgreSQL store ${where}: ${what}`, { cause: error });
+  if (typeof code === 'string') {
+    if (UNREACHABLE.has(code)) return say(`cannot reach the server (${code})`);
+    if (code === '28P01' || code === '28000') return say(`authentication failed (${message})`);
+    if (code === '3D000') return say(`the database does not exist (${message})`);
+    if (code === '42501') {
+      return say(
+        `permission denied (${message}); the role needs CREATE on the schema for the first use, then SELECT, INSERT and UPDATE on warden_events and warden_meta`,
+      );
+    }
+    if (code === '57P01' || code === '57P02' || code === '57P03') return say(`the server is shutting down or starting up (${message})`);
+    if (code.startsWith('08')) return say(`connection failure (${message})`);
+  }
+  if (/timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+    return say(`cannot reach the server (${message})`);
+  }
+  return say(message);
+}
+
+/**
+ * Connects, creates or migrates the schema, and returns the store. Throws StoreError for a bad URL,
+ * an unreachable server, failed authentication, missing permissions, a foreign or newer schema.
+ */
+export async function createPostgresEventStore(url: string, options: PostgresStoreOptions = {}): Promise<EventStore> {
+  const where = redactUrl(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new StoreError(`PostgreSQL store ${where}: not a valid connection URL (expected postgres://user@host:port/database)`, { cause: error });
+  }
+  if (!/^postgres(ql)?:$/i.test(parsed.protocol) || parsed.pathname.length <= 1) {
+    throw new StoreError(`PostgreSQL store ${where}: not a valid connection URL (expected postgres://user@host:port/database)`);
+  }
+  const config: pg.PoolConfig = {
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'warden',
+  };
+  const store = new PostgresEventStore(config, where);
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw mapPostgresError(where, error);
+  }
+  return store;
+}
+
+class PostgresEventStore implements EventStore {
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly pumps = new Set<SubscriptionPump>();
+  private listener: pg.Client | undefined;
+  private listenerState: 'idle' | 'connecting' | 'listening' = 'idle';
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.PoolConfig,
+    where: string,
+  ) {
+    this.location = where;
+    this.pool = new pg.Pool(config);
+    // An idle pooled client whose server went away emits here; the pool has already dropped it and
+    // the next query opens a fresh connection. Without a listener the process would crash.
+    this.pool.on('error', () => {});
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    let failed: unknown;
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${INIT_LOCK})`);
+      const regs = await client.query<{ meta: string | null; events: string | null }>(
+        `SELECT to_regclass('warden_meta')::text AS meta, to_regclass('warden_events')::text AS events`,
+      );
+      const { meta, events } = regs.rows[0]!;
+      let from = 0;
+      if (meta || events) {
+        if (!meta || !events) throw new StoreError(`PostgreSQL store ${this.location} is not a warden event store: it has only one of warden_meta and warden_events`);
+        const rows = await client.query<{ key: string; value: string }>(
+          `SELECT key, value FROM warden_meta WHERE key IN ('format', 'schema_version')`,
+        );
+        const m = new Map(rows.rows.map((r) => [r.key, r.value]));
+        if (m.get('format') !== STORE_FORMAT) {
+          throw new StoreError(`PostgreSQL store ${this.location} is not a warden event store: warden_meta has no format = '${STORE_FORMAT}' row`);
+        }
+        from = Number(m.get('schema_version'));
+        if (!Number.isSafeInteger(from) || from < 0) throw new StoreError(`PostgreSQL store ${this.location}: schema_version is not a number`);
+        if (from > POSTGRES_SCHEMA_VERSION) {
+          throw new StoreError(
+            `PostgreSQL store ${this.location} was created by a newer warden (schema ${from}), this warden knows ${POSTGRES_SCHEMA_VERSION}`,
+          );
+        }
+      }
+      for (const step of POSTGRES_MIGRATIONS) {
+        if (step.to <= from) continue;
+        await step.up(client);
+        await client.query(`UPDATE warden_meta SET value = $1 WHERE key = 'schema_version'`, [String(step.to)]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      failed = error;
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release(failed instanceof Error && !(failed instanceof StoreError) ? failed : undefined);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreError(`PostgreSQL store ${this.location}: the store is closed`);
+  }
+
+  private async query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    this.checkOpen();
+    try {
+      return await this.pool.query<R>(config);
+    } catch (error) {
+      throw mapPostgresError(this.location, error);
+    }
+  }
+
+  async append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
+    const valid = validateAppend(stream, expectedVersion, events);
+    this.checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw mapPostgresError(this.location, error);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+      // A new statement, hence (READ COMMITTED) a snapshot taken after the lock was granted.
+      const state = await client.query<{ head: string | null; last: string | null; v: number }>({
+        name: 'warden_append_state',
+        text: `SELECT (SELECT value FROM warden_meta WHERE key = 'head') AS head,
+                      (SELECT position::text || ' ' || hash FROM warden_events ORDER BY position DESC LIMIT 1) AS last,
+                      (SELECT coalesce(max(version), 0) FROM warden_events WHERE stream = $1)::int AS v`,
+        values: [stream],
+      });
+      const { head: rawHead, last, v: actual } = state.rows[0]!;
+      const head = rawHead === null ? undefined : decodeHead(rawHead);
+      if (!head) throw new StoreError(`PostgreSQL store ${this.location}: the recorded head is missing or malformed (altered outside warden)`);
+      const endMatchesHead = last === null ? head.position === 0 : last === encodeHead(head.position, head.hash);
+      if (!endMatchesHead) {
+        throw new StoreError(`PostgreSQL store ${this.location}: the last event does not match the recorded head (the log was altered outside warden); run warden verify`);
+      }
+      if (actual !== expectedVersion) throw new ExpectedVersionConflictError(stream, expectedVersion, actual);
+      const stored = stampEvents(head, stream, actual, valid, new Date().toISOString());
+      const end = stored[stored.length - 1]!;
+      await client.query({
+        name: 'warden_append_insert',
+        text: `WITH ins AS (
+                 INSERT INTO warden_events (position, stream, version, session_id, type, data, time, prev_hash, hash)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], $9::text[])
+               ), upd AS (
+                 UPDATE warden_meta SET value = $10 WHERE key = 'head'
+               )
+               SELECT pg_notify('${CHANNEL}', $11)`,
+        values: [
+          stored.map((e) => e.position),
+          stored.map((e) => e.stream),
+          stored.map((e) => e.version),
+          stored.map((e) => e.sessionId),
+          stored.map((e) => e.type),
+          stored.map((e) => JSON.stringify(e.data)),
+          stored.map((e) => e.time),
+          stored.map((e) => e.prevHash),
+          stored.map((e) => e.hash),
+          encodeHead(end.position, end.hash),
+          String(end.position),
+        ],
+      });
+      await client.query('COMMIT');
+      return { nextExpectedVersion: end.version, lastPosition: end.position, events: stored };
+    } catch (error) {
+      if (!(error instanceof StoreError) && !(error instanceof ExpectedVersionConflictError)) broken = error as Error;
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      if ((error as { code?: string }).code === '23505') {
+        // (stream, version) taken: only possible if someone bypassed the lock; still a conflict.
+        throw new ExpectedVersionConflictError(stream, expectedVersion, -1);
+      }
+      throw mapPostgresError(this.location, error);
+    } finally {
+      // A client that failed mid-transaction is destroyed rather than reused.
+      client.release(broken);
+    }
+  }
+
+  async read(stream: string): Promise<StoredEvent[]> {
+    const r = await this.query<Row>({
+      name: 'warden_read',
+      text: `SELECT * FROM warden_events WHERE stream = $1 ORDER BY version`,
+      values: [stream],
+    });
+    return r.rows.map(rowToEvent);
+  }
+
+  async readAll(fromPosition = 1, limit?: number): Promise<StoredEvent[]> {
+    const r = await this.query<Row>({
+      name: 'warden_read_all',
+      text: `SELECT * FROM warden_events WHERE position >= $1 ORDER BY position LIMIT $2`,
+      values: [Math.max(1, Math.floor(fromPosition)), limit ?? null],
+    });
+    return r.rows.map(rowToEvent);
+  }
+
+  async headPosition(): Promise<number> {
+    const r = await this.query<{ m: string | null }>({ name: 'warden_head_position', text: `SELECT max(position) AS m FROM warden_events` });
+    return Number(r.rows[0]?.m ?? 0);
+  }
+
+  subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): Subscription {
+    this.checkOpen();
+    const pump: SubscriptionPump = new SubscriptionPump(
+      fromPosition,
+      (from, limit) => this.readAll(from, limit),
+      onEvent,
+      onError,
+      () => {
+        this.pumps.delete(pump);
+        if (this.pumps.size === 0) this.stopLive();
+      },
+    );
+    this.pumps.add(pump);
+    this.startLive();
+    setImmediate(() => pump.poke());
+    return pump;
+  }
+
+  private pokeAll(): void {
+    for (const pump of this.pumps) pump.poke();
+  }
+
+  private startLive(): void {
+    if (!this.pollTimer) {
+      this.pollTimer = setInterval(() => this.pokeAll(), SAFETY_POLL_MS);
+      this.pollTimer.unref();
+    }
+    if (this.listenerState === 'idle' && !this.reconnectTimer) void this.connectListener();
+  }
+
+  private stopLive(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const listener = this.listener;
+    this.listener = undefined;
+    this.listenerState = 'idle';
+    if (listener) {
+      listener.removeAllListeners();
+      listener.on('error', () => {});
+      void listener.end().catch(() => {});
+    }
+  }
+
+  /** Opens the dedicated LISTEN connection; on any failure schedules another attempt with backoff. */
+  private async connectListener(): Promise<void> {
+    this.listenerState = 'connecting';
+    const client = new pg.Client(this.config);
+    this.listener = client;
+    const lost = (error?: unknown) => {
+      if (this.listener !== client) return; // already replaced or stopped
+      this.listener = undefined;
+      this.listenerState = 'idle';
+      client.removeAllListeners();
+      client.on('error', () => {});
+      void client.end().catch(() => {});
+      if (error) for (const pump of this.pumps) pump.report(error);
+      this.scheduleReconnect();
+    };
+    client.on('error', (error) => lost(mapPostgresError(this.location, error)));
+    client.on('end', () => lost());
+    client.on('notification', () => this.pokeAll());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      if (this.listener !== client) {
+        await client.end().catch(() => {});
+        return;
+      }
+      this.listenerState = 'listening';
+      this.reconnectDelay = RECONNECT_MIN_MS;
+      // Anything appended while we were not listening is read now.
+      this.pokeAll();
+    } catch (error) {
+      lost(mapPostgresError(this.location, error));
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.pumps.size === 0 || this.reconnectTimer) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closed && this.pumps.size > 0 && this.listenerState === 'idle') void this.connectListener();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  async verify(): Promise<ChainVerdict> {
+    this.checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw mapPostgresError(this.location, error);
+    }
+    let broken: Error | undefined;
+    try {
+      // One snapshot for the rows and the head, so concurrent appends cannot make them disagree.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const walker = new ChainWalker();
+      let after = 0;
+      for (;;) {
+        const page = await client.query<Row>({
+          name: 'warden_verify_page',
+          text: `SELECT * FROM warden_events WHERE position > $1 ORDER BY position LIMIT ${VERIFY_PAGE}`,
+          values: [after],
+        });
+        let going = true;
+        for (const row of page.rows) {
+          if (!walker.push(rowToEvent(row))) {
+            going = false;
+            break;
+          }
+        }
+        if (!going || page.rows.length < VERIFY_PAGE) break;
+        after = Number(page.rows[page.rows.length - 1]!.position);
+      }
+      const head = await client.query<{ value: string }>(`SELECT value FROM warden_meta WHERE key = 'head'`);
+      await client.query('COMMIT');
+      const raw = head.rows[0]?.value;
+      if (raw === undefined) return { ...walker.finish(undefined), ok: false, reason: 'the recorded head is missing' };
+      const decoded = decodeHead(raw);
+      if (!decoded) return { ok: false, checked: 0, firstBadPosition: 1, reason: 'the recorded head is malformed' };
+      return walker.finish(decoded);
+    } catch (error) {
+      broken = error as Error;
+      await client.query('ROLLBACK').catch(() => {});
+      throw mapPostgresError(this.location, error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pump of [...this.pumps]) pump.close();
+    this.stopLive();
+    await this.pool.end().catch(() => {});
+  }
+}
