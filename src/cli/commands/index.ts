@@ -8,7 +8,10 @@ type Registrar = (program: Command) => void;
 
 export async function registerAll(program: Command): Promise<void> {
   const modules: Array<Promise<{ register: Registrar }>> = [
-    // one import per command module, e.g. import('./exec.ts'),
+    import('./exec.ts'),
+    import('./audit.ts'),
+    import('./verify.ts'),
+    import('./checkPatch.ts'),
   ];
   for (const mod of await Promise.all(modules)) mod.register(program);
 }

@@ -1,0 +1,135 @@
+/**
+ * `warden exec -- CMD...`: one command through the whole approval flow from a terminal. The
+ * command's exit code passes through; a denial exits 126, an abort 130, a timeout 124, and a run
+ * that could not happen 125, each with one line on stderr.
+ */
+import { realpathSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ReadStream } from 'node:tty';
+import { runRequest, type RequestResult } from '../../machines/runRequest.ts';
+import { createRuntime } from '../runtime.ts';
+import { createTtyChannel, nobodyChannel } from '../ttyChannel.ts';
+import {
+  addPolicyOptions,
+  addStoreOption,
+  buildPolicy,
+  defaultSessionId,
+  openStoreFromFlags,
+  origin,
+  setupLogging,
+  type PolicyFlags,
+} from '../options.ts';
+import { ConfigError } from '../../errors.ts';
+import { recoverStore } from '../recovery.ts';
+
+interface ExecFlags extends PolicyFlags {
+  session?: string;
+  store?: string;
+  logLevel?: string;
+  rules?: string;
+  timeout?: string;
+  decisionTimeout?: string;
+  justification?: string;
+  escalate?: boolean;
+}
+
+export const EXIT_DENIED = 126;
+export const EXIT_ABORTED = 130;
+export const EXIT_TIMEOUT = 124;
+export const EXIT_NOT_RUN = 125;
+
+export function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${flag} must be a positive number, got '${value}'`);
+  return n;
+}
+
+/** The exit status and the one line a person reads on stderr. */
+export function exitFor(result: RequestResult): { code: number; line: string | null } {
+  const ctx = result.context;
+  const run = ctx.execution ?? ctx.sandboxRun;
+  switch (result.finalState) {
+    case 'rejected':
+      return { code: EXIT_DENIED, line: `warden: not run: ${ctx.failure ?? 'denied'}` };
+    case 'aborted':
+      return { code: EXIT_ABORTED, line: `warden: aborted: ${ctx.failure ?? 'aborted'}` };
+    case 'failed':
+      if (run?.timedOut) return { code: EXIT_TIMEOUT, line: `warden: timed out after ${Math.round(run.durationMs)} ms; the process group was killed` };
+      return { code: EXIT_NOT_RUN, line: `warden: failed: ${run?.error ?? ctx.failure ?? 'the command could not run'}` };
+    case 'completed': {
+      const denial = run?.denial.denied ? `warden: the sandbox denied ${run.denial.what ?? 'an operation'}` : null;
+      if (run?.exitCode !== null && run?.exitCode !== undefined) return { code: run.exitCode, line: denial };
+      if (run?.signal) return { code: 128 + signalNumber(run.signal), line: denial ?? `warden: killed by ${run.signal}` };
+      return { code: 0, line: denial };
+    }
+  }
+}
+
+function signalNumber(signal: string): number {
+  const table: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGSYS: 31 };
+  return table[signal] ?? 0;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('exec')
+    .description('run one command through the approval flow, asking on this terminal when needed')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--session <id>', 'session id (default: $WARDEN_SESSION, else this terminal session)')
+    .option('--rules <file>', 'user rules file (default $XDG_CONFIG_HOME/warden/rules.toml)')
+    .option('--timeout <ms>', 'kill the command after this many milliseconds')
+    .option('--decision-timeout <seconds>', 'deny when nobody decides within this time')
+    .option('--justification <text>', 'why the command is needed (shown when asking)')
+    .option('--escalate', 'request to run without the sandbox (asks under on-request)');
+  addPolicyOptions(cmd);
+  addStoreOption(cmd);
+  cmd.action(async (command: string[], flags: ExecFlags) => {
+    setupLogging(flags);
+    const policy = buildPolicy(flags);
+    const timeoutMs = positiveNumber(flags.timeout, '--timeout');
+    const decisionTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
+    const store = await openStoreFromFlags(flags);
+    try {
+      await recoverStore(store);
+      const channel = process.stdin.isTTY && process.stdin instanceof ReadStream ? createTtyChannel(process.stdin, process.stderr) : nobodyChannel;
+      const runtime = await createRuntime({
+        store,
+        rulesPath: flags.rules,
+        channel,
+        decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+      });
+      try {
+        const result = await runRequest({
+          store,
+          sessionId: flags.session ?? defaultSessionId(),
+          request: {
+            kind: 'exec',
+            command,
+            cwd: realpathSync(process.cwd()),
+            withEscalatedPermissions: flags.escalate === true,
+            ...(flags.justification ? { justification: flags.justification } : {}),
+            ...(timeoutMs ? { timeoutMs: Math.round(timeoutMs) } : {}),
+            policy,
+            origin: origin('exec'),
+          },
+          effects: runtime.effects,
+        });
+        if (result.output) {
+          process.stdout.write(result.output.stdout);
+          process.stderr.write(result.output.stderr);
+        }
+        if (result.storeError) {
+          process.stderr.write(`warden: the store refused a write (${String((result.storeError as Error).message ?? result.storeError)}); nothing further was run\n`);
+        }
+        const { code, line } = exitFor(result);
+        if (line) process.stderr.write(`${line}\n`);
+        process.exitCode = result.storeError && result.finalState !== 'completed' ? EXIT_NOT_RUN : code;
+      } finally {
+        runtime.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Options shared by several commands (policy, store, session, logging) and their validation.
+ * A bad value is a ConfigError naming the flag: the command stops before anything is recorded.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { APPROVAL_POLICIES, SANDBOX_MODES, type ApprovalPolicy, type SandboxMode } from '../policy.ts';
+import type { RequestPolicy } from '../events/types.ts';
+import { ConfigError } from '../errors.ts';
+import { configureLogger, resolveLogLevel } from '../log.ts';
+import { openStore, resolveStoreLocation } from '../events/openStore.ts';
+import type { EventStore } from '../events/eventStore.ts';
+
+export interface PolicyFlags {
+  approval: ApprovalPolicy;
+  sandbox: SandboxMode;
+  writableRoot: string[];
+  network?: boolean;
+  tmpWrite: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function addPolicyOptions(cmd: Command, defaults: { approval?: ApprovalPolicy; sandbox?: SandboxMode } = {}): Command {
+  return cmd
+    .addOption(new Option('--approval <policy>', 'approval policy').choices(APPROVAL_POLICIES).default(defaults.approval ?? 'on-request'))
+    .addOption(new Option('--sandbox <mode>', 'sandbox policy').choices(SANDBOX_MODES).default(defaults.sandbox ?? 'workspace-write'))
+    .option('--writable-root <dir>', 'extra writable root under workspace-write (repeatable)', collect, [])
+    .option('--network', 'allow network access inside the sandbox')
+    .option('--no-tmp-write', 'do not make /tmp and $TMPDIR writable under workspace-write');
+}
+
+export function addStoreOption(cmd: Command): Command {
+  return cmd
+    .option('--store <location>', 'event store: SQLite file path or postgres:// URL (default: $WARDEN_STORE, else $XDG_STATE_HOME/warden/events.db)')
+    .option('--log-level <level>', 'log level on stderr (fatal|error|warn|info|debug|trace|silent; default $WARDEN_LOG or warn)');
+}
+
+export function realDir(path: string, flag: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    throw new ConfigError(`${flag} ${path}: no such directory`);
+  }
+}
+
+export function buildPolicy(flags: PolicyFlags): RequestPolicy {
+  return {
+    approval: flags.approval,
+    sandbox: flags.sandbox,
+    writableRoots: flags.writableRoot.map((d) => realDir(d, '--writable-root')),
+    network: flags.network === true,
+    tmpWrite: flags.tmpWrite !== false,
+  };
+}
+
+export function setupLogging(flags: { logLevel?: string }): void {
+  try {
+    configureLogger(resolveLogLevel(flags.logLevel));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+export async function openStoreFromFlags(flags: { store?: string }): Promise<EventStore> {
+  return openStore(resolveStoreLocation({ flag: flags.store }));
+}
+
+/**
+ * The default session groups the commands of one terminal: the kernel's session id of this process
+ * (the login shell's), so `a` in one `warden exec` carries to the next in the same terminal.
+ */
+export function defaultSessionId(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.WARDEN_SESSION && env.WARDEN_SESSION.trim() !== '') return env.WARDEN_SESSION;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const sid = fields[3];
+    if (sid && sid !== '0') return `term-${hostname()}-${sid}`;
+  } catch {
+    // not Linux: fall through
+  }
+  return randomUUID();
+}
+
+export function origin(surface: string, callId?: string) {
+  return {
+    surface,
+    pid: process.pid,
+    host: hostname(),
+    user: process.env.USER,
+    ...(callId ? { callId } : {}),
+  };
+}
