@@ -76,7 +76,16 @@ function directlyDangerous(name: string, argv: readonly string[], depth: number,
       if (scriptIsDangerous(script, depth, budget)) return true;
     }
   }
-  if (JOINING_WRAPPERS.has(name) && args.length > 0 && scriptIsDangerous(args.join(' '), depth, budget)) return true;
+  if (JOINING_WRAPPERS.has(name)) {
+    // the script starts after the wrapper's own options and operands (`ssh -p 22 host rm -rf /`):
+    // try the joined words from each of the first few non-option words
+    let tried = 0;
+    for (let i = 0; i < args.length && tried < 4; i++) {
+      if (args[i]!.startsWith('-')) continue;
+      tried += 1;
+      if (scriptIsDangerous(args.slice(i).join(' '), depth, budget)) return true;
+    }
+  }
   if (name === 'find') {
     // find -exec rm -rf {} ; runs the words after the action
     const at = args.findIndex((a) => FIND_EXEC_ACTIONS.has(a));
