@@ -1,0 +1,173 @@
+/** classifyExec: DESIGN.md decision logic steps 1-4 across policies, sandboxes and rules. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyExec, proposedPrefix } from '../../src/safety/classifyExec.ts';
+import { initShellParser } from '../../src/safety/shellParse.ts';
+import { EMPTY_RULE_SET, parseRules, type RuleSet } from '../../src/safety/rules.ts';
+import type { ApprovalPolicy, SandboxMode, SandboxType } from '../../src/policy.ts';
+import type { Classification } from '../../src/safety/types.ts';
+
+await initShellParser();
+
+function classify(
+  command: string[],
+  opts: { approval?: ApprovalPolicy; sandbox?: SandboxMode; platform?: SandboxType; esc?: boolean; session?: boolean; rules?: RuleSet } = {},
+): Classification {
+  return classifyExec(
+    {
+      command,
+      cwd: '/work',
+      withEscalatedPermissions: opts.esc ?? false,
+      policy: { approval: opts.approval ?? 'on-request', sandbox: opts.sandbox ?? 'workspace-write', writableRoots: [], network: false, tmpWrite: true },
+      platformSandbox: opts.platform ?? 'bwrap',
+      approvedForSession: opts.session ?? false,
+    },
+    opts.rules ?? EMPTY_RULE_SET,
+  );
+}
+
+type Row = [ApprovalPolicy, SandboxMode, SandboxType, boolean, string[], Classification['outcome'], Classification['askReason'] | undefined, SandboxType];
+const SAFE = ['ls', '-la'];
+const PLAIN = ['cargo', 'build'];
+const DANGER = ['rm', '-rf', 'build'];
+
+// approval, sandbox mode, platform sandbox, escalation, command -> outcome, askReason, sandbox
+const MATRIX: Row[] = [
+  // known-safe: auto-approve everywhere, sandboxed where a sandbox is in force (stricter than Codex)
+  ['untrusted', 'read-only', 'bwrap', false, SAFE, 'auto-approve', undefined, 'bwrap'],
+  ['never', 'workspace-write', 'bwrap', true, SAFE, 'auto-approve', undefined, 'bwrap'],
+  ['on-request', 'danger-full-access', 'bwrap', false, SAFE, 'auto-approve', undefined, 'none'],
+  ['on-request', 'read-only', 'none', false, SAFE, 'auto-approve', undefined, 'none'],
+  // dangerous: ask, reject under never, even with full access
+  ['on-request', 'danger-full-access', 'bwrap', false, DANGER, 'ask', 'dangerous', 'none'],
+  ['on-failure', 'workspace-write', 'bwrap', false, DANGER, 'ask', 'dangerous', 'bwrap'],
+  ['never', 'workspace-write', 'bwrap', false, DANGER, 'reject', undefined, 'bwrap'],
+  ['untrusted', 'read-only', 'bwrap', false, DANGER, 'ask', 'dangerous', 'bwrap'],
+  // the matrix for other commands
+  ['untrusted', 'workspace-write', 'bwrap', false, PLAIN, 'ask', 'not-known-safe', 'bwrap'],
+  ['untrusted', 'danger-full-access', 'bwrap', false, PLAIN, 'ask', 'not-known-safe', 'none'],
+  ['on-request', 'danger-full-access', 'bwrap', true, PLAIN, 'auto-approve', undefined, 'none'],
+  ['on-request', 'workspace-write', 'bwrap', true, PLAIN, 'ask', 'escalation', 'bwrap'],
+  ['on-request', 'workspace-write', 'bwrap', false, PLAIN, 'auto-approve', undefined, 'bwrap'],
+  ['on-request', 'read-only', 'none', false, PLAIN, 'ask', 'no-sandbox', 'none'],
+  ['on-failure', 'read-only', 'bwrap', true, PLAIN, 'auto-approve', undefined, 'bwrap'],
+  ['on-failure', 'workspace-write', 'none', false, PLAIN, 'ask', 'no-sandbox', 'none'],
+  ['never', 'read-only', 'bwrap', false, PLAIN, 'auto-approve', undefined, 'bwrap'],
+  ['never', 'workspace-write', 'none', false, PLAIN, 'reject', undefined, 'none'],
+  ['never', 'danger-full-access', 'none', false, PLAIN, 'auto-approve', undefined, 'none'],
+];
+
+test('the (approval, sandbox) matrix', () => {
+  for (const [approval, sandbox, platform, esc, command, outcome, askReason, sb] of MATRIX) {
+    const c = classify(command, { approval, sandbox, platform, esc });
+    const label = `${approval}/${sandbox}/${platform}/esc=${esc} ${command.join(' ')}`;
+    assert.equal(c.outcome, outcome, label);
+    assert.equal(c.askReason, askReason, label);
+    assert.equal(c.sandbox, sb, label);
+    assert.ok(c.reason.length > 0, label);
+    if (outcome === 'auto-approve') assert.equal(c.decisionSource, 'policy', label);
+  }
+});
+
+test('approved for session auto-approves, even a dangerous command', () => {
+  const c = classify(DANGER, { approval: 'untrusted', session: true });
+  assert.equal(c.outcome, 'auto-approve');
+  assert.equal(c.decisionSource, 'session-cache');
+  assert.equal(classify(DANGER, { approval: 'untrusted' }).outcome, 'ask');
+});
+
+test('commands: [argv] for a plain argv, parsed commands for a script, null when it does not parse', () => {
+  assert.deepEqual(classify(['git', 'status']).commands, [['git', 'status']]);
+  assert.deepEqual(classify(['bash', '-lc', 'ls && pwd']).commands, [['ls'], ['pwd']]);
+  assert.equal(classify(['bash', '-lc', 'ls > x']).commands, null);
+});
+
+const RULES = parseRules(
+  `
+[[rule]]
+pattern = ["git", "push"]
+decision = "prompt"
+justification = "pushing publishes work"
+
+[[rule]]
+pattern = ["cargo", ["build", "test"]]
+decision = "allow"
+justification = "local builds"
+
+[[rule]]
+pattern = ["curl"]
+decision = "forbidden"
+justification = "no network fetches"
+
+[[rule]]
+pattern = ["ls"]
+decision = "prompt"
+justification = "even ls asks here"
+`,
+  'test.toml',
+);
+
+test('user rules decide first: forbidden rejects, prompt asks (never rejects), allow approves', () => {
+  const forbidden = classify(['curl', 'https://x'], { approval: 'on-request', sandbox: 'danger-full-access', rules: RULES });
+  assert.equal(forbidden.outcome, 'reject');
+  assert.match(forbidden.reason, /no network fetches/);
+  const prompt = classify(['git', 'push', 'origin'], { rules: RULES });
+  assert.equal(prompt.outcome, 'ask');
+  assert.equal(prompt.askReason, 'rule');
+  assert.match(prompt.reason, /pushing publishes work/);
+  assert.equal(classify(['git', 'push'], { approval: 'never', rules: RULES }).outcome, 'reject');
+  // a prompt rule outranks known-safe
+  assert.equal(classify(['ls'], { rules: RULES }).outcome, 'ask');
+  const allow = classify(['cargo', 'test'], { approval: 'untrusted', rules: RULES });
+  assert.equal(allow.outcome, 'auto-approve');
+  assert.equal(allow.decisionSource, 'rule');
+  assert.equal(classify(['cargo', 'publish'], { approval: 'untrusted', rules: RULES }).outcome, 'ask');
+});
+
+test('rules check every sub-command; allow needs every sub-command covered', () => {
+  assert.equal(classify(['bash', '-lc', 'cargo build && curl x'], { rules: RULES }).outcome, 'reject');
+  assert.equal(classify(['bash', '-lc', 'cat f | git push'], { rules: RULES }).askReason, 'rule');
+  // cargo build allowed, pwd known-safe: covered
+  assert.equal(classify(['bash', '-lc', 'cargo build && pwd'], { approval: 'untrusted', rules: RULES }).decisionSource, 'rule');
+  // cargo build allowed but make is not: no rule decision, the heuristics ask
+  const partial = classify(['bash', '-lc', 'cargo build && make'], { approval: 'untrusted', rules: RULES });
+  assert.equal(partial.outcome, 'ask');
+  assert.equal(partial.askReason, 'not-known-safe');
+  // an unparsed script is matched as its whole argv: the cargo rule does not apply
+  assert.equal(classify(['bash', '-lc', 'cargo build > log'], { approval: 'untrusted', rules: RULES }).outcome, 'ask');
+  // a prompt/forbidden rule also holds the program by basename
+  assert.equal(classify(['/usr/bin/curl', 'x'], { rules: RULES }).outcome, 'reject');
+});
+
+test('proposed prefix: two words for subcommand tools, the program otherwise, never for shells, interpreters, wrappers or dangerous commands', () => {
+  assert.deepEqual(classify(['cargo', 'build', '--release'], { approval: 'untrusted' }).proposedPrefix, ['cargo', 'build']);
+  // make runs whatever the (agent-writable) Makefile says: treated as an interpreter
+  assert.equal(classify(['make', 'all'], { approval: 'untrusted' }).proposedPrefix, undefined);
+  assert.deepEqual(classify(['touch', 'x'], { approval: 'untrusted' }).proposedPrefix, ['touch']);
+  assert.deepEqual(classify(['bash', '-lc', 'npm test'], { approval: 'untrusted' }).proposedPrefix, ['npm', 'test']);
+  for (const argv of [
+    ['bash', '-lc', 'echo hi > x'],
+    ['bash'],
+    ['python3', '-c', 'print(1)'],
+    ['node', '-e', '1'],
+    ['sudo', 'make'],
+    ['env', 'X=1', 'make'],
+    ['xargs', 'touch'],
+    ['rm', '-rf', 'x'],
+    ['bash', '-lc', 'touch a && touch b'],
+  ]) {
+    assert.equal(classify(argv, { approval: 'untrusted' }).proposedPrefix, undefined, JSON.stringify(argv));
+  }
+  assert.equal(proposedPrefix(['x'], null, false), null);
+});
+
+test('never throws: malformed input fails closed', () => {
+  const nul = classify(['ls', 'a\0b']);
+  assert.equal(nul.outcome, 'ask');
+  assert.equal(nul.knownSafe, false);
+  assert.equal(classify(['ls', 'a\0b'], { approval: 'never' }).outcome, 'reject');
+  assert.equal(classify([]).outcome, 'ask');
+  // a broken input object still yields a verdict
+  const broken = classifyExec({ command: null } as never, EMPTY_RULE_SET);
+  assert.equal(broken.outcome, 'ask');
+});
