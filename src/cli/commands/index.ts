@@ -12,6 +12,7 @@ export async function registerAll(program: Command): Promise<void> {
     import('./audit.ts'),
     import('./verify.ts'),
     import('./checkPatch.ts'),
+    import('./classify.ts'),
   ];
   for (const mod of await Promise.all(modules)) mod.register(program);
 }
