@@ -11,7 +11,7 @@ import { isDangerousGit } from './programs/git.ts';
 import { isDangerousRm } from './programs/rm.ts';
 import { programName } from './programs/programPath.ts';
 import { inlineScripts, isShell, isWrapper } from './programs/wrappers.ts';
-import { MAX_SCRIPT_BYTES, deepScanScript } from './shellParse.ts';
+import { DYNAMIC_WORD, MAX_SCRIPT_BYTES, deepScanScript } from './shellParse.ts';
 import { zshAsBash } from './knownSafe.ts';
 
 /** How deep scripts may nest inside scripts before we stop and call it dangerous. */
@@ -55,7 +55,9 @@ function dangerousArgv(argv: readonly string[], depth: number, budget: Budget): 
     if (i === 0 || startsCommand) {
       const name = programName(word);
       const wraps = isWrapper(name);
-      if (wraps || isShell(name) || INSPECTED.has(name) || JOINING_WRAPPERS.has(name)) {
+      // a program name the script computes ($CMD, $(..)) could be anything: fail closed
+      if (word === DYNAMIC_WORD) here = true;
+      else if (wraps || isShell(name) || INSPECTED.has(name) || JOINING_WRAPPERS.has(name)) {
         here = directlyDangerous(name, argv.slice(i), depth, budget);
       }
       // a wrapper is as dangerous as anything it could be wrapping
@@ -70,7 +72,8 @@ function dangerousArgv(argv: readonly string[], depth: number, budget: Budget): 
 function directlyDangerous(name: string, argv: readonly string[], depth: number, budget: Budget): boolean {
   const args = argv.slice(1);
   if (name === 'git' && isDangerousGit(argv)) return true;
-  if (name === 'rm' && isDangerousRm(args)) return true;
+  // rm with a computed argument ($FLAGS) could be rm -rf
+  if (name === 'rm' && (isDangerousRm(args) || args.includes(DYNAMIC_WORD))) return true;
   if (isShell(name) || isWrapper(name)) {
     for (const script of inlineScripts(argv)) {
       if (scriptIsDangerous(script, depth, budget)) return true;

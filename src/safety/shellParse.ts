@@ -268,6 +268,9 @@ export function deepScanScript(script: string): string[][] {
   }
 }
 
+/** Stands for a program name or argument the shell computes (`$CMD`, `$(..)`): unknowable here. */
+export const DYNAMIC_WORD = '\u0000dynamic';
+
 function looseCommandWords(command: Node): string[] {
   const words: string[] = [];
   let seenName = false;
@@ -278,16 +281,62 @@ function looseCommandWords(command: Node): string[] {
       if (child.type !== 'command_name') continue;
       seenName = true;
       const inner = child.namedChildren[0];
-      words.push(inner ? (literal(inner)?.text ?? unquoteLoosely(inner.text)) : child.text);
+      words.push(child.namedChildCount === 1 && inner ? (looseLiteral(inner) ?? DYNAMIC_WORD) : DYNAMIC_WORD);
       continue;
     }
-    if (child.type.endsWith('redirect') || child.type === 'herestring_redirect') continue;
-    words.push(literal(child)?.text ?? unquoteLoosely(child.text));
+    if (child.type.endsWith('redirect')) continue;
+    words.push(looseLiteral(child) ?? DYNAMIC_WORD);
   }
   return words;
 }
 
-/** Best effort for text the shell would compute: drop quotes and backslashes (`r\m` is `rm`). */
-function unquoteLoosely(text: string): string {
-  return text.replace(/["'\\]/g, '');
+/**
+ * What the shell would make of a word when that is knowable without running anything: quotes
+ * removed, backslash escapes and ANSI-C `$'..'` escapes decoded (`$'\x72m'` is `rm`). Null when the
+ * word holds an expansion or substitution.
+ */
+function looseLiteral(node: Node): string | null {
+  switch (node.type) {
+    case 'word':
+    case 'number':
+      return node.text.replace(/\\(.)/gs, '$1');
+    case 'raw_string':
+      return node.text.slice(1, -1);
+    case 'ansi_c_string':
+      return decodeAnsiC(node.text.slice(2, -1));
+    case 'string': {
+      for (const child of node.namedChildren) if (child === null || child.type !== 'string_content') return null;
+      return node.text.slice(1, -1).replace(/\\([$`"\\\n])/g, '$1');
+    }
+    case 'concatenation': {
+      let out = '';
+      for (const child of node.namedChildren) {
+        if (child === null) continue;
+        const piece = looseLiteral(child);
+        if (piece === null) return null;
+        out += piece;
+      }
+      return out;
+    }
+    default:
+      return null;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?',
+};
+
+/** Decodes the body of a bash `$'...'` string. */
+export function decodeAnsiC(body: string): string {
+  return body.replace(/\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs, (_m, esc: string) => {
+    const head = esc[0]!;
+    if (head === 'x' || head === 'u' || head === 'U') {
+      const cp = Number.parseInt(esc.slice(1), 16);
+      return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+    }
+    if (/[0-7]/.test(head)) return String.fromCharCode(Number.parseInt(esc, 8) & 0xff);
+    if (head === 'c') return String.fromCharCode(esc.charCodeAt(1) & 0x1f);
+    return SIMPLE_ESCAPES[head] ?? `\\${esc}`;
+  });
 }
