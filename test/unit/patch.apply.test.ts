@@ -243,3 +243,50 @@ test('CRLF patches apply', async () => {
     assert.equal(read(dir, 'f'), 'a\nc\n');
   });
 });
+
+test('a failure while committing rolls back what was already replaced, links included', async () => {
+  await inDir(async (dir) => {
+    writeFileSync(path.join(dir, 'a'), 'a\n');
+    writeFileSync(path.join(dir, 'real'), 'r\n');
+    symlinkSync('real', path.join(dir, 'link'));
+    writeFileSync(path.join(dir, 'b'), 'b\n');
+    await assert.rejects(
+      applyPatch(wrap('*** Update File: a', '@@', '-a', '+A', '*** Update File: link', '@@', '-r', '+R', '*** Add File: c', '+c', '*** Update File: b', '@@', '-b', '+B'), dir, {
+        beforeCommit: () => {
+          // Someone turns b into a non-empty directory after validation: its rename must fail.
+          rmSync(path.join(dir, 'b'));
+          mkdirSync(path.join(dir, 'b'));
+          writeFileSync(path.join(dir, 'b', 'keep'), 'k\n');
+        },
+      }),
+      /applying the patch failed \(earlier changes were rolled back\)/,
+    );
+    assert.equal(read(dir, 'a'), 'a\n');
+    assert.equal(lstatSync(path.join(dir, 'link')).isSymbolicLink(), true);
+    assert.equal(read(dir, 'link'), 'r\n');
+    assert.equal(existsSync(path.join(dir, 'c')), false);
+    assert.deepEqual(Object.keys(tree(dir)).sort(), ['a', 'b/keep', 'link', 'real']);
+  });
+});
+
+test('an update keeps permission bits but drops setuid; as root it keeps the owner', async () => {
+  await inDir(async (dir) => {
+    const f = path.join(dir, 'tool');
+    writeFileSync(f, 'v1\n');
+    chmodSync(f, 0o4755);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) (await import('node:fs')).chownSync(f, 1234, 5678);
+    await applyPatch(wrap('*** Update File: tool', '@@', '-v1', '+v2'), dir);
+    const st = statSync(f);
+    assert.equal(st.mode & 0o7777, 0o755);
+    if (asRoot) assert.deepEqual([st.uid, st.gid], [1234, 5678]);
+  });
+});
+
+test('a very long file name still gets a temp file beside it', async () => {
+  await inDir(async (dir) => {
+    const name = 'n'.repeat(250);
+    await applyPatch(wrap(`*** Add File: ${name}`, '+x'), dir);
+    assert.equal(read(dir, name), 'x\n');
+  });
+});

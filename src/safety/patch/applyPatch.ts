@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, readlink, rename, rmdir, stat, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { WardenError } from '../../errors.ts';
 import { parsePatch, type ParsedPatch, type UpdateFileChunk } from './parsePatch.ts';
@@ -50,17 +50,31 @@ export const isPatchApplyError = (e: unknown): e is PatchApplyError => e instanc
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A file as it is before the patch: its bytes (null = absent) and permission bits. */
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** A path as it is before the patch: bytes (null = absent or unreadable link), mode, owner, link text. */
 interface Original {
   bytes: Buffer | null;
   mode: number | null;
+  owner: Owner | null;
+  /** Set when the path is a symlink, so a rollback can put the link back. */
+  linkTarget: string | null;
 }
 
-/** What the patch makes of a path: new text, or null for deleted. */
+/** What the patch makes of a path: new text (null = deleted), and the mode and owner it keeps. */
 interface Target {
   content: string | null;
   mode: number | null;
+  owner: Owner | null;
 }
+
+const NONE: Pick<Target, 'mode' | 'owner'> = { mode: null, owner: null };
+/** Temp names must stay under NAME_MAX (255) even for long file names. */
+const tempName = (target: string, tag: string) =>
+  path.join(path.dirname(target), `.${path.basename(target).slice(0, 100)}.warden-${tag}-${randomBytes(6).toString('hex')}.tmp`);
 
 function countLines(text: string): number {
   if (text === '') return 0;
@@ -128,7 +142,7 @@ export function applyChunks(original: string, chunks: readonly UpdateFileChunk[]
 /** Reads the pre-patch state of paths, once each, and remembers it for rollback. */
 class Snapshot {
   readonly originals = new Map<string, Original>();
-  /** Paths that are symlinks now (restored as regular files on rollback: the link text is lost). */
+  /** Paths that are symlinks now (a dangling one still counts as existing for a delete). */
   readonly links = new Set<string>();
 
   async get(abs: string, display: string): Promise<Original> {
@@ -147,17 +161,18 @@ class Snapshot {
         } catch {
           bytes = null;
         }
-        original = { bytes, mode: null };
+        original = { bytes, mode: null, owner: null, linkTarget: await readlink(abs) };
         // Remember that something exists here even when the link dangles.
         this.links.add(abs);
       } else if (!st.isFile()) {
         throw new PatchApplyError(`${display} is not a regular file`, display);
       } else {
-        original = { bytes: await readFile(abs), mode: st.mode & 0o7777 };
+        // setuid/setgid/sticky are not carried over: a rewritten file loses them, as with write(2).
+        original = { bytes: await readFile(abs), mode: st.mode & 0o777, owner: { uid: st.uid, gid: st.gid }, linkTarget: null };
       }
     } catch (e) {
       if (e instanceof PatchApplyError) throw e;
-      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') original = { bytes: null, mode: null };
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') original = { bytes: null, mode: null, owner: null, linkTarget: null };
       else throw new PatchApplyError(`cannot read ${display}: ${(e as Error).message}`, display, { cause: e });
     }
     this.originals.set(abs, original);
@@ -165,8 +180,16 @@ class Snapshot {
   }
 }
 
+export interface ApplyOptions {
+  /**
+   * Called after every new content is staged and before the first rename. Tests use it to
+   * simulate a concurrent change to the tree (the race phase 3's rollback exists for).
+   */
+  beforeCommit?: () => Promise<void> | void;
+}
+
 /** Applies `patch` under `cwd` (relative paths resolve against it). Does I/O; all or nothing. */
-export async function applyPatch(patch: string | ParsedPatch, cwd: string): Promise<ApplyReport> {
+export async function applyPatch(patch: string | ParsedPatch, cwd: string, options: ApplyOptions = {}): Promise<ApplyReport> {
   const parsed = typeof patch === 'string' ? parsePatch(patch) : patch;
   if (parsed.hunks.length === 0) throw new PatchApplyError('no files were modified: the patch is empty', null);
   const base = path.resolve(cwd);
@@ -191,20 +214,22 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string): Prom
     const abs = path.resolve(base, hunk.path);
     if (hunk.kind === 'add') {
       const before = await current(abs, hunk.path); // also refuses a directory
-      state.set(abs, { content: hunk.contents, mode: null });
+      state.set(abs, { content: hunk.contents, ...NONE });
       files.push({ kind: 'add', path: abs, added: countLines(hunk.contents), removed: before === null ? 0 : countLines(before) });
     } else if (hunk.kind === 'delete') {
       const before = await current(abs, hunk.path);
       // A dangling symlink can be deleted (the link goes); an absent path cannot.
       const exists = before !== null || (!state.has(abs) && snapshot.links.has(abs));
       if (!exists) throw new PatchApplyError(`cannot delete ${hunk.path}: no such file`, hunk.path);
-      state.set(abs, { content: null, mode: null });
+      state.set(abs, { content: null, ...NONE });
       files.push({ kind: 'delete', path: abs, added: 0, removed: before === null ? 0 : countLines(before) });
     } else {
       const before = await current(abs, hunk.path);
       if (before === null) throw new PatchApplyError(`cannot update ${hunk.path}: no such file`, hunk.path);
       const after = applyChunks(before, hunk.chunks, hunk.path);
-      const mode = state.get(abs)?.mode ?? snapshot.originals.get(abs)?.mode ?? null;
+      // An update keeps the file's mode and owner (also across a move); earlier hunks' state wins.
+      const prior = state.get(abs) ?? snapshot.originals.get(abs);
+      const keep = { mode: prior?.mode ?? null, owner: prior?.owner ?? null };
       const entry: AppliedFile = {
         kind: 'update',
         path: abs,
@@ -216,11 +241,11 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string): Prom
         entry.moveTo = dest;
         if (dest !== abs) {
           await current(dest, hunk.moveTo); // snapshot it (rollback) and refuse a directory
-          state.set(abs, { content: null, mode: null });
+          state.set(abs, { content: null, ...NONE });
         }
-        state.set(dest, { content: after, mode });
+        state.set(dest, { content: after, ...keep });
       } else {
-        state.set(abs, { content: after, mode });
+        state.set(abs, { content: after, ...keep });
       }
       files.push(entry);
     }
@@ -235,13 +260,15 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string): Prom
       const dir = path.dirname(target);
       const made = await mkdir(dir, { recursive: true });
       if (made !== undefined) createdDirs.push(made);
-      const temp = path.join(dir, `.${path.basename(target)}.warden-${randomBytes(6).toString('hex')}.tmp`);
+      const temp = tempName(target, 'new');
       // O_EXCL + O_NOFOLLOW: never write through something planted at the temp name.
       const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, t.mode ?? 0o666);
       staged.push({ target, temp });
       try {
         await fh.writeFile(t.content, 'utf8');
         if (t.mode !== null) await fh.chmod(t.mode); // open's mode is masked by umask
+        // Renaming a new file in would hand another user's file to root: keep the owner.
+        if (t.owner !== null && process.getuid?.() === 0) await fh.chown(t.owner.uid, t.owner.gid);
         await fh.sync();
       } finally {
         await fh.close();
@@ -256,6 +283,7 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string): Prom
   // Phase 3: commit. Renames replace targets atomically; deletions last so a move never loses data.
   const done: string[] = [];
   try {
+    await options.beforeCommit?.();
     for (const s of staged) {
       await rename(s.temp, s.target);
       done.push(s.target);
@@ -282,14 +310,21 @@ async function restore(done: string[], snapshot: Snapshot): Promise<string[]> {
   for (const target of done.reverse()) {
     const o = snapshot.originals.get(target);
     try {
-      if (o === undefined || o.bytes === null) {
-        if (!snapshot.links.has(target)) await unlink(target);
-        else failed.push(target);
+      if (o !== undefined && o.linkTarget !== null) {
+        const temp = tempName(target, 'restore');
+        await symlink(o.linkTarget, temp);
+        await rename(temp, target);
+      } else if (o === undefined || o.bytes === null) {
+        await unlink(target).catch((e: unknown) => {
+          if (errno(e) !== 'ENOENT') throw e;
+        });
       } else {
-        const temp = `${target}.warden-restore-${randomBytes(6).toString('hex')}`;
+        const temp = tempName(target, 'restore');
         const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, o.mode ?? 0o666);
         try {
           await fh.writeFile(o.bytes);
+          if (o.mode !== null) await fh.chmod(o.mode);
+          if (o.owner !== null && process.getuid?.() === 0) await fh.chown(o.owner.uid, o.owner.gid);
           await fh.sync();
         } finally {
           await fh.close();
