@@ -153,10 +153,7 @@ class PostgresEventStore implements EventStore {
   }
 
   async init(): Promise<void> {
-    const client = await this.pool.connect();
-    let failed: unknown;
-    try {
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${INIT_LOCK})`);
+    await this.transaction(`BEGIN; SELECT pg_advisory_xact_lock(${INIT_LOCK})`, async (client) => {
       const regs = await client.query<{ meta: string | null; events: string | null }>(
         `SELECT to_regclass('warden_meta')::text AS meta, to_regclass('warden_events')::text AS events`,
       );
@@ -184,13 +181,41 @@ class PostgresEventStore implements EventStore {
         await step.up(client);
         await client.query(`UPDATE warden_meta SET value = $1 WHERE key = 'schema_version'`, [String(step.to)]);
       }
-      await client.query('COMMIT');
+    });
+  }
+
+  /**
+   * Runs `fn` on a checked-out client inside BEGIN … COMMIT/ROLLBACK. A checked-out pg client has no
+   * 'error' listener of the pool's, and a server shutdown while it is held would otherwise crash the
+   * process; the listener here records the failure and the client is destroyed, not reused.
+   */
+  private async transaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
     } catch (error) {
-      failed = error;
-      await client.query('ROLLBACK').catch(() => {});
+      throw mapPostgresError(this.location, error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query(begin);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      if (!(error instanceof StoreError) && !(error instanceof ExpectedVersionConflictError)) broken ??= error as Error;
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken ??= e;
+      });
       throw error;
     } finally {
-      client.release(failed instanceof Error && !(failed instanceof StoreError) ? failed : undefined);
+      client.removeListener('error', onError);
+      client.release(broken);
     }
   }
 
@@ -209,72 +234,57 @@ class PostgresEventStore implements EventStore {
 
   async append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
     const valid = validateAppend(stream, expectedVersion, events);
-    this.checkOpen();
-    let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      return await this.transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`, async (client) => {
+        // A new statement, hence (READ COMMITTED) a snapshot taken after the lock was granted.
+        const state = await client.query<{ head: string | null; last: string | null; v: number }>({
+          name: 'warden_append_state',
+          text: `SELECT (SELECT value FROM warden_meta WHERE key = 'head') AS head,
+                        (SELECT position::text || ' ' || hash FROM warden_events ORDER BY position DESC LIMIT 1) AS last,
+                        (SELECT coalesce(max(version), 0) FROM warden_events WHERE stream = $1)::int AS v`,
+          values: [stream],
+        });
+        const { head: rawHead, last, v: actual } = state.rows[0]!;
+        const head = rawHead === null ? undefined : decodeHead(rawHead);
+        if (!head) throw new StoreError(`PostgreSQL store ${this.location}: the recorded head is missing or malformed (altered outside warden)`);
+        const endMatchesHead = last === null ? head.position === 0 : last === encodeHead(head.position, head.hash);
+        if (!endMatchesHead) {
+          throw new StoreError(`PostgreSQL store ${this.location}: the last event does not match the recorded head (the log was altered outside warden); run warden verify`);
+        }
+        if (actual !== expectedVersion) throw new ExpectedVersionConflictError(stream, expectedVersion, actual);
+        const stored = stampEvents(head, stream, actual, valid, new Date().toISOString());
+        const end = stored[stored.length - 1]!;
+        await client.query({
+          name: 'warden_append_insert',
+          text: `WITH ins AS (
+                   INSERT INTO warden_events (position, stream, version, session_id, type, data, time, prev_hash, hash)
+                   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], $9::text[])
+                 ), upd AS (
+                   UPDATE warden_meta SET value = $10 WHERE key = 'head'
+                 )
+                 SELECT pg_notify('${CHANNEL}', $11)`,
+          values: [
+            stored.map((e) => e.position),
+            stored.map((e) => e.stream),
+            stored.map((e) => e.version),
+            stored.map((e) => e.sessionId),
+            stored.map((e) => e.type),
+            stored.map((e) => JSON.stringify(e.data)),
+            stored.map((e) => e.time),
+            stored.map((e) => e.prevHash),
+            stored.map((e) => e.hash),
+            encodeHead(end.position, end.hash),
+            String(end.position),
+          ],
+        });
+        return { nextExpectedVersion: end.version, lastPosition: end.position, events: stored };
+      });
     } catch (error) {
-      throw mapPostgresError(this.location, error);
-    }
-    let broken: Error | undefined;
-    try {
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
-      // A new statement, hence (READ COMMITTED) a snapshot taken after the lock was granted.
-      const state = await client.query<{ head: string | null; last: string | null; v: number }>({
-        name: 'warden_append_state',
-        text: `SELECT (SELECT value FROM warden_meta WHERE key = 'head') AS head,
-                      (SELECT position::text || ' ' || hash FROM warden_events ORDER BY position DESC LIMIT 1) AS last,
-                      (SELECT coalesce(max(version), 0) FROM warden_events WHERE stream = $1)::int AS v`,
-        values: [stream],
-      });
-      const { head: rawHead, last, v: actual } = state.rows[0]!;
-      const head = rawHead === null ? undefined : decodeHead(rawHead);
-      if (!head) throw new StoreError(`PostgreSQL store ${this.location}: the recorded head is missing or malformed (altered outside warden)`);
-      const endMatchesHead = last === null ? head.position === 0 : last === encodeHead(head.position, head.hash);
-      if (!endMatchesHead) {
-        throw new StoreError(`PostgreSQL store ${this.location}: the last event does not match the recorded head (the log was altered outside warden); run warden verify`);
-      }
-      if (actual !== expectedVersion) throw new ExpectedVersionConflictError(stream, expectedVersion, actual);
-      const stored = stampEvents(head, stream, actual, valid, new Date().toISOString());
-      const end = stored[stored.length - 1]!;
-      await client.query({
-        name: 'warden_append_insert',
-        text: `WITH ins AS (
-                 INSERT INTO warden_events (position, stream, version, session_id, type, data, time, prev_hash, hash)
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], $9::text[])
-               ), upd AS (
-                 UPDATE warden_meta SET value = $10 WHERE key = 'head'
-               )
-               SELECT pg_notify('${CHANNEL}', $11)`,
-        values: [
-          stored.map((e) => e.position),
-          stored.map((e) => e.stream),
-          stored.map((e) => e.version),
-          stored.map((e) => e.sessionId),
-          stored.map((e) => e.type),
-          stored.map((e) => JSON.stringify(e.data)),
-          stored.map((e) => e.time),
-          stored.map((e) => e.prevHash),
-          stored.map((e) => e.hash),
-          encodeHead(end.position, end.hash),
-          String(end.position),
-        ],
-      });
-      await client.query('COMMIT');
-      return { nextExpectedVersion: end.version, lastPosition: end.position, events: stored };
-    } catch (error) {
-      if (!(error instanceof StoreError) && !(error instanceof ExpectedVersionConflictError)) broken = error as Error;
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
       if ((error as { code?: string }).code === '23505') {
         // (stream, version) taken: only possible if someone bypassed the lock; still a conflict.
         throw new ExpectedVersionConflictError(stream, expectedVersion, -1);
       }
       throw mapPostgresError(this.location, error);
-    } finally {
-      // A client that failed mid-transaction is destroyed rather than reused.
-      client.release(broken);
     }
   }
 
@@ -392,48 +402,36 @@ class PostgresEventStore implements EventStore {
   }
 
   async verify(): Promise<ChainVerdict> {
-    this.checkOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw mapPostgresError(this.location, error);
-    }
-    let broken: Error | undefined;
     try {
       // One snapshot for the rows and the head, so concurrent appends cannot make them disagree.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const walker = new ChainWalker();
-      let after = 0;
-      for (;;) {
-        const page = await client.query<Row>({
-          name: 'warden_verify_page',
-          text: `SELECT * FROM warden_events WHERE position > $1 ORDER BY position LIMIT ${VERIFY_PAGE}`,
-          values: [after],
-        });
-        let going = true;
-        for (const row of page.rows) {
-          if (!walker.push(rowToEvent(row))) {
-            going = false;
-            break;
+      const { walker, raw } = await this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+        const walker = new ChainWalker();
+        let after = 0;
+        for (;;) {
+          const page = await client.query<Row>({
+            name: 'warden_verify_page',
+            text: `SELECT * FROM warden_events WHERE position > $1 ORDER BY position LIMIT ${VERIFY_PAGE}`,
+            values: [after],
+          });
+          let going = true;
+          for (const row of page.rows) {
+            if (!walker.push(rowToEvent(row))) {
+              going = false;
+              break;
+            }
           }
+          if (!going || page.rows.length < VERIFY_PAGE) break;
+          after = Number(page.rows[page.rows.length - 1]!.position);
         }
-        if (!going || page.rows.length < VERIFY_PAGE) break;
-        after = Number(page.rows[page.rows.length - 1]!.position);
-      }
-      const head = await client.query<{ value: string }>(`SELECT value FROM warden_meta WHERE key = 'head'`);
-      await client.query('COMMIT');
-      const raw = head.rows[0]?.value;
+        const head = await client.query<{ value: string }>(`SELECT value FROM warden_meta WHERE key = 'head'`);
+        return { walker, raw: head.rows[0]?.value };
+      });
       if (raw === undefined) return { ...walker.finish(undefined), ok: false, reason: 'the recorded head is missing' };
       const decoded = decodeHead(raw);
       if (!decoded) return { ok: false, checked: 0, firstBadPosition: 1, reason: 'the recorded head is malformed' };
       return walker.finish(decoded);
     } catch (error) {
-      broken = error as Error;
-      await client.query('ROLLBACK').catch(() => {});
       throw mapPostgresError(this.location, error);
-    } finally {
-      client.release(broken);
     }
   }
 
