@@ -97,8 +97,9 @@ function classify(input: PatchClassificationInput): Classification {
     });
   }
   if (why === null || policy.approval === 'on-failure') {
-    const reason =
-      why === null
+    const reason = bare
+      ? 'danger-full-access: every path is writable, applied without a sandbox'
+      : why === null
         ? 'every path is inside a writable root'
         : `on-failure: applied in the sandbox, a denial escalates (${why})`;
     if (!bare && platformSandbox === 'none') {
