@@ -165,3 +165,8 @@ test('tryParsePatch returns failures as values, also for non-strings', () => {
   const bad = tryParsePatch(wrap('junk'));
   assert.ok(!bad.ok && bad.error.line === 2 && bad.error.lineText === 'junk');
 });
+
+test('blank lines between hunks are skipped', () => {
+  const p = parsePatch(wrap('', '*** Add File: a', '+x', '', '   ', '*** Delete File: b', ''));
+  assert.deepEqual(p.hunks.map((h) => [h.kind, h.path, h.line]), [['add', 'a', 3], ['delete', 'b', 7]]);
+});

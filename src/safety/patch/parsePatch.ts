@@ -121,6 +121,10 @@ export function parsePatch(text: unknown): ParsedPatch {
   const hunks: PatchHunk[] = [];
   let i = 0;
   while (i < body.length) {
+    if (body[i]!.text.trim() === '') {
+      i++; // a blank line between hunks carries no meaning (the reference rejects it as a header)
+      continue;
+    }
     const { hunk, used } = parseOneHunk(body, i);
     hunks.push(hunk);
     i += used;
