@@ -43,8 +43,10 @@ test('add creates the file and its directories; the report counts lines', async 
 test('add overwrites an existing file (as the reference)', async () => {
   await inDir(async (dir) => {
     writeFileSync(path.join(dir, 'x'), 'old\nold\n');
+    chmodSync(path.join(dir, 'x'), 0o700);
     const r = await applyPatch(wrap('*** Add File: x', '+new'), dir);
     assert.equal(read(dir, 'x'), 'new\n');
+    assert.equal(statSync(path.join(dir, 'x')).mode & 0o777, 0o700, 'keeps the mode of the file it replaces');
     assert.equal(r.files[0]!.removed, 2);
   });
 });

@@ -214,7 +214,9 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string, optio
     const abs = path.resolve(base, hunk.path);
     if (hunk.kind === 'add') {
       const before = await current(abs, hunk.path); // also refuses a directory
-      state.set(abs, { content: hunk.contents, ...NONE });
+      // Overwriting an existing file keeps its mode and owner (the reference writes in place).
+      const prior = state.get(abs) ?? snapshot.originals.get(abs);
+      state.set(abs, { content: hunk.contents, mode: prior?.mode ?? null, owner: prior?.owner ?? null });
       files.push({ kind: 'add', path: abs, added: countLines(hunk.contents), removed: before === null ? 0 : countLines(before) });
     } else if (hunk.kind === 'delete') {
       const before = await current(abs, hunk.path);
