@@ -1,0 +1,12 @@
+/**
+ * apply_patch support: parsing (parsePatch), safety (classifyPatch), and applying (applyPatch, run
+ * inside the sandbox through applyPatchMain with the argv from applyPatchCommand). May import
+ * src/errors.ts, src/policy.ts, src/events/types.ts and src/safety/types.ts; nothing from the
+ * machines, the sandbox runner or the CLI.
+ */
+export { parsePatch, tryParsePatch, PatchParseError, isPatchParseError, MAX_PATCH_BYTES } from './parsePatch.ts';
+export type { ParsedPatch, PatchHunk, AddFileHunk, DeleteFileHunk, UpdateFileHunk, UpdateFileChunk } from './parsePatch.ts';
+export { classifyPatch, patchFiles } from './classifyPatch.ts';
+export { applyPatch, PatchApplyError, isPatchApplyError } from './applyPatch.ts';
+export type { ApplyReport, AppliedFile, ApplyOptions } from './applyPatch.ts';
+export { applyPatchCommand } from './applyPatchCommand.ts';
