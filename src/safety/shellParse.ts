@@ -19,6 +19,29 @@ import { Language, Parser, type Node } from 'web-tree-sitter';
 /** Scripts larger than this are never parsed: not known-safe, and no time is spent on them. */
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
 
+/**
+ * Scripts with more shell tokens than this (blanks, quotes and operators counted) are not parsed:
+ * tree-sitter's wasm costs a few microseconds per node, so this bounds a classification to well
+ * under a second. Word-only parsing says "not parsed"; the deep scan says "dangerous".
+ */
+export const MAX_SCRIPT_TOKENS = 50_000;
+
+/** Cheap, deterministic upper bound on the number of syntax nodes a script can produce. */
+export function isTooComplex(script: string): boolean {
+  if (script.length > MAX_SCRIPT_BYTES) return true;
+  let tokens = 0;
+  for (let i = 0; i < script.length; i++) {
+    const c = script.charCodeAt(i);
+    // space \t \n ; & | ( ) < > $ ` " ' { }
+    if (c === 32 || c === 9 || c === 10 || c === 59 || c === 38 || c === 124 || c === 40 || c === 41 || c === 60 ||
+        c === 62 || c === 36 || c === 96 || c === 34 || c === 39 || c === 123 || c === 125) {
+      tokens += 1;
+      if (tokens > MAX_SCRIPT_TOKENS) return true;
+    }
+  }
+  return false;
+}
+
 let parser: Parser | null = null;
 let initPromise: Promise<void> | null = null;
 
@@ -106,7 +129,7 @@ export function parseWordOnlyScript(script: string): string[][] | null {
 export function parseWordOnlyScriptDetailed(script: string): ParsedScript | null {
   const p = requireParser();
   // NUL cannot reach a real shell script (argv strings end there); huge input is refused unread.
-  if (script.length > MAX_SCRIPT_BYTES || script.includes('\0')) return null;
+  if (script.includes('\0') || isTooComplex(script)) return null;
   if (script.trim() === '') return null;
   const tree = p.parse(script);
   if (tree === null) return null;
@@ -232,12 +255,14 @@ function literal(node: Node): Piece | null {
 /**
  * Every simple command anywhere in a script, including inside substitutions, subshells, pipelines
  * with redirections, control flow and (partially) broken input, with arguments taken literally when
- * possible and as raw source text otherwise. Used only to look for DANGEROUS commands, where
- * finding too much is the safe error. Returns [] for oversized input or when the parser is not
- * ready (callers treat an unparsed script as not known-safe anyway). Sync.
+ * possible and as DYNAMIC_WORD otherwise. Used only to look for DANGEROUS commands, where finding
+ * too much is the safe error. A script too complex to read yields [[DYNAMIC_WORD]]; with the
+ * parser not ready it yields [] (callers treat an unparsed script as not known-safe anyway). Sync.
  */
 export function deepScanScript(script: string): string[][] {
-  if (parser === null || script.length > MAX_SCRIPT_BYTES) return [];
+  if (parser === null) return [];
+  // too big to read in time: report one unknowable command, which the danger check flags
+  if (isTooComplex(script)) return [[DYNAMIC_WORD]];
   const tree = parser.parse(script.replaceAll('\0', ' '));
   if (tree === null) return [];
   try {

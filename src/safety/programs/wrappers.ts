@@ -61,10 +61,11 @@ export function wrappedCandidates(argv: readonly string[]): string[][] {
  */
 export function inlineScripts(argv: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 1; i < argv.length - 1; i++) {
+  for (let i = 1; i < argv.length; i++) {
     const word = argv[i]!;
-    if (/^-[A-Za-z]*c[A-Za-z]*$/.test(word) || word === '--command' || word === '-S' || word === '--split-string') {
-      out.push(argv[i + 1]!);
+    const next = argv[i + 1];
+    if (next !== undefined && (/^-[A-Za-z]*c[A-Za-z]*$/.test(word) || word === '--command' || word === '-S' || word === '--split-string')) {
+      out.push(next);
     }
     if (word.startsWith('--split-string=') || word.startsWith('--command=')) out.push(word.slice(word.indexOf('=') + 1));
   }
