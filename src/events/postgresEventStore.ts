@@ -1,11 +1,12 @@
 /**
  * The shared EventStore on PostgreSQL (`pg`), for many hosts recording into one audit trail.
  *
- * Ordering and the chain under concurrent writers: every append runs in one transaction that first
- * takes a transaction-scoped advisory lock (pg_advisory_xact_lock(APPEND_LOCK)). Holding it, the
- * append reads the recorded head, assigns position = head + 1 onward, links the first hash to the
- * head's hash, and updates the head, so appends from any number of processes and hosts form one
- * chain with gap-free positions. A sequence would not do: its values are handed out outside the
+ * Ordering and the chain under concurrent writers: every append is one call of the server-side
+ * function warden_append() (migrations/postgres.ts, v3), in its own transaction, which first takes a
+ * transaction-scoped advisory lock (pg_advisory_xact_lock). Holding it, the append reads the
+ * recorded head, assigns position = head + 1 onward, links the first hash to the head's hash, and
+ * updates the head, so appends from any number of processes and hosts form one chain with gap-free
+ * positions; the lock is held for one server-side call and the commit, never across round trips. A sequence would not do: its values are handed out outside the
  * transaction, so a rollback leaves a hole and two writers could commit out of order, and a
  * subscriber following positions would skip the later-committed lower one. The lock is released
  * only after the commit is visible, so position N is visible before anyone can write N + 1: a reader
@@ -21,19 +22,16 @@
  */
 import pg from 'pg';
 import { ExpectedVersionConflictError, StoreError } from '../errors.ts';
-import { stampEvents, validateAppend } from './appendPlan.ts';
+import { validateAppend } from './appendPlan.ts';
+import { canonicalJson } from './hashChain.ts';
 import { ChainWalker } from './chainWalker.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
-import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, STORE_FORMAT } from './migrations/postgres.ts';
-import { decodeHead, encodeHead } from './migrations/sqlite.ts';
+import { CHANNEL, INIT_LOCK, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, STORE_FORMAT } from './migrations/postgres.ts';
+import { decodeHead } from './migrations/sqlite.ts';
 import { redactUrl } from './storeLocation.ts';
 import { SubscriptionPump } from './subscriptionPump.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
-/** Advisory lock keys ("wardn" + 1/2): one serialises appends, one serialises schema set-up. */
-const APPEND_LOCK = '512970974318001';
-const INIT_LOCK = '512970974318002';
-const CHANNEL = 'warden_events';
 const CONNECT_TIMEOUT_MS = 5_000;
 const SAFETY_POLL_MS = 2_000;
 const RECONNECT_MIN_MS = 200;
@@ -154,6 +152,11 @@ class PostgresEventStore implements EventStore {
 
   async init(): Promise<void> {
     await this.transaction(`BEGIN; SELECT pg_advisory_xact_lock(${INIT_LOCK})`, async (client) => {
+      // Hashes are computed over UTF-8 in JS and in warden_append(): the database must agree.
+      const enc = await client.query<{ server_encoding: string }>('SHOW server_encoding');
+      if (enc.rows[0]?.server_encoding !== 'UTF8') {
+        throw new StoreError(`PostgreSQL store ${this.location}: the database encoding is ${enc.rows[0]?.server_encoding}, warden needs UTF8`);
+      }
       const regs = await client.query<{ meta: string | null; events: string | null }>(
         `SELECT to_regclass('warden_meta')::text AS meta, to_regclass('warden_events')::text AS events`,
       );
@@ -234,58 +237,48 @@ class PostgresEventStore implements EventStore {
 
   async append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
     const valid = validateAppend(stream, expectedVersion, events);
-    try {
-      return await this.transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`, async (client) => {
-        // A new statement, hence (READ COMMITTED) a snapshot taken after the lock was granted.
-        const state = await client.query<{ head: string | null; last: string | null; v: number }>({
-          name: 'warden_append_state',
-          text: `SELECT (SELECT value FROM warden_meta WHERE key = 'head') AS head,
-                        (SELECT position::text || ' ' || hash FROM warden_events ORDER BY position DESC LIMIT 1) AS last,
-                        (SELECT coalesce(max(version), 0) FROM warden_events WHERE stream = $1)::int AS v`,
-          values: [stream],
-        });
-        const { head: rawHead, last, v: actual } = state.rows[0]!;
-        const head = rawHead === null ? undefined : decodeHead(rawHead);
-        if (!head) throw new StoreError(`PostgreSQL store ${this.location}: the recorded head is missing or malformed (altered outside warden)`);
-        const endMatchesHead = last === null ? head.position === 0 : last === encodeHead(head.position, head.hash);
-        if (!endMatchesHead) {
-          throw new StoreError(`PostgreSQL store ${this.location}: the last event does not match the recorded head (the log was altered outside warden); run warden verify`);
-        }
-        if (actual !== expectedVersion) throw new ExpectedVersionConflictError(stream, expectedVersion, actual);
-        const stored = stampEvents(head, stream, actual, valid, new Date().toISOString());
-        const end = stored[stored.length - 1]!;
-        await client.query({
-          name: 'warden_append_insert',
-          text: `WITH ins AS (
-                   INSERT INTO warden_events (position, stream, version, session_id, type, data, time, prev_hash, hash)
-                   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::json[], $7::text[], $8::text[], $9::text[])
-                 ), upd AS (
-                   UPDATE warden_meta SET value = $10 WHERE key = 'head'
-                 )
-                 SELECT pg_notify('${CHANNEL}', $11)`,
-          values: [
-            stored.map((e) => e.position),
-            stored.map((e) => e.stream),
-            stored.map((e) => e.version),
-            stored.map((e) => e.sessionId),
-            stored.map((e) => e.type),
-            stored.map((e) => JSON.stringify(e.data)),
-            stored.map((e) => e.time),
-            stored.map((e) => e.prevHash),
-            stored.map((e) => e.hash),
-            encodeHead(end.position, end.hash),
-            String(end.position),
-          ],
-        });
-        return { nextExpectedVersion: end.version, lastPosition: end.position, events: stored };
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === '23505') {
+    // One round trip: numbering, hashing and the checks run under the lock in warden_append()
+    // (migrations/postgres.ts v3); the implicit transaction commits before the call returns.
+    const result = await this.query<{ status: string; actual: number; first_position: string; event_time: string; hashes: string[] }>({
+      name: 'warden_append',
+      text: `SELECT * FROM warden_append($1, $2, $3, $4, $5, $6, $7)`,
+      values: [
+        stream,
+        expectedVersion,
+        valid.map((e) => e.sessionId),
+        valid.map((e) => e.type),
+        valid.map((e) => JSON.stringify(e.data)),
+        valid.map((e, i) => `,${JSON.stringify(stream)},${JSON.stringify(e.sessionId)},${expectedVersion + i + 1},`),
+        valid.map((e) => `,${JSON.stringify(e.type)},${canonicalJson(e.data)}]`),
+      ],
+    }).catch((error: unknown) => {
+      if ((error as { cause?: { code?: string } }).cause?.code === '23505') {
         // (stream, version) taken: only possible if someone bypassed the lock; still a conflict.
         throw new ExpectedVersionConflictError(stream, expectedVersion, -1);
       }
-      throw mapPostgresError(this.location, error);
+      throw error;
+    });
+    const row = result.rows[0]!;
+    if (row.status === 'conflict') throw new ExpectedVersionConflictError(stream, expectedVersion, row.actual);
+    if (row.status === 'altered') {
+      throw new StoreError(`PostgreSQL store ${this.location}: the last event does not match the recorded head (the log was altered outside warden); run warden verify`);
     }
+    if (row.status !== 'ok') throw new StoreError(`PostgreSQL store ${this.location}: the recorded head is missing or malformed (altered outside warden)`);
+    const first = Number(row.first_position);
+    const stored = valid.map((e, i) => ({
+      type: e.type,
+      data: e.data,
+      stream,
+      sessionId: e.sessionId,
+      version: expectedVersion + i + 1,
+      position: first + i,
+      time: row.event_time,
+      prevHash: row.hashes[i]!,
+      hash: row.hashes[i + 1]!,
+    }));
+    const appended = stored as StoredEvent[];
+    const end = appended[appended.length - 1]!;
+    return { nextExpectedVersion: end.version, lastPosition: end.position, events: appended };
   }
 
   async read(stream: string): Promise<StoredEvent[]> {
