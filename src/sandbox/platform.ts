@@ -1,0 +1,123 @@
+/**
+ * Which OS sandbox this machine offers, decided once per process. On Linux bubblewrap must not only be
+ * installed but actually work (a kernel without user namespaces, or a container that forbids them,
+ * makes bwrap fail at run time): the probe runs `bwrap <the real namespace flags> -- true` once.
+ * Nothing here ever suggests running unsandboxed; callers that need a sandbox and get 'none' must ask
+ * or reject (DESIGN.md), and runCommand throws SandboxUnavailableError.
+ */
+import { accessSync, constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { delimiter, join } from 'node:path';
+import type { SandboxType } from '../policy.ts';
+import { baseBwrapArgs } from './bwrapArgs.ts';
+
+export const SEATBELT_PATH = '/usr/bin/sandbox-exec';
+
+export interface SandboxDetection {
+  type: SandboxType;
+  /** Absolute path of the sandbox executable when type is not 'none'. */
+  executable: string | null;
+  /** Why there is no sandbox (null when there is one). */
+  reason: string | null;
+}
+
+export interface DetectionDeps {
+  platform: NodeJS.Platform;
+  /** Absolute path of an executable, or null. */
+  findExecutable(name: string): string | null;
+  /** Whether a file exists and is executable. */
+  isExecutable(path: string): boolean;
+  /** Runs the bwrap probe; returns null when it worked, else what went wrong. */
+  probeBwrap(bwrapPath: string): string | null;
+}
+
+const INSTALL_HINT =
+  'install bubblewrap: `sudo apt-get install -y bubblewrap` (Debian/Ubuntu), ' +
+  '`sudo dnf install -y bubblewrap` (Fedora/RHEL) or `sudo pacman -S bubblewrap` (Arch)';
+
+/** Pure given its deps: the decision table for each platform. */
+export function detectSandbox(deps: DetectionDeps): SandboxDetection {
+  switch (deps.platform) {
+    case 'linux': {
+      const bwrap = deps.isExecutable('/usr/bin/bwrap') ? '/usr/bin/bwrap' : deps.findExecutable('bwrap');
+      if (bwrap === null) {
+        return { type: 'none', executable: null, reason: `bubblewrap (bwrap) is not installed; ${INSTALL_HINT}` };
+      }
+      const failure = deps.probeBwrap(bwrap);
+      if (failure !== null) {
+        return {
+          type: 'none',
+          executable: null,
+          reason:
+            `bubblewrap at ${bwrap} cannot create a sandbox here (${failure}); it needs unprivileged user ` +
+            `namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu 24.04+ ` +
+            `kernel.apparmor_restrict_unprivileged_userns=0) or root`,
+        };
+      }
+      return { type: 'bwrap', executable: bwrap, reason: null };
+    }
+    case 'darwin':
+      if (deps.isExecutable(SEATBELT_PATH)) return { type: 'seatbelt', executable: SEATBELT_PATH, reason: null };
+      return { type: 'none', executable: null, reason: `${SEATBELT_PATH} not found; macOS sandboxing is unavailable` };
+    case 'win32':
+      return { type: 'none', executable: null, reason: 'sandboxing on Windows is not supported yet' };
+    default:
+      return { type: 'none', executable: null, reason: `sandboxing on ${deps.platform} is not supported yet` };
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const nodeDetectionDeps: DetectionDeps = {
+  platform: process.platform,
+  isExecutable,
+  findExecutable(name) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (dir === '' || !dir.startsWith('/')) continue; // a relative PATH entry could be planted
+      const candidate = join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+    return null;
+  },
+  probeBwrap(bwrapPath) {
+    // The same namespace flags a real run uses, network unshared: if this works, runs work.
+    const r = spawnSync(bwrapPath, [...baseBwrapArgs(false), '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 10_000,
+      encoding: 'utf8',
+    });
+    if (r.error) return r.error.message;
+    if (r.status === 0) return null;
+    return (r.stderr || `exit ${r.status ?? r.signal}`).trim().split('\n')[0] ?? 'failed';
+  },
+};
+
+let cached: SandboxDetection | null = null;
+
+/** The detection for this process (probes once, then cached). Does I/O on first call. */
+export function sandboxDetection(): SandboxDetection {
+  cached ??= detectSandbox(nodeDetectionDeps);
+  return cached;
+}
+
+/** 'bwrap', 'seatbelt' or 'none'. Does I/O on first call. */
+export function platformSandbox(): SandboxType {
+  return sandboxDetection().type;
+}
+
+/** A message naming what to install, or null when a sandbox is available. Does I/O on first call. */
+export function sandboxUnavailableReason(): string | null {
+  return sandboxDetection().reason;
+}
+
+/** Tests only: forget the cached probe. */
+export function resetSandboxDetectionForTests(): void {
+  cached = null;
+}

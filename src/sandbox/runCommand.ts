@@ -1,0 +1,267 @@
+/**
+ * Runs one command, bare (`sandbox: null` or danger-full-access) or inside the platform sandbox, and
+ * reports what happened as a value: exit code, signal, timeout, capped output, duration and whether it
+ * looks like a sandbox denial. Does I/O (spawns processes, touches the file system for bwrap masks).
+ *
+ * Nothing outlives a request. The child leads its own process group (`detached`); on timeout the group
+ * gets SIGTERM, then SIGKILL after a grace period, and after a bare run ends the rest of its group is
+ * killed too. Under bwrap the command is PID 1's child in a fresh pid namespace: when it (or bwrap) dies
+ * the kernel kills every process in the namespace, and `--die-with-parent` covers warden dying.
+ *
+ * Never falls back to running bare: a sandbox spec on a machine without a sandbox throws
+ * SandboxUnavailableError (the one exception; every other failure is an outcome with `error`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { SandboxUnavailableError } from '../errors.ts';
+import type { SandboxType } from '../policy.ts';
+import type { RunOutcome, RunRequest } from './types.ts';
+import { buildBwrapArgs } from './bwrapArgs.ts';
+import { detectDenial } from './denial.ts';
+import { sandboxDetection, type SandboxDetection } from './platform.ts';
+import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
+import { nodeFsProbe } from './writableRoots.ts';
+
+export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
+/** Between SIGTERM and SIGKILL on timeout. */
+export const KILL_GRACE_MS = 500;
+/** After the process exited, how long to wait for pipes held open by escaped descendants. */
+const DRAIN_MS = 500;
+const INFO_FD = 3;
+
+export interface RunOptions {
+  /** Called with the pid of the spawned process (bwrap itself under the sandbox). */
+  onSpawn?(pid: number): void;
+  /** Override platform detection (tests). */
+  detection?: SandboxDetection;
+}
+
+interface Invocation {
+  sandboxType: SandboxType;
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  masks: string[];
+  /** bwrap reports set-up success on an extra pipe (fd 3). */
+  infoFd: boolean;
+}
+
+function invocation(req: RunRequest, detection: () => SandboxDetection): Invocation {
+  const env = { ...(req.env ?? process.env) };
+  const [file, ...args] = req.command;
+  if (file === undefined) throw new TypeError('runCommand: empty command');
+  const spec = req.sandbox;
+  if (spec === null || spec.mode === 'danger-full-access') {
+    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false };
+  }
+  const found = detection();
+  if (found.type === 'none' || found.executable === null) {
+    throw new SandboxUnavailableError(found.reason ?? 'no sandbox available on this machine');
+  }
+  // Tell the command (and tools that care) it is sandboxed; Codex sets CODEX_SANDBOX the same way.
+  env.WARDEN_SANDBOX = found.type;
+  if (!spec.network) env.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
+  if (found.type === 'bwrap') {
+    const plan = buildBwrapArgs({ spec, cwd: req.cwd, command: req.command, env, probe: nodeFsProbe, infoFd: INFO_FD });
+    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks: plan.masks, infoFd: true };
+  }
+  const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env, nodeFsProbe), req.command);
+  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env, masks: [], infoFd: false };
+}
+
+/** Keeps the first `cap` bytes of a stream and counts the rest. */
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  total = 0;
+  constructor(private readonly cap: number) {}
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    const room = this.cap - this.kept;
+    if (room <= 0) return;
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+  get dropped(): number {
+    return this.total - this.kept;
+  }
+  text(): string {
+    const body = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped > 0 ? `${body}\n[warden: output truncated, ${this.dropped} bytes dropped]` : body;
+  }
+}
+
+/**
+ * Bind-mount points bwrap created for masks. Several runs in this process may share one (same cwd), so
+ * only the last to finish removes it. (Runs in other warden processes sharing a workspace are not
+ * counted: removing a mount point another namespace still uses would lift its mask there.)
+ */
+const maskUsers = new Map<string, number>();
+
+function takeMasks(paths: string[]): void {
+  for (const p of paths) maskUsers.set(p, (maskUsers.get(p) ?? 0) + 1);
+}
+
+function releaseMasks(paths: string[]): void {
+  for (const p of paths) {
+    const left = (maskUsers.get(p) ?? 1) - 1;
+    if (left > 0) {
+      maskUsers.set(p, left);
+      continue;
+    }
+    maskUsers.delete(p);
+    try {
+      const st = lstatSync(p);
+      // Only what bwrap leaves behind: an empty regular file. Anything else was made by someone else.
+      if (st.isFile() && st.size === 0) unlinkSync(p);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already
+  }
+}
+
+/** Runs a command; resolves with its outcome. Throws only SandboxUnavailableError (and TypeError on an empty command). */
+export async function runCommand(req: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
+  const inv = invocation(req, () => options.detection ?? sandboxDetection());
+  const cap = req.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
+  const stdout = new CappedBuffer(cap);
+  const stderr = new CappedBuffer(cap);
+  const started = performance.now();
+  takeMasks(inv.masks);
+
+  let child: ChildProcess;
+  const stdio: Array<'pipe' | 'ignore'> = [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  if (inv.infoFd) stdio.push('pipe');
+  try {
+    child = spawn(inv.file, inv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
+  } catch (err) {
+    releaseMasks(inv.masks);
+    return failed(inv.sandboxType, started, (err as Error).message);
+  }
+
+  return await new Promise<RunOutcome>((resolvePromise) => {
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let spawnError: string | null = null;
+    let sandboxReady = !inv.infoFd;
+    const timers: NodeJS.Timeout[] = [];
+    let done = false;
+
+    const finish = () => {
+      if (done) return;
+      done = true;
+      for (const t of timers) clearTimeout(t);
+      // Whatever is still in the group (a bare run's background jobs) goes now.
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      for (const s of child.stdio) s?.destroy();
+      releaseMasks(inv.masks);
+      const durationMs = performance.now() - started;
+      if (spawnError !== null) {
+        resolvePromise(failed(inv.sandboxType, started, spawnError));
+        return;
+      }
+      const exitCode = exit?.code ?? null;
+      const signal = exit?.signal ?? null;
+      const out = stdout.text();
+      const err = stderr.text();
+      // bwrap exits 1 with "bwrap: …" when it cannot build the sandbox; the info fd tells that apart
+      // from the command itself failing.
+      let setupError =
+        !sandboxReady && !timedOut ? `sandbox set-up failed: ${err.trim() || `exit ${exitCode ?? signal}`}` : undefined;
+      // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
+      const execFailed = inv.sandboxType === 'bwrap' && exitCode === 1 ? /^bwrap: execvp (.*)$/m.exec(err) : null;
+      if (setupError === undefined && execFailed) setupError = `spawn ${execFailed[1]}`;
+      const outcome: RunOutcome = {
+        sandboxType: inv.sandboxType,
+        exitCode: setupError ? null : exitCode,
+        signal,
+        timedOut,
+        durationMs,
+        stdout: out,
+        stderr: err,
+        stdoutBytes: stdout.total,
+        stderrBytes: stderr.total,
+        truncated: stdout.dropped > 0 || stderr.dropped > 0,
+        denial: setupError
+          ? { denied: false }
+          : detectDenial({
+              sandboxType: inv.sandboxType,
+              exitCode,
+              signal,
+              stdout: out,
+              stderr: err,
+              timedOut,
+              network: req.sandbox?.network ?? true,
+            }),
+      };
+      if (setupError) outcome.error = setupError;
+      resolvePromise(outcome);
+    };
+
+    child.stdout?.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+    const info = child.stdio[INFO_FD];
+    if (inv.infoFd && info) {
+      info.on('data', () => {
+        sandboxReady = true;
+      });
+      info.on('error', () => {});
+    }
+    child.on('error', (err) => {
+      // ENOENT/EACCES on spawn: no 'exit' follows.
+      spawnError = err.message;
+      if (child.pid === undefined) finish();
+    });
+    child.on('spawn', () => {
+      if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // Kill stragglers now so they stop holding our pipes open; give the pipes a moment to drain.
+      if (inv.sandboxType === 'none' && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      timers.push(setTimeout(finish, DRAIN_MS));
+    });
+    child.on('close', () => finish());
+
+    if (req.stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
+      child.stdin.end(req.stdin);
+    }
+    if (req.timeoutMs !== undefined && req.timeoutMs > 0) {
+      timers.push(
+        setTimeout(() => {
+          if (exit !== null || child.pid === undefined) return;
+          timedOut = true;
+          killGroup(child.pid, 'SIGTERM');
+          timers.push(setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS));
+        }, req.timeoutMs),
+      );
+    }
+  });
+}
+
+function failed(sandboxType: SandboxType, started: number, message: string): RunOutcome {
+  return {
+    sandboxType,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: performance.now() - started,
+    stdout: '',
+    stderr: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    truncated: false,
+    denial: { denied: false },
+    error: message,
+  };
+}
