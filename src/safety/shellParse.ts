@@ -43,6 +43,9 @@ export function isTooComplex(script: string): boolean {
 }
 
 let parser: Parser | null = null;
+/** Node type ids allowed in a word-only script (named kinds and anonymous tokens alike). */
+let allowedIds: Uint8Array = new Uint8Array(0);
+let commandId = -1;
 let initPromise: Promise<void> | null = null;
 
 /** Loads the tree-sitter wasm (I/O, once). Safe to call many times and concurrently. */
@@ -53,6 +56,7 @@ export function initShellParser(): Promise<void> {
     const language = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
     const p = new Parser();
     p.setLanguage(language);
+    ({ allowedIds, commandId } = symbolTables(language));
     parser = p;
   })().catch((error: unknown) => {
     initPromise = null;
@@ -110,6 +114,21 @@ const ALLOWED_NAMED = new Set([
 /** Anonymous tokens that may appear: the four joiners and the quote characters. */
 const ALLOWED_ANONYMOUS = new Set(['&&', '||', ';', '|', '"', "'"]);
 
+/** Maps the allow-lists to the grammar's type ids once, so the walk compares numbers. */
+function symbolTables(language: Language): { allowedIds: Uint8Array; commandId: number } {
+  const ids = new Uint8Array(language.nodeTypeCount);
+  let command = -1;
+  for (let id = 0; id < language.nodeTypeCount; id++) {
+    const type = language.nodeTypeForId(id);
+    if (type === null) continue;
+    const named = language.nodeTypeIsNamed(id);
+    if (named ? ALLOWED_NAMED.has(type) : ALLOWED_ANONYMOUS.has(type) || type.trim() === '') ids[id] = 1;
+    if (named && type === 'command') command = id;
+  }
+  if (command < 0) throw new Error('tree-sitter-bash grammar has no command node');
+  return { allowedIds: ids, commandId: command };
+}
+
 /** Unquoted characters the shell rewrites: globs (`*?[]`), braces (`{a,b}`) and tilde. */
 const EXPANDING = /[*?[\]{}~]/;
 
@@ -127,49 +146,79 @@ export function parseWordOnlyScript(script: string): string[][] | null {
 
 /** As parseWordOnlyScript, with the per-command expansion flags the rules need. Sync, no I/O. */
 export function parseWordOnlyScriptDetailed(script: string): ParsedScript | null {
+  requireParser();
+  const parsed = analyze(script).parsed;
+  return parsed === null ? null : { commands: parsed.commands.map((c) => [...c]), expands: [...parsed.expands] };
+}
+
+interface Analysis {
+  parsed: ParsedScript | null;
+  deep: string[][];
+}
+
+/**
+ * One tree-sitter parse serves both readings of a script. The last answer is kept, because one
+ * classification asks about the same script up to three times (commands, known-safe, dangerous);
+ * the results are plain data and never handed out without a copy.
+ */
+let last: { script: string; analysis: Analysis } | null = null;
+
+function analyze(script: string): Analysis {
+  if (last !== null && last.script === script) return last.analysis;
+  const analysis = analyzeUncached(script);
+  last = { script, analysis };
+  return analysis;
+}
+
+function analyzeUncached(script: string): Analysis {
   const p = requireParser();
-  // NUL cannot reach a real shell script (argv strings end there); huge input is refused unread.
-  if (script.includes('\0') || isTooComplex(script)) return null;
-  if (script.trim() === '') return null;
-  const tree = p.parse(script);
-  if (tree === null) return null;
+  // too big to read in time: not parsed, and one unknowable command, which the danger check flags
+  if (isTooComplex(script)) return { parsed: null, deep: [[DYNAMIC_WORD]] };
+  // NUL cannot reach a real shell script (argv strings end there): refuse it, scan it as a blank
+  const tree = p.parse(script.includes('\0') ? script.replaceAll('\0', ' ') : script);
+  if (tree === null) return { parsed: null, deep: [[DYNAMIC_WORD]] };
   try {
     const root = tree.rootNode;
-    if (root.hasError) return null;
-    const commandNodes: Node[] = [];
-    if (!checkTree(root, commandNodes)) return null;
-    if (commandNodes.length === 0) return null;
+    const walked = walkTree(root);
+    const commandNodes = walked.commands;
+    const plain = walked.plain && !root.hasError && !script.includes('\0') && script.trim() !== '';
+    const deep: string[][] = [];
+    for (const node of commandNodes) {
+      const words = looseCommandWords(node);
+      if (words.length > 0) deep.push(words);
+    }
+    if (!plain || commandNodes.length === 0) return { parsed: null, deep };
     commandNodes.sort((a, b) => a.startIndex - b.startIndex);
     const commands: string[][] = [];
     const expands: boolean[] = [];
     for (const node of commandNodes) {
       const words = commandWords(node);
-      if (words === null) return null;
+      if (words === null) return { parsed: null, deep };
       commands.push(words.words);
       expands.push(words.expands);
     }
-    return { commands, expands };
+    return { parsed: { commands, expands }, deep };
   } finally {
     tree.delete();
   }
 }
 
-/** Walks every node iteratively (no recursion limit on deep nesting); false on anything disallowed. */
-function checkTree(root: Node, commands: Node[]): boolean {
+/**
+ * One iterative walk (no recursion limit on deep nesting) over every node: collects every command
+ * node in source order and notes whether any node falls outside the word-only allow-list.
+ */
+function walkTree(root: Node): { plain: boolean; commands: Node[] } {
+  const commands: Node[] = [];
+  let plain = true;
   const cursor = root.walk();
   try {
     for (;;) {
-      const type = cursor.nodeType;
-      if (cursor.nodeIsNamed) {
-        if (!ALLOWED_NAMED.has(type)) return false;
-        if (type === 'command') commands.push(cursor.currentNode);
-      } else if (!ALLOWED_ANONYMOUS.has(type) && type.trim() !== '') {
-        return false;
-      }
-      if (cursor.nodeIsMissing) return false;
+      const id = cursor.nodeTypeId;
+      if (id === commandId) commands.push(cursor.currentNode);
+      else if (allowedIds[id] !== 1) plain = false;
       if (cursor.gotoFirstChild()) continue;
       while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) return true;
+        if (!cursor.gotoParent()) return { plain, commands };
       }
     }
   } finally {
@@ -261,36 +310,7 @@ function literal(node: Node): Piece | null {
  */
 export function deepScanScript(script: string): string[][] {
   if (parser === null) return [];
-  // too big to read in time: report one unknowable command, which the danger check flags
-  if (isTooComplex(script)) return [[DYNAMIC_WORD]];
-  const tree = parser.parse(script.replaceAll('\0', ' '));
-  if (tree === null) return [];
-  try {
-    const out: string[][] = [];
-    const cursor = tree.rootNode.walk();
-    try {
-      for (;;) {
-        if (cursor.nodeType === 'command') {
-          const words = looseCommandWords(cursor.currentNode);
-          if (words.length > 0) out.push(words);
-        }
-        if (cursor.gotoFirstChild()) continue;
-        let done = false;
-        while (!cursor.gotoNextSibling()) {
-          if (!cursor.gotoParent()) {
-            done = true;
-            break;
-          }
-        }
-        if (done) break;
-      }
-    } finally {
-      cursor.delete();
-    }
-    return out;
-  } finally {
-    tree.delete();
-  }
+  return analyze(script).deep.map((c) => [...c]);
 }
 
 /** Stands for a program name or argument the shell computes (`$CMD`, `$(..)`): unknowable here. */
