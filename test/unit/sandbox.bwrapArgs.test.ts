@@ -1,0 +1,194 @@
+/**
+ * The bwrap argv as a policy: given a described file system (a fake FsProbe), which mounts appear and
+ * in which order. The real-bwrap behaviour is in test/e2e/sandbox.bwrap.e2e.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { posix } from 'node:path';
+import { buildBwrapArgs, type BwrapInput } from '../../src/sandbox/bwrapArgs.ts';
+import { planWritableRoots, parseGitdirPointer, type FsProbe, type PathKind } from '../../src/sandbox/writableRoots.ts';
+import type { SandboxSpec } from '../../src/sandbox/types.ts';
+
+type Node = { kind: 'dir' } | { kind: 'file'; text?: string } | { kind: 'symlink'; to: string };
+
+/** An in-memory tree: every listed path exists; parents of listed paths are directories. */
+function fakeFs(entries: Record<string, Node>): FsProbe {
+  const nodes = new Map<string, Node>(Object.entries(entries));
+  for (const p of [...nodes.keys()]) {
+    for (let d = posix.dirname(p); ; d = posix.dirname(d)) {
+      if (!nodes.has(d)) nodes.set(d, { kind: 'dir' });
+      if (d === '/') break;
+    }
+  }
+  const resolveLinks = (path: string, depth = 0): string | null => {
+    if (depth > 20) return null;
+    const parts = path.split('/').filter(Boolean);
+    let cur = '/';
+    for (const part of parts) {
+      const next = posix.join(cur, part);
+      const n = nodes.get(next);
+      if (!n) return null;
+      if (n.kind === 'symlink') {
+        const r = resolveLinks(posix.resolve(cur, n.to), depth + 1);
+        if (r === null) return null;
+        cur = r;
+      } else cur = next;
+    }
+    return cur;
+  };
+  return {
+    kind(path): PathKind {
+      const parent = resolveLinks(posix.dirname(path));
+      if (parent === null) return 'missing';
+      const n = nodes.get(posix.join(parent, posix.basename(path)));
+      return n ? n.kind : 'missing';
+    },
+    realpath: (path) => resolveLinks(path),
+    readText(path) {
+      const r = resolveLinks(path);
+      const n = r === null ? undefined : nodes.get(r);
+      return n?.kind === 'file' ? (n.text ?? '') : null;
+    },
+  };
+}
+
+const WW: SandboxSpec = { mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: true };
+const RO: SandboxSpec = { mode: 'read-only', writableRoots: [], network: false, tmpWrite: true };
+
+function build(spec: SandboxSpec, fs: Record<string, Node>, over: Partial<BwrapInput> = {}) {
+  return buildBwrapArgs({ spec, cwd: '/ws', command: ['true'], env: {}, probe: fakeFs(fs), ...over });
+}
+
+/** The args as [flag, ...operands] groups, for readable assertions. */
+function mounts(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--bind' || a === '--ro-bind') out.push(`${a} ${args[i + 1]} ${args[i + 2]}`), (i += 2);
+  }
+  return out;
+}
+
+test('read-only: / read-only, fresh /dev and /proc, namespaces, no writable binds', () => {
+  const plan = build(RO, { '/ws': { kind: 'dir' }, '/tmp': { kind: 'dir' } });
+  const a = plan.args;
+  for (const flag of ['--unshare-pid', '--unshare-net', '--die-with-parent', '--new-session', '--unshare-ipc']) {
+    assert.ok(a.includes(flag), flag);
+  }
+  assert.deepEqual(a.slice(a.indexOf('--cap-drop'), a.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
+  assert.deepEqual(mounts(a), ['--ro-bind / /']);
+  assert.ok(a.join(' ').includes('--dev /dev --proc /proc'));
+  assert.deepEqual(a.slice(-4), ['--chdir', '/ws', '--', 'true']);
+  assert.deepEqual(plan.writableRoots, []);
+});
+
+test('network on: no --unshare-net', () => {
+  assert.ok(!build({ ...RO, network: true }, { '/ws': { kind: 'dir' } }).args.includes('--unshare-net'));
+});
+
+test('workspace-write: cwd, extra roots, /tmp and $TMPDIR bound read-write, then protections masked', () => {
+  const plan = build(
+    { ...WW, writableRoots: ['/data', 'rel'] },
+    { '/ws/rel': { kind: 'dir' }, '/data': { kind: 'dir' }, '/tmp': { kind: 'dir' }, '/scratch': { kind: 'dir' } },
+    { env: { TMPDIR: '/scratch' } },
+  );
+  assert.deepEqual(plan.writableRoots, ['/ws', '/tmp', '/data', '/ws/rel', '/scratch']);
+  const m = mounts(plan.args);
+  const firstRo = m.findIndex((x, i) => i > 0 && x.startsWith('--ro-bind'));
+  assert.ok(m.slice(1, firstRo).every((x) => x.startsWith('--bind ')), 'all writable binds before the protections');
+  assert.ok(m.includes('--ro-bind /dev/null /ws/.git'));
+  assert.ok(m.includes('--ro-bind /dev/null /ws/.warden'));
+  assert.ok(m.includes('--ro-bind /dev/null /tmp/.git'));
+  assert.ok(m.includes('--ro-bind /dev/null /ws/rel/.warden'));
+  assert.deepEqual(plan.masks.sort(), [
+    '/data/.git', '/data/.warden', '/scratch/.git', '/scratch/.warden', '/tmp/.git', '/tmp/.warden',
+    '/ws/.git', '/ws/.warden', '/ws/rel/.git', '/ws/rel/.warden',
+  ]);
+});
+
+test('no tmp write: neither /tmp nor $TMPDIR is bound', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws': { kind: 'dir' }, '/tmp': { kind: 'dir' }, '/s': { kind: 'dir' } }, { env: { TMPDIR: '/s' } });
+  assert.deepEqual(plan.writableRoots, ['/ws']);
+});
+
+test('a root that is a symlink binds its real target; duplicates collapse; missing roots are skipped', () => {
+  const plan = build(
+    { ...WW, writableRoots: ['/link', '/real', '/gone'], tmpWrite: false },
+    { '/ws': { kind: 'dir' }, '/link': { kind: 'symlink', to: '/real' }, '/real': { kind: 'dir' } },
+  );
+  assert.deepEqual(plan.writableRoots, ['/ws', '/real']);
+  assert.deepEqual(plan.skipped, ['/gone']);
+  assert.ok(!plan.args.includes('/link'));
+});
+
+test('an existing .git dir and .warden dir are re-bound read-only onto themselves', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git/hooks': { kind: 'dir' }, '/ws/.warden': { kind: 'dir' } });
+  assert.deepEqual(mounts(plan.args), ['--ro-bind / /', '--bind /ws /ws', '--ro-bind /ws/.git /ws/.git', '--ro-bind /ws/.warden /ws/.warden']);
+  assert.deepEqual(plan.masks, []);
+});
+
+test('a .git file protects itself and its gitdir target (relative pointer)', () => {
+  const plan = build(
+    { ...WW, writableRoots: ['/main'], tmpWrite: false },
+    { '/ws/.git': { kind: 'file', text: 'gitdir: ../main/.git/worktrees/ws\n' }, '/main/.git/worktrees/ws': { kind: 'dir' } },
+  );
+  const m = mounts(plan.args);
+  assert.ok(m.includes('--ro-bind /ws/.git /ws/.git'));
+  assert.ok(m.includes('--ro-bind /main/.git/worktrees/ws /main/.git/worktrees/ws'));
+  assert.ok(m.includes('--ro-bind /main/.git /main/.git'));
+});
+
+test('a gitdir target outside every writable root needs no mount (it is read-only already)', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git': { kind: 'file', text: 'gitdir: /elsewhere/g' }, '/elsewhere/g': { kind: 'dir' } });
+  assert.ok(!mounts(plan.args).some((m) => m.includes('/elsewhere')));
+});
+
+test('a missing gitdir target inside a writable root is masked when its parent exists', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git': { kind: 'file', text: 'gitdir: sub/g' }, '/ws/sub': { kind: 'dir' } });
+  assert.ok(plan.masks.includes('/ws/sub/g'));
+  assert.deepEqual(plan.writableRoots, ['/ws']);
+});
+
+test('a missing gitdir target whose parent is missing too demotes the root (fail closed)', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git': { kind: 'file', text: 'gitdir: a/b/g' } });
+  assert.deepEqual(plan.writableRoots, []);
+  assert.equal(plan.demoted[0]?.root, '/ws');
+});
+
+test('a symlinked .git demotes its root to read-only and keeps its target read-only where writable', () => {
+  const plan = build(
+    { ...WW, writableRoots: ['/other'], tmpWrite: false },
+    { '/ws/.git': { kind: 'symlink', to: '/other/realgit' }, '/other/realgit': { kind: 'dir' } },
+  );
+  assert.deepEqual(plan.writableRoots, ['/other']);
+  assert.match(plan.demoted[0]!.reason, /\/ws\/\.git is a symlink/);
+  assert.ok(mounts(plan.args).includes('--ro-bind /other/realgit /other/realgit'));
+  assert.ok(!mounts(plan.args).includes('--bind /ws /ws'));
+});
+
+test('a dangling .warden symlink demotes its root too (its target could be created)', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.warden': { kind: 'symlink', to: '/nowhere/x' } });
+  assert.deepEqual(plan.writableRoots, []);
+});
+
+test('a writable root inside a protected path stays covered by the protection (mounted later)', () => {
+  const plan = build({ ...WW, writableRoots: ['/ws/.git/hooks'], tmpWrite: false }, { '/ws/.git/hooks': { kind: 'dir' } });
+  const m = mounts(plan.args);
+  assert.ok(m.indexOf('--ro-bind /ws/.git /ws/.git') > m.indexOf('--bind /ws/.git/hooks /ws/.git/hooks'));
+});
+
+test('danger-full-access plans no writable roots (runCommand runs it bare)', () => {
+  const r = planWritableRoots({ ...WW, mode: 'danger-full-access' }, '/ws', {}, fakeFs({ '/ws': { kind: 'dir' } }));
+  assert.deepEqual(r.roots, []);
+});
+
+test('parseGitdirPointer', () => {
+  assert.equal(parseGitdirPointer('gitdir: /a/b\n', '/ws'), '/a/b');
+  assert.equal(parseGitdirPointer('gitdir: ../x', '/ws/sub'), '/ws/x');
+  assert.equal(parseGitdirPointer('nonsense', '/ws'), null);
+});
+
+test('the info fd and an empty command', () => {
+  assert.ok(build(RO, {}, { infoFd: 3 }).args.join(' ').includes('--info-fd 3 --chdir /ws -- true'));
+  assert.throws(() => build(RO, {}, { command: [] }), TypeError);
+});

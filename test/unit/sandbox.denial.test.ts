@@ -1,0 +1,68 @@
+/**
+ * The denial heuristic's case table (CODEX-REFERENCE §8 plus the bwrap-specific additions): each row
+ * is a failed run and whether the sandbox caused it, with what was named.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detectDenial, extractPath, type DenialInput } from '../../src/sandbox/denial.ts';
+
+const run = (over: Partial<DenialInput>): DenialInput => ({
+  sandboxType: 'bwrap',
+  exitCode: 1,
+  signal: null,
+  stdout: '',
+  stderr: '',
+  timedOut: false,
+  ...over,
+});
+
+const CASES: Array<[string, Partial<DenialInput>, boolean, string?]> = [
+  // From the reference's own tests
+  ['exit 1 with no text is an ordinary failure', {}, false],
+  ['exit 1 + "Operation not permitted" is a denial', { stderr: 'foo: Operation not permitted' }, true, 'operation not permitted'],
+  ['the same without a sandbox is not', { sandboxType: 'none', stderr: 'Operation not permitted' }, false],
+  ['127 command not found is not', { exitCode: 127, stderr: 'sh: 1: frob: not found' }, false],
+  ['101 + read-only file system in stdout (seatbelt) is', { sandboxType: 'seatbelt', exitCode: 101, stdout: 'error: Read-only file system' }, true, 'write to a read-only path'],
+  ['exit 159 (SIGSYS) is', { exitCode: 159 }, true, 'a system call blocked by the sandbox (SIGSYS)'],
+  ['signal SIGSYS is', { exitCode: null, signal: 'SIGSYS' }, true, 'a system call blocked by the sandbox (SIGSYS)'],
+  // Never a denial
+  ['exit 0 never is, whatever it printed', { exitCode: 0, stderr: 'Permission denied' }, false],
+  ['a timeout never is', { exitCode: null, signal: 'SIGTERM', timedOut: true, stderr: 'Read-only file system' }, false],
+  ['exit 2 (misuse) is not', { exitCode: 2, stderr: 'usage: x' }, false],
+  ['exit 126 without keywords is not', { exitCode: 126, stderr: 'cannot execute binary file' }, false],
+  ['a keyword wins over exit 126', { exitCode: 126, stderr: 'sh: 1: ./x: Permission denied' }, true, 'permission denied: ./x'],
+  ['a plain test failure is not', { exitCode: 1, stdout: 'FAIL: expected 3, got 4' }, false],
+  // Paths named
+  ["touch's quoted path", { stderr: "touch: cannot touch '/etc/x': Read-only file system" }, true, 'write to a read-only path: /etc/x'],
+  ["dash's unquoted path", { exitCode: 2, stderr: 'sh: 1: cannot create /etc/x: Read-only file system' }, true, 'write to a read-only path: /etc/x'],
+  ["bash's path: message form", { stderr: 'bash: /usr/x: Read-only file system' }, true, 'write to a read-only path: /usr/x'],
+  ["node's EROFS", { stderr: "Error: EROFS: read-only file system, open '/opt/y'" }, true, 'write to a read-only path: /opt/y'],
+  ["python's errno 30", { stderr: "OSError: [Errno 30] Read-only file system: '/srv/z'" }, true, 'write to a read-only path: /srv/z'],
+  ['mkdir with curly quotes', { stderr: 'mkdir: cannot create directory ‘/var/q’: Read-only file system' }, true, 'write to a read-only path: /var/q'],
+  // The /dev/null masks over a missing .git / .warden
+  ['ENOTDIR below a masked .warden', { stderr: "touch: cannot touch '.warden/x': Not a directory" }, true, 'write to a protected path: .warden/x'],
+  ['EEXIST creating a masked .git', { stderr: 'mkdir: cannot create directory ‘.git’: File exists' }, true, 'write to a protected path: .git'],
+  ['ENOTDIR on an ordinary path is not', { stderr: "cat: 'src/x/y': Not a directory" }, false],
+  ['File exists on an ordinary path is not', { stderr: "mkdir: cannot create directory 'build': File exists" }, false],
+  // Network (off unless the run had it)
+  ['network unreachable', { stderr: 'curl: (7) Failed to connect: Network is unreachable' }, true, 'network connection blocked'],
+  ['connection refused', { stderr: 'Error: connect ECONNREFUSED 127.0.0.1:5432' }, true, 'network connection blocked'],
+  ['DNS failure', { exitCode: 6, stderr: 'curl: (6) Could not resolve host: example.com' }, true, 'network name resolution blocked'],
+  ['connection refused with the network on is not', { network: true, stderr: 'connect ECONNREFUSED 127.0.0.1:1' }, false],
+  // Other keywords
+  ['the word sandbox', { stderr: 'denied by sandbox policy' }, true, 'blocked by the sandbox'],
+  ['seccomp', { stderr: 'seccomp filter' }, true, 'blocked by the sandbox'],
+];
+
+for (const [name, over, denied, what] of CASES) {
+  test(`denial: ${name}`, () => {
+    const verdict = detectDenial(run(over));
+    assert.equal(verdict.denied, denied, JSON.stringify(verdict));
+    if (what !== undefined) assert.equal(verdict.what, what);
+    if (!denied) assert.equal(verdict.what, undefined);
+  });
+}
+
+test('extractPath finds nothing in a line without a path', () => {
+  assert.equal(extractPath('Operation not permitted'), null);
+});
