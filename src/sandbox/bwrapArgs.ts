@@ -9,7 +9,9 @@
  *   renamed from inside, so it cannot be swapped either);
  * - a missing one is masked with a read-only bind of `/dev/null`, so it cannot be created
  *   (mkdir fails with EEXIST, `x/…` with ENOTDIR). bwrap creates the empty mount-point file on the host;
- *   runCommand removes it afterwards (`masks`);
+ *   runCommand removes it afterwards (`masks`). Not in /tmp and $TMPDIR: a transient empty /tmp/.git
+ *   file would break git for every other process on the machine working below /tmp, so there only
+ *   existing entries are protected;
  * - a symlink cannot be covered: a mount always lands on the link's target, and the link itself could
  *   be replaced by a real `.git` with hooks. The roots holding it are demoted to read-only (fail closed:
  *   writes there are denied and escalate to a person) and the target, when it resolves, is re-bound
@@ -71,7 +73,10 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
   if (command.length === 0) throw new TypeError('empty command');
   const plan = planWritableRoots(spec, cwd, input.env, probe);
   const allRoots = plan.roots.map((r) => r.root);
-  const entries: ProtectedPath[] = plan.roots.flatMap((r) => r.protected);
+  // Missing entries of the shared temp roots are not masked (see the header).
+  const entries: ProtectedPath[] = plan.roots.flatMap((r) =>
+    r.temp ? r.protected.filter((e) => !(e.kind === 'missing' && e.why === 'name')) : r.protected,
+  );
   const holders = (path: string, roots: string[]) => roots.filter((root) => isWithin(path, root));
 
   // First decide which roots cannot be protected and must stay read-only.

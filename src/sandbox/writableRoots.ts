@@ -67,6 +67,8 @@ export interface WritableRoot {
   /** Canonical (realpath) directory. */
   root: string;
   protected: ProtectedPath[];
+  /** /tmp or $TMPDIR (and not also cwd or a configured root): shared with the rest of the machine. */
+  temp: boolean;
 }
 
 export interface RootsPlan {
@@ -112,15 +114,15 @@ export function planWritableRoots(
   probe: FsProbe,
 ): RootsPlan {
   if (spec.mode !== 'workspace-write') return { roots: [], skipped: [] };
-  const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))];
+  const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
-    requested.push('/tmp');
-    if (env.TMPDIR) requested.push(resolve(env.TMPDIR));
+    requested.push({ path: '/tmp', temp: true });
+    if (env.TMPDIR) requested.push({ path: resolve(env.TMPDIR), temp: true });
   }
   const seen = new Set<string>();
   const roots: WritableRoot[] = [];
   const skipped: string[] = [];
-  for (const want of requested) {
+  for (const { path: want, temp } of requested) {
     const root = probe.realpath(want);
     if (root === null || probe.kind(root) !== 'dir') {
       if (want !== '/tmp' && !skipped.includes(want)) skipped.push(want); // no /tmp is normal on some hosts
@@ -139,7 +141,7 @@ export function planWritableRoots(
         if (pointer !== null) prot.push(describe(canonicalize(pointer, probe), 'gitdir', probe));
       }
     }
-    roots.push({ root, protected: prot });
+    roots.push({ root, protected: prot, temp });
   }
   return { roots, skipped };
 }

@@ -98,12 +98,18 @@ test('workspace-write: cwd, extra roots, /tmp and $TMPDIR bound read-write, then
   assert.ok(m.slice(1, firstRo).every((x) => x.startsWith('--bind ')), 'all writable binds before the protections');
   assert.ok(m.includes('--ro-bind /dev/null /ws/.git'));
   assert.ok(m.includes('--ro-bind /dev/null /ws/.warden'));
-  assert.ok(m.includes('--ro-bind /dev/null /tmp/.git'));
+  assert.ok(!m.includes('--ro-bind /dev/null /tmp/.git'), 'shared temp roots get no masks');
   assert.ok(m.includes('--ro-bind /dev/null /ws/rel/.warden'));
-  assert.deepEqual(plan.masks.sort(), [
-    '/data/.git', '/data/.warden', '/scratch/.git', '/scratch/.warden', '/tmp/.git', '/tmp/.warden',
-    '/ws/.git', '/ws/.warden', '/ws/rel/.git', '/ws/rel/.warden',
-  ]);
+  assert.deepEqual(plan.masks.sort(), ['/data/.git', '/data/.warden', '/ws/.git', '/ws/.warden', '/ws/rel/.git', '/ws/rel/.warden']);
+});
+
+test('an existing /tmp/.git is still protected; a temp dir that is also cwd gets masks', () => {
+  const plan = build(WW, { '/tmp/.git': { kind: 'dir' } }, { cwd: '/tmp' });
+  assert.ok(mounts(plan.args).includes('--ro-bind /tmp/.git /tmp/.git'));
+  assert.deepEqual(plan.masks, ['/tmp/.warden']);
+  const other = build(WW, { '/ws': { kind: 'dir' }, '/tmp/.git': { kind: 'dir' } });
+  assert.ok(mounts(other.args).includes('--ro-bind /tmp/.git /tmp/.git'));
+  assert.ok(!other.masks.includes('/tmp/.warden'));
 });
 
 test('no tmp write: neither /tmp nor $TMPDIR is bound', () => {
