@@ -10,6 +10,8 @@ import { ExpectedVersionConflictError, StoreError } from '../../src/errors.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { GENESIS_HASH, eventHash } from '../../src/events/hashChain.ts';
 import type { NewEvent, StoredEvent } from '../../src/events/types.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { APPEND_CHILD, runChild } from './fixtures/child.ts';
 import { lifecycleEvents, marker } from './fixtures/events.ts';
 
@@ -239,6 +241,30 @@ export function testEventStoreContract(name: string, makeStore: () => Promise<St
         await reopened.append('from-child', 5, [marker('s', 'parent')]);
         assert.deepEqual(await reopened.verify(), { ok: true, checked: 6 });
         assert.equal((await h.store.read('from-child')).length, 6);
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    test('every append that returned survives the writer being killed with SIGKILL', async () => {
+      const h = await fresh();
+      const script = fileURLToPath(new URL('./fixtures/appendForever.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', script, h.location, 'doomed'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise((r) => child.on('exit', r));
+      await waitFor('the writer to confirm 30 appends', () => out.split('\n').length > 30, 30_000);
+      child.kill('SIGKILL');
+      await exited;
+      const confirmed = out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+      const reopened = await h.reopen();
+      try {
+        const stored = (await reopened.read('doomed')).map((e) => e.position);
+        for (const p of confirmed) assert.ok(stored.includes(p), `confirmed position ${p} lost`);
+        // At most the one append in flight at the kill may have committed without being confirmed.
+        assert.ok(stored.length - confirmed.length <= 1, `${stored.length} stored, ${confirmed.length} confirmed`);
+        assert.equal((await reopened.verify()).ok, true);
+        await reopened.append('doomed', stored.length, [marker('s', 'after the kill')]);
       } finally {
         await reopened.close();
       }
