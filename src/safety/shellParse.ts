@@ -305,11 +305,12 @@ function literal(node: Node): Piece | null {
  * Every simple command anywhere in a script, including inside substitutions, subshells, pipelines
  * with redirections, control flow and (partially) broken input, with arguments taken literally when
  * possible and as DYNAMIC_WORD otherwise. Used only to look for DANGEROUS commands, where finding
- * too much is the safe error. A script too complex to read yields [[DYNAMIC_WORD]]; with the
- * parser not ready it yields [] (callers treat an unparsed script as not known-safe anyway). Sync.
+ * too much is the safe error. A script too complex to read, or any script while the parser is not
+ * initialised, yields [[DYNAMIC_WORD]], which the danger check flags. Sync.
  */
 export function deepScanScript(script: string): string[][] {
-  if (parser === null) return [];
+  // not initialised: we cannot look inside, so the script is unknowable (fail closed)
+  if (parser === null) return [[DYNAMIC_WORD]];
   return analyze(script).deep.map((c) => [...c]);
 }
 

@@ -60,7 +60,9 @@ const inputArb = fc.record({
   session: fc.boolean(),
 });
 
-function toInput(r: fc.infer<typeof inputArb>): ExecClassificationInput {
+type InputRecord = typeof inputArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toInput(r: InputRecord): ExecClassificationInput {
   return {
     command: r.command,
     cwd: '/w',

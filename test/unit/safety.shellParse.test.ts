@@ -13,10 +13,19 @@ import {
 test('parsing before init throws a clear error', () => {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '-e', "import('./src/safety/shellParse.ts').then(m => { try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.message) } })"],
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/dangerous.ts'), import('./src/safety/knownSafe.ts')]).then(([m, d, k]) => { " +
+        "console.log('dangerous=' + d.isDangerousCommand(['bash', '-lc', 'ls']) + ' safe=' + k.isKnownSafeCommand(['bash', '-lc', 'ls']) + ' plain=' + k.isKnownSafeCommand(['ls'])); " +
+        "try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.message) } })",
+    ],
     { encoding: 'utf8' },
   );
   assert.match(r.stdout, /await initShellParser\(\)/);
+  // without the parser a script cannot be inspected: not known-safe, and counted dangerous
+  assert.match(r.stdout, /dangerous=true safe=false plain=true/);
 });
 
 test('initShellParser is idempotent and concurrent-safe', async () => {
