@@ -2,6 +2,8 @@
  * The exec verdict: DESIGN.md "Decision logic (exec)" steps 1-4 on top of CODEX-REFERENCE §5.
  * (Step 5, escalation after a sandbox denial, belongs to the approval machine.) Order: user rules,
  * then known-safe or approved-for-session, then dangerous, then the (approval, sandbox) matrix.
+ * One deliberate deviation: an `allow` rule does not auto-approve a dangerous command (it falls
+ * through to the dangerous step), so a stored prefix never silently covers `--force` variants.
  * Pure and total: it never throws; an internal failure becomes `ask` (or `reject` under `never`).
  * The shell parser must be initialised (`await initShellParser()`) before the first call, or
  * scripts are treated as unparsed (never known-safe).
@@ -74,7 +76,9 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
       ? { ...base, outcome: 'reject', reason: `${why}; rejected because the approval policy is never` }
       : { ...base, outcome: 'ask', askReason: 'rule', reason: why };
   }
-  if (verdict.decision === 'allow') {
+  // an allow rule does not cover a dangerous variant of its prefix: `approved_always` on
+  // `git push origin` stores ["git","push"], which must not wave through `git push --force`
+  if (verdict.decision === 'allow' && !dangerous) {
     return { ...base, outcome: 'auto-approve', decisionSource: 'rule', reason: `allowed by ${describeRule(verdict.rule, rules)}: ${verdict.rule?.justification ?? ''}` };
   }
 

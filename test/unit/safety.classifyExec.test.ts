@@ -124,6 +124,15 @@ test('user rules decide first: forbidden rejects, prompt asks (never rejects), a
   assert.equal(classify(['cargo', 'publish'], { approval: 'untrusted', rules: RULES }).outcome, 'ask');
 });
 
+test('an allow rule does not cover a dangerous variant of its prefix', () => {
+  const rules = parseRules('[[rule]]\npattern = ["git", "push"]\ndecision = "allow"\njustification = "approved always"\n', 't');
+  assert.equal(classify(['git', 'push', 'origin', 'main'], { approval: 'untrusted', rules }).outcome, 'auto-approve');
+  const force = classify(['git', 'push', '--force', 'origin', 'main'], { approval: 'untrusted', rules });
+  assert.equal(force.outcome, 'ask');
+  assert.equal(force.askReason, 'dangerous');
+  assert.equal(classify(['git', 'push', '-f'], { approval: 'never', rules }).outcome, 'reject');
+});
+
 test('rules check every sub-command; allow needs every sub-command covered', () => {
   assert.equal(classify(['bash', '-lc', 'cargo build && curl x'], { rules: RULES }).outcome, 'reject');
   assert.equal(classify(['bash', '-lc', 'cat f | git push'], { rules: RULES }).askReason, 'rule');
