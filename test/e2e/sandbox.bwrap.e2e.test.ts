@@ -304,3 +304,16 @@ test('the sandbox tells the command it is sandboxed', async () => {
   const r = await sh('echo $WARDEN_SANDBOX $WARDEN_SANDBOX_NETWORK_DISABLED', ws, RO);
   assert.equal(r.stdout, 'bwrap 1\n');
 });
+
+test('a sandbox that fails to set up is an outcome with error, never a denial or a bare run', async () => {
+  const { ws } = dirs();
+  // A "bwrap" that exits 1 without reporting the sandbox as ready on its info fd.
+  const r = await runCommand(
+    { command: ['sh', '-c', `echo ran > ${join(ws, 'ran')}`], cwd: ws, sandbox: RO },
+    { detection: { type: 'bwrap', executable: '/bin/false', reason: null } },
+  );
+  assert.equal(r.exitCode, null);
+  assert.match(r.error ?? '', /^sandbox set-up failed/);
+  assert.equal(r.denial.denied, false);
+  assert.ok(!existsSync(join(ws, 'ran')));
+});

@@ -1,0 +1,9 @@
+/**
+ * src/sandbox: running a command bare or inside the OS sandbox (bubblewrap on Linux, Seatbelt on
+ * macOS), and telling sandbox denials from ordinary failures. May import src/policy.ts and
+ * src/errors.ts only. The approval machine's executor uses these three entry points.
+ */
+export { runCommand, DEFAULT_OUTPUT_CAP_BYTES, type RunOptions } from './runCommand.ts';
+export { platformSandbox, sandboxUnavailableReason, sandboxDetection } from './platform.ts';
+export { detectDenial, type Denial, type DenialInput } from './denial.ts';
+export type { RunOutcome, RunRequest, SandboxSpec } from './types.ts';
