@@ -14,7 +14,7 @@
  * The wasm must be loaded once with `await initShellParser()`; parsing is synchronous after that.
  */
 import { createRequire } from 'node:module';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import { Language, Parser, Query, type Node } from 'web-tree-sitter';
 
 /** Scripts larger than this are never parsed: not known-safe, and no time is spent on them. */
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
@@ -46,6 +46,8 @@ let parser: Parser | null = null;
 /** Node type ids allowed in a word-only script (named kinds and anonymous tokens alike). */
 let allowedIds: Uint8Array = new Uint8Array(0);
 let commandId = -1;
+/** Captures every command (@c) and every node outside the allow-list (@b), matched inside wasm. */
+let shapeQuery: Query | null = null;
 let initPromise: Promise<void> | null = null;
 
 /** Loads the tree-sitter wasm (I/O, once). Safe to call many times and concurrently. */
@@ -57,6 +59,7 @@ export function initShellParser(): Promise<void> {
     const p = new Parser();
     p.setLanguage(language);
     ({ allowedIds, commandId } = symbolTables(language));
+    shapeQuery = buildShapeQuery(language);
     parser = p;
   })().catch((error: unknown) => {
     initPromise = null;
@@ -129,6 +132,30 @@ function symbolTables(language: Language): { allowedIds: Uint8Array; commandId: 
   return { allowedIds: ids, commandId: command };
 }
 
+/**
+ * The allow-list as a query: one alternation of every visible node kind and token that is NOT
+ * allowed. Hidden grammar symbols (`_statement`, `*_repeat1`, ...) never appear in a tree and do
+ * not compile as query atoms; they are skipped. Matching in wasm is far cheaper than walking every
+ * node from JS; a differential test checks it against the walk.
+ */
+function buildShapeQuery(language: Language): Query {
+  const atoms = new Set<string>();
+  for (let id = 0; id < language.nodeTypeCount; id++) {
+    const type = language.nodeTypeForId(id);
+    if (type === null || type.startsWith('_')) continue;
+    const named = language.nodeTypeIsNamed(id);
+    if (named ? ALLOWED_NAMED.has(type) : ALLOWED_ANONYMOUS.has(type) || type.trim() === '') continue;
+    const atom = named ? `(${type})` : JSON.stringify(type);
+    try {
+      new Query(language, `${atom} @b`).delete();
+      atoms.add(atom);
+    } catch {
+      // an internal symbol with no visible node
+    }
+  }
+  return new Query(language, `(command) @c\n[${[...atoms].join(' ')}] @b`);
+}
+
 /** Unquoted characters the shell rewrites: globs (`*?[]`), braces (`{a,b}`) and tilde. */
 const EXPANDING = /[*?[\]{}~]/;
 
@@ -170,7 +197,7 @@ function analyze(script: string): Analysis {
   return analysis;
 }
 
-function analyzeUncached(script: string): Analysis {
+function analyzeUncached(script: string, useWalk = false): Analysis {
   const p = requireParser();
   // too big to read in time: not parsed, and one unknowable command, which the danger check flags
   if (isTooComplex(script)) return { parsed: null, deep: [[DYNAMIC_WORD]] };
@@ -179,7 +206,9 @@ function analyzeUncached(script: string): Analysis {
   if (tree === null) return { parsed: null, deep: [[DYNAMIC_WORD]] };
   try {
     const root = tree.rootNode;
-    const walked = walkTree(root);
+    // a tree with errors (or MISSING nodes, which queries do not see) is read by the full walk,
+    // so the danger scan finds every command tree-sitter recovered
+    const walked = useWalk || root.hasError ? walkTree(root) : queryTree(root);
     const commandNodes = walked.commands;
     const plain = walked.plain && !root.hasError && !script.includes('\0') && script.trim() !== '';
     const deep: string[][] = [];
@@ -201,6 +230,35 @@ function analyzeUncached(script: string): Analysis {
   } finally {
     tree.delete();
   }
+}
+
+/** The shape check by query; falls back to the walk if the query hit its match limit. */
+function queryTree(root: Node): { plain: boolean; commands: Node[] } {
+  const query = shapeQuery;
+  if (query === null) return walkTree(root);
+  const captures = query.captures(root);
+  if (query.didExceedMatchLimit()) return walkTree(root);
+  const commands: Node[] = [];
+  let plain = true;
+  for (const capture of captures) {
+    if (capture.name === 'c') commands.push(capture.node);
+    else plain = false;
+  }
+  return { plain, commands };
+}
+
+/**
+ * The reference reading by a full node walk, for differential tests against the query. Sync.
+ */
+export function parseWordOnlyScriptByWalk(script: string): { parsed: ParsedScript | null; deep: string[][] } {
+  requireParser();
+  return analyzeUncached(script, true);
+}
+
+/** As parseWordOnlyScriptByWalk, by the production (query) path, uncached. Sync. */
+export function parseWordOnlyScriptByQuery(script: string): { parsed: ParsedScript | null; deep: string[][] } {
+  requireParser();
+  return analyzeUncached(script, false);
 }
 
 /**

@@ -3,13 +3,14 @@
  *  - appending any redirection, substitution or background operator to a safe script makes it not safe;
  *  - the classifier never throws and never hangs on any argv of arbitrary strings;
  *  - classification is deterministic;
- *  - known-safe never coexists with dangerous.
+ *  - known-safe never coexists with dangerous;
+ *  - the fast shape check (a tree-sitter query) reads every script exactly as the full node walk does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classifyExec, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
-import { initShellParser } from '../../src/safety/shellParse.ts';
+import { initShellParser, parseWordOnlyScriptByQuery, parseWordOnlyScriptByWalk } from '../../src/safety/shellParse.ts';
 import { EMPTY_RULE_SET } from '../../src/safety/rules.ts';
 import { APPROVAL_POLICIES, SANDBOX_MODES, SANDBOX_TYPES } from '../../src/policy.ts';
 import type { ExecClassificationInput } from '../../src/safety/types.ts';
@@ -105,5 +106,19 @@ test('known-safe and dangerous never hold together', () => {
       assert.ok(!(c.knownSafe && c.dangerous), JSON.stringify(r.command));
     }),
     { numRuns: 2000 },
+  );
+});
+
+const SHELLISH = [
+  'ls', 'rm', '-rf', 'git', 'reset', 'echo', ' ', ' ', ' ', ';', '&&', '||', '|', '&', '>', '<', '>>', '2>&1', '$(', ')', '`', '"', "'", '\\',
+  '$x', '${x}', '$((1))', '(', ')', '{', '}', '\n', '#', '*', '?', '~', '=', 'FOO=1', "$'a'", '<<EOF\nx\nEOF\n', '<<<', 'if', 'then', 'fi',
+  'for', 'in', 'do', 'done', 'case', 'esac', ';;', '!', '[[', ']]', '[', ']', 'function', 'f()', 'x', '-', '--', '0', '1e3', 'é', '\t',
+];
+test('the query-based shape check reads every script as the full node walk does', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.array(fc.constantFrom(...SHELLISH), { maxLength: 25 }).map((a) => a.join(' ')), fc.array(fc.constantFrom(...SHELLISH), { maxLength: 25 }).map((a) => a.join('')), fc.string({ maxLength: 60 })), (script) => {
+      assert.deepEqual(parseWordOnlyScriptByQuery(script), parseWordOnlyScriptByWalk(script), JSON.stringify(script));
+    }),
+    { numRuns: 4000 },
   );
 });
