@@ -29,6 +29,8 @@ export interface BwrapInput {
   probe: FsProbe;
   /** Pass `--info-fd N`: bwrap writes JSON there once the sandbox is set up (tells set-up failures apart). */
   infoFd?: number;
+  /** With the network off: `--seccomp N`, the fd the caller writes networkSeccompFilter() to. */
+  seccompFd?: number;
 }
 
 export interface BwrapPlan {
@@ -122,6 +124,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
   }
 
   if (input.infoFd !== undefined) args.push('--info-fd', String(input.infoFd));
+  if (input.seccompFd !== undefined && !spec.network) args.push('--seccomp', String(input.seccompFd));
   args.push('--chdir', cwd, '--', ...command);
   return {
     args,

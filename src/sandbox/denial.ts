@@ -5,8 +5,8 @@
  * SIGSYS (exit 159). Two additions for what bwrap does that Codex's Landlock did not:
  * - a missing `.git`/`.warden` is masked with /dev/null, so writes below it fail with ENOTDIR/EEXIST
  *   rather than EROFS: those count when the message names a protected path;
- * - the network is a separate namespace, so with the network off "unreachable", "connection refused"
- *   and DNS failures count.
+ * - the network is a separate namespace plus a seccomp filter, so with the network off "unreachable",
+ *   "connection refused", DNS failures and an EPERM from connect/socket count as network denials.
  * It also names what was denied, taken from the message when it can be ("write to a read-only path:
  * /etc/x"), for the "retry without the sandbox?" question. Its case table is test/unit/sandbox.denial.test.ts.
  */
@@ -44,6 +44,8 @@ interface Rule {
 const RULES: Rule[] = [
   { test: /read-only file system|\berofs\b|errno 30\b/i, what: 'write to a read-only path' },
   { test: /not a directory|file exists|device or resource busy|\benotdir\b|\beexist\b|\bebusy\b/i, what: 'write to a protected path', protectedOnly: true },
+  // The seccomp filter refuses connect() and non-Unix socket() with EPERM when the network is off.
+  { test: /\b(connect|socket)\b.*(operation not permitted|\beperm\b)/i, what: 'network connection blocked', network: true },
   { test: /operation not permitted|\beperm\b/i, what: 'operation not permitted' },
   { test: /permission denied|\beacces\b/i, what: 'permission denied' },
   { test: /network is unreachable|\benetunreach\b/i, what: 'network connection blocked', network: true },

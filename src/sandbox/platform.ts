@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import type { SandboxType } from '../policy.ts';
 import { baseBwrapArgs } from './bwrapArgs.ts';
+import { networkSeccompFilter } from './seccomp.ts';
 
 export const SEATBELT_PATH = '/usr/bin/sandbox-exec';
 
@@ -87,9 +88,13 @@ export const nodeDetectionDeps: DetectionDeps = {
     return null;
   },
   probeBwrap(bwrapPath) {
-    // The same namespace flags a real run uses, network unshared: if this works, runs work.
-    const r = spawnSync(bwrapPath, [...baseBwrapArgs(false), '--', 'true'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    // The same namespace flags and seccomp filter a real run uses, network unshared: if this works,
+    // runs work. The filter travels on fd 0.
+    const filter = networkSeccompFilter();
+    const seccomp = filter === null ? [] : ['--seccomp', '0'];
+    const r = spawnSync(bwrapPath, [...baseBwrapArgs(false), ...seccomp, '--', 'true'], {
+      input: filter ?? undefined,
+      stdio: [filter === null ? 'ignore' : 'pipe', 'ignore', 'pipe'],
       timeout: 10_000,
       encoding: 'utf8',
     });

@@ -21,6 +21,7 @@ import { detectDenial } from './denial.ts';
 import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe } from './writableRoots.ts';
+import { networkSeccompFilter } from './seccomp.ts';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL on timeout. */
@@ -28,6 +29,7 @@ export const KILL_GRACE_MS = 500;
 /** After the process exited, how long to wait for pipes held open by escaped descendants. */
 const DRAIN_MS = 500;
 const INFO_FD = 3;
+const SECCOMP_FD = 4;
 
 export interface RunOptions {
   /** Called with the pid of the spawned process (bwrap itself under the sandbox). */
@@ -44,6 +46,8 @@ interface Invocation {
   masks: string[];
   /** bwrap reports set-up success on an extra pipe (fd 3). */
   infoFd: boolean;
+  /** Seccomp program bwrap reads from fd 4, when the network is off. */
+  seccomp: Buffer | null;
 }
 
 function invocation(req: RunRequest, detection: () => SandboxDetection): Invocation {
@@ -52,7 +56,7 @@ function invocation(req: RunRequest, detection: () => SandboxDetection): Invocat
   if (file === undefined) throw new TypeError('runCommand: empty command');
   const spec = req.sandbox;
   if (spec === null || spec.mode === 'danger-full-access') {
-    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false };
+    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false, seccomp: null };
   }
   const found = detection();
   if (found.type === 'none' || found.executable === null) {
@@ -62,11 +66,20 @@ function invocation(req: RunRequest, detection: () => SandboxDetection): Invocat
   env.WARDEN_SANDBOX = found.type;
   if (!spec.network) env.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
   if (found.type === 'bwrap') {
-    const plan = buildBwrapArgs({ spec, cwd: req.cwd, command: req.command, env, probe: nodeFsProbe, infoFd: INFO_FD });
-    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks: plan.masks, infoFd: true };
+    const seccomp = spec.network ? null : networkSeccompFilter();
+    const plan = buildBwrapArgs({
+      spec,
+      cwd: req.cwd,
+      command: req.command,
+      env,
+      probe: nodeFsProbe,
+      infoFd: INFO_FD,
+      ...(seccomp === null ? {} : { seccompFd: SECCOMP_FD }),
+    });
+    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks: plan.masks, infoFd: true, seccomp };
   }
   const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env, nodeFsProbe), req.command);
-  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env, masks: [], infoFd: false };
+  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env, masks: [], infoFd: false, seccomp: null };
 }
 
 /** Keeps the first `cap` bytes of a stream and counts the rest. */
@@ -141,6 +154,7 @@ export async function runCommand(req: RunRequest, options: RunOptions = {}): Pro
   let child: ChildProcess;
   const stdio: Array<'pipe' | 'ignore'> = [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
   if (inv.infoFd) stdio.push('pipe');
+  if (inv.seccomp !== null) stdio.push('pipe');
   try {
     child = spawn(inv.file, inv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
   } catch (err) {
@@ -232,6 +246,12 @@ export async function runCommand(req: RunRequest, options: RunOptions = {}): Pro
     });
     child.on('close', () => finish());
 
+    const seccompPipe = child.stdio[SECCOMP_FD];
+    if (inv.seccomp !== null && seccompPipe && 'end' in seccompPipe) {
+      // bwrap reads the program to EOF before it builds the sandbox; it fits in the pipe buffer.
+      seccompPipe.on('error', () => {});
+      seccompPipe.end(inv.seccomp);
+    }
     if (req.stdin !== undefined && child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
       child.stdin.end(req.stdin);

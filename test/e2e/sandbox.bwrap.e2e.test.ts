@@ -194,7 +194,7 @@ test('network: a TCP connect to the host 127.0.0.1 fails inside, works with the 
   try {
     const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: RO });
     assert.equal(off.exitCode, 1, off.stdout + off.stderr);
-    assert.match(off.stderr, /ECONNREFUSED|ENETUNREACH/);
+    assert.match(off.stderr, /ECONNREFUSED|ENETUNREACH|EPERM/);
     assert.deepEqual(off.denial, { denied: true, what: 'network connection blocked' });
     const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network: true } });
     assert.equal(on.exitCode, 0, on.stderr);
@@ -316,4 +316,29 @@ test('a sandbox that fails to set up is an outcome with error, never a denial or
   assert.match(r.error ?? '', /^sandbox set-up failed/);
   assert.equal(r.denial.denied, false);
   assert.ok(!existsSync(join(ws, 'ran')));
+});
+
+test('network off: a Unix socket on the host file system cannot be connected to (seccomp)', async () => {
+  const { ws, outside } = dirs();
+  const path = join(outside, 'host.sock');
+  const server: Server = createServer((s) => s.on('error', () => {}).end('hi'));
+  await new Promise<void>((res) => server.listen(path, res));
+  const client = `require('net').connect(${JSON.stringify(path)}).on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.error(e.message); process.exit(1) })`;
+  try {
+    const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: RO });
+    assert.equal(off.exitCode, 1, off.stdout + off.stderr);
+    assert.match(off.stderr, /EPERM/);
+    assert.equal(off.denial.denied, true);
+    const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network: true } });
+    assert.equal(on.stdout, 'connected\n', on.stderr);
+    // Local IPC that needs no connect still works with the network off.
+    const pair = await runCommand({
+      command: [process.execPath, '-e', "require('child_process').spawn(process.execPath, ['-e', 'process.send(1)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }).on('message', (m) => { console.log('ipc', m); process.exit(0) })"],
+      cwd: ws,
+      sandbox: RO,
+    });
+    assert.equal(pair.stdout, 'ipc 1\n', pair.stderr);
+  } finally {
+    server.close();
+  }
 });

@@ -198,3 +198,8 @@ test('the info fd and an empty command', () => {
   assert.ok(build(RO, {}, { infoFd: 3 }).args.join(' ').includes('--info-fd 3 --chdir /ws -- true'));
   assert.throws(() => build(RO, {}, { command: [] }), TypeError);
 });
+
+test('the seccomp fd is passed only with the network off', () => {
+  assert.ok(build(RO, {}, { seccompFd: 4 }).args.join(' ').includes('--seccomp 4 --chdir'));
+  assert.ok(!build({ ...RO, network: true }, {}, { seccompFd: 4 }).args.includes('--seccomp'));
+});

@@ -48,6 +48,9 @@ const CASES: Array<[string, Partial<DenialInput>, boolean, string?]> = [
   ['network unreachable', { stderr: 'curl: (7) Failed to connect: Network is unreachable' }, true, 'network connection blocked'],
   ['connection refused', { stderr: 'Error: connect ECONNREFUSED 127.0.0.1:5432' }, true, 'network connection blocked'],
   ['DNS failure', { exitCode: 6, stderr: 'curl: (6) Could not resolve host: example.com' }, true, 'network name resolution blocked'],
+  ['connect EPERM (seccomp)', { stderr: 'Error: connect EPERM 127.0.0.1:80 - Local' }, true, 'network connection blocked'],
+  ['curl: failed to connect, operation not permitted', { exitCode: 7, stderr: 'curl: (7) Failed to connect to x port 80: Operation not permitted' }, true, 'network connection blocked'],
+  ['EPERM elsewhere stays a plain EPERM', { stderr: "chmod: changing permissions of '/x': Operation not permitted" }, true, 'operation not permitted: /x'],
   ['connection refused with the network on is not', { network: true, stderr: 'connect ECONNREFUSED 127.0.0.1:1' }, false],
   // Other keywords
   ['the word sandbox', { stderr: 'denied by sandbox policy' }, true, 'blocked by the sandbox'],

@@ -1,0 +1,95 @@
+/**
+ * A seccomp-BPF filter for sandboxed runs without the network, handed to bwrap with `--seccomp FD`.
+ * Pure (returns bytes).
+ *
+ * Why, on top of the network namespace: a fresh network namespace cuts TCP/UDP and abstract Unix
+ * sockets, but a Unix socket that lives on the file system stays connectable through the read-only
+ * bind of `/`, and several of those are escapes: the systemd user bus (`systemd-run --user` runs
+ * anything outside the sandbox), docker.sock, an X11 display (keystrokes into the user's terminal),
+ * ssh-agent. So, as Codex does: `connect` fails with EPERM, `socket` only makes AF_UNIX sockets (pairs
+ * and listeners still work), and io_uring is refused because its operations bypass seccomp. A process
+ * of another architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed.
+ */
+
+const BPF_LD_W_ABS = 0x20;
+const BPF_JEQ_K = 0x15;
+const BPF_JGE_K = 0x35;
+const BPF_RET_K = 0x06;
+const RET_ALLOW = 0x7fff0000;
+const RET_KILL_PROCESS = 0x80000000;
+const RET_ERRNO = 0x00050000;
+const EPERM = 1;
+const AF_UNIX = 1;
+const OFF_NR = 0;
+const OFF_ARCH = 4;
+const OFF_ARG0_LO = 16; // little-endian low half of args[0]
+
+interface ArchTable {
+  audit: number;
+  socket: number;
+  connect: number;
+  /** Syscall numbers at or above this are another ABI (x32); none on arm64. */
+  abiLimit: number | null;
+}
+
+const ARCHES: Partial<Record<NodeJS.Architecture, ArchTable>> = {
+  x64: { audit: 0xc000003e, socket: 41, connect: 42, abiLimit: 0x40000000 },
+  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, abiLimit: null },
+};
+const IO_URING = [425, 426, 427]; // setup, enter, register: same number on every architecture
+
+type Insn = [code: number, jt: number, jf: number, k: number];
+
+/** The filter for `arch`, or null when warden has no syscall table for it. */
+export function networkSeccompFilter(arch: NodeJS.Architecture = process.arch): Buffer | null {
+  const t = ARCHES[arch];
+  if (t === undefined) return null;
+  // Labels are resolved to relative jumps below.
+  type Jump = [code: number, k: number, onTrue: string, onFalse: string];
+  const prog: Array<Insn | Jump | string> = [
+    [BPF_LD_W_ABS, 0, 0, OFF_ARCH],
+    [BPF_JEQ_K, t.audit, 'native', 'kill'],
+    'native',
+    [BPF_LD_W_ABS, 0, 0, OFF_NR],
+    ...(t.abiLimit === null ? [] : [[BPF_JGE_K, t.abiLimit, 'kill', 'next0'] as Jump, 'next0']),
+    [BPF_JEQ_K, t.connect, 'eperm', 'next1'],
+    'next1',
+    ...IO_URING.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `uring${i}`] as Jump, `uring${i}`]),
+    [BPF_JEQ_K, t.socket, 'socket', 'allow'],
+    'socket',
+    [BPF_LD_W_ABS, 0, 0, OFF_ARG0_LO],
+    [BPF_JEQ_K, AF_UNIX, 'allow', 'eperm'],
+    'allow',
+    [BPF_RET_K, 0, 0, RET_ALLOW],
+    'eperm',
+    [BPF_RET_K, 0, 0, RET_ERRNO | EPERM],
+    'kill',
+    [BPF_RET_K, 0, 0, RET_KILL_PROCESS],
+  ];
+  const labels = new Map<string, number>();
+  const insns: Array<Insn | Jump> = [];
+  for (const item of prog) {
+    if (typeof item === 'string') labels.set(item, insns.length);
+    else insns.push(item);
+  }
+  const out = Buffer.alloc(insns.length * 8);
+  insns.forEach((insn, i) => {
+    let code: number, jt: number, jf: number, k: number;
+    if (insn.length === 4 && typeof insn[2] === 'string') {
+      const [c, kk, onTrue, onFalse] = insn as Jump;
+      const rel = (label: string) => {
+        const at = labels.get(label);
+        if (at === undefined || at <= i || at - i - 1 > 255) throw new Error(`bad seccomp label ${label}`);
+        return at - i - 1;
+      };
+      [code, jt, jf, k] = [c, rel(onTrue), rel(onFalse), kk];
+    } else {
+      [code, jt, jf, k] = insn as Insn;
+    }
+    out.writeUInt16LE(code, i * 8);
+    out.writeUInt8(jt, i * 8 + 2);
+    out.writeUInt8(jf, i * 8 + 3);
+    out.writeUInt32LE(k >>> 0, i * 8 + 4);
+  });
+  return out;
+}
