@@ -87,6 +87,8 @@ export class StreamJournal {
   }
 
   private async drain(): Promise<void> {
+    // Yield first: `draining` must be assigned before this function can reach its `finally`.
+    await null;
     try {
       while (this.pending.length > 0 && !this.failure) {
         const batch = this.pending;

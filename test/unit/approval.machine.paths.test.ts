@@ -1,0 +1,217 @@
+/**
+ * Every path through the approval machine, generated from its definition with @xstate/graph, is run
+ * for real (actor + SQLite store + scripted effects) and its recorded events are checked against the
+ * events the pure transition function announces along that path, and against the rules every record
+ * must obey: requested first, an approving decision durable before any run, exactly one terminal event.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getSimplePaths } from '@xstate/graph';
+import { getInitialMicrosteps, getMicrosteps, initialTransition, transition, type AnyEventObject } from 'xstate';
+import { approvalMachine, type ApprovalInput, type RecordedDecision } from '../../src/machines/approval.machine.ts';
+import { runRequest, type RequestEffects } from '../../src/machines/runRequest.ts';
+import type { RecordedRunResult, DomainEvent } from '../../src/events/types.ts';
+import type { RunOutcome } from '../../src/sandbox/types.ts';
+import type { Classification } from '../../src/safety/types.ts';
+import type { ApprovalPolicy } from '../../src/policy.ts';
+import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
+
+const done = (id: string, output: unknown) => ({ type: `xstate.done.actor.${id}`, output }) as AnyEventObject;
+const error = (id: string) => ({ type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) }) as AnyEventObject;
+
+function eventsFor(stateValue: unknown): AnyEventObject[] {
+  switch (stateValue) {
+    case 'classifying':
+      return [...Object.values(classification).map((c) => done('classify', c())), error('classify')];
+    case 'sandboxedRun':
+      return [...Object.values(runs).map((r) => done('runSandboxed', r())), error('runSandboxed')];
+    case 'awaitingDecision':
+      return [...Object.values(decisions).map((d) => done('decide', d())), error('decide')];
+    case 'executing':
+      return [done('execute', runs.ok()), done('execute', runs.exit1()), done('execute', runs.timeout()), error('execute')];
+    default:
+      return [];
+  }
+}
+
+function pathsFor(approval: ApprovalPolicy) {
+  const input: ApprovalInput = { requestId: 'r', sessionId: 's', request: execRequest({}, approval) };
+  const paths = getSimplePaths(approvalMachine, {
+    input,
+    events: (snapshot) => eventsFor(snapshot.value),
+    serializeState: (snapshot) => JSON.stringify([snapshot.value, snapshot.context.escalation, snapshot.context.decision?.decision]),
+    serializeEvent: (event) => JSON.stringify(event),
+  });
+  return { input, paths };
+}
+
+/** The events the pure machine announces along a path, plus the decisions the decide effect records. */
+function expectedEvents(input: ApprovalInput, steps: AnyEventObject[]): string[] {
+  const types: string[] = [];
+  const collect = (actions: Array<{ type: string; params?: unknown }>) => {
+    for (const a of actions) if (a.type === 'xstate.emit') types.push((a.params as { event: DomainEvent }).event.type);
+  };
+  let [snapshot, actions] = initialTransition(approvalMachine, input);
+  collect(actions as never);
+  for (const event of steps) {
+    if (event.type === 'xstate.done.actor.decide') types.push('DecisionRecorded');
+    [snapshot, actions] = transition(approvalMachine, snapshot, event as never);
+    collect(actions as never);
+  }
+  return types;
+}
+
+function toOutcome(run: RecordedRunResult): RunOutcome {
+  return {
+    sandboxType: 'bwrap',
+    exitCode: run.exitCode,
+    signal: run.signal,
+    timedOut: run.timedOut,
+    durationMs: run.durationMs,
+    stdout: run.stdoutExcerpt,
+    stderr: run.stderrExcerpt,
+    stdoutBytes: run.stdoutBytes,
+    stderrBytes: run.stderrBytes,
+    truncated: run.truncated,
+    denial: run.denial,
+  };
+}
+
+/** Effects that answer each invoked actor with the next scripted event of the path. */
+function scriptedEffects(steps: AnyEventObject[]): RequestEffects {
+  const queue = [...steps];
+  const next = (id: string) => {
+    const step = queue.shift();
+    assert.ok(step, `no scripted step left for ${id}`);
+    assert.ok(step.type.endsWith(`.${id}`), `expected a step for ${id}, got ${step.type}`);
+    if (step.type.startsWith('xstate.error')) throw (step as { error: Error }).error;
+    return (step as { output: unknown }).output;
+  };
+  return {
+    classify: async () => next('classify') as Classification,
+    runSandboxed: async () => toOutcome(next('runSandboxed') as RecordedRunResult),
+    decide: async (_input, journal) => journal.recordDecision(next('decide') as RecordedDecision),
+    execute: async () => toOutcome(next('execute') as RecordedRunResult),
+  };
+}
+
+const TERMINAL: Record<string, string | null> = { completed: null, failed: null, rejected: 'Rejected', aborted: 'Aborted' };
+
+for (const approval of (process.env.ONLY ? [process.env.ONLY] : ["on-request", "never"]) as ApprovalPolicy[]) {
+  const { input, paths } = pathsFor(approval);
+
+  test(`the graph covers every state of the machine (${approval})`, () => {
+    const reached = new Set(paths.map((p) => String(p.state.value)));
+    for (const s of ['completed', 'rejected', 'aborted', 'failed']) assert.ok(reached.has(s), `no path ends in ${s}`);
+    // Transient states (received, autoApproved, escalating) show only as microsteps.
+    const visited = new Set<string>();
+    for (const p of paths) {
+      let [snapshot] = initialTransition(approvalMachine, input);
+      for (const [s] of getInitialMicrosteps(approvalMachine, input)) visited.add(String(s.value));
+      for (const step of p.steps.filter((s) => s.event.type !== 'xstate.init')) {
+        for (const [s] of getMicrosteps(approvalMachine, snapshot, step.event as never)) visited.add(String(s.value));
+        [snapshot] = transition(approvalMachine, snapshot, step.event as never);
+      }
+    }
+    const all = Object.keys(approvalMachine.root.states);
+    const unreachedUnderNever = approval === 'never' ? ['escalating'] : [];
+    for (const s of all) if (!unreachedUnderNever.includes(s)) assert.ok(visited.has(s) || reached.has(s), `state ${s} never visited`);
+    assert.ok(paths.length >= 40, `only ${paths.length} paths`);
+  });
+
+  test(`every path records exactly the announced events, write-ahead (${approval})`, async () => {
+    const finals = paths.filter((p) => p.state.status === 'done');
+    for (const path of finals) {
+      const steps = path.steps.map((s) => s.event).filter((e) => e.type.startsWith('xstate.'));
+      const scripted = steps.filter((e) => e.type !== 'xstate.init');
+      if (process.env.DEBUG) console.error('path', JSON.stringify(scripted).slice(0, 400));
+      const tmp = tempSqliteStore();
+      try {
+        const result = await runRequest({
+          store: tmp.store,
+          sessionId: 's',
+          request: input.request,
+          effects: scriptedEffects(scripted),
+        });
+        const label = `${approval}: ${scripted.map((e) => e.type.replace('xstate.', '') + ('output' in e ? JSON.stringify((e as { output: { outcome?: string; decision?: string; exitCode?: number } }).output).slice(0, 40) : '')).join(' > ')}`;
+        assert.equal(result.finalState, path.state.value, label);
+        const stored = (await tmp.store.read(result.requestId)).map((e) => e.type);
+        assert.deepEqual(stored, expectedEvents(input, scripted), label);
+        assert.equal(stored[0], 'ApprovalRequested', label);
+        // write-ahead: every run is preceded by an approving decision
+        const recorded = await tmp.store.read(result.requestId);
+        recorded.forEach((e, i) => {
+          if (e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted') {
+            const before = recorded.slice(0, i).filter((x) => x.type === 'DecisionRecorded');
+            const last = before.at(-1);
+            assert.ok(last && last.type === 'DecisionRecorded' && ['approved', 'approved_for_session', 'approved_always'].includes(last.data.decision), label);
+          }
+        });
+        const terminal = TERMINAL[String(path.state.value)];
+        if (terminal) assert.equal(stored.at(-1), terminal, label);
+        else assert.ok(['ExecutionFinished', 'SandboxRunFinished'].includes(stored.at(-1)!), label);
+        assert.equal((await tmp.store.verify()).ok, true);
+      } finally {
+        await tmp.cleanup();
+      }
+    }
+  });
+}
+
+test('an approved request records its decision and start before the command is spawned', async () => {
+  const tmp = tempSqliteStore();
+  try {
+    let seenAtSpawn: string[] = [];
+    const result = await runRequest({
+      store: tmp.store,
+      sessionId: 's',
+      request: execRequest(),
+      effects: {
+        classify: async () => classification.ask(),
+        runSandboxed: async () => assert.fail('no sandboxed attempt expected'),
+        decide: async (_i, journal) => journal.recordDecision(decisions.approved!()),
+        execute: async (input) => {
+          seenAtSpawn = (await tmp.store.read(input.requestId)).map((e) => e.type);
+          return toOutcome(runs.ok());
+        },
+      },
+    });
+    assert.equal(result.finalState, 'completed');
+    assert.deepEqual(seenAtSpawn, ['ApprovalRequested', 'Classified', 'DecisionRequested', 'DecisionRecorded', 'ExecutionStarted']);
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+test('a store that refuses the decision means nothing runs', async () => {
+  const tmp = tempSqliteStore();
+  let ran = false;
+  try {
+    const broken = Object.create(tmp.store) as typeof tmp.store;
+    let appends = 0;
+    broken.append = async (...args) => {
+      appends += 1;
+      if (appends >= 3) throw new Error('disk full');
+      return tmp.store.append(...args);
+    };
+    const result = await runRequest({
+      store: broken,
+      sessionId: 's',
+      request: execRequest(),
+      effects: {
+        classify: async () => classification.ask(),
+        runSandboxed: async () => assert.fail('not expected'),
+        decide: async (_i, journal) => journal.recordDecision(decisions.approved!()),
+        execute: async () => {
+          ran = true;
+          return toOutcome(runs.ok());
+        },
+      },
+    });
+    assert.equal(ran, false);
+    assert.notEqual(result.storeError, null);
+    assert.ok(['rejected', 'failed'].includes(result.finalState));
+  } finally {
+    await tmp.cleanup();
+  }
+});
