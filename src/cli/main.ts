@@ -11,6 +11,12 @@ const program = new Command('warden')
   .showHelpAfterError()
   .exitOverride();
 
+// A reader that goes away (`warden audit | head`) is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 await registerAll(program);
 
 try {

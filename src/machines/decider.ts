@@ -108,12 +108,15 @@ export function createDecider(opts: DeciderOptions) {
 
     try {
       const first = await Promise.race(contenders);
+      let recorded: RecordedDecision;
       if (first.kind === 'stored') {
         const adopted = await journal.adoptStoredDecision();
         if (!adopted) throw new Error('a decision event appeared but could not be read back');
-        return adopted;
+        recorded = adopted;
+      } else {
+        recorded = await journal.recordDecision(toRecord(first.answer, input));
       }
-      const recorded = await journal.recordDecision(toRecord(first.answer, input));
+      // The rule goes into this process's rules file whoever answered: it is this server's policy that changes.
       if (recorded.decision === 'approved_always' && recorded.rulePrefix && opts.onAlwaysApproved) {
         try {
           await opts.onAlwaysApproved(recorded.rulePrefix);

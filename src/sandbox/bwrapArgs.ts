@@ -42,6 +42,8 @@ export interface BwrapPlan {
   demoted: Array<{ root: string; reason: string }>;
   /** Missing protected paths masked with /dev/null; bwrap creates these on the host as mount points. */
   masks: string[];
+  /** Existing protected paths re-bound read-only onto themselves. */
+  readOnly: string[];
   /** Requested roots that do not exist. */
   skipped: string[];
 }
@@ -131,6 +133,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     writableRoots: writable,
     demoted: [...demoted].map(([root, reason]) => ({ root, reason })),
     masks,
+    readOnly: [...bound].filter((p) => !masks.includes(p)),
     skipped: plan.skipped,
   };
 }

@@ -76,7 +76,10 @@ function invocation(req: RunRequest, detection: () => SandboxDetection): Invocat
       infoFd: INFO_FD,
       ...(seccomp === null ? {} : { seccompFd: SECCOMP_FD }),
     });
-    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks: plan.masks, infoFd: true, seccomp };
+    // A run that finds another run's mask file (an empty file it sees as an existing entry) holds it too,
+    // so the first run to finish does not remove it from under the second.
+    const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
+    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks, infoFd: true, seccomp };
   }
   const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env, nodeFsProbe), req.command);
   return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env, masks: [], infoFd: false, seccomp: null };

@@ -84,8 +84,8 @@ function scriptedEffects(steps: AnyEventObject[]): RequestEffects {
     const step = queue.shift();
     assert.ok(step, `no scripted step left for ${id}`);
     assert.ok(step.type.endsWith(`.${id}`), `expected a step for ${id}, got ${step.type}`);
-    if (step.type.startsWith('xstate.error')) throw (step as { error: Error }).error;
-    return (step as { output: unknown }).output;
+    if (step.type.startsWith('xstate.error')) throw (step as unknown as { error: Error }).error;
+    return (step as unknown as { output: unknown }).output;
   };
   return {
     classify: async () => next('classify') as Classification,
@@ -133,7 +133,7 @@ for (const approval of (process.env.ONLY ? [process.env.ONLY] : ["on-request", "
           request: input.request,
           effects: scriptedEffects(scripted),
         });
-        const label = `${approval}: ${scripted.map((e) => e.type.replace('xstate.', '') + ('output' in e ? JSON.stringify((e as { output: { outcome?: string; decision?: string; exitCode?: number } }).output).slice(0, 40) : '')).join(' > ')}`;
+        const label = `${approval}: ${scripted.map((e) => e.type.replace('xstate.', '') + ('output' in e ? JSON.stringify((e as unknown as { output: { outcome?: string; decision?: string; exitCode?: number } }).output).slice(0, 40) : '')).join(' > ')}`;
         assert.equal(result.finalState, path.state.value, label);
         const stored = (await tmp.store.read(result.requestId)).map((e) => e.type);
         assert.deepEqual(stored, expectedEvents(input, scripted), label);
