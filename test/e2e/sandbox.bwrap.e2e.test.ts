@@ -342,3 +342,16 @@ test('network off: a Unix socket on the host file system cannot be connected to 
     server.close();
   }
 });
+
+test('concurrent runs on one workspace: the first to finish does not lift the other\'s mask', async () => {
+  const { ws } = dirs();
+  // The first run creates the mask files; the second starts while they exist and outlives the first.
+  const first = sh('sleep 0.4', ws, WW);
+  await new Promise((res) => setTimeout(res, 200));
+  const second = sh('sleep 0.8; mkdir .warden && echo created', ws, WW);
+  assert.equal((await first).exitCode, 0);
+  const r = await second;
+  assert.notEqual(r.exitCode, 0, r.stdout);
+  assert.equal(r.denial.denied, true, r.stderr);
+  assert.deepEqual(readdirSync(ws), []);
+});
