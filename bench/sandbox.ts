@@ -20,17 +20,24 @@ function rawSpawn(file: string, args: string[]): Promise<void> {
   });
 }
 
-async function measure(name: string, once: () => Promise<unknown>): Promise<{ name: string; p50: number; p95: number }> {
-  for (let i = 0; i < WARMUP; i++) await once();
-  const times: number[] = [];
+type Variant = { name: string; once: () => Promise<unknown> };
+
+/** Round-robin over the variants so that load from other processes hits each of them alike. */
+async function measureAll(variants: Variant[]): Promise<Array<{ name: string; p50: number; p95: number }>> {
+  for (let i = 0; i < WARMUP; i++) for (const v of variants) await v.once();
+  const times = variants.map(() => [] as number[]);
   for (let i = 0; i < N; i++) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
+    for (const [j, v] of variants.entries()) {
+      const t0 = performance.now();
+      await v.once();
+      times[j]!.push(performance.now() - t0);
+    }
   }
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-  return { name, p50: q(0.5), p95: q(0.95) };
+  return variants.map((v, j) => {
+    const t = times[j]!.sort((a, b) => a - b);
+    const q = (p: number) => t[Math.min(t.length - 1, Math.floor(p * t.length))]!;
+    return { name: v.name, p50: q(0.5), p95: q(0.95) };
+  });
 }
 
 const detection = sandboxDetection();
@@ -43,15 +50,15 @@ const cwd = process.cwd();
 const RO = { mode: 'read-only' as const, writableRoots: [], network: false, tmpWrite: true };
 const WW = { mode: 'workspace-write' as const, writableRoots: [], network: false, tmpWrite: true };
 
-const rows = [
-  await measure('raw spawn true', () => rawSpawn('true', [])),
-  await measure('runCommand bare true', () => runCommand({ command: ['true'], cwd, sandbox: null })),
-  await measure('runCommand bwrap read-only true', () => runCommand({ command: ['true'], cwd, sandbox: RO })),
-  await measure('runCommand bwrap workspace-write true', () => runCommand({ command: ['true'], cwd, sandbox: WW })),
-  await measure('raw bwrap (full flags) true', () => rawSpawn(bwrap, [...baseBwrapArgs(false), '--', 'true'])),
-  await measure('raw bwrap, network kept', () => rawSpawn(bwrap, [...baseBwrapArgs(true), '--', 'true'])),
-  await measure('raw bwrap --ro-bind / / only', () => rawSpawn(bwrap, ['--ro-bind', '/', '/', '--', 'true'])),
-];
+const rows = await measureAll([
+  { name: 'raw spawn true', once: () => rawSpawn('true', []) },
+  { name: 'runCommand bare true', once: () => runCommand({ command: ['true'], cwd, sandbox: null }) },
+  { name: 'runCommand bwrap read-only true', once: () => runCommand({ command: ['true'], cwd, sandbox: RO }) },
+  { name: 'runCommand bwrap workspace-write true', once: () => runCommand({ command: ['true'], cwd, sandbox: WW }) },
+  { name: 'raw bwrap (namespaces, no seccomp) true', once: () => rawSpawn(bwrap, [...baseBwrapArgs(false), '--', 'true']) },
+  { name: 'raw bwrap, network kept', once: () => rawSpawn(bwrap, [...baseBwrapArgs(true), '--', 'true']) },
+  { name: 'raw bwrap --ro-bind / / only', once: () => rawSpawn(bwrap, ['--ro-bind', '/', '/', '--', 'true']) },
+]);
 
 for (const r of rows) console.log(`${r.name.padEnd(40)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p95 ${r.p95.toFixed(2).padStart(7)} ms`);
 const [raw, bare, ro] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
