@@ -14,7 +14,7 @@ import {
   type SessionApprovalsDoc,
 } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
-import { initShellParser } from '../safety/shellParse.ts';
+import { initShellParser, shellScriptOf } from '../safety/shellParse.ts';
 import { createRuleBook, type RuleBook } from '../safety/rules.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
@@ -37,11 +37,14 @@ export interface Runtime {
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
-  await initShellParser();
   const rules = createRuleBook(opts.rulesPath);
   const sessions = followProjection(opts.store, sessionApprovalsProjection);
   await sessions.caughtUp();
   const classifier: Classifier = {
+    // The shell grammar costs most of a second to load: only scripts need it.
+    prepare: async (request) => {
+      if (request.kind === 'exec' && shellScriptOf(request.command ?? []) !== null) await initShellParser();
+    },
     exec: (input) => classifyExec(input, rules.current()),
     patch: (input) => classifyPatch(input),
   };

@@ -11,6 +11,8 @@ import type { ApprovalRequest, ExecutionPlan } from './approval.machine.ts';
 import type { RequestEffects } from './runRequest.ts';
 
 export interface Classifier {
+  /** Loads what classifying this request needs (the shell grammar is only loaded for shell scripts). */
+  prepare?(request: ApprovalRequest): Promise<void>;
   exec(input: ExecClassificationInput): Classification;
   patch(input: PatchClassificationInput): Classification;
 }
@@ -65,6 +67,7 @@ export function runRequestFor(request: ApprovalRequest, plan: ExecutionPlan, pat
 export function createEffects(deps: EffectDeps): RequestEffects {
   return {
     async classify({ sessionId, request }) {
+      await deps.classifier.prepare?.(request);
       const approvedForSession = await deps.approvedForSession(sessionId, requestKey(request));
       if (request.kind === 'patch') {
         return safely(
