@@ -1,0 +1,140 @@
+/**
+ * `warden exec` as a person uses it: the real CLI under a pseudo-terminal answering y, a (and an
+ * identical repeat that the session cache approves), n and esc; and without a terminal, where
+ * nobody can answer and the request is denied. Real SQLite store, real bwrap.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { auditRows, warden, wardenOnTerminal } from '../support/cli.ts';
+import { tempDir } from '../support/fixtures.ts';
+
+function workspace() {
+  const dir = tempDir('warden-exec-');
+  return { dir, store: join(dir, 'events.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const untrusted = (store: string, ...cmd: string[]) => ['exec', '--approval', 'untrusted', '--store', store, '--', ...cmd];
+
+test('a known-safe command runs at once, without asking, and is recorded', async () => {
+  const ws = workspace();
+  try {
+    const r = await wardenOnTerminal(untrusted(ws.store, 'echo', 'hello'), [], { cwd: ws.dir });
+    assert.equal(r.code, 0);
+    assert.equal(r.prompts, 0);
+    assert.match(r.screen, /hello/);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'completed');
+    assert.equal(row!.decision_source, 'policy');
+    assert.deepEqual(row!.states, ['received', 'classifying', 'autoApproved', 'executing', 'completed']);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('y approves: the command runs and the decision is recorded as the user\'s', async () => {
+  const ws = workspace();
+  try {
+    const r = await wardenOnTerminal(untrusted(ws.store, 'touch', 'approved.txt'), ['y'], { cwd: ws.dir });
+    assert.equal(r.code, 0, r.screen);
+    assert.equal(r.prompts, 1);
+    assert.match(r.screen, /touch approved\.txt/);
+    assert.match(r.screen, new RegExp(ws.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.ok(existsSync(join(ws.dir, 'approved.txt')));
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.decision, 'approved');
+    assert.equal(row!.decision_source, 'user');
+    assert.equal(row!.exit_code, 0);
+    assert.equal(warden(['verify', '--store', ws.store]).code, 0);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('a approves for the session: an identical later command runs from the session cache', async () => {
+  const ws = workspace();
+  try {
+    const env = { WARDEN_SESSION: 'pty-session' };
+    const first = await wardenOnTerminal(untrusted(ws.store, 'touch', 'cached.txt'), ['a'], { cwd: ws.dir, env });
+    assert.equal(first.code, 0, first.screen);
+    assert.equal(first.prompts, 1);
+    const again = await wardenOnTerminal(untrusted(ws.store, 'touch', 'cached.txt'), [], { cwd: ws.dir, env });
+    assert.equal(again.code, 0, again.screen);
+    assert.equal(again.prompts, 0, 'the repeat must not ask');
+    const other = await wardenOnTerminal(untrusted(ws.store, 'touch', 'cached.txt'), ['n'], { cwd: ws.dir, env: { WARDEN_SESSION: 'another' } });
+    assert.equal(other.prompts, 1, 'another session is asked again');
+    assert.equal(other.code, 126);
+    const rows = auditRows(ws.store);
+    assert.deepEqual(
+      rows.map((r) => [r.session_id, r.decision, r.decision_source]),
+      [
+        ['pty-session', 'approved_for_session', 'user'],
+        ['pty-session', 'approved', 'session-cache'],
+        ['another', 'denied', 'user'],
+      ],
+    );
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('n denies: nothing runs, exit 126 with one line on stderr', async () => {
+  const ws = workspace();
+  try {
+    const r = await wardenOnTerminal(untrusted(ws.store, 'touch', 'denied.txt'), ['n'], { cwd: ws.dir });
+    assert.equal(r.code, 126);
+    assert.match(r.screen, /warden: not run: denied by/);
+    assert.equal(existsSync(join(ws.dir, 'denied.txt')), false);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'rejected');
+    assert.equal(row!.decision, 'denied');
+    assert.equal(row!.decision_source, 'user');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('esc aborts: nothing runs, exit 130', async () => {
+  const ws = workspace();
+  try {
+    const r = await wardenOnTerminal(untrusted(ws.store, 'touch', 'aborted.txt'), ['\x1b'], { cwd: ws.dir });
+    assert.equal(r.code, 130, r.screen);
+    assert.match(r.screen, /warden: aborted/);
+    assert.equal(existsSync(join(ws.dir, 'aborted.txt')), false);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'aborted');
+    assert.equal(row!.decision, 'abort');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('without a terminal nobody can answer: denied, with that reason recorded', () => {
+  const ws = workspace();
+  try {
+    const r = warden(untrusted(ws.store, 'touch', 'nobody.txt'), { cwd: ws.dir });
+    assert.equal(r.code, 126);
+    assert.match(r.stderr, /not a terminal/);
+    assert.equal(existsSync(join(ws.dir, 'nobody.txt')), false);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.decision, 'denied');
+    assert.equal(row!.decision_source, 'error');
+    assert.match(String(row!.reason), /not a terminal/);
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('the command\'s own exit code and output pass through', () => {
+  const ws = workspace();
+  try {
+    const r = warden(['exec', '--approval', 'never', '--sandbox', 'workspace-write', '--store', ws.store, '--', 'bash', '-c', 'echo out; echo err >&2; exit 7'], { cwd: ws.dir });
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout, 'out\n');
+    assert.match(r.stderr, /^err$/m);
+    assert.equal(readFileSync(ws.store).subarray(0, 15).toString(), 'SQLite format 3');
+  } finally {
+    ws.cleanup();
+  }
+});

@@ -1,0 +1,78 @@
+/**
+ * Running the real `warden` CLI in tests: as a plain child process, or under a pseudo-terminal
+ * (util-linux `script`) so the terminal prompt can be answered with keys.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { quote } from 'shell-quote';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const WARDEN = resolve(REPO, 'bin', 'warden.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function warden(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+  const r = spawnSync(process.execPath, [WARDEN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs `warden ARGS` under a pseudo-terminal; each time the approval prompt appears the next key
+ * is typed. Resolves with the exit code and everything the terminal showed.
+ */
+export function wardenOnTerminal(
+  args: string[],
+  keys: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ code: number | null; screen: string; prompts: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const command = quote([process.execPath, WARDEN, ...args]);
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: opts.cwd,
+      env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    let prompts = 0;
+    const pending = [...keys];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out; screen so far:\n${screen}`));
+    }, opts.timeoutMs ?? 60_000);
+    const onData = (chunk: Buffer) => {
+      screen += chunk.toString('utf8');
+      const seen = screen.split('[n] deny').length - 1;
+      while (prompts < seen) {
+        prompts += 1;
+        const key = pending.shift();
+        if (key !== undefined) setTimeout(() => child.stdin.write(key), 50);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, screen, prompts });
+    });
+  });
+}
+
+export function auditRows(store: string): Array<Record<string, unknown>> {
+  const r = warden(['audit', '--json', '--store', store]);
+  if (r.code !== 0) throw new Error(`audit failed: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
