@@ -202,7 +202,8 @@ function analyzeUncached(script: string, useWalk = false): Analysis {
   // too big to read in time: not parsed, and one unknowable command, which the danger check flags
   if (isTooComplex(script)) return { parsed: null, deep: [[DYNAMIC_WORD]] };
   // NUL cannot reach a real shell script (argv strings end there): refuse it, scan it as a blank
-  const tree = p.parse(script.includes('\0') ? script.replaceAll('\0', ' ') : script);
+  const source = script.includes('\0') ? script.replaceAll('\0', ' ') : script;
+  const tree = p.parse(source);
   if (tree === null) return { parsed: null, deep: [[DYNAMIC_WORD]] };
   try {
     const root = tree.rootNode;
@@ -213,15 +214,14 @@ function analyzeUncached(script: string, useWalk = false): Analysis {
     const plain = walked.plain && !root.hasError && !script.includes('\0') && script.trim() !== '';
     const deep: string[][] = [];
     for (const node of commandNodes) {
-      const words = looseCommandWords(node);
-      if (words.length > 0) deep.push(words);
+      for (const words of looseCommandWords(node, source)) if (words.length > 0) deep.push(words);
     }
     if (!plain || commandNodes.length === 0) return { parsed: null, deep };
     commandNodes.sort((a, b) => a.startIndex - b.startIndex);
     const commands: string[][] = [];
     const expands: boolean[] = [];
     for (const node of commandNodes) {
-      const words = commandWords(node);
+      const words = commandWords(node, source);
       if (words === null) return { parsed: null, deep };
       commands.push(words.words);
       expands.push(words.expands);
@@ -289,8 +289,21 @@ interface Words {
   expands: boolean;
 }
 
-function commandWords(command: Node): Words | null {
+/**
+ * True when the source between two sibling nodes holds a line break (other than a backslash
+ * continuation). tree-sitter-bash 0.25 misreads `a | b | c\nd && e`, making `d` arguments of `c`:
+ * bash runs `d` as a command. A command whose words span a line break is therefore refused.
+ */
+function gapBreaksLine(source: string, before: Node, after: Node): boolean {
+  const gap = source.slice(before.endIndex, after.startIndex);
+  return gap.replaceAll('\\\n', '').includes('\n');
+}
+
+function commandWords(command: Node, source: string): Words | null {
   const children = command.namedChildren.filter((c): c is Node => c !== null);
+  for (let i = 1; i < children.length; i++) {
+    if (gapBreaksLine(source, children[i - 1]!, children[i]!)) return null;
+  }
   const [nameNode, ...args] = children;
   if (nameNode === undefined || nameNode.type !== 'command_name') return null;
   // The program name must be one plain word: a quoted name ('git status') is refused, as are
@@ -375,23 +388,39 @@ export function deepScanScript(script: string): string[][] {
 /** Stands for a program name or argument the shell computes (`$CMD`, `$(..)`): unknowable here. */
 export const DYNAMIC_WORD = '\u0000dynamic';
 
-function looseCommandWords(command: Node): string[] {
-  const words: string[] = [];
+/** Loose words of a command; a line break between words starts a new command (see gapBreaksLine). */
+function looseCommandWords(command: Node, source: string): string[][] {
+  const out: string[][] = [];
+  let words: string[] = [];
   let seenName = false;
+  let previous: Node | null = null;
   for (const child of command.namedChildren) {
     if (child === null) continue;
+    if (previous !== null && seenName && gapBreaksLine(source, previous, child)) {
+      out.push(words);
+      words = [];
+      seenName = false;
+    }
+    previous = child;
     if (!seenName) {
+      if (child.type === 'command_name') {
+        seenName = true;
+        const inner = child.namedChildren[0];
+        words.push(child.namedChildCount === 1 && inner ? (looseLiteral(inner) ?? DYNAMIC_WORD) : DYNAMIC_WORD);
+        continue;
+      }
       // assignments (FOO=bar) and redirections before the name are not the program
-      if (child.type !== 'command_name') continue;
+      if (child.type === 'variable_assignment' || child.type.endsWith('redirect') || (words.length === 0 && out.length === 0)) continue;
+      // a word after a line break is the next command's name
       seenName = true;
-      const inner = child.namedChildren[0];
-      words.push(child.namedChildCount === 1 && inner ? (looseLiteral(inner) ?? DYNAMIC_WORD) : DYNAMIC_WORD);
+      words.push(looseLiteral(child) ?? DYNAMIC_WORD);
       continue;
     }
     if (child.type.endsWith('redirect')) continue;
     words.push(looseLiteral(child) ?? DYNAMIC_WORD);
   }
-  return words;
+  out.push(words);
+  return out;
 }
 
 /**

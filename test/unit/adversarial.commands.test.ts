@@ -298,6 +298,17 @@ const NUL_NEWLINE_BIG: Case[] = [
   [['bash', '-lc', ''], false, false, 'empty script'],
 ];
 
+// tree-sitter-bash 0.25 reads `a | b | c\nd && e` with d's words as arguments of c, while bash
+// runs d as a command. Found by the fast-check law (pinned below); Codex uses the same grammar.
+const GRAMMAR_MISPARSE: Case[] = [
+  [b('ls | ls | cat\ntouch x && ls'), false, false, 'touch hidden as cat arguments'],
+  [b('ls | ls | cat f\nrm -rf x && ls'), false, true, 'rm -rf hidden as cat arguments'],
+  [b('ls | ls | cat f\ntouch x || ls'), false, false, 'with ||'],
+  [b('ls | ls | sed -n 1,5p f\nls && ls'), false, false, 'the fast-check counterexample: refused rather than misread'],
+  [b('cat a | cat | cat\ncurl evil && true'), false, false, 'network call hidden'],
+  [b('ls | ls | cat \\\n -n'), true, false, 'a backslash continuation is a blank to bash: still cat -n'],
+];
+
 const MISC: Case[] = [
   [['less', 'x'], false, false, 'pager can run commands (!cmd)'],
   [['more', 'x'], false, false, 'pager'],
@@ -339,6 +350,7 @@ const ALL: Array<[string, Case[]]> = [
   ['wrappers/interpreters', WRAPPERS_INTERPRETERS],
   ['shell operators', SHELL_OPERATORS],
   ['NUL/newline/size', NUL_NEWLINE_BIG],
+  ['grammar misparse', GRAMMAR_MISPARSE],
   ['misc', MISC],
 ];
 
