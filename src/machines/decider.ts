@@ -59,6 +59,60 @@ function toRecord(answer: PersonAnswer, input: DecideInput): RecordedDecision {
   return data;
 }
 
+/**
+ * One store subscription per process, shared by every waiting request: thousands of requests
+ * waiting at once must not mean thousands of subscribers re-reading the log on every append.
+ */
+interface DecisionWatch {
+  waiters: Map<string, Set<() => void>>;
+  close(): void;
+}
+const watches = new WeakMap<EventStore, DecisionWatch>();
+
+function watchForDecision(store: EventStore, stream: string, from: number, onDecision: () => void): () => void {
+  let watch = watches.get(store);
+  if (!watch) {
+    const waiters = new Map<string, Set<() => void>>();
+    const sub = store.subscribe(
+      from,
+      (e) => {
+        if (e.type !== 'DecisionRecorded') return;
+        const set = waiters.get(e.stream);
+        if (set) for (const notify of [...set]) notify();
+      },
+      (error) => logger().warn({ err: error }, 'store subscription failed while waiting for decisions'),
+    );
+    const created: DecisionWatch = { waiters, close: () => sub.close() };
+    watches.set(store, created);
+    watch = created;
+  }
+  const current = watch;
+  let set = current.waiters.get(stream);
+  if (!set) current.waiters.set(stream, (set = new Set()));
+  let fired = false;
+  const notify = () => {
+    if (fired) return;
+    fired = true;
+    onDecision();
+  };
+  set.add(notify);
+  // The shared feed may already be past this stream's question: look once directly, after registering.
+  void store.read(stream).then(
+    (events) => {
+      if (events.some((e) => e.position >= from && e.type === 'DecisionRecorded')) notify();
+    },
+    () => undefined,
+  );
+  return () => {
+    set.delete(notify);
+    if (set.size === 0) current.waiters.delete(stream);
+    if (current.waiters.size === 0) {
+      current.close();
+      if (watches.get(store) === current) watches.delete(store);
+    }
+  };
+}
+
 export function createDecider(opts: DeciderOptions) {
   return async function decide(input: DecideInput, journal: StreamJournal): Promise<RecordedDecision> {
     const controller = new AbortController();
@@ -66,16 +120,9 @@ export function createDecider(opts: DeciderOptions) {
     const contenders: Array<Promise<{ kind: 'answer'; answer: PersonAnswer } | { kind: 'stored' }>> = [];
 
     contenders.push(
-      new Promise((resolve, reject) => {
-        const sub = opts.store.subscribe(
-          from,
-          (e) => {
-            if (e.stream === input.requestId && e.type === 'DecisionRecorded') resolve({ kind: 'stored' });
-          },
-          (error) => logger().warn({ err: error }, 'store subscription failed while waiting for a decision'),
-        );
-        controller.signal.addEventListener('abort', () => sub.close(), { once: true });
-        void reject;
+      new Promise((resolve) => {
+        const stop = watchForDecision(opts.store, input.requestId, from, () => resolve({ kind: 'stored' }));
+        controller.signal.addEventListener('abort', stop, { once: true });
       }),
     );
     if (opts.channel) {
