@@ -1,0 +1,98 @@
+/**
+ * `warden serve`: the MCP stdio server. Everything here is wiring: flags, the store (recovered
+ * first), the runtime, `buildServer` and a stdio transport. stdout carries only MCP protocol, so
+ * stray console output is sent to stderr. When stdin ends (the client went away) the connection
+ * closes: questions still open are denied, calls in progress finish and are recorded, then the
+ * store closes.
+ */
+import { realpathSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { buildServer } from '../../mcp/server.ts';
+import type { PersonChannel } from '../../machines/decider.ts';
+import { createRuntime } from '../runtime.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
+import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
+import { recoverStore } from '../recovery.ts';
+import { logger } from '../../log.ts';
+import { positiveNumber } from './exec.ts';
+
+interface ServeFlags extends PolicyFlags {
+  store?: string;
+  logLevel?: string;
+  rules?: string;
+  decisionTimeout?: string;
+}
+
+export const DEFAULT_DECISION_TIMEOUT_S = 120;
+
+/** stdout belongs to the protocol: anything else that tries to print goes to stderr. */
+function guardStdout(): void {
+  const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+  console.warn = toStderr;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('MCP stdio server: tools shell and apply_patch, approvals asked through elicitation')
+    .option('--rules <file>', 'user rules file (default $XDG_CONFIG_HOME/warden/rules.toml)')
+    .option('--decision-timeout <seconds>', `deny when nobody decides within this time (default ${DEFAULT_DECISION_TIMEOUT_S})`);
+  addPolicyOptions(cmd);
+  addStoreOption(cmd);
+  cmd.action(async (flags: ServeFlags) => {
+    guardStdout();
+    setupLogging(flags);
+    const policy = buildPolicy(flags);
+    const decisionTimeoutMs = (positiveNumber(flags.decisionTimeout, '--decision-timeout') ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
+    const location = resolveStoreLocation({ flag: flags.store });
+    const store = await openStore(location);
+    await recoverStore(store);
+
+    // The runtime's decider asks through the server's channel, which exists once the server does.
+    let channel: PersonChannel | null = null;
+    const runtime = await createRuntime({
+      store,
+      rulesPath: flags.rules,
+      decisionTimeoutMs,
+      channel: { ask: (input, signal) => (channel ? channel.ask(input, signal) : Promise.reject(new Error('the MCP server is not built yet'))) },
+    });
+    const sessionId = `mcp-${randomUUID()}`;
+    const built = buildServer({
+      store,
+      effects: runtime.effects,
+      policy,
+      sessionId,
+      defaultCwd: realpathSync(process.cwd()),
+      decisionTimeoutMs,
+      outOfBandHint: `run \`warden approve --store ${describeStoreLocation(location)}\` in a terminal (or use \`warden inspect\`)`,
+      origin: (callId) => origin('mcp', callId),
+    });
+    channel = built.channel;
+
+    let closing: Promise<void> | null = null;
+    const shutdown = (why: string) => {
+      closing ??= (async () => {
+        logger().info({ why }, 'closing the MCP connection');
+        // Closing the connection first rejects open questions, so waiting calls end as denials.
+        await built.server.close().catch((error: unknown) => logger().warn({ err: error }, 'closing the transport failed'));
+        await built.idle();
+        runtime.close();
+        await store.close();
+        process.exit(process.exitCode ?? 0);
+      })();
+      return closing;
+    };
+    process.stdin.on('end', () => void shutdown('stdin ended'));
+    process.stdin.on('close', () => void shutdown('stdin closed'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+
+    await built.server.connect(new StdioServerTransport());
+    logger().info({ sessionId, store: describeStoreLocation(location), policy }, 'warden MCP server ready on stdio');
+  });
+}

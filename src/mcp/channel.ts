@@ -1,0 +1,85 @@
+/**
+ * The person channel of an MCP connection: asks through `elicitation/create` when the client
+ * declared the elicitation capability, and otherwise waits silently (the decider also watches the
+ * store, so `warden approve` or the inspector can decide, and its timeout denies). Each question is
+ * its own JSON-RPC request, so an answer can only ever apply to the request that asked it.
+ * I/O: sends requests to the client.
+ */
+import { z } from 'zod';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { PersonAnswer, PersonChannel } from '../machines/decider.ts';
+import type { DecideInput } from '../machines/approval.machine.ts';
+import { logger } from '../log.ts';
+import { interpretAnswer } from './answer.ts';
+import { elicitationParams, type ElicitationContext } from './elicitation.ts';
+
+/** Whatever the client answers is taken as-is here and judged strictly by interpretAnswer. */
+const AnyResult = z.unknown();
+
+export interface CallContext extends ElicitationContext {
+  /** Aborted when the client cancels the tool call. */
+  signal: AbortSignal;
+}
+
+export interface ChannelDeps {
+  server: Server;
+  /** The tool call a request belongs to; absent only for a request this connection did not start. */
+  callContext(requestId: string): CallContext | undefined;
+  decisionTimeoutMs: number;
+  /** How a person can decide out of band (shown in logs while a request waits). */
+  outOfBandHint: string;
+}
+
+/** Form elicitation: MCP 2025-06 clients declare `elicitation: {}`; later ones `{form: {}}` (and maybe `url`). */
+export function supportsFormElicitation(server: Server): boolean {
+  const e = server.getClientCapabilities()?.elicitation as { form?: unknown; url?: unknown } | undefined;
+  if (!e || typeof e !== 'object') return false;
+  return e.form !== undefined || e.url === undefined;
+}
+
+function clientUser(server: Server): string {
+  const info = server.getClientVersion();
+  return `mcp:${info?.name ?? 'client'}`;
+}
+
+/** A promise that never resolves, rejecting only when asking stops (the decider has moved on). */
+function waitUntilAborted(signal: AbortSignal): Promise<PersonAnswer> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(new Error('asking stopped'));
+    signal.addEventListener('abort', () => reject(new Error('asking stopped')), { once: true });
+  });
+}
+
+export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
+  return {
+    async ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer> {
+      const call = deps.callContext(input.requestId);
+      if (!supportsFormElicitation(deps.server)) {
+        logger().warn({ requestId: input.requestId }, `a request waits for a decision and this client cannot be asked; ${deps.outOfBandHint}`);
+        return waitUntilAborted(signal);
+      }
+      // Stop asking when the decider is done (decided elsewhere, timed out) or the tool call was cancelled.
+      const stop = call ? AbortSignal.any([signal, call.signal]) : signal;
+      const params = elicitationParams(input, { mcpToolCallId: call?.mcpToolCallId ?? '' });
+      try {
+        const result = await deps.server.request(
+          { method: 'elicitation/create', params } as Parameters<Server['request']>[0],
+          AnyResult,
+          { timeout: deps.decisionTimeoutMs, signal: stop },
+        );
+        return interpretAnswer(result, input.offered, clientUser(deps.server));
+      } catch (error) {
+        if (call?.signal.aborted && !signal.aborted) {
+          return { decision: 'denied', source: 'user', reason: 'the client cancelled the tool call while it waited for a decision' };
+        }
+        if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+          return { decision: 'denied', source: 'timeout', reason: `no decision within ${deps.decisionTimeoutMs / 1000} s` };
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        const code = error instanceof McpError ? ` (JSON-RPC ${error.code})` : '';
+        return { decision: 'denied', source: 'error', reason: `asking the client failed${code}: ${message}` };
+      }
+    },
+  };
+}

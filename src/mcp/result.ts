@@ -1,0 +1,131 @@
+/**
+ * What a finished request looks like to the agent: one sentence first that tells "the person said
+ * no" from "the command failed", then the decision path, exit code, duration and output, and the
+ * same facts as `structuredContent`. Denials, aborts, failures and sandbox denials are `isError`.
+ * Pure; no I/O.
+ */
+import type { RequestResult } from '../machines/runRequest.ts';
+import type { RecordedDecision } from '../machines/approval.machine.ts';
+
+export interface ResultContext {
+  /** Whether this client can be asked; if not, a timeout comes with how the person decides elsewhere. */
+  canAsk: boolean;
+  outOfBandHint: string;
+}
+
+export interface ToolResult {
+  [key: string]: unknown;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent: Record<string, unknown>;
+  isError: boolean;
+}
+
+function describeDecision(d: RecordedDecision | null): string {
+  if (!d) return 'none needed';
+  const by: Record<string, string> = {
+    user: 'by the person',
+    'session-cache': 'approved earlier for this session',
+    policy: 'by the policy',
+    rule: 'by a rule',
+    malformed: 'because the answer was malformed',
+    timeout: 'because nobody decided in time',
+    error: 'because asking failed',
+    restart: 'because warden restarted',
+  };
+  return `${d.decision} ${by[d.source] ?? d.source}${d.reason ? ` (${d.reason})` : ''}`;
+}
+
+function headline(result: RequestResult, ctx: ResultContext): { sentence: string; isError: boolean } {
+  const c = result.context;
+  const subject = c.request.kind === 'patch' ? 'the patch' : 'the command';
+  const Subject = subject[0]!.toUpperCase() + subject.slice(1);
+  const run = c.execution ?? c.sandboxRun;
+  const d = c.decision;
+  switch (result.finalState) {
+    case 'completed': {
+      if (run?.denial.denied) {
+        return {
+          sentence: `${Subject} failed because the sandbox denied ${run.denial.what ?? 'an operation'}; nobody denied it, and this policy does not retry without the sandbox.`,
+          isError: true,
+        };
+      }
+      if (run?.exitCode === 0) return { sentence: c.request.kind === 'patch' ? 'The patch was applied.' : 'The command ran and exited with code 0.', isError: false };
+      if (run?.exitCode !== null && run?.exitCode !== undefined) {
+        return { sentence: `${Subject} ran and exited with code ${run.exitCode} (it ran; it was not denied).`, isError: c.request.kind === 'patch' };
+      }
+      return { sentence: `${Subject} ran and was killed by ${run?.signal ?? 'a signal'}.`, isError: false };
+    }
+    case 'aborted':
+      return { sentence: `The person aborted: ${subject} was not run. Stop and wait for their instructions.`, isError: true };
+    case 'failed':
+      if (run?.timedOut) return { sentence: `${Subject} timed out after ${Math.round(run.durationMs)} ms and its process group was killed (it was approved; it failed).`, isError: true };
+      return { sentence: `${Subject} was approved but could not run: ${run?.error ?? c.failure ?? 'unknown failure'}.`, isError: true };
+    case 'rejected': {
+      if (!d || d.source === 'policy' || d.source === 'rule') {
+        return { sentence: `warden's policy rejects this without asking anyone: ${c.failure ?? d?.reason ?? 'rejected'}. ${Subject} was not run.`, isError: true };
+      }
+      switch (d.source) {
+        case 'user':
+          return { sentence: `The person said no: ${subject} was not run. Do not retry it unchanged; change approach or ask them.`, isError: true };
+        case 'timeout':
+          return {
+            sentence: `Nobody decided within the decision timeout, so warden denied it; ${subject} was not run.${ctx.canAsk ? '' : ` This client cannot show approval questions; the person can decide pending requests out of band: ${ctx.outOfBandHint}.`}`,
+            isError: true,
+          };
+        case 'malformed':
+          return { sentence: `The client's approval answer was not a valid decision, so warden denied it (fail closed); ${subject} was not run.`, isError: true };
+        case 'error':
+          return { sentence: `Asking the person failed, so warden denied it; ${subject} was not run.`, isError: true };
+        default:
+          return { sentence: `warden denied it (${d.source}); ${subject} was not run.`, isError: true };
+      }
+    }
+  }
+}
+
+export function toToolResult(result: RequestResult, ctx: ResultContext): ToolResult {
+  const c = result.context;
+  const run = c.execution ?? c.sandboxRun;
+  let { sentence, isError } = headline(result, ctx);
+  if (result.storeError && result.finalState !== 'completed') {
+    sentence = `warden could not record this request (${String((result.storeError as Error)?.message ?? result.storeError)}), so nothing further was run.`;
+    isError = true;
+  }
+  const stdout = result.output?.stdout ?? run?.stdoutExcerpt ?? '';
+  const stderr = result.output?.stderr ?? run?.stderrExcerpt ?? '';
+  const path = result.events.map((e) => e.type);
+  const ran = c.plan && (c.execution || c.sandboxRun) ? (c.plan.sandbox === 'none' ? 'without a sandbox' : `in the ${c.plan.mode} sandbox (${c.plan.sandbox})`) : 'not run';
+  const lines = [
+    sentence,
+    `decision: ${describeDecision(c.decision)}${c.askReason ? `; asked because: ${c.askReason}` : ''}`,
+    `classification: ${c.classification ? `${c.classification.outcome}: ${c.classification.reason}` : 'none'}`,
+    `ran: ${ran}`,
+  ];
+  if (run && (c.execution || c.sandboxRun)) {
+    lines.push(`exit code: ${run.exitCode ?? 'none'}${run.signal ? ` (signal ${run.signal})` : ''}; duration: ${Math.round(run.durationMs)} ms${run.truncated ? '; output truncated' : ''}`);
+  }
+  lines.push(`path: ${path.join(' -> ')}`, `request: ${result.requestId}`);
+  if (stdout) lines.push('--- stdout ---', stdout);
+  if (stderr) lines.push('--- stderr ---', stderr);
+  const structuredContent: Record<string, unknown> = {
+    requestId: result.requestId,
+    sessionId: result.sessionId,
+    state: result.finalState,
+    summary: sentence,
+    decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(c.decision.reason ? { reason: c.decision.reason } : {}) } : null,
+    askReason: c.askReason,
+    classification: c.classification ? { outcome: c.classification.outcome, reason: c.classification.reason, knownSafe: c.classification.knownSafe, dangerous: c.classification.dangerous } : null,
+    sandbox: c.plan ? { type: c.plan.sandbox, mode: c.plan.mode } : null,
+    ran: Boolean(c.execution || c.sandboxRun),
+    exitCode: run?.exitCode ?? null,
+    signal: run?.signal ?? null,
+    timedOut: run?.timedOut ?? false,
+    durationMs: run ? Math.round(run.durationMs) : null,
+    sandboxDenial: run?.denial.denied ? (run.denial.what ?? 'denied') : null,
+    stdout,
+    stderr,
+    truncated: run?.truncated ?? false,
+    path,
+  };
+  return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent, isError };
+}

@@ -1,0 +1,153 @@
+/**
+ * warden's MCP server: the `shell` and `apply_patch` tools, each call run through the approval
+ * machine with this connection's session and person channel (elicitation). `buildServer` only
+ * builds: connecting a transport (stdio, in `warden serve`) is the caller's job. Malformed
+ * arguments are a JSON-RPC error (nothing is recorded); every domain outcome, a denial included,
+ * is a tool result.
+ */
+import { randomUUID } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { EventStore } from '../events/eventStore.ts';
+import type { RequestPolicy } from '../events/types.ts';
+import type { ApprovalRequest } from '../machines/approval.machine.ts';
+import type { PersonChannel } from '../machines/decider.ts';
+import { runRequest, type RequestEffects } from '../machines/runRequest.ts';
+import { logger } from '../log.ts';
+import { createElicitationChannel, supportsFormElicitation, type CallContext } from './channel.ts';
+import { toToolResult, type ToolResult } from './result.ts';
+import { ApplyPatchArgs, ShellArgs, toolList } from './tools.ts';
+
+export interface ServerDeps {
+  store: EventStore;
+  /** The machine's effects; their `decide` must ask through the channel `buildServer` returns. */
+  effects: RequestEffects;
+  policy: RequestPolicy;
+  /** One MCP connection is one session: `approved_for_session` applies within it only. */
+  sessionId: string;
+  /** Where a call without `workdir` runs. */
+  defaultCwd: string;
+  decisionTimeoutMs: number;
+  /** How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal". */
+  outOfBandHint: string;
+  origin(callId: string): ApprovalRequest['origin'];
+  version?: string;
+}
+
+export interface BuiltServer {
+  server: Server;
+  channel: PersonChannel;
+  /** Resolves when every tool call in progress has finished (and its events are stored). */
+  idle(): Promise<void>;
+}
+
+function parseArgs<T extends z.ZodType>(schema: T, tool: string, args: unknown): z.infer<T> {
+  const parsed = schema.safeParse(args ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${tool}: ${where}${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** The directory a call runs in, resolved through symlinks; null when it is not an existing directory. */
+function resolveWorkdir(workdir: string | undefined, defaultCwd: string): string | null {
+  const path = workdir === undefined ? defaultCwd : isAbsolute(workdir) ? workdir : resolve(defaultCwd, workdir);
+  try {
+    const real = realpathSync(path);
+    return statSync(real).isDirectory() ? real : null;
+  } catch {
+    return null;
+  }
+}
+
+function errorResult(sentence: string): ToolResult {
+  return { content: [{ type: 'text', text: sentence }], structuredContent: { state: 'not-started', summary: sentence }, isError: true };
+}
+
+export function buildServer(deps: ServerDeps): BuiltServer {
+  const server = new Server(
+    { name: 'warden', version: deps.version ?? '0.1.0' },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Run commands with the shell tool and edit files with apply_patch. warden runs safe commands at once, sandboxes others, and asks the person when needed. A result that says the person said no means: do not retry the same thing.',
+    },
+  );
+  const calls = new Map<string, CallContext>();
+  const inflight = new Set<Promise<unknown>>();
+  const channel = createElicitationChannel({
+    server,
+    callContext: (requestId) => calls.get(requestId),
+    decisionTimeoutMs: deps.decisionTimeoutMs,
+    outOfBandHint: deps.outOfBandHint,
+  });
+
+  async function run(request: ApprovalRequest, call: CallContext): Promise<ToolResult> {
+    const requestId = randomUUID();
+    calls.set(requestId, call);
+    try {
+      const result = await runRequest({ store: deps.store, sessionId: deps.sessionId, requestId, request, effects: deps.effects });
+      logger().info({ requestId, state: result.finalState, decision: result.context.decision }, 'tool call finished');
+      return toToolResult(result, { canAsk: supportsFormElicitation(server), outOfBandHint: deps.outOfBandHint });
+    } catch (error) {
+      logger().error({ err: error, requestId }, 'a tool call failed inside warden');
+      return errorResult(`warden failed internally (${error instanceof Error ? error.message : String(error)}); nothing further was run for request ${requestId}.`);
+    } finally {
+      calls.delete(requestId);
+    }
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList() }));
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const call: CallContext = { mcpToolCallId: String(extra.requestId), signal: extra.signal };
+    const origin = deps.origin(String(extra.requestId));
+    let request: ApprovalRequest;
+    switch (req.params.name) {
+      case 'shell': {
+        const args = parseArgs(ShellArgs, 'shell', req.params.arguments);
+        const cwd = resolveWorkdir(args.workdir, deps.defaultCwd);
+        if (cwd === null) return errorResult(`workdir ${args.workdir ?? deps.defaultCwd} is not an existing directory; nothing was run.`);
+        request = {
+          kind: 'exec',
+          command: args.command,
+          cwd,
+          withEscalatedPermissions: args.with_escalated_permissions === true,
+          ...(args.justification ? { justification: args.justification } : {}),
+          ...(args.timeout_ms ? { timeoutMs: args.timeout_ms } : {}),
+          policy: deps.policy,
+          origin,
+        };
+        break;
+      }
+      case 'apply_patch': {
+        const args = parseArgs(ApplyPatchArgs, 'apply_patch', req.params.arguments);
+        const cwd = resolveWorkdir(args.workdir, deps.defaultCwd);
+        if (cwd === null) return errorResult(`workdir ${args.workdir ?? deps.defaultCwd} is not an existing directory; nothing was applied.`);
+        request = { kind: 'patch', patch: args.patch, cwd, withEscalatedPermissions: false, policy: deps.policy, origin };
+        break;
+      }
+      default:
+        throw new McpError(ErrorCode.InvalidParams, `unknown tool '${req.params.name}' (warden offers shell and apply_patch)`);
+    }
+    const pending = run(request, call);
+    inflight.add(pending);
+    try {
+      return await pending;
+    } finally {
+      inflight.delete(pending);
+    }
+  });
+
+  return {
+    server,
+    channel,
+    idle: async () => {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
+}
