@@ -302,7 +302,10 @@ function gapBreaksLine(source: string, before: Node, after: Node): boolean {
 function commandWords(command: Node, source: string): Words | null {
   const children = command.namedChildren.filter((c): c is Node => c !== null);
   for (let i = 1; i < children.length; i++) {
-    if (gapBreaksLine(source, children[i - 1]!, children[i]!)) return null;
+    // between words only blanks and backslash-newline continuations; anything else (a line break,
+    // a `\ ` the grammar takes as blank but bash as a literal space) means we misread the command
+    const gap = source.slice(children[i - 1]!.endIndex, children[i]!.startIndex);
+    if (!/^(?:[ \t]|\\\r?\n)+$/.test(gap) || gapBreaksLine(source, children[i - 1]!, children[i]!)) return null;
   }
   const [nameNode, ...args] = children;
   if (nameNode === undefined || nameNode.type !== 'command_name') return null;
@@ -358,13 +361,18 @@ function literal(node: Node): Piece | null {
     case 'concatenation': {
       let text = '';
       let expands = false;
+      let end = node.startIndex;
       for (const child of node.namedChildren) {
         if (child === null || child.type === 'concatenation') return null;
+        // the pieces of one word touch; a gap would be text the grammar skipped
+        if (child.startIndex !== end) return null;
+        end = child.endIndex;
         const piece = literal(child);
         if (piece === null) return null;
         text += piece.text;
         expands ||= piece.expands;
       }
+      if (end !== node.endIndex) return null;
       return { text, expands };
     }
     default:
