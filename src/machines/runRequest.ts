@@ -5,7 +5,7 @@
  * provided effects do.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor, fromPromise, toPromise } from 'xstate';
+import { createActor, fromPromise, toPromise, type InspectionEvent } from 'xstate';
 import type { EventStore } from '../events/eventStore.ts';
 import type { RecordedRunResult, StoredEvent } from '../events/types.ts';
 import type { Classification } from '../safety/types.ts';
@@ -78,6 +78,8 @@ export interface RunRequestOptions {
   effects: RequestEffects;
   /** Called with each stored event once durable (for live views and logs). */
   onStored?: (event: StoredEvent) => void;
+  /** XState inspection of the live actor (tests compare its microsteps with replay). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 export async function runRequest(opts: RunRequestOptions): Promise<RequestResult> {
@@ -109,7 +111,10 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
     },
   });
 
-  const actor = createActor(machine, { input: { requestId, sessionId: opts.sessionId, request: opts.request } });
+  const actor = createActor(machine, {
+    input: { requestId, sessionId: opts.sessionId, request: opts.request },
+    ...(opts.inspect ? { inspect: opts.inspect } : {}),
+  });
   actor.on('*', (event) => journal.enqueue(event));
   const done = toPromise(actor);
   actor.start();

@@ -1,0 +1,308 @@
+/**
+ * Replay: rebuilds a request's actor from its stored events with XState's pure transition
+ * functions (nothing runs, nobody is asked) and checks that the machine passes through the same
+ * states and announces the same events, type and data, as were recorded. Each stored effect result
+ * is fed back as the invoked actor's done (or error) event; an asked decision, which the `decide`
+ * effect stores itself, is consumed as that effect's output.
+ *
+ * Two kinds of event are written by crash recovery (src/machines/recovery.ts) rather than by the
+ * live actor: `Interrupted`, which ends a stream whose run (or approved start) was cut off, and a
+ * `DecisionRecorded` with source `restart`, which is an ordinary decide output. A stream may also
+ * stop short (a live request, or a crash between two appends): replay reports it as open together
+ * with the events the machine still owes (`pending`), which is what recovery completes. Pure.
+ */
+import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
+import { isDeepStrictEqual } from 'node:util';
+import type { DomainEvent, StoredEvent } from '../events/types.ts';
+import { canonicalJson } from '../events/hashChain.ts';
+import { approvalMachine, unfinishedRun, type ApprovalInput } from '../machines/approval.machine.ts';
+import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
+
+type Snapshot = ReturnType<typeof getInitialMicrosteps<typeof approvalMachine>>[number][0];
+
+export interface ReplayStep {
+  /** Index of the stored event in its stream. */
+  index: number;
+  version: number;
+  position: number;
+  time: string;
+  type: string;
+  /** The machine's state once this event's step was taken. */
+  state: string;
+  /** Who wrote it: the machine's own announcement, an effect's stored result, or crash recovery. */
+  by: 'machine' | 'effect' | 'recovery';
+  decision?: string;
+  source?: string;
+  user?: string;
+  exitCode?: number | null;
+  reason?: string;
+}
+
+export interface ReplayProblem {
+  kind: 'divergence' | 'rule';
+  /** Index of the first stored event concerned (events.length when an event is missing at the end). */
+  index: number;
+  message: string;
+  expected: { type: string; data: unknown } | null;
+  found: { type: string; data: unknown } | null;
+  rule?: string;
+}
+
+export interface ReplayResult {
+  requestId: string;
+  sessionId: string;
+  /** Every state the machine passed through, transient ones included. */
+  states: string[];
+  /** The state where the replay stopped. */
+  state: string;
+  final: boolean;
+  /** Ended by an Interrupted event (written by recovery). */
+  interrupted: boolean;
+  steps: ReplayStep[];
+  problems: ReplayProblem[];
+  /** Events the machine announced that are not (yet) stored: a live request, or a crash between appends. */
+  pending: DomainEvent[];
+  /** The machine snapshot where the replay stopped (recovery continues from it). Undefined when the stream is unusable. */
+  snapshot?: Snapshot;
+  ok: boolean;
+}
+
+const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
+/** States in which a run may have been cut off: the only ones an Interrupted event may end. */
+export const INTERRUPTIBLE = new Set(['executing', 'sandboxedRun']);
+
+/** Prefixes the machine puts before an effect's error text (see the onError actions). */
+const ERROR_PREFIX = {
+  classify: 'classification failed: ',
+  decide: 'no decision could be recorded: ',
+} as const;
+
+const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output });
+const failure = (id: string, message: string): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error: new Error(message) });
+
+function sameEvent(a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean {
+  if (a.type !== b.type) return false;
+  // Fast path first; canonical JSON settles key order and undefined fields (the store drops both).
+  return isDeepStrictEqual(a.data, b.data) || canonicalJson(a.data) === canonicalJson(b.data);
+}
+
+function view(e: { type: string; data: unknown } | undefined | null) {
+  return e ? { type: e.type, data: e.data } : null;
+}
+
+function summary(e: StoredEvent): Pick<ReplayStep, 'decision' | 'source' | 'user' | 'exitCode' | 'reason'> {
+  switch (e.type) {
+    case 'DecisionRecorded':
+      return { decision: e.data.decision, source: e.data.source, ...(e.data.user ? { user: e.data.user } : {}), ...(e.data.reason ? { reason: e.data.reason } : {}) };
+    case 'ExecutionFinished':
+    case 'SandboxRunFinished':
+      return { exitCode: e.data.exitCode, ...(e.data.error ? { reason: e.data.error } : e.data.timedOut ? { reason: 'timed out' } : {}) };
+    case 'Rejected':
+    case 'Aborted':
+    case 'Interrupted':
+      return { reason: e.data.reason };
+    default:
+      return {};
+  }
+}
+
+/** The event an effect's stored result stands for, given the state waiting for it; null if the stored event cannot answer it. */
+export function effectEventFor(state: string, e: StoredEvent): AnyEventObject | null {
+  switch (state) {
+    case 'classifying':
+      if (e.type === 'Classified') return done('classify', e.data);
+      if (e.type === 'Rejected' && e.data.reason.startsWith(ERROR_PREFIX.classify)) return failure('classify', e.data.reason.slice(ERROR_PREFIX.classify.length));
+      return null;
+    case 'sandboxedRun':
+    case 'executing': {
+      const id = state === 'executing' ? 'execute' : 'runSandboxed';
+      const finished = state === 'executing' ? 'ExecutionFinished' : 'SandboxRunFinished';
+      if (e.type !== finished) return null;
+      // onError records unfinishedRun(message): map such a record back to the error it came from.
+      if (e.data.error !== undefined && isDeepStrictEqual(e.data, unfinishedRun(e.data.error))) return failure(id, e.data.error);
+      return done(id, e.data);
+    }
+    case 'awaitingDecision':
+      if (e.type === 'DecisionRecorded') return done('decide', e.data);
+      if (e.type === 'Rejected' && e.data.reason.startsWith(ERROR_PREFIX.decide)) return failure('decide', e.data.reason.slice(ERROR_PREFIX.decide.length));
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** What a waiting state expects next, for divergence messages. */
+const EXPECTED_NEXT: Record<string, string> = {
+  classifying: 'Classified',
+  sandboxedRun: 'SandboxRunFinished',
+  awaitingDecision: 'DecisionRecorded',
+  executing: 'ExecutionFinished',
+};
+
+/** Sources an asked decision may carry: a person, or a fail-closed stand-in for one. */
+const ASKED_SOURCES = new Set(['user', 'malformed', 'timeout', 'error', 'restart']);
+
+interface Stepped {
+  snapshot: Snapshot;
+  emitted: DomainEvent[];
+  states: string[];
+}
+
+function collect(microsteps: Array<[Snapshot, Array<{ type: string; params?: unknown }>]>): Stepped {
+  const emitted: DomainEvent[] = [];
+  const states: string[] = [];
+  for (const [snap, actions] of microsteps) {
+    states.push(String(snap.value));
+    for (const a of actions) if (a.type === 'xstate.emit') emitted.push((a.params as { event: DomainEvent }).event);
+  }
+  return { snapshot: microsteps[microsteps.length - 1]![0], emitted, states };
+}
+
+/** The machine's first macrostep for a request (pure). */
+export function initialStep(input: ApprovalInput): Stepped {
+  return collect(getInitialMicrosteps(approvalMachine, input) as never);
+}
+
+/** One macrostep from a snapshot (pure). */
+export function nextStep(snapshot: Snapshot, event: AnyEventObject): Stepped {
+  return collect(getMicrosteps(approvalMachine, snapshot, event as never) as never);
+}
+
+function ruleProblem(v: RuleViolation, events: readonly StoredEvent[]): ReplayProblem {
+  return { kind: 'rule', rule: v.rule, index: v.index, message: v.message, expected: null, found: view(events[v.index]) };
+}
+
+export function replayStream(events: readonly StoredEvent[]): ReplayResult {
+  const first = events[0];
+  const result: ReplayResult = {
+    requestId: first?.stream ?? '',
+    sessionId: first?.sessionId ?? '',
+    states: [],
+    state: 'received',
+    final: false,
+    interrupted: false,
+    steps: [],
+    problems: streamRuleViolations(events).map((v) => ruleProblem(v, events)),
+    pending: [],
+    ok: false,
+  };
+  if (!first || first.type !== 'ApprovalRequested') {
+    if (!first) result.problems.push({ kind: 'rule', rule: 'starts-with-request', index: 0, message: 'empty stream', expected: null, found: null });
+    result.ok = false;
+    return result;
+  }
+
+  const diverge = (index: number, message: string, expected: { type: string; data: unknown } | null) => {
+    result.problems.push({ kind: 'divergence', index, message, expected, found: view(events[index]) });
+  };
+  const record = (i: number, by: ReplayStep['by']) => {
+    const e = events[i]!;
+    result.steps.push({ index: i, version: e.version, position: e.position, time: e.time, type: e.type, state: result.state, by, ...summary(e) });
+  };
+
+  let stepped = initialStep({ requestId: first.stream, sessionId: first.sessionId, request: first.data });
+  let cursor = 0;
+  let stopped = false;
+  let effectIndex = -1;
+  while (!stopped) {
+    result.states.push(...stepped.states);
+    result.state = String(stepped.snapshot.value);
+    result.snapshot = stepped.snapshot;
+    // Match what this macrostep announced against the record, in order.
+    for (let k = 0; k < stepped.emitted.length; k++) {
+      const expected = stepped.emitted[k]!;
+      const found = events[cursor];
+      if (!found) {
+        result.pending = stepped.emitted.slice(k);
+        stopped = true;
+        break;
+      }
+      if (found.type === 'Interrupted' && INTERRUPTIBLE.has(result.state)) {
+        // Recovery closed a run (or an approved start) whose process died before this was written.
+        result.pending = stepped.emitted.slice(k);
+        break;
+      }
+      if (!sameEvent(expected, found)) {
+        diverge(cursor, `expected ${expected.type}, found ${found.type}${expected.type === found.type ? ' with different data' : ''}`, view(expected));
+        stopped = true;
+        break;
+      }
+      record(cursor, cursor === effectIndex ? 'effect' : 'machine');
+      cursor++;
+    }
+    if (stopped) break;
+
+    const e = events[cursor];
+    if (FINAL.has(result.state) && result.pending.length === 0) {
+      result.final = true;
+      if (e) diverge(cursor, `${e.type} after the final state ${result.state}`, null);
+      break;
+    }
+    if (!e) break; // open: a live request, or one recovery has not closed yet
+    if (e.type === 'Interrupted') {
+      if (!INTERRUPTIBLE.has(result.state)) {
+        diverge(cursor, `Interrupted in state ${result.state}: only a run in progress can be interrupted`, null);
+        break;
+      }
+      result.state = 'failed';
+      result.states.push('failed');
+      result.pending = [];
+      result.final = true;
+      result.interrupted = true;
+      record(cursor, 'recovery');
+      cursor++;
+      if (events[cursor]) diverge(cursor, `${events[cursor]!.type} after the stream was interrupted`, null);
+      break;
+    }
+    if (result.pending.length > 0) {
+      diverge(cursor, `expected ${result.pending[0]!.type}, found ${e.type}`, view(result.pending[0]));
+      break;
+    }
+    const event = effectEventFor(result.state, e);
+    if (!event) {
+      const want = EXPECTED_NEXT[result.state];
+      diverge(cursor, `in state ${result.state} expected ${want ?? 'no further event'}, found ${e.type}`, want ? { type: want, data: null } : null);
+      break;
+    }
+    if (result.state === 'awaitingDecision' && e.type === 'DecisionRecorded') {
+      // The decide effect stores the decision itself; it must answer the question that was asked.
+      const asked = [...events.slice(0, cursor)].reverse().find((x) => x.type === 'DecisionRequested');
+      if (asked?.type === 'DecisionRequested' && !asked.data.offered.includes(e.data.decision)) {
+        diverge(cursor, `decision '${e.data.decision}' was not offered (${asked.data.offered.join(', ')})`, null);
+        break;
+      }
+      if (!ASKED_SOURCES.has(e.data.source)) {
+        diverge(cursor, `an asked decision cannot come from '${e.data.source}'`, null);
+        break;
+      }
+    }
+    stepped = nextStep(stepped.snapshot, event);
+    if (e.type === 'DecisionRecorded') {
+      // Stored by the decide effect itself: the machine consumes it and does not announce it again.
+      result.state = String(stepped.snapshot.value);
+      record(cursor, e.data.source === 'restart' ? 'recovery' : 'effect');
+      cursor++;
+    } else {
+      // Any other effect result is also the first thing the machine announces: the match loop checks it.
+      effectIndex = cursor;
+    }
+  }
+  result.problems.sort((a, b) => a.index - b.index);
+  result.ok = result.problems.length === 0;
+  return result;
+}
+
+/** Groups a position-ordered event list by stream, keeping first-seen order. */
+export function groupByStream(events: Iterable<StoredEvent>): Map<string, StoredEvent[]> {
+  const streams = new Map<string, StoredEvent[]>();
+  for (const e of events) {
+    let list = streams.get(e.stream);
+    if (!list) streams.set(e.stream, (list = []));
+    list.push(e);
+  }
+  return streams;
+}
+
+export function replayAll(events: Iterable<StoredEvent>): ReplayResult[] {
+  return [...groupByStream(events).values()].map((stream) => replayStream(stream));
+}

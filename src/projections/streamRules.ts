@@ -1,0 +1,81 @@
+/**
+ * The rules every stored request stream obeys whatever the machine's version: it starts with its
+ * request, nothing runs without an approving decision recorded before it, fail-closed decision
+ * sources always deny, and nothing follows a terminal event. Replay (replay.ts) checks these
+ * before stepping the machine so a broken record is named by the rule it breaks. Pure.
+ */
+import type { StoredEvent } from '../events/types.ts';
+import { isApproving } from '../policy.ts';
+
+export interface RuleViolation {
+  /** Index of the offending event in the stream (0-based). */
+  index: number;
+  rule: string;
+  message: string;
+}
+
+/** Sources that stand for "no usable answer": they may only ever deny. */
+const FAIL_CLOSED_SOURCES = new Set(['malformed', 'timeout', 'error', 'restart']);
+/** Events after which a stream has ended (SandboxRunFinished may end it too; the replay judges that). */
+const TERMINAL = new Set(['Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished']);
+
+export function streamRuleViolations(events: readonly StoredEvent[]): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  if (events.length === 0) return out;
+  const first = events[0]!;
+  if (first.type !== 'ApprovalRequested') {
+    out.push({ index: 0, rule: 'starts-with-request', message: `the stream starts with ${first.type}, not ApprovalRequested` });
+  }
+  let lastDecision: StoredEvent | null = null;
+  let executionStarted = false;
+  let sandboxStarted = false;
+  let endedAt = -1;
+  events.forEach((e, i) => {
+    if (e.stream !== first.stream || e.sessionId !== first.sessionId) {
+      out.push({ index: i, rule: 'one-stream', message: `event ${i} belongs to ${e.stream}/${e.sessionId}, not ${first.stream}/${first.sessionId}` });
+    }
+    if (e.version !== i + 1) out.push({ index: i, rule: 'versions', message: `event ${i} has version ${e.version}, expected ${i + 1}` });
+    if (endedAt >= 0) {
+      out.push({ index: i, rule: 'nothing-after-end', message: `${e.type} after the stream ended with ${events[endedAt]!.type} (event ${endedAt})` });
+    }
+    switch (e.type) {
+      case 'ApprovalRequested':
+        if (i > 0) out.push({ index: i, rule: 'one-request', message: 'a second ApprovalRequested in the same stream' });
+        break;
+      case 'DecisionRecorded':
+        // restart, timeout, malformed and error are fail-closed answers: an approval under them is forged
+        if (FAIL_CLOSED_SOURCES.has(e.data.source) && e.data.decision !== 'denied') {
+          out.push({ index: i, rule: 'fail-closed-denies', message: `a ${e.data.source} decision must be denied, found ${e.data.decision}` });
+        }
+        lastDecision = e;
+        break;
+      case 'SandboxRunStarted':
+      case 'ExecutionStarted': {
+        const d = lastDecision as StoredEvent | null;
+        const approved = d !== null && d.type === 'DecisionRecorded' && isApproving(d.data.decision);
+        // the write-ahead rule: a run is only ever announced after an approval is durable
+        if (!approved) {
+          out.push({ index: i, rule: 'approved-before-run', message: `${e.type} without an approving DecisionRecorded before it` });
+        }
+        if (e.type === 'ExecutionStarted') {
+          if (executionStarted) out.push({ index: i, rule: 'runs-once', message: 'a second ExecutionStarted' });
+          executionStarted = true;
+        } else {
+          if (sandboxStarted) out.push({ index: i, rule: 'runs-once', message: 'a second SandboxRunStarted' });
+          sandboxStarted = true;
+        }
+        break;
+      }
+      case 'ExecutionFinished':
+        if (!executionStarted) out.push({ index: i, rule: 'finish-after-start', message: 'ExecutionFinished without ExecutionStarted' });
+        break;
+      case 'SandboxRunFinished':
+        if (!sandboxStarted) out.push({ index: i, rule: 'finish-after-start', message: 'SandboxRunFinished without SandboxRunStarted' });
+        break;
+      default:
+        break;
+    }
+    if (TERMINAL.has(e.type) && endedAt < 0) endedAt = i;
+  });
+  return out;
+}
