@@ -1,0 +1,209 @@
+/**
+ * Crash recovery: closes the requests whose owning process died, so every request in the store
+ * ends in a final state and nothing runs without a live owner. The rules (docs/recovery.md):
+ *
+ * - a run in progress (ExecutionStarted or SandboxRunStarted without its ...Finished) gets
+ *   `Interrupted`: the sandbox's die-with-parent and the process group ended it with its owner;
+ * - a question nobody answered gets DecisionRecorded {denied, source: restart} and the machine's
+ *   own Rejected;
+ * - a question answered but not acted on: the stored decision stands as the record. A denial or
+ *   abort ends the request exactly as the machine would (Rejected / Aborted); an approval is
+ *   recorded as not run (`Interrupted`, naming the decision), because the process that should have
+ *   run it, and the caller waiting for its output, are gone: nobody else may run it for them;
+ * - a request that never got past classifying is rejected (the classify effect's error path,
+ *   reason "restart: ...").
+ *
+ * Every closing event comes from replaying the stream (src/projections/replay.ts) and stepping the
+ * pure machine one more step, so a recovered stream still replays. Only requests whose owner is
+ * provably gone are touched: same host, pid not alive (or reused by a younger process). Appends use
+ * the stream's version: a conflict means someone else is handling it, and it is skipped.
+ * I/O: reads and appends to the store, probes local processes.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { EventStore } from '../events/eventStore.ts';
+import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
+import { isExpectedVersionConflictError } from '../errors.ts';
+import { stateAfterSandboxRun, type ApprovalRequest } from './approval.machine.ts';
+import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../projections/replay.ts';
+
+type Origin = ApprovalRequest['origin'];
+
+export interface ProcessProbe {
+  hostname: string;
+  selfPid: number;
+  /** Whether `pid` is a live process that started no later than `since` (ms epoch). */
+  isAlive(pid: number, since: number): boolean;
+}
+
+/** Linux ticks per second for /proc/<pid>/stat start times (USER_HZ; 100 on every mainstream build). */
+const USER_HZ = 100;
+/** Start times are known to about a second (btime is whole seconds): allow slack before calling a pid reused. */
+const START_SLACK_MS = 2000;
+
+function bootTimeMs(): number | null {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** When the process started and whether it is a zombie, from /proc (Linux); null elsewhere. */
+function procInfo(pid: number): { startedAt: number | null; zombie: boolean } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const boot = bootTimeMs();
+    const ticks = Number(fields[19]);
+    return { zombie: fields[0] === 'Z', startedAt: boot !== null && Number.isFinite(ticks) ? boot + (ticks * 1000) / USER_HZ : null };
+  } catch {
+    return null;
+  }
+}
+
+export function localProbe(): ProcessProbe {
+  return {
+    hostname: hostname(),
+    selfPid: process.pid,
+    isAlive(pid, since) {
+      try {
+        process.kill(pid, 0);
+      } catch (error) {
+        // EPERM: it exists but belongs to someone else, so it is alive
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      }
+      const info = procInfo(pid);
+      if (info?.zombie) return false;
+      // a process younger than the request cannot be the one that made it: the pid was reused
+      if (info?.startedAt != null && info.startedAt > since + START_SLACK_MS) return false;
+      return true;
+    },
+  };
+}
+
+/**
+ * Whether the process that owns a request is gone. Anything we cannot prove dead is left alone:
+ * another host's process (a shared PostgreSQL store), this process, or an origin we cannot read.
+ */
+export function ownerIsGone(origin: Origin | undefined, requestedAt: string, probe: ProcessProbe): boolean {
+  if (!origin || origin.host !== probe.hostname) return false;
+  if (!Number.isInteger(origin.pid) || origin.pid <= 0 || origin.pid === probe.selfPid) return false;
+  const since = Date.parse(requestedAt);
+  return !probe.isAlive(origin.pid, Number.isFinite(since) ? since : Date.now());
+}
+
+function decisionText(d: EventData<'DecisionRecorded'> | null): string {
+  if (!d) return 'approved';
+  return `${d.decision} by ${d.user ?? d.source}`;
+}
+
+/**
+ * The events that close a stream whose owner is gone, computed from its replay by stepping the pure
+ * machine (so the closed stream replays). Empty when the stream is already final. Pure.
+ */
+export function closingEvents(replay: ReplayResult, events: readonly StoredEvent[], who: string): DomainEvent[] {
+  const terminal = events.some((e) => ['Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished'].includes(e.type));
+  if (!replay.ok || !replay.snapshot) {
+    // A record that does not replay is not trusted to continue; close it without running anything.
+    if (terminal || replay.final) return [];
+    const why = replay.problems[0]?.message ?? 'unreadable';
+    return [{ type: 'Interrupted', data: { reason: `restart: ${who} is gone and its record does not replay (${why}); closed without running` } }];
+  }
+  if (replay.final && replay.pending.length === 0) return [];
+  const state = replay.state;
+  if (INTERRUPTIBLE.has(state)) {
+    const neverStarted = replay.pending.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted');
+    const reason = neverStarted
+      ? `restart: not run: ${decisionText(replay.snapshot.context.decision)}, but ${who} died before starting it`
+      : `restart: ${who} died while it ran; the run ended with it`;
+    return [{ type: 'Interrupted', data: { reason } }];
+  }
+  const out: DomainEvent[] = [...replay.pending];
+  if (state === 'classifying') {
+    out.push(...nextStep(replay.snapshot, { type: 'xstate.error.actor.classify', error: new Error(`restart: ${who} is gone`) }).emitted);
+  } else if (state === 'awaitingDecision') {
+    const decision: EventData<'DecisionRecorded'> = { decision: 'denied', source: 'restart', reason: `${who} is gone; nobody is waiting for this decision` };
+    out.push({ type: 'DecisionRecorded', data: decision });
+    out.push(...nextStep(replay.snapshot, { type: 'xstate.done.actor.decide', output: decision }).emitted);
+  }
+  return out;
+}
+
+interface OpenRequest {
+  origin: Origin | undefined;
+  requestedAt: string;
+  approval: ApprovalRequest['policy']['approval'] | undefined;
+}
+
+/** Whether an event ends its stream, given what is known of the request. Pure. */
+function endsStream(e: StoredEvent, open: OpenRequest | undefined): boolean {
+  switch (e.type) {
+    case 'Rejected':
+    case 'Aborted':
+    case 'Interrupted':
+    case 'ExecutionFinished':
+      return true;
+    case 'SandboxRunFinished':
+      return open?.approval !== undefined && stateAfterSandboxRun(e.data, open.approval) !== 'escalating';
+    default:
+      return false;
+  }
+}
+
+export interface RecoveryReport {
+  scanned: number;
+  open: number;
+  /** Requests closed here, with the types appended. */
+  closed: Array<{ requestId: string; appended: string[] }>;
+  /** Left alone: another live process (or host) owns them. */
+  leftAlone: number;
+  /** Someone else appended first: they are handling it. */
+  conflicts: number;
+}
+
+const PAGE = 20_000;
+
+export async function recoverRequests(store: EventStore, probe: ProcessProbe = localProbe()): Promise<RecoveryReport> {
+  const report: RecoveryReport = { scanned: 0, open: 0, closed: [], leftAlone: 0, conflicts: 0 };
+  // One pass over the log, remembering only the streams not yet ended.
+  const open = new Map<string, OpenRequest>();
+  for (let from = 1; ; ) {
+    const page = await store.readAll(from, PAGE);
+    if (page.length === 0) break;
+    for (const e of page) {
+      report.scanned++;
+      if (e.type === 'ApprovalRequested') {
+        open.set(e.stream, { origin: e.data.origin, requestedAt: e.time, approval: e.data.policy?.approval });
+      } else if (endsStream(e, open.get(e.stream))) {
+        open.delete(e.stream);
+      } else if (!open.has(e.stream)) {
+        // a stream that does not start with its request: keep it so its owner question is asked (and it is left alone)
+        open.set(e.stream, { origin: undefined, requestedAt: e.time, approval: undefined });
+      }
+    }
+    from = page[page.length - 1]!.position + 1;
+    if (page.length < PAGE) break;
+  }
+  report.open = open.size;
+  for (const [requestId, req] of open) {
+    if (!ownerIsGone(req.origin, req.requestedAt, probe)) {
+      report.leftAlone++;
+      continue;
+    }
+    const events = await store.read(requestId);
+    const replay = replayStream(events);
+    const who = `its process (pid ${req.origin!.pid} on ${req.origin!.host})`;
+    const closing = closingEvents(replay, events, who);
+    if (closing.length === 0) continue;
+    try {
+      await store.append(requestId, events.length, closing.map((e) => ({ ...e, sessionId: events[0]!.sessionId })));
+      report.closed.push({ requestId, appended: closing.map((e) => e.type) });
+    } catch (error) {
+      if (!isExpectedVersionConflictError(error)) throw error;
+      report.conflicts++;
+    }
+  }
+  return report;
+}
