@@ -82,57 +82,89 @@ export interface RunRequestOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
-export async function runRequest(opts: RunRequestOptions): Promise<RequestResult> {
-  const requestId = opts.requestId ?? randomUUID();
-  const journal = new StreamJournal(opts.store, requestId, opts.sessionId);
-  let output: RunOutcome | null = null;
+/** What one request's effects need besides their input: its journal and where to leave the full output. */
+interface RequestSlot {
+  journal: StreamJournal;
+  output: RunOutcome | null;
+}
 
+/**
+ * The machine with the effects bound, built once per set of effects: `provide()` copies the whole
+ * machine, which at ten thousand waiting requests would be most of the memory. Per-request state
+ * lives in `slots`, keyed by request id.
+ */
+interface BoundMachine {
+  machine: ReturnType<typeof approvalMachine.provide>;
+  slots: Map<string, RequestSlot>;
+}
+const bound = new WeakMap<RequestEffects, BoundMachine>();
+
+function bindEffects(effects: RequestEffects): BoundMachine {
+  const existing = bound.get(effects);
+  if (existing) return existing;
+  const slots = new Map<string, RequestSlot>();
+  const slotOf = (requestId: string) => {
+    const slot = slots.get(requestId);
+    if (!slot) throw new Error(`no running request ${requestId}`);
+    return slot;
+  };
   // Every effect waits for the journal, so the world changes only after its announcement is durable.
-  const afterFlush = <I, O>(effect: (input: I) => Promise<O>) =>
+  const afterFlush = <I extends { requestId: string }, O>(effect: (input: I, slot: RequestSlot) => Promise<O>) =>
     fromPromise<O, I>(async ({ input }) => {
-      await journal.flush();
-      return effect(input);
+      const slot = slotOf(input.requestId);
+      await slot.journal.flush();
+      return effect(input, slot);
     });
-
   const machine = approvalMachine.provide({
     actors: {
-      classify: afterFlush((input: ClassifyInput) => opts.effects.classify(input)),
-      runSandboxed: afterFlush(async (input: RunSandboxedInput) => {
-        const outcome = await opts.effects.runSandboxed(input);
-        output = outcome;
+      classify: afterFlush((input: ClassifyInput) => effects.classify(input)),
+      runSandboxed: afterFlush(async (input: RunSandboxedInput, slot) => {
+        const outcome = await effects.runSandboxed(input);
+        slot.output = outcome;
         return toRecordedRun(outcome);
       }),
-      decide: afterFlush((input: DecideInput) => opts.effects.decide(input, journal)),
-      execute: afterFlush(async (input: ExecuteInput) => {
-        const outcome = await opts.effects.execute(input);
-        output = outcome;
+      decide: afterFlush((input: DecideInput, slot) => effects.decide(input, slot.journal)),
+      execute: afterFlush(async (input: ExecuteInput, slot) => {
+        const outcome = await effects.execute(input);
+        slot.output = outcome;
         return toRecordedRun(outcome);
       }),
     },
   });
+  const created = { machine, slots };
+  bound.set(effects, created);
+  return created;
+}
 
-  const actor = createActor(machine, {
-    input: { requestId, sessionId: opts.sessionId, request: opts.request },
-    ...(opts.inspect ? { inspect: opts.inspect } : {}),
-  });
-  actor.on('*', (event) => journal.enqueue(event));
-  const done = toPromise(actor);
-  actor.start();
-  const context = await done;
-  let storeError: unknown = null;
+export async function runRequest(opts: RunRequestOptions): Promise<RequestResult> {
+  const requestId = opts.requestId ?? randomUUID();
+  const { machine, slots } = bindEffects(opts.effects);
+  if (slots.has(requestId)) throw new Error(`request ${requestId} is already running`);
+  const journal = new StreamJournal(opts.store, requestId, opts.sessionId, opts.onStored);
+  const slot: RequestSlot = { journal, output: null };
+  slots.set(requestId, slot);
   try {
-    await journal.flush();
-  } catch (error) {
-    storeError = error;
+    const actor = createActor(machine, { input: { requestId, sessionId: opts.sessionId, request: opts.request } });
+    actor.on('*', (event) => journal.enqueue(event));
+    const done = toPromise(actor);
+    actor.start();
+    const context = await done;
+    let storeError: unknown = null;
+    try {
+      await journal.flush();
+    } catch (error) {
+      storeError = error;
+    }
+    return {
+      requestId,
+      sessionId: opts.sessionId,
+      finalState: actor.getSnapshot().value as FinalState,
+      context,
+      events: journal.stored,
+      output: slot.output,
+      storeError: storeError ?? journal.failed,
+    };
+  } finally {
+    slots.delete(requestId);
   }
-  if (opts.onStored) for (const e of journal.stored) opts.onStored(e);
-  return {
-    requestId,
-    sessionId: opts.sessionId,
-    finalState: actor.getSnapshot().value as FinalState,
-    context,
-    events: journal.stored,
-    output,
-    storeError: storeError ?? journal.failed,
-  };
 }

@@ -22,6 +22,7 @@ export class StreamJournal {
     private readonly store: EventStore,
     readonly stream: string,
     readonly sessionId: string,
+    private readonly onStored?: (event: StoredEvent) => void,
   ) {}
 
   get currentVersion(): number {
@@ -84,6 +85,7 @@ export class StreamJournal {
     );
     this.version = result.nextExpectedVersion;
     this.stored.push(...result.events);
+    if (this.onStored) for (const e of result.events) this.onStored(e);
   }
 
   private async drain(): Promise<void> {
