@@ -92,6 +92,10 @@ function view(e: { type: string; data: unknown } | undefined | null) {
 
 function summary(e: StoredEvent): Pick<ReplayStep, 'decision' | 'source' | 'user' | 'exitCode' | 'reason'> {
   switch (e.type) {
+    case 'Classified':
+      return { reason: `${e.data.outcome}: ${e.data.reason}` };
+    case 'DecisionRequested':
+      return { reason: `asked (${e.data.reason})` };
     case 'DecisionRecorded':
       return { decision: e.data.decision, source: e.data.source, ...(e.data.user ? { user: e.data.user } : {}), ...(e.data.reason ? { reason: e.data.reason } : {}) };
     case 'ExecutionFinished':

@@ -13,6 +13,8 @@ export async function registerAll(program: Command): Promise<void> {
     import('./verify.ts'),
     import('./checkPatch.ts'),
     import('./classify.ts'),
+    import('./inspect.ts'),
+    import('./replay.ts'),
     import('./serve.ts'),
   ];
   for (const mod of await Promise.all(modules)) mod.register(program);
