@@ -144,7 +144,10 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
   const slot: RequestSlot = { journal, output: null };
   slots.set(requestId, slot);
   try {
-    const actor = createActor(machine, { input: { requestId, sessionId: opts.sessionId, request: opts.request } });
+    const actor = createActor(machine, {
+      input: { requestId, sessionId: opts.sessionId, request: opts.request },
+      ...(opts.inspect ? { inspect: opts.inspect } : {}),
+    });
     actor.on('*', (event) => journal.enqueue(event));
     const done = toPromise(actor);
     actor.start();
