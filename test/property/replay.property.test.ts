@@ -35,7 +35,7 @@ const classificationArb: fc.Arbitrary<Classification> = fc
     const out: Classification = { outcome: c.outcome, sandbox: c.sandbox, knownSafe: c.knownSafe, dangerous: c.dangerous, commands: [['touch', 'x']], reason: c.reason };
     if (c.askReason) out.askReason = c.askReason;
     if (c.decisionSource) out.decisionSource = c.decisionSource;
-    if (c.proposedPrefix) out.proposedPrefix = c.proposedPrefix;
+    if (c.proposedPrefix) out.proposedPrefix = [...c.proposedPrefix];
     return out;
   });
 
