@@ -1,0 +1,84 @@
+/**
+ * A request's stored events as the lines of its timeline: when, what happened, and the facts a
+ * person checks (classification reason, decision and its source, exit code, output excerpt). Pure;
+ * the server reads the stream and the page only prints these as text.
+ */
+import type { StoredEvent } from '../events/types.ts';
+
+export interface TimelineEntry {
+  position: number;
+  time: string;
+  type: string;
+  title: string;
+  details: string[];
+  stdout?: string;
+  stderr?: string;
+}
+
+const OUTPUT_MAX = 4000;
+
+function clip(text: string): string {
+  return text.length <= OUTPUT_MAX ? text : `${text.slice(0, OUTPUT_MAX)}\n… (clipped)`;
+}
+
+function runDetails(run: Extract<StoredEvent, { type: 'ExecutionFinished' | 'SandboxRunFinished' }>['data']): string[] {
+  const d: string[] = [];
+  if (run.exitCode !== null) d.push(`exit code ${run.exitCode}`);
+  if (run.signal) d.push(`killed by ${run.signal}`);
+  if (run.timedOut) d.push('timed out');
+  d.push(`${Math.round(run.durationMs)} ms, ${run.stdoutBytes} B stdout, ${run.stderrBytes} B stderr${run.truncated ? ' (truncated)' : ''}`);
+  if (run.denial.denied) d.push(`sandbox denied: ${run.denial.what ?? 'an operation'}`);
+  if (run.error) d.push(`error: ${run.error}`);
+  return d;
+}
+
+export function timelineEntry(e: StoredEvent): TimelineEntry {
+  const base = { position: e.position, time: e.time, type: e.type };
+  switch (e.type) {
+    case 'ApprovalRequested': {
+      const d = e.data;
+      const details = [`cwd ${d.cwd}`, `policy: approval ${d.policy.approval}, sandbox ${d.policy.sandbox}${d.policy.network ? ', network' : ''}`];
+      details.push(`from ${d.origin.surface} (pid ${d.origin.pid} on ${d.origin.host}${d.origin.user ? `, user ${d.origin.user}` : ''})`);
+      if (d.withEscalatedPermissions) details.push('asks to run without the sandbox');
+      if (d.justification) details.push(`justification: ${d.justification}`);
+      return { ...base, title: `requested (${d.kind})`, details };
+    }
+    case 'Classified': {
+      const d = e.data;
+      const details = [`reason: ${d.reason}`, `sandbox ${d.sandbox}${d.knownSafe ? ', known safe' : ''}${d.dangerous ? ', DANGEROUS' : ''}`];
+      if (d.askReason) details.push(`ask reason: ${d.askReason}`);
+      if (d.decisionSource) details.push(`decided by: ${d.decisionSource}`);
+      if (d.files?.length) details.push(`files: ${d.files.map((f) => `${f.kind} ${f.path}`).join(', ')}`);
+      return { ...base, title: `classified: ${d.outcome}`, details };
+    }
+    case 'SandboxRunStarted':
+      return { ...base, title: 'sandboxed attempt started', details: [`${e.data.sandbox}, ${e.data.mode}`] };
+    case 'SandboxRunFinished':
+      return { ...base, title: 'sandboxed attempt finished', details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
+    case 'Escalated':
+      return { ...base, title: 'escalated to a person', details: [`sandbox denied: ${e.data.denial}`] };
+    case 'DecisionRequested':
+      return { ...base, title: 'waiting for a person', details: [e.data.message, `offered: ${e.data.offered.join(', ')}`] };
+    case 'DecisionRecorded': {
+      const d = e.data;
+      const details = [`source: ${d.source}${d.user ? ` (${d.user})` : ''}`];
+      if (d.reason) details.push(d.reason);
+      if (d.rulePrefix) details.push(`always allow prefix: ${d.rulePrefix.join(' ')}`);
+      return { ...base, title: `decision: ${d.decision}`, details };
+    }
+    case 'ExecutionStarted':
+      return { ...base, title: 'execution started', details: [e.data.mode ? `${e.data.sandbox}, ${e.data.mode}` : 'without a sandbox'] };
+    case 'ExecutionFinished':
+      return { ...base, title: 'execution finished', details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
+    case 'Rejected':
+      return { ...base, title: 'rejected', details: [e.data.reason] };
+    case 'Aborted':
+      return { ...base, title: 'aborted', details: [e.data.reason] };
+    case 'Interrupted':
+      return { ...base, title: 'interrupted', details: [e.data.reason] };
+  }
+}
+
+export function buildTimeline(events: StoredEvent[]): TimelineEntry[] {
+  return events.map(timelineEntry);
+}
