@@ -15,6 +15,7 @@ export async function registerAll(program: Command): Promise<void> {
     import('./classify.ts'),
     import('./inspect.ts'),
     import('./replay.ts'),
+    import('./approve.ts'),
     import('./serve.ts'),
   ];
   for (const mod of await Promise.all(modules)) mod.register(program);
