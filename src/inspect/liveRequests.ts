@@ -98,8 +98,13 @@ export function toRow(s: RequestSummary): RequestRow {
   };
 }
 
-/** Whether a summary passes the filters; pure, shared by pages and deltas. */
-export function matches(s: RequestSummary, f: Filters): boolean {
+/** What the text filter searches: the request id and its description, lower-cased. */
+export function searchText(s: RequestSummary): string {
+  return `${s.requestId}\n${describe(s)}`.toLowerCase();
+}
+
+/** Whether a summary passes the filters; pure. `text` is searchText(s), passed in when cached. */
+export function matches(s: RequestSummary, f: Filters, text?: string): boolean {
   if (f.session && s.sessionId !== f.session) return false;
   if (f.outcome) {
     if (f.outcome === 'live') {
@@ -112,8 +117,7 @@ export function matches(s: RequestSummary, f: Filters): boolean {
     if (f.source === 'none' ? s.decisionSource !== null : s.decisionSource !== f.source) return false;
   }
   if (f.text) {
-    const needle = f.text.toLowerCase();
-    if (!s.requestId.toLowerCase().includes(needle) && !describe(s).toLowerCase().includes(needle)) return false;
+    if (!(text ?? searchText(s)).includes(f.text.toLowerCase())) return false;
   }
   return true;
 }
@@ -131,6 +135,8 @@ export class LiveRequests {
   private readonly order: string[] = [];
   /** The state each request was counted under, to move it between counts. */
   private readonly counted = new Map<string, string>();
+  /** searchText per request, so a text filter over 100,000 requests does not re-quote every command. */
+  private readonly texts = new Map<string, string>();
   private readonly stateCounts = new Map<string, number>();
   private readonly sessionAcc = new Map<string, SessionAcc>();
   private changed = new Set<string>();
@@ -196,7 +202,7 @@ export class LiveRequests {
     } else {
       for (let i = this.order.length - 1; i >= 0; i--) {
         const s = byId.get(this.order[i]!)!;
-        if (!matches(s, filters)) continue;
+        if (!matches(s, filters, this.texts.get(s.requestId))) continue;
         if (total >= off && rows.length < lim) rows.push(toRow(s));
         total++;
       }
@@ -246,6 +252,7 @@ export class LiveRequests {
         if (!isFinal(before)) acc.live--;
       }
       this.counted.set(id, s.state);
+      this.texts.set(id, searchText(s));
       this.stateCounts.set(s.state, (this.stateCounts.get(s.state) ?? 0) + 1);
       if (s.state === 'awaitingDecision') acc.pending++;
       if (!s.final) acc.live++;
