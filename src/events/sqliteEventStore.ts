@@ -37,6 +37,14 @@ interface Row {
   hash: string;
 }
 
+interface PendingAppend {
+  stream: string;
+  expectedVersion: number;
+  events: NewEvent[];
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Appends made through any store object of this process, keyed by file: other objects on the same file hear them at once. */
 const localAppends = new EventEmitter<Record<string, []>>();
 
@@ -159,6 +167,8 @@ class SqliteEventStore implements EventStore {
     iterate: Database.Statement<[], Row>;
   };
   private readonly appendTx: Database.Transaction<(stream: string, expectedVersion: number, events: NewEvent[]) => StoredEvent[]>;
+  private readonly groupTx: Database.Transaction<(batch: PendingAppend[], outcomes: Array<StoredEvent[] | { error: unknown }>) => void>;
+  private pendingAppends: PendingAppend[] = [];
 
   constructor(
     private readonly db: Database.Database,
@@ -198,6 +208,18 @@ class SqliteEventStore implements EventStore {
       return stored;
     });
     this.appendTx = appendTx;
+    // A nested transaction function runs as a SAVEPOINT: a failing append rolls back alone.
+    this.groupTx = db.transaction((batch: PendingAppend[], outcomes: Array<StoredEvent[] | { error: unknown }>) => {
+      for (const a of batch) {
+        try {
+          outcomes.push(appendTx(a.stream, a.expectedVersion, a.events));
+        } catch (error) {
+          // A broken log (head mismatch) or a failing disk fails the whole group; a conflict only its append.
+          if (!(error instanceof ExpectedVersionConflictError)) throw error;
+          outcomes.push({ error });
+        }
+      }
+    });
     this.onLocalAppend = this.onLocalAppend.bind(this);
     localAppends.on(this.key, this.onLocalAppend);
   }
@@ -218,14 +240,47 @@ class SqliteEventStore implements EventStore {
     }
   }
 
-  async append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
-    const valid = validateAppend(stream, expectedVersion, events);
-    // Another process holding the write lock is waited for by SQLite's busy handler (busy_timeout).
-    // A JS retry loop with sub-millisecond waits was tried: no better on this (loaded) machine.
-    const stored = this.guard(() => this.appendTx.immediate(stream, expectedVersion, valid));
+  /**
+   * Group commit: appends made in the same turn of the event loop (concurrent requests) share one
+   * IMMEDIATE transaction and so one fsync; each runs in its own savepoint, so a version conflict or
+   * an invalid batch fails alone and writes nothing, while the others commit. No append resolves
+   * before the shared commit is durable.
+   */
+  append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
+    let valid: NewEvent[];
+    try {
+      valid = validateAppend(stream, expectedVersion, events);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.pendingAppends.push({ stream, expectedVersion, events: valid, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(() => this.commitPending());
+    });
+  }
+
+  private commitPending(): void {
+    const batch = this.pendingAppends;
+    this.pendingAppends = [];
+    if (batch.length === 0) return;
+    const outcomes: Array<StoredEvent[] | { error: unknown }> = [];
+    try {
+      // Another process holding the write lock is waited for by SQLite's busy handler (busy_timeout).
+      this.guard(() => this.groupTx.immediate(batch, outcomes));
+    } catch (error) {
+      for (const a of batch) a.reject(error);
+      return;
+    }
     localAppends.emit(this.key);
-    const end = stored[stored.length - 1]!;
-    return { nextExpectedVersion: end.version, lastPosition: end.position, events: stored };
+    batch.forEach((a, i) => {
+      const outcome = outcomes[i]!;
+      if (!Array.isArray(outcome)) {
+        a.reject(outcome.error);
+        return;
+      }
+      const end = outcome[outcome.length - 1]!;
+      a.resolve({ nextExpectedVersion: end.version, lastPosition: end.position, events: outcome });
+    });
   }
 
   async read(stream: string): Promise<StoredEvent[]> {
@@ -312,6 +367,8 @@ class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Appends already accepted are committed (or rejected) before the file is closed, never dropped.
+    this.commitPending();
     for (const pump of [...this.pumps]) pump.close();
     this.stopPolling();
     localAppends.off(this.key, this.onLocalAppend);
