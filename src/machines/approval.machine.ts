@@ -37,6 +37,8 @@ export interface ApprovalContext extends ApprovalInput {
   /** What the sandbox denied, when a denial escalated to a person. */
   escalation: string | null;
   askReason: AskReason | null;
+  /** The question put to a person, computed once on entering awaitingDecision. */
+  question: { reason: AskReason; message: string; offered: Decision[] } | null;
   decision: RecordedDecision | null;
   plan: ExecutionPlan | null;
   execution: RecordedRunResult | null;
@@ -221,14 +223,13 @@ export const approvalMachine = setup({
       askReason: 'sandbox-denial' as const,
     }),
     announceEscalation: emit(({ context }) => ({ type: 'Escalated', data: { denial: context.escalation! } }) as const),
-    announceDecisionRequested: emit(({ context }) => ({
-      type: 'DecisionRequested' as const,
-      data: {
-        reason: context.askReason ?? 'not-known-safe',
-        message: decisionMessage(context, context.askReason ?? 'not-known-safe'),
-        offered: offeredDecisions(context.classification),
+    recordQuestion: assign({
+      question: ({ context }) => {
+        const reason = context.askReason ?? 'not-known-safe';
+        return { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
       },
-    })),
+    }),
+    announceDecisionRequested: emit(({ context }) => ({ type: 'DecisionRequested' as const, data: context.question! })),
     recordDecision: assign({ decision: (_, d: RecordedDecision) => d }),
     announceExecutionStarted: emit(({ context }) => ({
       type: 'ExecutionStarted' as const,
@@ -248,6 +249,7 @@ export const approvalMachine = setup({
     sandboxRun: null,
     escalation: null,
     askReason: null,
+    question: null,
     decision: null,
     plan: null,
     execution: null,
@@ -360,23 +362,18 @@ export const approvalMachine = setup({
       always: 'awaitingDecision',
     },
     awaitingDecision: {
-      entry: 'announceDecisionRequested',
+      entry: ['recordQuestion', 'announceDecisionRequested'],
       invoke: {
         id: 'decide',
         src: 'decide',
-        input: ({ context }) => {
-          const reason = context.askReason ?? 'not-known-safe';
-          return {
-            requestId: context.requestId,
-            sessionId: context.sessionId,
-            request: context.request,
-            classification: context.classification!,
-            reason,
-            message: decisionMessage(context, reason),
-            offered: offeredDecisions(context.classification),
-            escalation: context.escalation,
-          };
-        },
+        input: ({ context }) => ({
+          requestId: context.requestId,
+          sessionId: context.sessionId,
+          request: context.request,
+          classification: context.classification!,
+          ...context.question!,
+          escalation: context.escalation,
+        }),
         onDone: [
           {
             guard: { type: 'isApproval', params: ({ event }) => event.output },
