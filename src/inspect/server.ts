@@ -165,9 +165,16 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
     }
     if (req.method === 'GET' && path === '/api/events') return openFeed(req, res);
     const one = /^\/api\/requests\/([^/]+)$/.exec(path);
-    if (req.method === 'GET' && one) return detail(res, decodeURIComponent(one[1]!));
     const decide = /^\/api\/requests\/([^/]+)\/decide$/.exec(path);
-    if (req.method === 'POST' && decide) return decideRequest(req, res, decodeURIComponent(decide[1]!));
+    const rawId = (one ?? decide)?.[1];
+    let id: string | null = null;
+    try {
+      id = rawId === undefined ? null : decodeURIComponent(rawId);
+    } catch {
+      return json(res, 400, { error: 'malformed request id' });
+    }
+    if (req.method === 'GET' && one && id) return detail(res, id);
+    if (req.method === 'POST' && decide && id) return decideRequest(req, res, id);
     json(res, 404, { error: 'not found' });
   }
 

@@ -52,7 +52,10 @@ function fmtTime(iso) {
   const d = new Date(iso);
   const today = new Date().toDateString() === d.toDateString();
   const t = d.toLocaleTimeString([], { hour12: false });
-  return today ? t : `${d.toISOString().slice(0, 10)} ${t}`;
+  if (today) return t;
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  const day = `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return `${sameYear ? day : `${d.getFullYear()}-${day}`} ${t}`;
 }
 
 function fmtPreciseTime(iso) {
@@ -70,11 +73,23 @@ async function loadChart() {
   ui.edgeEls = [...holder.querySelectorAll('g.edge')];
 }
 
+function compactCount(n) {
+  if (n < 10000) return String(n);
+  if (n < 1e6) return `${(n / 1000).toFixed(n < 1e5 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(1)}M`;
+}
+
 function renderCounts() {
   for (const [state, g] of ui.stateEls) {
     const n = ui.counts[state] || 0;
     const badge = g.querySelector('.count');
-    badge.querySelector('text').textContent = n > 99999 ? '99k+' : String(n);
+    const label = compactCount(n);
+    badge.querySelector('text').textContent = label;
+    // the pill grows with the number, centred where the server put its text
+    const w = Math.max(28, 14 + label.length * 8);
+    const rect = badge.querySelector('rect');
+    rect.setAttribute('width', String(w));
+    rect.setAttribute('x', String(-12 - w / 2));
     badge.classList.toggle('zero', n === 0);
     g.classList.toggle('has-live', n > 0 && !FINAL.has(state));
     g.querySelector('title').textContent = `${state}: ${n} request${n === 1 ? '' : 's'}`;
@@ -170,7 +185,7 @@ function rowEl(r, flash) {
     el('td', { class: 'cmd', title: r.what, text: r.what }),
     el('td', { text: decisionText(r) }),
     el('td', { text: r.exitCode === null ? '' : String(r.exitCode) }),
-    el('td', { class: 'cmd', title: r.session, text: r.session }),
+    el('td', { class: 'cmd sess', title: r.session, text: r.session }),
   );
   return tr;
 }
