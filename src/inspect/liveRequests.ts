@@ -139,7 +139,10 @@ export class LiveRequests {
   private readonly texts = new Map<string, string>();
   private readonly stateCounts = new Map<string, number>();
   private readonly sessionAcc = new Map<string, SessionAcc>();
+  /** Requests touched by events not yet indexed. */
   private changed = new Set<string>();
+  /** Requests indexed but not yet sent in a delta (a page request indexes without sending). */
+  private unsent = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Set<(d: Delta) => void>();
 
@@ -164,6 +167,11 @@ export class LiveRequests {
   async ready(): Promise<void> {
     await this.live.caughtUp();
     this.flush();
+  }
+
+  /** Resolves once everything stored when called has been folded (not yet sent as a delta). */
+  async caughtUp(): Promise<void> {
+    await this.live.caughtUp();
   }
 
   get position(): number {
@@ -231,11 +239,16 @@ export class LiveRequests {
     }, this.throttleMs);
   }
 
-  /** Brings the indexes up to date with the changes folded so far and returns their ids. */
-  private index(): string[] {
-    if (this.changed.size === 0) return [];
+  /** Brings the indexes up to date with the changes folded so far. */
+  private index(): void {
+    if (this.changed.size === 0) return;
     const ids = [...this.changed];
     this.changed = new Set();
+    for (const id of ids) {
+      // re-insert so the set stays in order of the latest change
+      this.unsent.delete(id);
+      this.unsent.add(id);
+    }
     const byId = this.live.doc.byId;
     for (const id of ids) {
       const s = byId.get(id);
@@ -259,12 +272,14 @@ export class LiveRequests {
       const last = s.finishedAt ?? s.requestedAt;
       if (last > acc.lastAt) acc.lastAt = last;
     }
-    return ids;
   }
 
   private flush(): void {
-    const ids = this.index();
-    if (ids.length === 0 || this.listeners.size === 0) return;
+    this.index();
+    if (this.unsent.size === 0) return;
+    const ids = [...this.unsent];
+    this.unsent = new Set();
+    if (this.listeners.size === 0) return;
     const byId = this.live.doc.byId;
     // The most recent changes matter most to a person watching.
     const recent = ids.slice(-DELTA_ROWS);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveRequests, MAX_PAGE, type Delta } from '../../src/inspect/liveRequests.ts';
+import { DELTA_ROWS, LiveRequests, MAX_PAGE, type Delta } from '../../src/inspect/liveRequests.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { buildTimeline } from '../../src/inspect/timeline.ts';
@@ -59,7 +59,7 @@ test('pages are newest first, filtered server-side, with counts and sessions', a
 
 test('a decision arrives as a throttled delta that moves the counts', async (t) => {
   const tmp = tempSqliteStore();
-  const live = new LiveRequests(tmp.store, 20);
+  const live = new LiveRequests(tmp.store, 200);
   t.after(async () => {
     live.close();
     await tmp.cleanup();
@@ -72,6 +72,9 @@ test('a decision arrives as a throttled delta that moves the counts', async (t) 
     { type: 'DecisionRecorded', data: decisions.denied!(), sessionId: 's1' },
     { type: 'Rejected', data: { reason: 'denied by tester' }, sessionId: 's1' },
   ]);
+  // another client's page request in between must not swallow the change from the live feed
+  await live.caughtUp();
+  assert.equal(live.page({}).rows[0]!.state, 'rejected');
   const deadline = Date.now() + 3000;
   while (!deltas.some((d) => d.counts.rejected === 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const last = deltas.at(-1)!;
@@ -110,4 +113,33 @@ test('a timeline carries times, reasons, the decision and its source, exit code 
   assert.ok(lines[5]!.details.includes('exit code 1'));
   assert.equal(lines[5]!.stdout, 'made x');
   assert.equal(lines[5]!.stderr, 'warning');
+});
+
+test('a burst larger than a delta carries is sent as the newest rows and a refetch hint', async (t) => {
+  const tmp = tempSqliteStore();
+  const live = new LiveRequests(tmp.store, 200);
+  t.after(async () => {
+    live.close();
+    await tmp.cleanup();
+  });
+  await live.ready();
+  const deltas: Delta[] = [];
+  live.onDelta((d) => deltas.push(d));
+  const n = DELTA_ROWS + 20;
+  for (let i = 0; i < n; i++) await completed(tmp.store, `b${i}`, 'burst', ['true']);
+  const deadline = Date.now() + 5000;
+  while (deltas.reduce((a, d) => a + d.changed.length, 0) === 0 || live.page({}).total < n) {
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(deltas.length < n / 4, `changes were batched (${deltas.length} deltas for ${n} requests)`);
+  for (const d of deltas) assert.ok(d.changed.length <= DELTA_ROWS);
+  const total = deltas.at(-1)!;
+  assert.equal(total.total, n);
+  assert.equal(total.counts.completed, n);
+  if (deltas.length === 1) {
+    assert.equal(total.more, true);
+    assert.equal(total.changed.at(-1)!.id, `b${n - 1}`, 'the newest changes are the ones sent');
+  }
 });

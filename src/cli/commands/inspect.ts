@@ -16,6 +16,7 @@ interface InspectFlags {
 
 export function parsePort(value: string | undefined): number {
   if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`--port must be an integer 0-65535, got '${value}'`);
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`--port must be an integer 0-65535, got '${value}'`);
   return n;
