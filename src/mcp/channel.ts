@@ -29,6 +29,8 @@ export interface ChannelDeps {
   decisionTimeoutMs: number;
   /** How a person can decide out of band (shown in logs while a request waits). */
   outOfBandHint: string;
+  /** Recovers an answer the response guard wrapped so the SDK would not drop it (see responseGuard.ts). */
+  unwrapResult?: (result: unknown) => unknown;
 }
 
 /** Form elicitation: MCP 2025-06 clients declare `elicitation: {}`; later ones `{form: {}}` (and maybe `url`). */
@@ -68,7 +70,7 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
           AnyResult,
           { timeout: deps.decisionTimeoutMs, signal: stop },
         );
-        return interpretAnswer(result, input.offered, clientUser(deps.server));
+        return interpretAnswer(deps.unwrapResult ? deps.unwrapResult(result) : result, input.offered, clientUser(deps.server));
       } catch (error) {
         if (call?.signal.aborted && !signal.aborted) {
           return { decision: 'denied', source: 'user', reason: 'the client cancelled the tool call while it waited for a decision' };

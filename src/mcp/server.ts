@@ -34,6 +34,8 @@ export interface ServerDeps {
   /** How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal". */
   outOfBandHint: string;
   origin(callId: string): ApprovalRequest['origin'];
+  /** The response guard's unwrap, when stdin passes through one. */
+  unwrapResult?: (result: unknown) => unknown;
   version?: string;
 }
 
@@ -85,6 +87,7 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     callContext: (requestId) => calls.get(requestId),
     decisionTimeoutMs: deps.decisionTimeoutMs,
     outOfBandHint: deps.outOfBandHint,
+    ...(deps.unwrapResult ? { unwrapResult: deps.unwrapResult } : {}),
   });
 
   async function run(request: ApprovalRequest, call: CallContext): Promise<ToolResult> {

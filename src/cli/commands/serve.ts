@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { buildServer } from '../../mcp/server.ts';
+import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import type { PersonChannel } from '../../machines/decider.ts';
 import { createRuntime } from '../runtime.ts';
 import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
@@ -62,6 +63,7 @@ export function register(program: Command): void {
       channel: { ask: (input, signal) => (channel ? channel.ask(input, signal) : Promise.reject(new Error('the MCP server is not built yet'))) },
     });
     const sessionId = `mcp-${randomUUID()}`;
+    const guard = createResponseGuard();
     const built = buildServer({
       store,
       effects: runtime.effects,
@@ -71,6 +73,7 @@ export function register(program: Command): void {
       decisionTimeoutMs,
       outOfBandHint: `run \`warden approve --store ${describeStoreLocation(location)}\` in a terminal (or use \`warden inspect\`)`,
       origin: (callId) => origin('mcp', callId),
+      unwrapResult: guard.unwrap,
     });
     channel = built.channel;
 
@@ -92,7 +95,8 @@ export function register(program: Command): void {
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
 
-    await built.server.connect(new StdioServerTransport());
+    process.stdin.pipe(guard.stream);
+    await built.server.connect(new StdioServerTransport(guard.stream, process.stdout));
     logger().info({ sessionId, store: describeStoreLocation(location), policy }, 'warden MCP server ready on stdio');
   });
 }
