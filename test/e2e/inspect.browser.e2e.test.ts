@@ -177,6 +177,10 @@ describe('warden inspect in a real browser', () => {
     assert.match(detail, /hi from the sandbox/);
     assert.match(String(await page.locator('#chart g.state[data-state="completed"]').getAttribute('class')), /current/);
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-timeline.png') });
+    // the whole timeline, output excerpt included, on a taller window
+    await page.setViewportSize({ width: 1440, height: 1500 });
+    await page.locator('#detail').screenshot({ path: join(ARTIFACTS, 'inspect-timeline-panel.png') });
+    await page.setViewportSize({ width: 1440, height: 900 });
     await page.click('#replay-next');
     await page.click('#replay-next');
     assert.match(await page.locator('#replay-step').innerText(), /step 2\/\d+: classifying/);
