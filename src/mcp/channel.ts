@@ -72,8 +72,13 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
         );
         return interpretAnswer(deps.unwrapResult ? deps.unwrapResult(result) : result, input.offered, clientUser(deps.server));
       } catch (error) {
+        // Closing the connection aborts the tool call too: a client that went away is a broken channel, not a refusal.
+        if (deps.server.transport === undefined) {
+          return { decision: 'denied', source: 'error', reason: 'the MCP client disconnected while the question was open' };
+        }
         if (call?.signal.aborted && !signal.aborted) {
-          return { decision: 'denied', source: 'user', reason: 'the client cancelled the tool call while it waited for a decision' };
+          // Not attributed to the person: an agent runtime may cancel a call on its own.
+          return { decision: 'denied', source: 'error', reason: 'the client cancelled the tool call while it waited for a decision' };
         }
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           return { decision: 'denied', source: 'timeout', reason: `no decision within ${deps.decisionTimeoutMs / 1000} s` };

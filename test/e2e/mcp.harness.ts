@@ -51,6 +51,7 @@ export class RawClient {
   readonly stdoutLines: string[] = [];
   readonly nonProtocolLines: string[] = [];
   readonly elicitations: Elicitation[] = [];
+  readonly notifications: Array<{ method: string; params?: any }> = [];
   stderr = '';
   private nextId = 1;
   private pending = new Map<number | string, { resolve: (v: any) => void }>();
@@ -97,6 +98,7 @@ export class RawClient {
         continue;
       }
       if (msg.method === 'elicitation/create' && msg.id !== undefined) void this.handleElicit({ id: msg.id, params: msg.params });
+      else if (msg.method !== undefined && msg.id === undefined) this.notifications.push(msg);
       else if (msg.id !== undefined && (msg.result !== undefined || msg.error !== undefined)) {
         this.pending.get(msg.id)?.resolve(msg);
         this.pending.delete(msg.id);
@@ -158,6 +160,17 @@ export async function startServer(workspace: Workspace, options: ServeOptions = 
   const init = await client.initialize();
   if (init.error) throw new Error(`initialize failed: ${JSON.stringify(init.error)}`);
   return client;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 export async function readEvents(storePath: string, stream?: string): Promise<StoredEvent[]> {

@@ -1,0 +1,185 @@
+/**
+ * The edges of a connection: the client goes away while a question is open, the server is killed
+ * while one waits, a client without elicitation gets its request decided out of band (or denied at
+ * the decision timeout, told how the person can decide), an unanswered question times out, and a
+ * decision given elsewhere wins over the open question (which is then cancelled).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openStore } from '../../src/events/openStore.ts';
+import { decideOutOfBand } from '../../src/machines/outOfBandDecision.ts';
+import type { StoredEvent } from '../../src/events/types.ts';
+import { eventually, makeWorkspace, readEvents, startServer } from './mcp.harness.ts';
+
+function decisionOf(events: StoredEvent[]) {
+  const d = events.find((e) => e.type === 'DecisionRecorded');
+  return d && d.type === 'DecisionRecorded' ? d.data : undefined;
+}
+
+/** The stream of the request whose command is `command`, once its question is on record. */
+async function waitingRequest(storePath: string, command: string[]): Promise<string> {
+  return eventually(async () => {
+    const all = await readEvents(storePath);
+    const req = all.find((e) => e.type === 'ApprovalRequested' && JSON.stringify(e.data.command) === JSON.stringify(command));
+    if (!req) return undefined;
+    return all.some((e) => e.stream === req.stream && e.type === 'DecisionRequested') ? req.stream : undefined;
+  }, 15_000, `a question for ${command.join(' ')}`);
+}
+
+test('the client goes away while a question is open: denied (source error), nothing runs, the server exits cleanly', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted'], onElicit: () => 'later' });
+  const pending = client.call('shell', { command: ['touch', 'gone.txt'] }).catch((e: Error) => e);
+  await eventually(() => (client.elicitations.length === 1 ? true : undefined));
+  const code = await client.close();
+  assert.equal(code, 0, client.stderr.slice(-2000));
+  assert.ok((await pending) instanceof Error, 'no answer reaches a client that left');
+  const events = await readEvents(w.storePath);
+  const d = decisionOf(events)!;
+  assert.deepEqual([d.decision, d.source], ['denied', 'error']);
+  assert.ok(!events.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted'));
+  assert.equal(existsSync(join(w.ws, 'gone.txt')), false);
+  assert.deepEqual(client.nonProtocolLines, []);
+});
+
+test('the server is killed while a question waits: nothing runs, not even after a late approval and a restart', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted'], onElicit: () => 'later' });
+  void client.call('shell', { command: ['touch', 'killed.txt'] }).catch(() => undefined);
+  const stream = await waitingRequest(w.storePath, ['touch', 'killed.txt']);
+  client.child.kill('SIGKILL');
+  await client.exited;
+  // Someone approves the orphaned question from another terminal; nobody is left to run it.
+  const store = await openStore({ kind: 'sqlite', path: w.storePath });
+  try {
+    await decideOutOfBand(store, stream, 'approved', { user: 'late', via: 'test' });
+  } finally {
+    await store.close();
+  }
+  const next = await startServer(w, { args: ['--approval', 'untrusted'] });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await readEvents(w.storePath, stream);
+    assert.ok(!events.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted'), events.map((e) => e.type).join());
+    assert.equal(existsSync(join(w.ws, 'killed.txt')), false);
+  } finally {
+    assert.equal(await next.close(), 0);
+  }
+});
+
+test('no elicitation: the request waits for an out-of-band decision and runs once it is approved', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '30'], elicitation: false });
+  try {
+    const call = client.call('shell', { command: ['touch', 'oob.txt'] });
+    const stream = await waitingRequest(w.storePath, ['touch', 'oob.txt']);
+    const store = await openStore({ kind: 'sqlite', path: w.storePath });
+    try {
+      const res = await decideOutOfBand(store, stream, 'approved', { user: 'alice', via: 'warden approve' });
+      assert.equal(res.ok, true);
+    } finally {
+      await store.close();
+    }
+    const r = await call;
+    assert.equal(r.isError, false, r.content[0].text);
+    assert.ok(existsSync(join(w.ws, 'oob.txt')));
+    assert.equal(client.elicitations.length, 0, 'this client was never asked');
+    const d = decisionOf(await readEvents(w.storePath, stream))!;
+    assert.deepEqual([d.decision, d.source, d.user], ['approved', 'user', 'alice']);
+  } finally {
+    assert.equal(await client.close(), 0);
+    assert.deepEqual(client.nonProtocolLines, []);
+  }
+});
+
+test('no elicitation and nobody decides: denied at the timeout, and the result says how the person can decide', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '1'], elicitation: false });
+  try {
+    const r = await client.call('shell', { command: ['touch', 'oob-timeout.txt'] });
+    assert.equal(r.isError, true);
+    assert.match(r.content[0].text, /^Nobody decided within the decision timeout/);
+    assert.ok(r.content[0].text.includes(`warden approve --store ${w.storePath}`), r.content[0].text);
+    assert.equal(existsSync(join(w.ws, 'oob-timeout.txt')), false);
+    const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
+    assert.deepEqual([d.decision, d.source], ['denied', 'timeout']);
+  } finally {
+    assert.equal(await client.close(), 0);
+  }
+});
+
+test('an unanswered question (or garbage instead of an answer) is denied at the decision timeout and cancelled at the client', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, {
+    args: ['--approval', 'untrusted', '--decision-timeout', '1'],
+    onElicit: (_e, c) => {
+      c.child.stdin.write('this is not JSON\n');
+      return 'later';
+    },
+  });
+  try {
+    const r = await client.call('shell', { command: ['touch', 'unanswered.txt'] });
+    assert.equal(r.isError, true);
+    assert.equal(existsSync(join(w.ws, 'unanswered.txt')), false);
+    const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
+    assert.deepEqual([d.decision, d.source], ['denied', 'timeout']);
+    const asked = client.elicitations[0]!;
+    await eventually(() => (client.notifications.some((n) => n.method === 'notifications/cancelled' && n.params?.requestId === asked.id) ? true : undefined), 5000, 'cancel');
+    // A late answer to the cancelled question changes nothing.
+    client.respond(asked.id, { result: { action: 'accept', content: { decision: 'approved' } } });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(existsSync(join(w.ws, 'unanswered.txt')), false);
+    assert.equal((await readEvents(w.storePath, r.structuredContent.requestId)).filter((e) => e.type === 'DecisionRecorded').length, 1);
+  } finally {
+    assert.equal(await client.close(), 0);
+  }
+});
+
+test('a decision given out of band while the client is being asked wins; the open question is cancelled', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '30'], onElicit: () => 'later' });
+  try {
+    const call = client.call('shell', { command: ['touch', 'both.txt'] });
+    const stream = await waitingRequest(w.storePath, ['touch', 'both.txt']);
+    await eventually(() => (client.elicitations.length === 1 ? true : undefined));
+    const store = await openStore({ kind: 'sqlite', path: w.storePath });
+    try {
+      assert.equal((await decideOutOfBand(store, stream, 'denied', { user: 'bob', via: 'inspector' })).ok, true);
+    } finally {
+      await store.close();
+    }
+    const r = await call;
+    assert.equal(r.isError, true);
+    const asked = client.elicitations[0]!;
+    await eventually(() => (client.notifications.some((n) => n.method === 'notifications/cancelled' && n.params?.requestId === asked.id) ? true : undefined), 5000, 'cancel');
+    client.respond(asked.id, { result: { action: 'accept', content: { decision: 'approved' } } });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(existsSync(join(w.ws, 'both.txt')), false);
+    const decisions = (await readEvents(w.storePath, stream)).filter((e) => e.type === 'DecisionRecorded');
+    assert.equal(decisions.length, 1);
+    assert.equal(decisions[0]!.type === 'DecisionRecorded' && decisions[0]!.data.user, 'bob');
+  } finally {
+    assert.equal(await client.close(), 0);
+  }
+});
+
+test('the client cancels the tool call while it is being asked: denied (source error), nothing runs', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '30'], onElicit: () => 'later' });
+  try {
+    client.send({ jsonrpc: '2.0', id: 'call-to-cancel', method: 'tools/call', params: { name: 'shell', arguments: { command: ['touch', 'cancelled.txt'] } } });
+    const stream = await waitingRequest(w.storePath, ['touch', 'cancelled.txt']);
+    await eventually(() => (client.elicitations.length === 1 ? true : undefined));
+    assert.equal((client.elicitations[0]!.params as any).codex_mcp_tool_call_id, 'call-to-cancel');
+    client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'call-to-cancel', reason: 'user pressed esc' } });
+    const d = await eventually(async () => decisionOf(await readEvents(w.storePath, stream)), 5000, 'a decision');
+    assert.deepEqual([d.decision, d.source], ['denied', 'error']);
+    assert.match(d.reason ?? '', /cancelled the tool call/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(existsSync(join(w.ws, 'cancelled.txt')), false);
+  } finally {
+    assert.equal(await client.close(), 0);
+  }
+});
