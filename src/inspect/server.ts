@@ -196,9 +196,15 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
 
   async function decideRequest(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return json(res, 415, { error: 'send JSON' });
+    let text: string;
+    try {
+      text = await readBody(req);
+    } catch {
+      return json(res, 413, { error: `body over ${BODY_MAX} bytes` });
+    }
     let decision: unknown;
     try {
-      decision = (JSON.parse(await readBody(req)) as { decision?: unknown }).decision;
+      decision = (JSON.parse(text) as { decision?: unknown } | null)?.decision;
     } catch {
       return json(res, 400, { error: 'malformed body' });
     }
