@@ -308,8 +308,8 @@ function renderDetail() {
       el('span', { class: 'when', title: t.time, text: fmtPreciseTime(t.time) }), ' ',
       el('span', { class: 'what', text: t.title }));
     for (const line of t.details) li.append(el('div', { class: 'details', text: line }));
-    if (t.stdout) li.append(el('pre', { class: 'output', text: t.stdout }));
-    if (t.stderr) li.append(el('pre', { class: 'output stderr', text: t.stderr }));
+    if (t.stdout) li.append(el('div', { class: 'stream-label', text: 'stdout (excerpt)' }), el('pre', { class: 'output', text: t.stdout }));
+    if (t.stderr) li.append(el('div', { class: 'stream-label', text: 'stderr (excerpt)' }), el('pre', { class: 'output stderr', text: t.stderr }));
     ol.append(li);
   }
   box.append(el('div', { class: 'details' }, el('b', { text: 'Timeline' })), ol);
