@@ -26,7 +26,7 @@ test('the SDK Client lists the tools, is asked through its elicitation handler, 
   const asked: Array<{ message: string; enum: string[] }> = [];
   let answer: ElicitResult = { action: 'decline' };
   client.setRequestHandler(ElicitRequestSchema, async (req) => {
-    const params = req.params as { message: string; requestedSchema: { properties: { decision: { enum: string[] } } } };
+    const params = req.params as unknown as { message: string; requestedSchema: { properties: { decision: { enum: string[] } } } };
     asked.push({ message: params.message, enum: params.requestedSchema.properties.decision.enum });
     return answer;
   });
