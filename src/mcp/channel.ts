@@ -45,11 +45,23 @@ function clientUser(server: Server): string {
   return `mcp:${info?.name ?? 'client'}`;
 }
 
-/** A promise that never resolves, rejecting only when asking stops (the decider has moved on). */
-function waitUntilAborted(signal: AbortSignal): Promise<PersonAnswer> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(new Error('asking stopped'));
+/**
+ * Nobody can be asked here: wait while the decider watches the store and its clock. Rejects when
+ * asking stops (the decider has moved on); a tool call the client cancels meanwhile is denied, so a
+ * late out-of-band approval cannot run a command whose caller has gone.
+ */
+function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, disconnected: () => boolean): Promise<PersonAnswer> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('asking stopped'));
     signal.addEventListener('abort', () => reject(new Error('asking stopped')), { once: true });
+    const cancelled = () =>
+      resolve({
+        decision: 'denied',
+        source: 'error',
+        reason: disconnected() ? 'the MCP client disconnected while the request waited for a decision' : 'the client cancelled the tool call while it waited for a decision',
+      });
+    if (call?.aborted) return cancelled();
+    call?.addEventListener('abort', cancelled, { once: true });
   });
 }
 
@@ -59,7 +71,7 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
       const call = deps.callContext(input.requestId);
       if (!supportsFormElicitation(deps.server)) {
         logger().warn({ requestId: input.requestId }, `a request waits for a decision and this client cannot be asked; ${deps.outOfBandHint}`);
-        return waitUntilAborted(signal);
+        return waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined);
       }
       // Stop asking when the decider is done (decided elsewhere, timed out) or the tool call was cancelled.
       const stop = call ? AbortSignal.any([signal, call.signal]) : signal;

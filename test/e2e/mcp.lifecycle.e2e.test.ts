@@ -183,3 +183,25 @@ test('the client cancels the tool call while it is being asked: denied (source e
     assert.equal(await client.close(), 0);
   }
 });
+
+test('no elicitation: a tool call the client cancels is denied, and a late out-of-band approval cannot run it', async () => {
+  const w = makeWorkspace();
+  const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '30'], elicitation: false });
+  try {
+    client.send({ jsonrpc: '2.0', id: 'oob-cancel', method: 'tools/call', params: { name: 'shell', arguments: { command: ['touch', 'oob-cancelled.txt'] } } });
+    const stream = await waitingRequest(w.storePath, ['touch', 'oob-cancelled.txt']);
+    client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'oob-cancel' } });
+    const d = await eventually(async () => decisionOf(await readEvents(w.storePath, stream)), 5000, 'a decision');
+    assert.deepEqual([d.decision, d.source], ['denied', 'error']);
+    const store = await openStore({ kind: 'sqlite', path: w.storePath });
+    try {
+      const late = await decideOutOfBand(store, stream, 'approved', { user: 'late', via: 'test' });
+      assert.equal(late.ok, false);
+    } finally {
+      await store.close();
+    }
+    assert.equal(existsSync(join(w.ws, 'oob-cancelled.txt')), false);
+  } finally {
+    assert.equal(await client.close(), 0);
+  }
+});
