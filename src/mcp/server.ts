@@ -34,6 +34,8 @@ export interface ServerDeps {
   /** How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal". */
   outOfBandHint: string;
   origin(callId: string): ApprovalRequest['origin'];
+  /** How often a call that carries a progressToken reports that it is still running (default 10 s). */
+  progressIntervalMs?: number;
   /** The response guard's unwrap, when stdin passes through one. */
   unwrapResult?: (result: unknown) => unknown;
   version?: string;
@@ -139,9 +141,22 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     }
     const pending = run(request, call);
     inflight.add(pending);
+    // A person may take minutes; progress lets clients that reset their request timeout on it keep waiting.
+    const token = req.params._meta?.progressToken;
+    let ticks = 0;
+    const progress =
+      token === undefined
+        ? null
+        : setInterval(() => {
+            ticks += 1;
+            extra
+              .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ticks, message: 'warden: still working (it may be waiting for a decision)' } })
+              .catch(() => undefined);
+          }, deps.progressIntervalMs ?? 10_000);
     try {
       return await pending;
     } finally {
+      if (progress) clearInterval(progress);
       inflight.delete(pending);
     }
   });

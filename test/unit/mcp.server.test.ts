@@ -1,0 +1,79 @@
+/**
+ * buildServer in-process over the SDK's in-memory transport, with the real runtime and a temp
+ * SQLite store: building has no side effects (nothing recorded until a call), and a long call that
+ * carries a progressToken reports progress while it waits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { buildServer } from '../../src/mcp/server.ts';
+import { createRuntime } from '../../src/cli/runtime.ts';
+import type { PersonChannel } from '../../src/machines/decider.ts';
+import { tempSqliteStore } from '../support/fixtures.ts';
+
+async function setup(decisionTimeoutMs: number) {
+  const t = tempSqliteStore();
+  const rules = join(t.dir, 'rules.toml');
+  writeFileSync(rules, '');
+  let channel: PersonChannel | null = null;
+  const runtime = await createRuntime({
+    store: t.store,
+    rulesPath: rules,
+    decisionTimeoutMs,
+    channel: { ask: (i, s) => (channel ? channel.ask(i, s) : Promise.reject(new Error('unbound'))) },
+  });
+  const built = buildServer({
+    store: t.store,
+    effects: runtime.effects,
+    policy: { approval: 'untrusted', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: true },
+    sessionId: 'unit-session',
+    defaultCwd: realpathSync(t.dir),
+    decisionTimeoutMs,
+    outOfBandHint: 'run `warden approve` in a terminal',
+    origin: (callId) => ({ surface: 'mcp', pid: process.pid, host: 'test', callId }),
+    progressIntervalMs: 50,
+  });
+  channel = built.channel;
+  return { t, runtime, built };
+}
+
+test('building the server records nothing and sends nothing', async () => {
+  const { t, runtime, built } = await setup(1000);
+  assert.equal(await t.store.headPosition(), 0);
+  assert.equal(built.server.transport, undefined);
+  await built.idle();
+  runtime.close();
+  await t.cleanup();
+});
+
+test('a call with a progressToken reports progress while it waits for a decision', async () => {
+  const { t, runtime, built } = await setup(400);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await built.server.connect(serverSide);
+  const client = new Client({ name: 'unit', version: '1' }, { capabilities: {} });
+  await client.connect(clientSide);
+  try {
+    const ticks: number[] = [];
+    const r = await client.callTool({ name: 'shell', arguments: { command: ['touch', 'x'] } }, undefined, {
+      onprogress: (p) => ticks.push(p.progress),
+      timeout: 250,
+      resetTimeoutOnProgress: true,
+    });
+    assert.equal(r.isError, true);
+    assert.match((r.content as Array<{ text: string }>)[0]!.text, /warden approve/);
+    assert.ok(ticks.length >= 3, `progress ticks: ${ticks}`);
+    assert.deepEqual(ticks, ticks.map((_, i) => i + 1));
+    const events = await t.store.readAll(1);
+    assert.ok(events.every((e) => e.sessionId === 'unit-session'));
+    const d = events.find((e) => e.type === 'DecisionRecorded');
+    assert.ok(d?.type === 'DecisionRecorded' && d.data.source === 'timeout');
+  } finally {
+    await client.close();
+    await built.idle();
+    runtime.close();
+    await t.cleanup();
+  }
+});
