@@ -9,7 +9,7 @@ import { localProbe, recoverRequests, type ProcessProbe, type RecoveryReport } f
 
 export async function recoverStore(store: EventStore, probe: ProcessProbe = localProbe()): Promise<RecoveryReport> {
   const report = await recoverRequests(store, probe);
-  for (const c of report.closed) logger().warn({ requestId: c.requestId, appended: c.appended }, 'recovered a request whose process is gone');
+  for (const c of report.closed) logger().warn({ requestId: c.requestId, appended: c.appended, owner: c.owner }, 'recovered a request whose process is gone');
   if (report.conflicts > 0) logger().info({ conflicts: report.conflicts }, 'requests being recovered by another process were skipped');
   return report;
 }

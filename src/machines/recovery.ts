@@ -156,7 +156,7 @@ export interface RecoveryReport {
   scanned: number;
   open: number;
   /** Requests closed here, with the types appended. */
-  closed: Array<{ requestId: string; appended: string[] }>;
+  closed: Array<{ requestId: string; appended: string[]; owner: Origin }>;
   /** Left alone: another live process (or host) owns them. */
   leftAlone: number;
   /** Someone else appended first: they are handling it. */
@@ -199,7 +199,7 @@ export async function recoverRequests(store: EventStore, probe: ProcessProbe = l
     if (closing.length === 0) continue;
     try {
       await store.append(requestId, events.length, closing.map((e) => ({ ...e, sessionId: events[0]!.sessionId })));
-      report.closed.push({ requestId, appended: closing.map((e) => e.type) });
+      report.closed.push({ requestId, appended: closing.map((e) => e.type), owner: req.origin! });
     } catch (error) {
       if (!isExpectedVersionConflictError(error)) throw error;
       report.conflicts++;

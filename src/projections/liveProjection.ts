@@ -37,10 +37,17 @@ export function followProjection<Doc>(store: EventStore, projection: Projection<
     async caughtUp() {
       const head = await store.headPosition();
       if (position >= head) return;
-      await new Promise<void>((resolve) => {
-        waiters.push({ head, resolve });
-        settle();
-      });
+      // The store's poll timer is unref'd; while someone awaits catching up, hold the event loop
+      // open ourselves, or Node exits (code 13, unsettled await) when another process appended.
+      const keepAlive = setInterval(() => {}, 1000);
+      try {
+        await new Promise<void>((resolve) => {
+          waiters.push({ head, resolve });
+          settle();
+        });
+      } finally {
+        clearInterval(keepAlive);
+      }
     },
     close: () => sub.close(),
   };

@@ -11,7 +11,7 @@
  * stop short (a live request, or a crash between two appends): replay reports it as open together
  * with the events the machine still owes (`pending`), which is what recovery completes. Pure.
  */
-import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
+import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, type InspectionEvent } from 'xstate';
 import { isDeepStrictEqual } from 'node:util';
 import type { DomainEvent, StoredEvent } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
@@ -152,7 +152,101 @@ interface Stepped {
   states: string[];
 }
 
-function collect(microsteps: Array<[Snapshot, Array<{ type: string; params?: unknown }>]>): Stepped {
+type Action = { type: string; params?: unknown };
+
+/**
+ * XState's `transition()` / `getMicrosteps()` build a fresh inert actor scope on every call, and
+ * building one computes the machine's initial state again: most of the cost of a replay step. The
+ * scope is stateless between steps (nothing is started, nothing registers), so one is built here and
+ * reused; its action executor collects the actions and the system's inspection reports each
+ * microstep's state. The results are those of getMicrosteps (a unit test checks it).
+ */
+class ReplayScope {
+  private actions: Action[] = [];
+  private states: string[] = [];
+  readonly scope: Parameters<typeof approvalMachine.transition>[2];
+
+  constructor() {
+    const dummy: ApprovalInput = {
+      requestId: 'replay-scope',
+      sessionId: 'replay-scope',
+      request: {
+        kind: 'exec',
+        command: [],
+        cwd: '/',
+        withEscalatedPermissions: false,
+        policy: { approval: 'never', sandbox: 'read-only', writableRoots: [], network: false, tmpWrite: false },
+        origin: { surface: 'replay', pid: 0, host: '' },
+      },
+    };
+    const self = createActor(approvalMachine, { input: dummy });
+    self.system.inspect({
+      next: (e: InspectionEvent) => {
+        if (e.type === '@xstate.microstep') this.states.push(String((e.snapshot as unknown as { value: unknown }).value));
+      },
+    });
+    this.scope = {
+      self,
+      defer: () => {},
+      id: '',
+      logger: () => {},
+      sessionId: '',
+      stopChild: () => {},
+      system: self.system,
+      emit: () => {},
+      actionExecutor: (action: Action) => {
+        this.actions.push(action);
+      },
+    } as unknown as Parameters<typeof approvalMachine.transition>[2];
+  }
+
+  private collect(snapshot: Snapshot, initial: string[]): Stepped {
+    const emitted: DomainEvent[] = [];
+    for (const a of this.actions) if (a.type === 'xstate.emit') emitted.push((a.params as { event: DomainEvent }).event);
+    const states = [...initial, ...this.states];
+    this.actions = [];
+    this.states = [];
+    return { snapshot, emitted, states };
+  }
+
+  initial(input: ApprovalInput): Stepped {
+    this.actions = [];
+    this.states = [];
+    const snapshot = approvalMachine.getInitialSnapshot(this.scope, input) as Snapshot;
+    // the initial microstep itself is not inspected: its state is the machine's initial one
+    return this.collect(snapshot, [String(approvalMachine.config.initial)]);
+  }
+
+  next(snapshot: Snapshot, event: AnyEventObject): Stepped {
+    this.actions = [];
+    this.states = [];
+    return this.collect(approvalMachine.transition(snapshot, event as never, this.scope) as Snapshot, []);
+  }
+}
+
+let shared: ReplayScope | null = null;
+const replayScope = () => (shared ??= new ReplayScope());
+
+/** The machine's first macrostep for a request (pure: no actor runs). */
+export function initialStep(input: ApprovalInput): Stepped {
+  return replayScope().initial(input);
+}
+
+/** One macrostep from a snapshot (pure: no actor runs). */
+export function nextStep(snapshot: Snapshot, event: AnyEventObject): Stepped {
+  return replayScope().next(snapshot, event);
+}
+
+/** The same steps through XState's public pure functions, for checking the fast path. */
+export function initialStepReference(input: ApprovalInput): Stepped {
+  return collectMicrosteps(getInitialMicrosteps(approvalMachine, input) as never);
+}
+
+export function nextStepReference(snapshot: Snapshot, event: AnyEventObject): Stepped {
+  return collectMicrosteps(getMicrosteps(approvalMachine, snapshot, event as never) as never);
+}
+
+function collectMicrosteps(microsteps: Array<[Snapshot, Action[]]>): Stepped {
   const emitted: DomainEvent[] = [];
   const states: string[] = [];
   for (const [snap, actions] of microsteps) {
@@ -160,16 +254,6 @@ function collect(microsteps: Array<[Snapshot, Array<{ type: string; params?: unk
     for (const a of actions) if (a.type === 'xstate.emit') emitted.push((a.params as { event: DomainEvent }).event);
   }
   return { snapshot: microsteps[microsteps.length - 1]![0], emitted, states };
-}
-
-/** The machine's first macrostep for a request (pure). */
-export function initialStep(input: ApprovalInput): Stepped {
-  return collect(getInitialMicrosteps(approvalMachine, input) as never);
-}
-
-/** One macrostep from a snapshot (pure). */
-export function nextStep(snapshot: Snapshot, event: AnyEventObject): Stepped {
-  return collect(getMicrosteps(approvalMachine, snapshot, event as never) as never);
 }
 
 function ruleProblem(v: RuleViolation, events: readonly StoredEvent[]): ReplayProblem {

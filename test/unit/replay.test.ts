@@ -153,3 +153,30 @@ test('stream rules: each broken rule is named', async () => {
   assert.equal(r.ok, false);
   assert.equal(r.problems.find((p) => p.kind === 'rule')!.rule, 'approved-before-run');
 });
+
+test('the reused replay scope steps exactly as XState getMicrosteps does', async () => {
+  const { initialStep, initialStepReference, nextStep, nextStepReference, effectEventFor } = await import('../../src/projections/replay.ts');
+  for (const [, scenario] of CASES) {
+    const { events } = await live(scenario);
+    const first = events[0]!;
+    if (first.type !== 'ApprovalRequested') assert.fail('no request');
+    const input = { requestId: first.stream, sessionId: first.sessionId, request: first.data };
+    let fast = initialStep(input);
+    let ref = initialStepReference(input);
+    const same = () => {
+      assert.deepEqual(fast.states, ref.states);
+      assert.deepEqual(fast.emitted, ref.emitted);
+      assert.deepEqual(fast.snapshot.value, ref.snapshot.value);
+      assert.deepEqual(fast.snapshot.context, ref.snapshot.context);
+      assert.equal(fast.snapshot.status, ref.snapshot.status);
+    };
+    same();
+    for (const e of events) {
+      const ev = effectEventFor(String(fast.snapshot.value), e);
+      if (!ev) continue;
+      fast = nextStep(fast.snapshot, ev);
+      ref = nextStepReference(ref.snapshot, ev);
+      same();
+    }
+  }
+});
