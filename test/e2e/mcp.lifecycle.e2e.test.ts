@@ -4,14 +4,15 @@
  * the decision timeout, told how the person can decide), an unanswered question times out, and a
  * decision given elsewhere wins over the open question (which is then cancelled).
  */
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/events/openStore.ts';
 import { decideOutOfBand } from '../../src/machines/outOfBandDecision.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
-import { eventually, makeWorkspace, readEvents, startServer } from './mcp.harness.ts';
+import { eventually, makeWorkspace, readEvents, startServer, WARDEN_BIN } from './mcp.harness.ts';
 
 function decisionOf(events: StoredEvent[]) {
   const d = events.find((e) => e.type === 'DecisionRecorded');
@@ -203,5 +204,67 @@ test('no elicitation: a tool call the client cancels is denied, and a late out-o
     assert.equal(existsSync(join(w.ws, 'oob-cancelled.txt')), false);
   } finally {
     assert.equal(await client.close(), 0);
+  }
+});
+
+test('a real client process SIGKILLed while its question is open: denied (source error), nothing runs, the server exits', async () => {
+  const w = makeWorkspace();
+  // The client is its own process holding the server's pipes, as an IDE would.
+  const script = `
+    const { spawn } = require('node:child_process');
+    const server = spawn(process.execPath, ${JSON.stringify([WARDEN_BIN, 'serve', '--approval', 'untrusted', '--store', w.storePath, '--rules', w.rulesPath])}, { cwd: ${JSON.stringify(w.ws)}, stdio: ['pipe', 'pipe', require('node:fs').openSync(${JSON.stringify(join(w.dir, 'server.log'))}, 'w')] });
+    console.log('PID ' + server.pid);
+    const send = (m) => server.stdin.write(JSON.stringify(m) + '\\n');
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'doomed', version: '1' } } });
+    let buf = '';
+    server.stdout.on('data', (d) => {
+      buf += d;
+      for (const line of buf.split('\\n').slice(0, -1)) {
+        const m = JSON.parse(line);
+        if (m.id === 1) { send({ jsonrpc: '2.0', method: 'notifications/initialized' }); send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'shell', arguments: { command: ['touch', 'killed-client.txt'] } } }); }
+        if (m.method === 'elicitation/create') console.log('ASKED');
+      }
+      buf = buf.slice(buf.lastIndexOf('\\n') + 1);
+    });
+  `;
+  const clientProc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  clientProc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await eventually(() => (out.includes('ASKED') ? true : undefined), 20_000, 'the question');
+  const serverPid = Number(/PID (\d+)/.exec(out)![1]);
+  clientProc.kill('SIGKILL');
+  await eventually(() => {
+    try {
+      process.kill(serverPid, 0);
+      return undefined;
+    } catch {
+      return true; // the server has exited
+    }
+  }, 15_000, 'the server to exit');
+  const events = await readEvents(w.storePath);
+  const d = decisionOf(events);
+  assert.ok(d, `no decision recorded; server log: ${readFileSync(join(w.dir, 'server.log'), 'utf8').slice(-3000)}`);
+  assert.deepEqual([d.decision, d.source], ['denied', 'error']);
+  assert.ok(!events.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted'));
+  assert.equal(existsSync(join(w.ws, 'killed-client.txt')), false);
+});
+
+test('approved_for_session does not carry to another connection on the same store', async () => {
+  const w = makeWorkspace();
+  const accept = { result: { action: 'accept', content: { decision: 'approved_for_session' } } } as const;
+  const a = await startServer(w, { args: ['--approval', 'untrusted'], onElicit: () => accept });
+  try {
+    assert.equal((await a.call('shell', { command: ['touch', 'per-session.txt'] })).isError, false);
+    assert.equal((await a.call('shell', { command: ['touch', 'per-session.txt'] })).structuredContent.decision.source, 'session-cache');
+  } finally {
+    assert.equal(await a.close(), 0);
+  }
+  const b = await startServer(w, { args: ['--approval', 'untrusted'], onElicit: () => ({ result: { action: 'decline' } }) });
+  try {
+    const r = await b.call('shell', { command: ['touch', 'per-session.txt'] });
+    assert.equal(b.elicitations.length, 1, 'the new connection asks again');
+    assert.equal(r.isError, true);
+  } finally {
+    assert.equal(await b.close(), 0);
   }
 });

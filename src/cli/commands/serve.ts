@@ -90,6 +90,13 @@ export function register(program: Command): void {
       })();
       return closing;
     };
+    // main.ts exits at once on EPIPE; here a closed stdout means the client went away, and the open
+    // questions must still be closed as denials before exiting, so the connection is shut down instead.
+    process.stdout.removeAllListeners('error');
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      logger().info({ code: error.code }, 'stdout closed');
+      void shutdown(`stdout error ${error.code ?? ''}`);
+    });
     process.stdin.on('end', () => void shutdown('stdin ended'));
     process.stdin.on('close', () => void shutdown('stdin closed'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
