@@ -97,7 +97,8 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
         }
         const message = error instanceof Error ? error.message : String(error);
         const code = error instanceof McpError ? ` (JSON-RPC ${error.code})` : '';
-        return { decision: 'denied', source: 'error', reason: `asking the client failed${code}: ${message}` };
+        const raw = error instanceof McpError ? { raw: JSON.stringify({ error: { code: error.code, message: error.message } }) } : {};
+        return { decision: 'denied', source: 'error', reason: `asking the client failed${code}: ${message}`, ...raw };
       }
     },
   };

@@ -159,6 +159,7 @@ describe('untrusted: ask, then each decision', () => {
     const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
     assert.deepEqual([d.decision, d.source], ['denied', 'error']);
     assert.match(d.reason ?? '', /client blew up/);
+    assert.match(d.raw ?? '', /-32603/);
   });
 
   test('a decision that was not offered is malformed: approved_always for an interpreter', async () => {
