@@ -259,10 +259,14 @@ export function register(program: Command): void {
     const store = await openStoreFromFlags(flags);
     try {
       if (flags.decide !== undefined) {
-        const live = followProjection(store, pendingProjection);
-        await live.caughtUp();
-        const id = resolveId(flags.decide, live.doc.requests.byId.keys());
-        live.close();
+        let id = flags.decide;
+        if ((await store.read(id)).length === 0) {
+          // not a full id: look for a unique prefix among the requests (folds the store once)
+          const live = followProjection(store, pendingProjection);
+          await live.caughtUp();
+          id = resolveId(flags.decide, live.doc.requests.byId.keys());
+          live.close();
+        }
         const r = await decide(store, id, flags.decision as Decision, flags.rules);
         if (r.ok) process.stdout.write(`${r.line}\n`);
         else process.stderr.write(`warden: ${r.line}\n`);
