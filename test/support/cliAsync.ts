@@ -1,0 +1,43 @@
+/**
+ * The real `warden` CLI as an asynchronous child process: unlike `warden()` in cli.ts (spawnSync) it
+ * leaves the test's event loop free, so replies from other processes the test drives (an MCP
+ * server waiting for this decision, say) are seen when they arrive, not after this process ends.
+ */
+import { spawn } from 'node:child_process';
+import { WARDEN } from './cli.ts';
+
+export interface AsyncCliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Date.now() when the process exited. */
+  exitedAt: number;
+}
+
+export function wardenAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<AsyncCliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WARDEN, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, exitedAt: Date.now() });
+    });
+  });
+}
+
+/** Parses one JSON object per non-empty line. */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
+}
