@@ -127,7 +127,8 @@ test('replaying the log reproduces every state and every event of a live run', a
         assert.deepEqual(r.states, states);
         assert.equal(r.steps.length, events.length, 'every stored event is accounted for');
       }),
-      { numRuns: 150 },
+      // A pinned seed: the coverage check below must not depend on luck (set FC_SEED to explore).
+      { numRuns: 150, seed: Number(process.env.FC_SEED ?? 20261125) },
     );
     assert.equal((await tmp.store.verify()).ok, true);
     // the generator reaches every state of the machine
