@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { APPROVAL_POLICIES, SANDBOX_MODES, type ApprovalPolicy, type SandboxMode } from '../policy.ts';
@@ -48,14 +49,27 @@ export function realDir(path: string, flag: string): string {
   }
 }
 
-export function buildPolicy(flags: PolicyFlags): RequestPolicy {
+/**
+ * The request policy from the flags. Roots are resolved on disk for requests that will run; the
+ * batch classifiers (`classify`, `check-patch`) judge hypothetical paths and take them as given.
+ */
+export function buildPolicy(flags: PolicyFlags, options: { resolveRoots?: boolean } = {}): RequestPolicy {
   return {
     approval: flags.approval,
     sandbox: flags.sandbox,
-    writableRoots: flags.writableRoot.map((d) => realDir(d, '--writable-root')),
+    writableRoots: options.resolveRoots === false ? flags.writableRoot.map((d) => resolve(d)) : flags.writableRoot.map((d) => realDir(d, '--writable-root')),
     network: flags.network === true,
     tmpWrite: flags.tmpWrite !== false,
   };
+}
+
+/** Reads JSON lines on stdin and writes one JSON line per non-blank input line, in order. */
+export async function mapJsonLines(handle: (line: string) => Record<string, unknown>): Promise<void> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    process.stdout.write(`${JSON.stringify(handle(line))}\n`);
+  }
 }
 
 export function setupLogging(flags: { logLevel?: string }): void {

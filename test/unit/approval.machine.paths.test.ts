@@ -11,10 +11,10 @@ import { getInitialMicrosteps, getMicrosteps, initialTransition, transition, typ
 import { approvalMachine, type ApprovalInput, type RecordedDecision } from '../../src/machines/approval.machine.ts';
 import { runRequest, type RequestEffects } from '../../src/machines/runRequest.ts';
 import type { RecordedRunResult, DomainEvent } from '../../src/events/types.ts';
-import type { RunOutcome } from '../../src/sandbox/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import type { ApprovalPolicy } from '../../src/policy.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
+import { toOutcome } from '../support/scripted.ts';
 
 const done = (id: string, output: unknown) => ({ type: `xstate.done.actor.${id}`, output }) as AnyEventObject;
 const error = (id: string) => ({ type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) }) as AnyEventObject;
@@ -59,22 +59,6 @@ function expectedEvents(input: ApprovalInput, steps: AnyEventObject[]): string[]
     collect(actions as never);
   }
   return types;
-}
-
-function toOutcome(run: RecordedRunResult): RunOutcome {
-  return {
-    sandboxType: 'bwrap',
-    exitCode: run.exitCode,
-    signal: run.signal,
-    timedOut: run.timedOut,
-    durationMs: run.durationMs,
-    stdout: run.stdoutExcerpt,
-    stderr: run.stderrExcerpt,
-    stdoutBytes: run.stdoutBytes,
-    stderrBytes: run.stderrBytes,
-    truncated: run.truncated,
-    denial: run.denial,
-  };
 }
 
 /** Effects that answer each invoked actor with the next scripted event of the path. */
@@ -124,7 +108,6 @@ for (const approval of (process.env.ONLY ? [process.env.ONLY] : ["on-request", "
     for (const path of finals) {
       const steps = path.steps.map((s) => s.event).filter((e) => e.type.startsWith('xstate.'));
       const scripted = steps.filter((e) => e.type !== 'xstate.init');
-      if (process.env.DEBUG) console.error('path', JSON.stringify(scripted).slice(0, 400));
       const tmp = tempSqliteStore();
       try {
         const result = await runRequest({

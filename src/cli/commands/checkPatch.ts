@@ -4,11 +4,10 @@
  * a line that is not usable gets `{"error"}` and the run goes on. The verdict is classifyPatch's,
  * with the sandbox this machine really offers.
  */
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../../errors.ts';
-import { ApprovalPolicySchema, SandboxModeSchema, type SandboxType } from '../../policy.ts';
+import type { SandboxType } from '../../policy.ts';
+import { addPolicyOptions, buildPolicy, mapJsonLines, type PolicyFlags } from '../options.ts';
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyPatch } from '../../safety/patch/classifyPatch.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
@@ -18,14 +17,6 @@ const InputLine = z.object({
   cwd: z.string(),
   writable_roots: z.array(z.string()).optional(),
 });
-
-interface Options {
-  approval: string;
-  sandbox: string;
-  writableRoot: string[];
-  network?: boolean;
-  tmpWrite: boolean;
-}
 
 /** One output line for one input line. Pure apart from classifyPatch's symlink lookups. */
 export function checkPatchLine(line: string, base: RequestPolicy, sandbox: SandboxType): Record<string, unknown> {
@@ -54,36 +45,14 @@ export function checkPatchLine(line: string, base: RequestPolicy, sandbox: Sandb
   };
 }
 
-function policyFromOptions(o: Options): RequestPolicy {
-  const approval = ApprovalPolicySchema.safeParse(o.approval);
-  if (!approval.success) throw new ConfigError(`--approval must be one of ${ApprovalPolicySchema.options.join(', ')}`);
-  const sandbox = SandboxModeSchema.safeParse(o.sandbox);
-  if (!sandbox.success) throw new ConfigError(`--sandbox must be one of ${SandboxModeSchema.options.join(', ')}`);
-  return {
-    approval: approval.data,
-    sandbox: sandbox.data,
-    writableRoots: o.writableRoot,
-    network: o.network === true,
-    tmpWrite: o.tmpWrite,
-  };
-}
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check-patch')
-    .description('classify apply_patch requests: JSON lines {"patch","cwd","writable_roots"?} on stdin, one verdict per line on stdout')
-    .option('--approval <policy>', 'untrusted | on-failure | on-request | never', 'on-request')
-    .option('--sandbox <mode>', 'read-only | workspace-write | danger-full-access', 'workspace-write')
-    .option('--writable-root <dir>', 'extra writable root (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--network', 'allow network access (recorded in the policy)')
-    .option('--no-tmp-write', 'do not treat /tmp and $TMPDIR as writable')
-    .action(async (options: Options) => {
-      const policy = policyFromOptions(options);
-      const sandbox = platformSandbox();
-      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-      for await (const line of rl) {
-        if (line.trim() === '') continue;
-        process.stdout.write(`${JSON.stringify(checkPatchLine(line, policy, sandbox))}\n`);
-      }
-    });
+    .description('classify apply_patch requests: JSON lines {"patch","cwd","writable_roots"?} on stdin, one verdict per line on stdout');
+  addPolicyOptions(cmd);
+  cmd.action(async (options: PolicyFlags) => {
+    const policy = buildPolicy(options, { resolveRoots: false });
+    const sandbox = platformSandbox();
+    await mapJsonLines((line) => checkPatchLine(line, policy, sandbox));
+  });
 }
