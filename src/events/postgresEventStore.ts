@@ -33,6 +33,12 @@ import { SubscriptionPump } from './subscriptionPump.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Client-side limit on one query of the request path (append, stream and paged reads). A server
+ * that hangs or is cut off keeps its TCP connection open, so a query on a pooled connection would
+ * otherwise wait for hours and hold the request (and the agent) with it; this fails it closed.
+ */
+const QUERY_TIMEOUT_MS = 10_000;
 const SAFETY_POLL_MS = 2_000;
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 5_000;
@@ -42,6 +48,8 @@ export interface PostgresStoreOptions {
   /** Maximum pooled connections (default 10). */
   poolSize?: number;
   connectTimeoutMs?: number;
+  /** Give up on a request-path query after this long (default 10 s; 0: wait forever). */
+  queryTimeoutMs?: number;
 }
 
 interface Row {
@@ -90,6 +98,7 @@ export function mapPostgresError(where: string, error: unknown): unknown {
     if (code === '57P01' || code === '57P02' || code === '57P03') return say(`the server is shutting down or starting up (${message})`);
     if (code.startsWith('08')) return say(`connection failure (${message})`);
   }
+  if (/^Query read timeout$/.test(message)) return say('no answer from the server in time (it is hung or unreachable)');
   if (/timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
     return say(`cannot reach the server (${message})`);
   }
@@ -118,7 +127,7 @@ export async function createPostgresEventStore(url: string, options: PostgresSto
     keepAlive: true,
     application_name: 'warden',
   };
-  const store = new PostgresEventStore(config, where);
+  const store = new PostgresEventStore(config, where, options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
   try {
     await store.init();
   } catch (error) {
@@ -142,6 +151,7 @@ class PostgresEventStore implements EventStore {
   constructor(
     private readonly config: pg.PoolConfig,
     where: string,
+    private readonly queryTimeoutMs: number,
   ) {
     this.location = where;
     this.pool = new pg.Pool(config);
@@ -226,10 +236,14 @@ class PostgresEventStore implements EventStore {
     if (this.closed) throw new StoreError(`PostgreSQL store ${this.location}: the store is closed`);
   }
 
-  private async query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+  /** `bounded: false` for reads that may legitimately take long (the whole log at once). */
+  private async query<R extends pg.QueryResultRow>(config: pg.QueryConfig, bounded = true): Promise<pg.QueryResult<R>> {
     this.checkOpen();
     try {
-      return await this.pool.query<R>(config);
+      // pg reads query_timeout from the query config too (the typings omit it); on expiry the pool
+      // discards that connection, so a late answer cannot be mistaken for a later query's.
+      const timeout = bounded ? this.queryTimeoutMs : 0;
+      return await this.pool.query<R>(timeout > 0 ? ({ ...config, query_timeout: timeout } as pg.QueryConfig) : config);
     } catch (error) {
       throw mapPostgresError(this.location, error);
     }
@@ -295,7 +309,7 @@ class PostgresEventStore implements EventStore {
       name: 'warden_read_all',
       text: `SELECT * FROM warden_events WHERE position >= $1 ORDER BY position LIMIT $2`,
       values: [Math.max(1, Math.floor(fromPosition)), limit ?? null],
-    });
+    }, limit !== undefined);
     return r.rows.map(rowToEvent);
   }
 

@@ -12,7 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { marker } from '../contract/fixtures/events.ts';
+import { StoreError } from '../../src/errors.ts';
 import { openStore } from '../../src/events/openStore.ts';
+import { createPostgresEventStore } from '../../src/events/postgresEventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { createTempDatabase } from '../contract/fixtures/pgDatabase.ts';
 import { jsonLines, wardenAsync } from '../support/cliAsync.ts';
@@ -76,6 +79,29 @@ function assertNothingRanUnapproved(events: StoredEvent[]): void {
       assert.ok(d?.startsWith('approved'), `${e.type} at position ${e.position} in ${e.stream} after decision ${d ?? 'none'}`);
     }
   }
+}
+
+type CallOutcome = { result: any } | { error: Error } | 'hang';
+
+/** A `shell` call that must settle within `ms`; 'hang' when it does not. */
+function boundedCall(client: RawClient, args: unknown, ms: number): Promise<CallOutcome> {
+  return Promise.race([
+    client.call('shell', args).then(
+      (result) => ({ result }),
+      (error: Error) => ({ error }),
+    ),
+    new Promise<'hang'>((res) => setTimeout(() => res('hang'), ms).unref()),
+  ]);
+}
+
+/** The call failed closed: an error result or an MCP error, within the bound. */
+function assertFailedClosed(what: string, outcome: CallOutcome): string {
+  assert.notEqual(outcome, 'hang', `${what}: no answer in time`);
+  if (outcome !== 'hang' && 'result' in outcome) {
+    assert.equal(outcome.result.isError, true, `${what} succeeded without a store: ${JSON.stringify(outcome.result.content)}`);
+    return outcome.result.content[0].text as string;
+  }
+  return (outcome as { error: Error }).error.message;
 }
 
 const UNTRUSTED = ['--approval', 'untrusted', '--decision-timeout', '30'];
@@ -198,20 +224,9 @@ describe('warden serve on PostgreSQL', () => {
       const down = ['down-1', 'down-2', 'down-3'];
       for (const file of down) {
         const t0 = Date.now();
-        const outcome = await Promise.race([
-          client.call('shell', { command: ['touch', file] }).then(
-            (result) => ({ result }) as const,
-            (error: Error) => ({ error }) as const,
-          ),
-          new Promise<'hang'>((res) => setTimeout(() => res('hang'), 30_000).unref()),
-        ]);
-        const ms = Date.now() - t0;
-        assert.notEqual(outcome, 'hang', `${file}: no answer within 30 s while PostgreSQL is down`);
-        if (outcome !== 'hang' && 'result' in outcome) {
-          assert.equal(outcome.result.isError, true, `${file} succeeded without a store: ${JSON.stringify(outcome.result.content)}`);
-        }
+        const text = assertFailedClosed(file, await boundedCall(client, { command: ['touch', file] }, 30_000));
         assert.equal(existsSync(join(w.ws, file)), false, `${file} ran while PostgreSQL was down`);
-        console.error(`# ${file}: failed closed in ${ms} ms: ${outcome !== 'hang' && 'result' in outcome ? outcome.result.content[0].text : (outcome as { error: Error }).error.message}`);
+        console.error(`# ${file}: failed closed in ${Date.now() - t0} ms: ${text.split('\n')[0]}`);
       }
 
       pg.start();
@@ -249,6 +264,139 @@ describe('warden serve on PostgreSQL', () => {
       for (const file of ['before-outage', 'after-restart']) {
         assert.ok([...byStream.values()].some((s) => (s[0]!.data as { command?: string[] }).command?.[1] === file && s.some((e) => e.type === 'ExecutionFinished' || e.type === 'SandboxRunFinished')), `${file} recorded`);
       }
+    } finally {
+      if (client) {
+        client.child.kill('SIGKILL');
+        await client.exited;
+      }
+      pg.destroy();
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test('a hung PostgreSQL (SIGSTOP, sockets open) fails the calls closed in bounded time; after it wakes the same serve works', async () => {
+    const pg = await startOwnPostgres();
+    const base = realpathSync(mkdtempSync(join(tmpdir(), 'warden-pgserve-hung-')));
+    const w = workspaceOn(base, 'w', pg.url);
+    let client: RawClient | null = null;
+    try {
+      client = await startServer(w, { args: ['--approval', 'never', '--sandbox', 'workspace-write'], elicitation: false });
+      const ok = await client.call('shell', { command: ['touch', 'before-hang'] });
+      assert.equal(ok.isError, false, JSON.stringify(ok.content));
+
+      // The pool now holds an idle connection to a server that will not answer: before the query
+      // timeout (src/events/postgresEventStore.ts) this call waited for as long as TCP kept it open.
+      pg.freeze();
+      const t0 = Date.now();
+      const text = assertFailedClosed('hung-1', await boundedCall(client, { command: ['touch', 'hung-1'] }, 30_000));
+      const ms = Date.now() - t0;
+      console.error(`# hung-1: failed closed in ${ms} ms: ${text.split('\n')[0]}`);
+      assert.match(text, /PostgreSQL store .*(no answer from the server in time|cannot reach the server)/);
+      assert.equal(existsSync(join(w.ws, 'hung-1')), false);
+
+      pg.thaw();
+      const after = await eventually(
+        async () => {
+          const r = await client!.call('shell', { command: ['touch', 'after-hang'] });
+          return r.isError ? undefined : r;
+        },
+        20_000,
+        'a call to succeed after PostgreSQL woke up',
+      );
+      assert.equal(after.structuredContent.state, 'completed');
+      assert.ok(existsSync(join(w.ws, 'after-hang')));
+      // The frozen backend may commit the timed-out append once it wakes; nothing acts on it.
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(existsSync(join(w.ws, 'hung-1')), false, 'hung-1 ran after the server woke up');
+
+      assert.equal(await client.close(), 0, client.stderr.slice(-2000));
+      client = null;
+      const verify = await wardenAsync(['verify', '--store', pg.url]);
+      assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+      assertNothingRanUnapproved(await readAllEvents(pg.url));
+    } finally {
+      if (client) {
+        client.child.kill('SIGKILL');
+        await client.exited;
+      }
+      pg.destroy();
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test('store level: an append to a hung server is one clear StoreError after the query timeout, and the store recovers', async () => {
+    const pg = await startOwnPostgres();
+    try {
+      const store = await createPostgresEventStore(pg.url, { queryTimeoutMs: 1_000, connectTimeoutMs: 1_000 });
+      try {
+        const first = await store.append('s', 0, [marker('s', 'before')]);
+        pg.freeze();
+        const t0 = Date.now();
+        await assert.rejects(store.append('s', first.nextExpectedVersion, [marker('s', 'while hung')]), (e: unknown) => {
+          assert.ok(e instanceof StoreError, String(e));
+          assert.match(e.message, /^PostgreSQL store .*: (no answer from the server in time|cannot reach the server)/);
+          return true;
+        });
+        assert.ok(Date.now() - t0 < 5_000, `failing took ${Date.now() - t0} ms`);
+        await assert.rejects(store.read('s'), StoreError);
+        pg.thaw();
+        // The timed-out append may still commit once the backend runs again: read the version back.
+        const version = await eventually(() => store.read('s').then((e) => e.length, () => undefined), 10_000, 'reads to work again');
+        const next = await store.append('s', version, [marker('s', 'after')]);
+        assert.equal(next.nextExpectedVersion, version + 1);
+        const all = await store.readAll();
+        assert.deepEqual(await store.verify(), { ok: true, checked: all.length });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      pg.destroy();
+    }
+  });
+
+  test('a request waiting for a decision while PostgreSQL restarts: a decision committed after the restart reaches it; one that could not be recorded in time ends it closed', async () => {
+    const pg = await startOwnPostgres();
+    const base = realpathSync(mkdtempSync(join(tmpdir(), 'warden-pgserve-wait-')));
+    const w = workspaceOn(base, 'w', pg.url);
+    let client: RawClient | null = null;
+    try {
+      client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '6'], elicitation: false });
+
+      // (a) Down and back while it waits; the person approves afterwards: the same serve hears it.
+      const a = trackedCall(client, { command: ['touch', 'wait-a'] });
+      const aReq = await waitingFor(pg.url, ['touch', 'wait-a']);
+      pg.stop('immediate');
+      await new Promise((r) => setTimeout(r, 300));
+      pg.start();
+      const approved = await wardenAsync(['approve', '--store', pg.url, '--decide', aReq.request_id, '--decision', 'approved']);
+      assert.equal(approved.code, 0, approved.stderr);
+      const ra = await a.result;
+      assert.equal(ra.isError, false, JSON.stringify(ra.content));
+      assert.equal(ra.structuredContent.decision.source, 'user');
+      assert.ok(existsSync(join(w.ws, 'wait-a')));
+
+      // (b) Down through the decision timeout: the timeout's denial cannot be recorded, so the
+      // call ends as an error (not a hang) and nothing runs, not even after a later approval.
+      const t0 = Date.now();
+      const b = trackedCall(client, { command: ['touch', 'wait-b'] });
+      const bReq = await waitingFor(pg.url, ['touch', 'wait-b']);
+      pg.stop('immediate');
+      const rb = await b.result;
+      assert.ok(b.settledAt! - t0 < 6_000 + 10_000, `settled after ${b.settledAt! - t0} ms`);
+      assert.equal(rb.isError, true, JSON.stringify(rb.content));
+      assert.equal(existsSync(join(w.ws, 'wait-b')), false);
+      pg.start();
+      await wardenAsync(['approve', '--store', pg.url, '--decide', bReq.request_id, '--decision', 'approved']);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(existsSync(join(w.ws, 'wait-b')), false, 'an approval after the call ended ran it');
+
+      assert.equal(await client.close(), 0, client.stderr.slice(-2000));
+      client = null;
+      const verify = await wardenAsync(['verify', '--store', pg.url]);
+      assert.equal(verify.code, 0, verify.stderr + verify.stdout);
+      const events = await readAllEvents(pg.url);
+      assertNothingRanUnapproved(events);
+      assert.ok(!events.some((e) => e.stream === bReq.request_id && (e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted')));
     } finally {
       if (client) {
         client.child.kill('SIGKILL');

@@ -4,7 +4,7 @@
  * refuse to run as root, so as root they run as the `postgres` system user (runuser).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,12 @@ export interface OwnPostgres {
   port: number;
   start(): void;
   stop(mode: 'fast' | 'immediate'): void;
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the postmaster and every backend: the server keeps its
+   * sockets open but answers nothing, as a hung server or a network partition would.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stops the server if it runs and removes the data directory. */
   destroy(): void;
 }
@@ -60,13 +66,39 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const start = () =>
     void pgTool(binDir, 'pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`]);
   const stop = (mode: 'fast' | 'immediate') => void pgTool(binDir, 'pg_ctl', ['stop', '-w', '-t', '60', '-D', data, '-m', mode]);
+  /** The postmaster (first line of postmaster.pid) and its children, by pid from /proc. */
+  const serverPids = (): number[] => {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+    return [postmaster, ...children];
+  };
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const pid of serverPids()) process.kill(pid, signal);
+  };
   start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     start,
     stop,
+    freeze: () => signalAll('SIGSTOP'),
+    thaw: () => signalAll('SIGCONT'),
     destroy() {
+      try {
+        signalAll('SIGCONT');
+      } catch {
+        // not running
+      }
       try {
         stop('immediate');
       } catch {
