@@ -360,7 +360,8 @@ describe('warden serve on PostgreSQL', () => {
     const w = workspaceOn(base, 'w', pg.url);
     let client: RawClient | null = null;
     try {
-      client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '6'], elicitation: false });
+      // Long enough for (a)'s restart and approve process even on a loaded machine; (b) waits it out.
+      client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '12'], elicitation: false });
 
       // (a) Down and back while it waits; the person approves afterwards: the same serve hears it.
       const a = trackedCall(client, { command: ['touch', 'wait-a'] });
@@ -382,7 +383,7 @@ describe('warden serve on PostgreSQL', () => {
       const bReq = await waitingFor(pg.url, ['touch', 'wait-b']);
       pg.stop('immediate');
       const rb = await b.result;
-      assert.ok(b.settledAt! - t0 < 6_000 + 10_000, `settled after ${b.settledAt! - t0} ms`);
+      assert.ok(b.settledAt! - t0 < 12_000 + 10_000, `settled after ${b.settledAt! - t0} ms`);
       assert.equal(rb.isError, true, JSON.stringify(rb.content));
       assert.equal(existsSync(join(w.ws, 'wait-b')), false);
       pg.start();
