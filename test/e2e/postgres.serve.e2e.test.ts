@@ -5,7 +5,12 @@
  *   it names, in whichever server that request waits, within a second (LISTEN/NOTIFY; the safety
  *   poll alone would take up to two);
  * - PostgreSQL stopped under a running `warden serve` (a server of the test's own): calls fail
- *   closed promptly and run nothing; once PostgreSQL is back the same serve process works again.
+ *   closed promptly and run nothing; once PostgreSQL is back the same serve process works again;
+ * - PostgreSQL hung (SIGSTOP, connections left open): calls fail closed after the store's query
+ *   timeout instead of waiting forever (also checked on the store alone);
+ * - a request waiting for a decision across a restart: a decision committed afterwards reaches it;
+ *   when the decision timeout passes while PostgreSQL is down, the call ends closed and a later
+ *   approval runs nothing.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
