@@ -5,9 +5,9 @@
  * provided effects do.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor, fromPromise, toPromise, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { EventStore } from '../events/eventStore.ts';
-import type { RecordedRunResult, StoredEvent } from '../events/types.ts';
+import type { DomainEvent, RecordedRunResult, StoredEvent } from '../events/types.ts';
 import type { Classification } from '../safety/types.ts';
 import type { RunOutcome } from '../sandbox/types.ts';
 import {
@@ -86,6 +86,10 @@ export interface RunRequestOptions {
 interface RequestSlot {
   journal: StreamJournal;
   output: RunOutcome | null;
+  /** Set when the actor reaches a question: the runner then passivates the actor and asks. */
+  onQuestion: ((input: DecideInput) => void) | null;
+  /** The answer (or the failure to get one) handed to the restored actor's `decide`. */
+  answer: { decision: RecordedDecision } | { error: unknown } | null;
 }
 
 /**
@@ -123,7 +127,18 @@ function bindEffects(effects: RequestEffects): BoundMachine {
         slot.output = outcome;
         return toRecordedRun(outcome);
       }),
-      decide: afterFlush((input: DecideInput, slot) => effects.decide(input, slot.journal)),
+      // The live actor does not wait here: it hands the question to the runner, which stops it and
+      // restores it from its persisted snapshot once answered; the restored actor gets the answer.
+      decide: afterFlush(async (input: DecideInput, slot) => {
+        const answer = slot.answer;
+        if (answer) {
+          slot.answer = null;
+          if ('error' in answer) throw answer.error;
+          return answer.decision;
+        }
+        slot.onQuestion?.(input);
+        return new Promise<RecordedDecision>(() => {});
+      }),
       execute: afterFlush(async (input: ExecuteInput, slot) => {
         const outcome = await effects.execute(input);
         slot.output = outcome;
@@ -136,22 +151,59 @@ function bindEffects(effects: RequestEffects): BoundMachine {
   return created;
 }
 
+type Stage = { kind: 'done' } | { kind: 'question'; input: DecideInput };
+
+/** Runs an actor until it is done or puts a question. */
+function untilDoneOrQuestion(actor: AnyActorRef, slot: RequestSlot): Promise<Stage> {
+  return new Promise((resolve, reject) => {
+    slot.onQuestion = (input) => {
+      slot.onQuestion = null;
+      resolve({ kind: 'question', input });
+    };
+    actor.subscribe({
+      complete: () => resolve({ kind: 'done' }),
+      error: (error: unknown) => reject(error),
+    });
+    actor.start();
+  });
+}
+
+/**
+ * Runs one request to a final state. While a person is asked the actor is passivated: its
+ * persisted snapshot is all that stays in memory (ten thousand waiting requests must not be ten
+ * thousand live actors), and it is restored when the answer is durable.
+ */
 export async function runRequest(opts: RunRequestOptions): Promise<RequestResult> {
   const requestId = opts.requestId ?? randomUUID();
   const { machine, slots } = bindEffects(opts.effects);
   if (slots.has(requestId)) throw new Error(`request ${requestId} is already running`);
   const journal = new StreamJournal(opts.store, requestId, opts.sessionId, opts.onStored);
-  const slot: RequestSlot = { journal, output: null };
+  const slot: RequestSlot = { journal, output: null, onQuestion: null, answer: null };
   slots.set(requestId, slot);
+  const input = { requestId, sessionId: opts.sessionId, request: opts.request };
+  // Passivation stops the actor, which XState reports as a microstep: not a step of the request.
+  const observe = opts.inspect;
+  const inspect = observe
+    ? { inspect: (e: InspectionEvent) => (e.type === '@xstate.microstep' && e.event.type === 'xstate.stop' ? undefined : observe(e)) }
+    : {};
+  const emitTo = (actor: AnyActorRef) => actor.on('*', (event: DomainEvent) => journal.enqueue(event));
   try {
-    const actor = createActor(machine, {
-      input: { requestId, sessionId: opts.sessionId, request: opts.request },
-      ...(opts.inspect ? { inspect: opts.inspect } : {}),
-    });
-    actor.on('*', (event) => journal.enqueue(event));
-    const done = toPromise(actor);
-    actor.start();
-    const context = await done;
+    let actor = createActor(machine, { input, ...inspect });
+    emitTo(actor);
+    let stage = await untilDoneOrQuestion(actor, slot);
+    while (stage.kind === 'question') {
+      const persisted = actor.getPersistedSnapshot();
+      actor.stop();
+      try {
+        slot.answer = { decision: await opts.effects.decide(stage.input, journal) };
+      } catch (error) {
+        slot.answer = { error };
+      }
+      actor = createActor(machine, { input, snapshot: persisted, ...inspect });
+      emitTo(actor);
+      stage = await untilDoneOrQuestion(actor, slot);
+    }
+    const snapshot = actor.getSnapshot();
     let storeError: unknown = null;
     try {
       await journal.flush();
@@ -161,8 +213,8 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
     return {
       requestId,
       sessionId: opts.sessionId,
-      finalState: actor.getSnapshot().value as FinalState,
-      context,
+      finalState: snapshot.value as FinalState,
+      context: snapshot.output as ApprovalContext,
       events: journal.stored,
       output: slot.output,
       storeError: storeError ?? journal.failed,
