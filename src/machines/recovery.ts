@@ -99,32 +99,73 @@ function decisionText(d: EventData<'DecisionRecorded'> | null): string {
   return `${d.decision} by ${d.user ?? d.source}`;
 }
 
+/** How a closing explains itself: after a crash (`restart`) or after the owner lost its store. */
+export interface ClosingWords {
+  /** Prefix of every reason, e.g. `restart`. */
+  prefix: string;
+  /** Source of the denial recorded for an open question. */
+  source: 'restart' | 'error';
+  /** Why nobody will continue the request. */
+  gone: string;
+  /** Why an approved run never started. */
+  notStarted: string;
+  /** Why a run in progress has no recorded end. */
+  cutOff: string;
+  /** Why nobody waits for the open question any more. */
+  unanswered: string;
+}
+
+export function restartWords(who: string): ClosingWords {
+  return {
+    prefix: 'restart',
+    source: 'restart',
+    gone: `${who} is gone`,
+    notStarted: `${who} died before starting it`,
+    cutOff: `${who} died while it ran; the run ended with it`,
+    unanswered: `${who} is gone; nobody is waiting for this decision`,
+  };
+}
+
+/** For a request its own (live) process gave up on because the store refused a write. */
+export function storeFailureWords(): ClosingWords {
+  const why = 'the store failed while warden handled this request, and the caller was told it failed';
+  return {
+    prefix: 'store failure',
+    source: 'error',
+    gone: why,
+    notStarted: `${why} before it started`,
+    cutOff: 'the store failed while it ran; its end was not recorded',
+    unanswered: `${why}; nobody is waiting for this decision`,
+  };
+}
+
 /**
- * The events that close a stream whose owner is gone, computed from its replay by stepping the pure
- * machine (so the closed stream replays). Empty when the stream is already final. Pure.
+ * The events that close a stream nobody will continue, computed from its replay by stepping the
+ * pure machine (so the closed stream replays). Empty when the stream is already final. Pure.
  */
-export function closingEvents(replay: ReplayResult, events: readonly StoredEvent[], who: string): DomainEvent[] {
+export function closingEvents(replay: ReplayResult, events: readonly StoredEvent[], who: string | ClosingWords): DomainEvent[] {
+  const words = typeof who === 'string' ? restartWords(who) : who;
   const terminal = events.some((e) => ['Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished'].includes(e.type));
   if (!replay.ok || !replay.snapshot) {
     // A record that does not replay is not trusted to continue; close it without running anything.
     if (terminal || replay.final) return [];
     const why = replay.problems[0]?.message ?? 'unreadable';
-    return [{ type: 'Interrupted', data: { reason: `restart: ${who} is gone and its record does not replay (${why}); closed without running` } }];
+    return [{ type: 'Interrupted', data: { reason: `${words.prefix}: ${words.gone} and its record does not replay (${why}); closed without running` } }];
   }
   if (replay.final && replay.pending.length === 0) return [];
   const state = replay.state;
   if (INTERRUPTIBLE.has(state)) {
     const neverStarted = replay.pending.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted');
     const reason = neverStarted
-      ? `restart: not run: ${decisionText(replay.snapshot.context.decision)}, but ${who} died before starting it`
-      : `restart: ${who} died while it ran; the run ended with it`;
+      ? `${words.prefix}: not run: ${decisionText(replay.snapshot.context.decision)}, but ${words.notStarted}`
+      : `${words.prefix}: ${words.cutOff}`;
     return [{ type: 'Interrupted', data: { reason } }];
   }
   const out: DomainEvent[] = [...replay.pending];
   if (state === 'classifying') {
-    out.push(...nextStep(replay.snapshot, { type: 'xstate.error.actor.classify', error: new Error(`restart: ${who} is gone`) }).emitted);
+    out.push(...nextStep(replay.snapshot, { type: 'xstate.error.actor.classify', error: new Error(`${words.prefix}: ${words.gone}`) }).emitted);
   } else if (state === 'awaitingDecision') {
-    const decision: EventData<'DecisionRecorded'> = { decision: 'denied', source: 'restart', reason: `${who} is gone; nobody is waiting for this decision` };
+    const decision: EventData<'DecisionRecorded'> = { decision: 'denied', source: words.source, reason: words.unanswered };
     out.push({ type: 'DecisionRecorded', data: decision });
     out.push(...nextStep(replay.snapshot, { type: 'xstate.done.actor.decide', output: decision }).emitted);
   }

@@ -22,6 +22,7 @@ import {
   type RunSandboxedInput,
 } from './approval.machine.ts';
 import { StreamJournal } from './streamJournal.ts';
+import { closeAfterStoreFailure, type CloseOptions } from './closeAbandoned.ts';
 
 /** The world as the machine needs it. Every function may do I/O; none is called before its events are durable. */
 export interface RequestEffects {
@@ -80,6 +81,8 @@ export interface RunRequestOptions {
   onStored?: (event: StoredEvent) => void;
   /** XState inspection of the live actor (tests compare its microsteps with replay). */
   inspect?: (event: InspectionEvent) => void;
+  /** How a record left open by a store failure is closed once the store is back (tests shorten it). */
+  closeAbandoned?: CloseOptions;
 }
 
 /** What one request's effects need besides their input: its journal and where to leave the full output. */
@@ -210,6 +213,9 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
     } catch (error) {
       storeError = error;
     }
+    const failure = storeError ?? journal.failed;
+    // The caller hears this request failed; the record must not stay open as if someone waited.
+    if (failure && journal.stored.length > 0) void closeAfterStoreFailure(opts.store, requestId, opts.closeAbandoned);
     return {
       requestId,
       sessionId: opts.sessionId,
@@ -217,7 +223,7 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
       context: snapshot.output as ApprovalContext,
       events: journal.stored,
       output: slot.output,
-      storeError: storeError ?? journal.failed,
+      storeError: failure,
     };
   } finally {
     slots.delete(requestId);

@@ -395,6 +395,14 @@ describe('warden serve on PostgreSQL', () => {
       await wardenAsync(['approve', '--store', pg.url, '--decide', bReq.request_id, '--decision', 'approved']);
       await new Promise((r) => setTimeout(r, 1_000));
       assert.equal(existsSync(join(w.ws, 'wait-b')), false, 'an approval after the call ended ran it');
+      // The live server closes the record it gave up on once the store is back: nobody stays "waiting".
+      let ended = false;
+      for (let i = 0; i < 40 && !ended; i++) {
+        const stream = (await readAllEvents(pg.url)).filter((e) => e.stream === bReq.request_id);
+        ended = ['Rejected', 'Interrupted'].includes(stream.at(-1)?.type ?? '');
+        if (!ended) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(ended, 'the abandoned request was not closed after the store came back');
 
       assert.equal(await client.close(), 0, client.stderr.slice(-2000));
       client = null;
