@@ -1,18 +1,14 @@
 /**
- * Builds what a surface (exec, serve) needs to run requests: the store's session cache, the
- * classifier with the user's rules, the platform sandbox, and the effects for the machine.
- * I/O: reads the rules file, probes the sandbox, follows the store.
+ * Builds what a surface (exec, serve) needs to run requests: the classifier with the user's rules,
+ * the session cache (read from the session's events when a request is classified), the platform
+ * sandbox, and the effects for the machine. I/O: reads the rules file, probes the sandbox.
  */
 import type { EventStore } from '../events/eventStore.ts';
 import { createEffects, type Classifier } from '../machines/effects.ts';
 import { createDecider, type PersonChannel } from '../machines/decider.ts';
 import type { RequestEffects } from '../machines/runRequest.ts';
-import { followProjection, type LiveProjection } from '../projections/liveProjection.ts';
-import {
-  isApprovedForSession,
-  sessionApprovalsProjection,
-  type SessionApprovalsDoc,
-} from '../projections/sessionApprovals.projection.ts';
+import { fold } from '../projections/projection.ts';
+import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
 import { initShellParser, shellScriptOf } from '../safety/shellParse.ts';
 import { createRuleBook, type RuleBook } from '../safety/rules.ts';
@@ -32,14 +28,11 @@ export interface RuntimeOptions {
 export interface Runtime {
   effects: RequestEffects;
   rules: RuleBook;
-  sessions: LiveProjection<SessionApprovalsDoc>;
   close(): void;
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const rules = createRuleBook(opts.rulesPath);
-  const sessions = followProjection(opts.store, sessionApprovalsProjection);
-  await sessions.caughtUp();
   const classifier: Classifier = {
     // The shell grammar costs most of a second to load: only scripts need it.
     prepare: async (request) => {
@@ -51,10 +44,9 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const effects = createEffects({
     classifier,
     platformSandbox: platformSandbox(),
-    approvedForSession: async (sessionId, key) => {
-      await sessions.caughtUp();
-      return isApprovedForSession(sessions.doc, sessionId, key);
-    },
+    // Read fresh at each classification, from the session's own events (an index), not the whole log.
+    approvedForSession: async (sessionId, key) =>
+      isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),
     run: runCommand,
     patchCommand: applyPatchCommand(),
     decide: createDecider({
@@ -66,5 +58,5 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
       },
     }),
   });
-  return { effects, rules, sessions, close: () => sessions.close() };
+  return { effects, rules, close: () => {} };
 }

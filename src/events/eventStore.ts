@@ -37,6 +37,14 @@ export interface EventStore {
   read(stream: string): Promise<StoredEvent[]>;
   /** Events with position >= fromPosition, in position order; at most `limit` when given. */
   readAll(fromPosition?: number, limit?: number): Promise<StoredEvent[]>;
+  /** The events of one session, in position order (indexed: cost follows the session, not the log). */
+  readSession(sessionId: string): Promise<StoredEvent[]>;
+  /**
+   * Request streams (starting with ApprovalRequested) not provably finished: no Rejected, Aborted,
+   * Interrupted or ExecutionFinished, and no SandboxRunFinished without a denial. A superset of the
+   * open requests, in request order, answered from an index so recovery need not read the log.
+   */
+  unfinishedStreams(): Promise<string[]>;
   /** The highest position written so far (0 when empty). */
   headPosition(): Promise<number>;
   /**

@@ -26,7 +26,7 @@ import { validateAppend } from './appendPlan.ts';
 import { canonicalJson } from './hashChain.ts';
 import { ChainWalker } from './chainWalker.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
-import { CHANNEL, INIT_LOCK, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, STORE_FORMAT } from './migrations/postgres.ts';
+import { CHANNEL, INIT_LOCK, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, POSTGRES_UNFINISHED_STREAMS, STORE_FORMAT } from './migrations/postgres.ts';
 import { decodeHead } from './migrations/sqlite.ts';
 import { redactUrl } from './storeLocation.ts';
 import { SubscriptionPump } from './subscriptionPump.ts';
@@ -311,6 +311,20 @@ class PostgresEventStore implements EventStore {
       values: [Math.max(1, Math.floor(fromPosition)), limit ?? null],
     }, limit !== undefined);
     return r.rows.map(rowToEvent);
+  }
+
+  async readSession(sessionId: string): Promise<StoredEvent[]> {
+    const r = await this.query<Row>({
+      name: 'warden_read_session',
+      text: `SELECT * FROM warden_events WHERE session_id = $1 ORDER BY position`,
+      values: [sessionId],
+    });
+    return r.rows.map(rowToEvent);
+  }
+
+  async unfinishedStreams(): Promise<string[]> {
+    const r = await this.query<{ stream: string }>({ name: 'warden_unfinished_streams', text: POSTGRES_UNFINISHED_STREAMS });
+    return r.rows.map((row) => row.stream);
   }
 
   async headPosition(): Promise<number> {

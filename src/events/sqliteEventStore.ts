@@ -16,7 +16,7 @@ import { ExpectedVersionConflictError, StoreError } from '../errors.ts';
 import { stampEvents, validateAppend, type ChainHead } from './appendPlan.ts';
 import { ChainWalker } from './chainWalker.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
-import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, STORE_FORMAT, decodeHead, encodeHead } from './migrations/sqlite.ts';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SQLITE_UNFINISHED_STREAMS, STORE_FORMAT, decodeHead, encodeHead } from './migrations/sqlite.ts';
 import { SubscriptionPump } from './subscriptionPump.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
@@ -162,6 +162,8 @@ class SqliteEventStore implements EventStore {
     insert: Database.Statement<[number, string, number, string, string, string, string, string, string]>;
     setHead: Database.Statement<[string]>;
     read: Database.Statement<[string], Row>;
+    readSession: Database.Statement<[string], Row>;
+    unfinished: Database.Statement<[], { stream: string }>;
     readAll: Database.Statement<[number, number], Row>;
     max: Database.Statement<[], { m: number | null }>;
     iterate: Database.Statement<[], Row>;
@@ -185,6 +187,8 @@ class SqliteEventStore implements EventStore {
       ),
       setHead: db.prepare(`UPDATE meta SET value = ? WHERE key = 'head'`),
       read: db.prepare(`SELECT * FROM events WHERE stream = ? ORDER BY version`),
+      readSession: db.prepare(`SELECT * FROM events WHERE session_id = ? ORDER BY position`),
+      unfinished: db.prepare(SQLITE_UNFINISHED_STREAMS),
       readAll: db.prepare(`SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
       max: db.prepare(`SELECT max(position) AS m FROM events`),
       iterate: db.prepare(`SELECT * FROM events ORDER BY position`),
@@ -289,6 +293,14 @@ class SqliteEventStore implements EventStore {
 
   async readAll(fromPosition = 1, limit?: number): Promise<StoredEvent[]> {
     return this.readPage(fromPosition, limit ?? -1);
+  }
+
+  async readSession(sessionId: string): Promise<StoredEvent[]> {
+    return this.guard(() => this.stmt.readSession.all(sessionId).map(rowToEvent));
+  }
+
+  async unfinishedStreams(): Promise<string[]> {
+    return this.guard(() => this.stmt.unfinished.all().map((r) => r.stream));
   }
 
   private readPage(fromPosition: number, limit: number): StoredEvent[] {

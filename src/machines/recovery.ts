@@ -204,28 +204,17 @@ export interface RecoveryReport {
   conflicts: number;
 }
 
-const PAGE = 20_000;
-
 export async function recoverRequests(store: EventStore, probe: ProcessProbe = localProbe()): Promise<RecoveryReport> {
   const report: RecoveryReport = { scanned: 0, open: 0, closed: [], leftAlone: 0, conflicts: 0 };
-  // One pass over the log, remembering only the streams not yet ended.
+  // The store names the candidates from an index; each is then judged from its own events.
   const open = new Map<string, OpenRequest>();
-  for (let from = 1; ; ) {
-    const page = await store.readAll(from, PAGE);
-    if (page.length === 0) break;
-    for (const e of page) {
-      report.scanned++;
-      if (e.type === 'ApprovalRequested') {
-        open.set(e.stream, { origin: e.data.origin, requestedAt: e.time, approval: e.data.policy?.approval });
-      } else if (endsStream(e, open.get(e.stream))) {
-        open.delete(e.stream);
-      } else if (!open.has(e.stream)) {
-        // a stream that does not start with its request: keep it so its owner question is asked (and it is left alone)
-        open.set(e.stream, { origin: undefined, requestedAt: e.time, approval: undefined });
-      }
-    }
-    from = page[page.length - 1]!.position + 1;
-    if (page.length < PAGE) break;
+  for (const stream of await store.unfinishedStreams()) {
+    const events = await store.read(stream);
+    report.scanned += events.length;
+    const first = events[0];
+    if (first?.type !== 'ApprovalRequested') continue;
+    const req: OpenRequest = { origin: first.data.origin, requestedAt: first.time, approval: first.data.policy?.approval };
+    if (!events.some((e) => endsStream(e, req))) open.set(stream, req);
   }
   report.open = open.size;
   for (const [requestId, req] of open) {

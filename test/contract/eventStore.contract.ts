@@ -54,6 +54,35 @@ export function testEventStoreContract(name: string, makeStore: () => Promise<St
       for (const h of opened) await h.cleanup();
     });
 
+    test('readSession returns one session\'s events in position order, and only them', async () => {
+      const { store } = await fresh();
+      await store.append('ra', 0, lifecycleEvents('sess-x', 1).slice(0, 2));
+      await store.append('rb', 0, lifecycleEvents('sess-y', 2));
+      await store.append('ra', 2, lifecycleEvents('sess-x', 1).slice(2));
+      const x = await store.readSession('sess-x');
+      assert.deepEqual(x.map((e) => [e.stream, e.version]), [['ra', 1], ['ra', 2], ['ra', 3], ['ra', 4], ['ra', 5]]);
+      assert.ok(x.every((e, i) => i === 0 || e.position > x[i - 1]!.position));
+      assert.equal((await store.readSession('sess-y')).length, 5);
+      assert.deepEqual(await store.readSession('nobody'), []);
+    });
+
+    test('unfinishedStreams names every request not provably finished, and none that is', async () => {
+      const { store } = await fresh();
+      const [requested, classified, decided, started, finished] = lifecycleEvents('s', 3);
+      const asked = { type: 'DecisionRequested', sessionId: 's', data: { reason: 'not-known-safe', message: 'ok?', offered: ['approved', 'denied'] } } as NewEvent;
+      const sandboxRun = (denied: boolean) =>
+        ({ type: 'SandboxRunFinished', sessionId: 's', data: { ...(finished!.data as object), denial: { denied } } }) as NewEvent;
+      await store.append('done', 0, [requested!, classified!, decided!, started!, finished!]);
+      await store.append('waiting', 0, [requested!, classified!, asked]);
+      await store.append('running', 0, [requested!, classified!, decided!, started!]);
+      await store.append('sandboxed-ok', 0, [requested!, classified!, decided!, { type: 'SandboxRunStarted', sessionId: 's', data: { sandbox: 'bwrap', mode: 'workspace-write' } }, sandboxRun(false)]);
+      await store.append('sandboxed-denied', 0, [requested!, classified!, decided!, { type: 'SandboxRunStarted', sessionId: 's', data: { sandbox: 'bwrap', mode: 'workspace-write' } }, sandboxRun(true)]);
+      await store.append('rejected', 0, [requested!, { type: 'Rejected', sessionId: 's', data: { reason: 'no' } }]);
+      await store.append('interrupted', 0, [requested!, classified!, decided!, started!, marker('s', 'restart')]);
+      await store.append('not-a-request', 0, [marker('s', 'stray')]);
+      assert.deepEqual(await store.unfinishedStreams(), ['waiting', 'running', 'sandboxed-denied']);
+    });
+
     test('an append is read back with every recorded field and a valid chain link', async () => {
       const { store } = await fresh();
       const before = Date.now();

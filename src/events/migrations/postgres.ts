@@ -7,6 +7,7 @@
  *   v1  warden_events + warden_meta(format, schema_version)
  *   v2  warden_meta.head (last position and hash, kept by every append) and a session index
  *   v3  warden_append(): the whole append in one server-side call, one round trip (see below)
+ *   v4  an index by type, so recovery finds unfinished requests without reading the log
  *
  * `data` is `json`, not `jsonb`: jsonb refuses the \u0000 escape, which a command's recorded output
  * may contain, and an append must never fail for the content of what it records. The hash covers
@@ -125,6 +126,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `);
     },
   },
+  {
+    to: 4,
+    async up(client) {
+      await client.query(`CREATE INDEX warden_events_type ON warden_events (type, stream)`);
+    },
+  },
 ];
+
+/** Request streams not provably finished (see EventStore.unfinishedStreams). */
+export const POSTGRES_UNFINISHED_STREAMS = `
+  SELECT a.stream AS stream FROM warden_events a
+  WHERE a.type = 'ApprovalRequested'
+    AND NOT EXISTS (SELECT 1 FROM warden_events t WHERE t.type IN ('Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished') AND t.stream = a.stream)
+    AND NOT EXISTS (SELECT 1 FROM warden_events r WHERE r.type = 'SandboxRunFinished' AND r.stream = a.stream AND (r.data -> 'denial' ->> 'denied') = 'false')
+  ORDER BY a.position`;
 
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.to;

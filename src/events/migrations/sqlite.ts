@@ -7,6 +7,7 @@
  *   v1  events + meta(format, schema_version)
  *   v2  meta.head (position and hash of the last event, kept in the append transaction, so deleting
  *       the last events is detectable) and an index for reading a session
+ *   v3  an index by type, so recovery finds unfinished requests without reading the log
  */
 import type { Database } from 'better-sqlite3';
 import { GENESIS_HASH } from '../hashChain.ts';
@@ -50,7 +51,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       db.prepare(`INSERT INTO meta (key, value) VALUES ('head', ?)`).run(encodeHead(last?.position ?? 0, last?.hash ?? GENESIS_HASH));
     },
   },
+  {
+    to: 3,
+    up(db) {
+      db.exec(`CREATE INDEX events_type ON events (type, stream)`);
+    },
+  },
 ];
+
+/** Request streams not provably finished (see EventStore.unfinishedStreams). */
+export const SQLITE_UNFINISHED_STREAMS = `
+  SELECT a.stream AS stream FROM events a
+  WHERE a.type = 'ApprovalRequested'
+    AND NOT EXISTS (SELECT 1 FROM events t WHERE t.type IN ('Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished') AND t.stream = a.stream)
+    AND NOT EXISTS (SELECT 1 FROM events r WHERE r.type = 'SandboxRunFinished' AND r.stream = a.stream AND json_extract(r.data, '$.denial.denied') = 0)
+  ORDER BY a.position`;
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.to;
 
