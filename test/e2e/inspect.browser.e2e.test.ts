@@ -149,14 +149,14 @@ describe('warden inspect in a real browser', () => {
     await page.goto(url);
     await page.waitForSelector('body[data-ready="true"]');
     await page.evaluate(() => ((window as unknown as { __sameDocument: number }).__sameDocument = 42));
-    const exec = spawn(process.execPath, [WARDEN, 'exec', '--store', storePath, '--session', 'live-e2e', '--', 'sh', '-c', 'sleep 2; echo hi from the sandbox'], {
+    const exec = spawn(process.execPath, [WARDEN, 'exec', '--store', storePath, '--session', 'live-e2e', '--', 'sh', '-c', 'sleep 6; echo hi from the sandbox'], {
       cwd: work,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(exec);
-    const row = page.locator('#rows tr', { hasText: 'sleep 2' });
-    // seen while it is still running (a live state), then in its final state
+    const row = page.locator('#rows tr', { hasText: 'sleep 6' });
+    // seen while it is still running (a live state; the sleep leaves a wide window on a loaded machine), then in its final state
     await row.and(page.locator('tr[data-state="sandboxedRun"]')).waitFor({ timeout: 15_000 });
     assert.equal(exec.exitCode, null, 'the exec is still running while the page shows it');
     assert.match(String(await page.locator('#chart g.state[data-state="sandboxedRun"]').getAttribute('class')), /has-live/);
