@@ -155,13 +155,23 @@ describe('warden inspect in a real browser', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(exec);
+    let execOutput = '';
+    exec.stdout!.on('data', (c: Buffer) => (execOutput += c.toString()));
+    exec.stderr!.on('data', (c: Buffer) => (execOutput += c.toString()));
     const row = page.locator('#rows tr', { hasText: 'sleep 6' });
-    // seen while it is still running (a live state; the sleep leaves a wide window on a loaded machine), then in its final state
-    await row.and(page.locator('tr[data-state="sandboxedRun"]')).waitFor({ timeout: 15_000 });
+    // Seen while it is still running (a live state), then in its final state. A cold start of the
+    // CLI beside other test files can take many seconds on two cores, hence the long wait.
+    await row
+      .and(page.locator('tr[data-state="sandboxedRun"]'))
+      .waitFor({ timeout: 60_000 })
+      .catch(async (error: unknown) => {
+        const shown = await page.locator('#rows').innerText().catch(() => '?');
+        throw new Error(`${String(error)}\nexec exit ${exec.exitCode}, output: ${execOutput}\nrows: ${shown}`);
+      });
     assert.equal(exec.exitCode, null, 'the exec is still running while the page shows it');
     assert.match(String(await page.locator('#chart g.state[data-state="sandboxedRun"]').getAttribute('class')), /has-live/);
     assert.equal(await waitExit(exec, 30_000), 0);
-    await row.and(page.locator('tr[data-state="completed"]')).waitFor({ timeout: 10_000 });
+    await row.and(page.locator('tr[data-state="completed"]')).waitFor({ timeout: 30_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument), 42, 'no reload happened');
     assert.equal(await page.locator('#chart g.state[data-state="completed"] .count text').textContent(), '2');
     assert.ok(await page.locator('#sessions button[data-session="live-e2e"]').count());
