@@ -17,6 +17,7 @@ import { runCommand } from '../src/sandbox/runCommand.ts';
 import { openStore } from '../src/events/openStore.ts';
 import { createRuntime } from '../src/cli/runtime.ts';
 import { runRequest } from '../src/machines/runRequest.ts';
+import { measureRoundRobin } from './roundRobin.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const WARMUP = 20;
@@ -77,25 +78,12 @@ const variants: Array<{ name: string; once: () => Promise<unknown> }> = [
   { name: 'runRequest in-process, danger-full-access (no MCP)', once: coreOnce },
 ];
 
-for (let i = 0; i < WARMUP; i++) for (const v of variants) await v.once();
-const times = variants.map(() => [] as number[]);
-for (let i = 0; i < N; i++) {
-  for (const [j, v] of variants.entries()) {
-    const t0 = performance.now();
-    await v.once();
-    times[j]!.push(performance.now() - t0);
-  }
-}
+const rows = await measureRoundRobin(variants, N, WARMUP);
 await sandboxed.client.close();
 await bare.client.close();
 core.close();
 await coreStore.close();
 
-const rows = variants.map((v, j) => {
-  const t = times[j]!.sort((a, b) => a - b);
-  const q = (p: number) => t[Math.min(t.length - 1, Math.floor(p * t.length))]!;
-  return { name: v.name, p50: q(0.5), p95: q(0.95) };
-});
 const base = rows[0]!;
 const sandboxAlone = rows[1]!;
 console.log(`N=${N} after ${WARMUP} warm-up rounds, round-robin\n`);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { runCommand } from '../src/sandbox/runCommand.ts';
 import { baseBwrapArgs } from '../src/sandbox/bwrapArgs.ts';
 import { sandboxDetection } from '../src/sandbox/platform.ts';
+import { measureRoundRobin, type Variant } from './roundRobin.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const WARMUP = 20;
@@ -20,25 +21,8 @@ function rawSpawn(file: string, args: string[]): Promise<void> {
   });
 }
 
-type Variant = { name: string; once: () => Promise<unknown> };
-
 /** Round-robin over the variants so that load from other processes hits each of them alike. */
-async function measureAll(variants: Variant[]): Promise<Array<{ name: string; p50: number; p95: number }>> {
-  for (let i = 0; i < WARMUP; i++) for (const v of variants) await v.once();
-  const times = variants.map(() => [] as number[]);
-  for (let i = 0; i < N; i++) {
-    for (const [j, v] of variants.entries()) {
-      const t0 = performance.now();
-      await v.once();
-      times[j]!.push(performance.now() - t0);
-    }
-  }
-  return variants.map((v, j) => {
-    const t = times[j]!.sort((a, b) => a - b);
-    const q = (p: number) => t[Math.min(t.length - 1, Math.floor(p * t.length))]!;
-    return { name: v.name, p50: q(0.5), p95: q(0.95) };
-  });
-}
+const measureAll = (variants: Variant[]) => measureRoundRobin(variants, N, WARMUP);
 
 const detection = sandboxDetection();
 if (detection.type !== 'bwrap' || detection.executable === null) {
