@@ -81,7 +81,6 @@ const variants: Array<{ name: string; once: () => Promise<unknown> }> = [
 const rows = await measureRoundRobin(variants, N, WARMUP);
 await sandboxed.client.close();
 await bare.client.close();
-core.close();
 await coreStore.close();
 
 const base = rows[0]!;

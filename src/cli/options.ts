@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
+import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOX_MODES, type ApprovalPolicy, type SandboxMode } from '../policy.ts';
 import type { RequestPolicy } from '../events/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -61,6 +62,21 @@ export function buildPolicy(flags: PolicyFlags, options: { resolveRoots?: boolea
     network: flags.network === true,
     tmpWrite: flags.tmpWrite !== false,
   };
+}
+
+/**
+ * Parses one JSONL input line against its schema. A line that is not JSON, or not of the expected
+ * shape, becomes the `{error}` output line naming what was expected; the run goes on.
+ */
+export function parseJsonLine<T>(line: string, schema: z.ZodType<T>, expected: string): { data: T } | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (error) {
+    return { error: `not valid JSON: ${(error as Error).message}` };
+  }
+  const input = schema.safeParse(json);
+  return input.success ? { data: input.data } : { error: `expected ${expected}: ${z.prettifyError(input.error)}` };
 }
 
 /** Reads JSON lines on stdin and writes one JSON line per non-blank input line, in order. */

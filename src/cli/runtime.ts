@@ -28,7 +28,6 @@ export interface RuntimeOptions {
 export interface Runtime {
   effects: RequestEffects;
   rules: RuleBook;
-  close(): void;
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
@@ -58,5 +57,5 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
       },
     }),
   });
-  return { effects, rules, close: () => {} };
+  return { effects, rules };
 }

@@ -6,44 +6,13 @@
  * without missing or repeating an event, with no process restart.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StoreError } from '../../src/errors.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { createPostgresEventStore } from '../../src/events/postgresEventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { marker } from '../contract/fixtures/events.ts';
-
-const binDir = (() => {
-  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
-  const found = versions.map((v) => `/usr/lib/postgresql/${v}/bin`).find((d) => existsSync(join(d, 'pg_ctl')));
-  if (!found) throw new Error('initdb/pg_ctl not found under /usr/lib/postgresql/*/bin (install postgresql)');
-  return found;
-})();
-
-const isRoot = process.getuid?.() === 0;
-
-function pgTool(tool: string, args: string[]): string {
-  const cmd = join(binDir, tool);
-  // initdb and postgres refuse to run as root: run them as the postgres system user then.
-  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { startOwnPostgres, type OwnPostgres } from '../support/ownPostgres.ts';
 
 const waitFor = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
   const until = Date.now() + ms;
@@ -54,34 +23,17 @@ const waitFor = async (what: string, cond: () => boolean, ms: number): Promise<v
 };
 
 describe('PostgreSQL stopped and restarted under a running store', () => {
-  let dir: string;
-  let data: string;
-  let port: number;
-  const start = () => pgTool('pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`]);
-  const stop = (mode: 'fast' | 'immediate') => pgTool('pg_ctl', ['stop', '-w', '-t', '60', '-D', data, '-m', mode]);
+  let pg: OwnPostgres;
+  const start = () => pg.start();
+  const stop = (mode: 'fast' | 'immediate') => pg.stop(mode);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-pgfault-'));
-    data = join(dir, 'data');
-    if (isRoot) {
-      chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
-    }
-    chmodSync(dir, 0o700);
-    port = await freePort();
-    pgTool('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-    start();
+    pg = await startOwnPostgres();
   });
-  after(() => {
-    try {
-      stop('immediate');
-    } catch {
-      // already stopped
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => pg.destroy());
 
   test('appends fail closed while it is down, then the same store and subscriber carry on', async () => {
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const url = pg.url;
     const store: EventStore = await createPostgresEventStore(url, { connectTimeoutMs: 2_000 });
     const seen: StoredEvent[] = [];
     const feedErrors: unknown[] = [];

@@ -45,7 +45,6 @@ test('building the server records nothing and sends nothing', async () => {
   assert.equal(await t.store.headPosition(), 0);
   assert.equal(built.server.transport, undefined);
   await built.idle();
-  runtime.close();
   await t.cleanup();
 });
 
@@ -73,7 +72,6 @@ test('a call with a progressToken reports progress while it waits for a decision
   } finally {
     await client.close();
     await built.idle();
-    runtime.close();
     await t.cleanup();
   }
 });

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { SandboxType } from '../../policy.ts';
-import { addPolicyOptions, buildPolicy, mapJsonLines, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type PolicyFlags } from '../options.ts';
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyPatch } from '../../safety/patch/classifyPatch.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
@@ -20,16 +20,8 @@ const InputLine = z.object({
 
 /** One output line for one input line. Pure apart from classifyPatch's symlink lookups. */
 export function checkPatchLine(line: string, base: RequestPolicy, sandbox: SandboxType): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch (error) {
-    return { error: `not valid JSON: ${(error as Error).message}` };
-  }
-  const input = InputLine.safeParse(json);
-  if (!input.success) {
-    return { error: `expected {"patch": string, "cwd": string, "writable_roots"?: [string]}: ${z.prettifyError(input.error)}` };
-  }
+  const input = parseJsonLine(line, InputLine, '{"patch": string, "cwd": string, "writable_roots"?: [string]}');
+  if ('error' in input) return input;
   const { patch, cwd, writable_roots: extra } = input.data;
   const c = classifyPatch({
     patch,

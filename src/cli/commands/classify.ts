@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { SandboxType } from '../../policy.ts';
-import { addPolicyOptions, buildPolicy, mapJsonLines, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type PolicyFlags } from '../options.ts';
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyExec } from '../../safety/classifyExec.ts';
 import { loadRules, type RuleSet } from '../../safety/rules.ts';
@@ -27,16 +27,8 @@ interface Options extends PolicyFlags {
 
 /** One output line for one input line. Pure (the parser must be initialised). */
 export function classifyLine(line: string, policy: RequestPolicy, sandbox: SandboxType, rules: RuleSet): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch (error) {
-    return { error: `not valid JSON: ${(error as Error).message}` };
-  }
-  const input = InputLine.safeParse(json);
-  if (!input.success) {
-    return { error: `expected {"command": [string, ...], "cwd"?: string, "with_escalated_permissions"?: boolean}: ${z.prettifyError(input.error)}` };
-  }
+  const input = parseJsonLine(line, InputLine, '{"command": [string, ...], "cwd"?: string, "with_escalated_permissions"?: boolean}');
+  if ('error' in input) return input;
   const c = classifyExec(
     {
       command: input.data.command,

@@ -99,35 +99,31 @@ export function register(program: Command): void {
         channel,
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
       });
-      try {
-        const result = await runRequest({
-          store,
-          sessionId: flags.session ?? defaultSessionId(),
-          request: {
-            kind: 'exec',
-            command,
-            cwd: realpathSync(process.cwd()),
-            withEscalatedPermissions: flags.escalate === true,
-            ...(flags.justification ? { justification: flags.justification } : {}),
-            ...(timeoutMs ? { timeoutMs: Math.round(timeoutMs) } : {}),
-            policy,
-            origin: origin('exec'),
-          },
-          effects: runtime.effects,
-        });
-        if (result.output) {
-          process.stdout.write(result.output.stdout);
-          process.stderr.write(result.output.stderr);
-        }
-        if (result.storeError) {
-          process.stderr.write(`warden: the store refused a write (${String((result.storeError as Error).message ?? result.storeError)}); nothing further was run\n`);
-        }
-        const { code, line } = exitFor(result);
-        if (line) process.stderr.write(`${line}\n`);
-        process.exitCode = result.storeError && result.finalState !== 'completed' ? EXIT_NOT_RUN : code;
-      } finally {
-        runtime.close();
+      const result = await runRequest({
+        store,
+        sessionId: flags.session ?? defaultSessionId(),
+        request: {
+          kind: 'exec',
+          command,
+          cwd: realpathSync(process.cwd()),
+          withEscalatedPermissions: flags.escalate === true,
+          ...(flags.justification ? { justification: flags.justification } : {}),
+          ...(timeoutMs ? { timeoutMs: Math.round(timeoutMs) } : {}),
+          policy,
+          origin: origin('exec'),
+        },
+        effects: runtime.effects,
+      });
+      if (result.output) {
+        process.stdout.write(result.output.stdout);
+        process.stderr.write(result.output.stderr);
       }
+      if (result.storeError) {
+        process.stderr.write(`warden: the store refused a write (${String((result.storeError as Error).message ?? result.storeError)}); nothing further was run\n`);
+      }
+      const { code, line } = exitFor(result);
+      if (line) process.stderr.write(`${line}\n`);
+      process.exitCode = result.storeError && result.finalState !== 'completed' ? EXIT_NOT_RUN : code;
     } finally {
       await store.close();
     }

@@ -84,7 +84,6 @@ export function register(program: Command): void {
         // Closing the connection first rejects open questions, so waiting calls end as denials.
         await built.server.close().catch((error: unknown) => logger().warn({ err: error }, 'closing the transport failed'));
         await built.idle();
-        runtime.close();
         await store.close();
         process.exit(process.exitCode ?? 0);
       })();
