@@ -49,6 +49,20 @@ async function pendingList(url: string): Promise<Pending[]> {
   return jsonLines<Pending>(r.stdout);
 }
 
+/** The same serve process (no restart) runs a call again once the store answers: it reconnected by itself. */
+async function succeedsAgain(client: RawClient, ws: string, file: string, what: string): Promise<void> {
+  const result = await eventually(
+    async () => {
+      const r = await client.call('shell', { command: ['touch', file] });
+      return r.isError ? undefined : r;
+    },
+    20_000,
+    what,
+  );
+  assert.equal(result.structuredContent.state, 'completed');
+  assert.ok(existsSync(join(ws, file)));
+}
+
 /** Waits until a request running `command` is waiting for a decision; returns it. */
 async function waitingFor(url: string, command: string[]): Promise<Pending> {
   return eventually(
@@ -236,16 +250,7 @@ describe('warden serve on PostgreSQL', () => {
 
       pg.start();
       // The same serve process, no restart: it reconnects by itself.
-      const after = await eventually(
-        async () => {
-          const r = await client!.call('shell', { command: ['touch', 'after-restart'] });
-          return r.isError ? undefined : r;
-        },
-        20_000,
-        'a call to succeed after PostgreSQL restarted',
-      );
-      assert.equal(after.structuredContent.state, 'completed');
-      assert.ok(existsSync(join(w.ws, 'after-restart')));
+      await succeedsAgain(client, w.ws, 'after-restart', 'a call to succeed after PostgreSQL restarted');
       assert.equal(client.child.pid, pid);
       assert.equal(client.child.exitCode, null, 'serve kept running');
       for (const file of down) assert.equal(existsSync(join(w.ws, file)), false, `${file} ran late`);
@@ -300,16 +305,7 @@ describe('warden serve on PostgreSQL', () => {
       assert.equal(existsSync(join(w.ws, 'hung-1')), false);
 
       pg.thaw();
-      const after = await eventually(
-        async () => {
-          const r = await client!.call('shell', { command: ['touch', 'after-hang'] });
-          return r.isError ? undefined : r;
-        },
-        20_000,
-        'a call to succeed after PostgreSQL woke up',
-      );
-      assert.equal(after.structuredContent.state, 'completed');
-      assert.ok(existsSync(join(w.ws, 'after-hang')));
+      await succeedsAgain(client, w.ws, 'after-hang', 'a call to succeed after PostgreSQL woke up');
       // The frozen backend may commit the timed-out append once it wakes; nothing acts on it.
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(existsSync(join(w.ws, 'hung-1')), false, 'hung-1 ran after the server woke up');
