@@ -13,7 +13,7 @@ import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import type { PersonChannel } from '../../machines/decider.ts';
 import { createRuntime } from '../runtime.ts';
-import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
 import { logger } from '../../log.ts';
@@ -48,7 +48,7 @@ export function register(program: Command): void {
   cmd.action(async (flags: ServeFlags) => {
     guardStdout();
     setupLogging(flags);
-    const policy = buildPolicy(flags);
+    const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const decisionTimeoutMs = (positiveNumber(flags.decisionTimeout, '--decision-timeout') ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
     const location = resolveStoreLocation({ flag: flags.store });
     const store = await openStore(location);
