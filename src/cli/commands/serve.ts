@@ -8,9 +8,9 @@
 import { realpathSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
+import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
 import type { PersonChannel } from '../../machines/decider.ts';
 import { createRuntime } from '../runtime.ts';
 import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
@@ -101,8 +101,7 @@ export function register(program: Command): void {
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
 
-    process.stdin.pipe(guard.stream);
-    await built.server.connect(new StdioServerTransport(guard.stream, process.stdout));
+    await built.server.connect(new WardenStdioTransport(process.stdin, process.stdout, { guard }));
     logger().info({ sessionId, store: describeStoreLocation(location), policy }, 'warden MCP server ready on stdio');
   });
 }
