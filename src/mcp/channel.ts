@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { PersonAnswer, PersonChannel } from '../machines/decider.ts';
+import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { logger } from '../log.ts';
 import { interpretAnswer } from './answer.ts';

@@ -4,7 +4,7 @@
  * same facts as `structuredContent`. Denials, aborts, failures and sandbox denials are `isError`.
  * Pure; no I/O.
  */
-import type { RequestResult } from '../machines/runRequest.ts';
+import type { RequestResult } from '../requests/runRequest.ts';
 import type { RecordedDecision } from '../machines/approval.machine.ts';
 
 export interface ResultContext {

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { buildServer } from '../../src/mcp/server.ts';
 import { createRuntime } from '../../src/cli/runtime.ts';
-import type { PersonChannel } from '../../src/machines/decider.ts';
+import type { PersonChannel } from '../../src/requests/decider.ts';
 import { tempSqliteStore } from '../support/fixtures.ts';
 
 async function setup(decisionTimeoutMs: number) {

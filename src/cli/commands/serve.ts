@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
-import type { PersonChannel } from '../../machines/decider.ts';
+import type { PersonChannel } from '../../requests/decider.ts';
 import { createRuntime } from '../runtime.ts';
 import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
