@@ -16,7 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { runCommand } from '../src/sandbox/runCommand.ts';
 import { openStore } from '../src/events/openStore.ts';
 import { createRuntime } from '../src/cli/runtime.ts';
-import { runRequest } from '../src/machines/runRequest.ts';
+import { runRequest } from '../src/requests/runRequest.ts';
 import { measureRoundRobin } from './roundRobin.ts';
 import { builtWarden } from './built.ts';
 

@@ -4,9 +4,9 @@
  * sandbox, and the effects for the machine. I/O: reads the rules file, probes the sandbox.
  */
 import type { EventStore } from '../events/eventStore.ts';
-import { createEffects, type Classifier } from '../machines/effects.ts';
-import { createDecider, type PersonChannel } from '../machines/decider.ts';
-import type { RequestEffects } from '../machines/runRequest.ts';
+import { createEffects, type Classifier } from '../requests/effects.ts';
+import { createDecider, type PersonChannel } from '../requests/decider.ts';
+import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
 import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';

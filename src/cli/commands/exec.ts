@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ReadStream } from 'node:tty';
-import { runRequest, type RequestResult } from '../../machines/runRequest.ts';
+import { runRequest, type RequestResult } from '../../requests/runRequest.ts';
 import { createRuntime } from '../runtime.ts';
 import { createTtyChannel, nobodyChannel } from '../ttyChannel.ts';
 import {
