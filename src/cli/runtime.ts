@@ -23,6 +23,11 @@ export interface RuntimeOptions {
   /** null: nobody can be asked through this surface. */
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
+  /**
+   * false when every request of this surface runs under danger-full-access: no sandbox is used, so
+   * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
+   */
+  sandboxNeeded?: boolean;
 }
 
 export interface Runtime {
@@ -42,7 +47,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: platformSandbox(),
+    platformSandbox: opts.sandboxNeeded === false ? 'none' : platformSandbox(),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),

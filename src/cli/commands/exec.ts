@@ -98,6 +98,7 @@ export function register(program: Command): void {
         rulesPath: flags.rules,
         channel,
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+        sandboxNeeded: policy.sandbox !== 'danger-full-access',
       });
       const result = await runRequest({
         store,
