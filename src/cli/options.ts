@@ -154,12 +154,13 @@ export function defaultSessionId(env: NodeJS.ProcessEnv = process.env): string {
   return randomUUID();
 }
 
-export function origin(surface: string, callId?: string) {
+export function origin(surface: string, callId?: string, clientCallId?: string) {
   return {
     surface,
     pid: process.pid,
     host: hostname(),
     user: process.env.USER,
     ...(callId ? { callId } : {}),
+    ...(clientCallId ? { clientCallId } : {}),
   };
 }

@@ -68,6 +68,8 @@ export const ApprovalRequestedData = z.object({
     host: z.string(),
     user: z.string().optional(),
     callId: z.string().optional(),
+    /** The agent client's own id for the call (Claude Code's tool_use id, Codex's call id), as it sent it. */
+    clientCallId: z.string().optional(),
   }),
 });
 

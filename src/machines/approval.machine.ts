@@ -2,7 +2,7 @@
  * The approval machine: one actor per request, pure configuration. It names its effects
  * (`classify`, `runSandboxed`, `decide`, `execute`) and the caller supplies them with
  * `machine.provide()`; every transition announces the domain events it implies with `emit`, which
- * the runner (runRequest.ts) appends to the store before the next effect may start.
+ * the runner (src/requests/runRequest.ts) appends to the store before the next effect may start.
  *
  * One exception to "the machine emits every event": an asked decision is recorded by the `decide`
  * effect itself, because several parties may answer (the client, `warden approve`, the inspector)

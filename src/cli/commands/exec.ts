@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ReadStream } from 'node:tty';
-import { runRequest, type RequestResult } from '../../machines/runRequest.ts';
+import { runRequest, type RequestResult } from '../../requests/runRequest.ts';
 import { createRuntime } from '../runtime.ts';
 import { createTtyChannel, nobodyChannel } from '../ttyChannel.ts';
 import {
@@ -99,6 +99,7 @@ export function register(program: Command): void {
         rulesPath: flags.rules,
         channel,
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+        sandboxNeeded: policy.sandbox !== 'danger-full-access',
       });
       const result = await runRequest({
         store,

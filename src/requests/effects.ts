@@ -7,7 +7,7 @@ import type { RunOutcome, RunRequest, SandboxSpec } from '../sandbox/types.ts';
 import type { Classification, ExecClassificationInput, PatchClassificationInput } from '../safety/types.ts';
 import type { SandboxType } from '../policy.ts';
 import { requestKey } from '../projections/sessionApprovals.projection.ts';
-import type { ApprovalRequest, ExecutionPlan } from './approval.machine.ts';
+import type { ApprovalRequest, ExecutionPlan } from '../machines/approval.machine.ts';
 import type { RequestEffects } from './runRequest.ts';
 
 export interface Classifier {
