@@ -185,7 +185,7 @@ describe('untrusted: ask, then each decision', () => {
     assert.equal(readFileSync(join(w.ws, 'p-ok.txt'), 'utf8'), 'patched\n');
     assert.equal(asked.codex_elicitation, 'patch-approval');
     assert.deepEqual(asked.codex_changes, { 'p-ok.txt': { type: 'add', content: 'patched\n' } });
-    assert.match(asked.message, /add: .*p-ok\.txt/);
+    assert.match(asked.message, /Files: add .*p-ok\.txt[\s\S]*\+\+\+ p-ok\.txt\nnew file\n@@ -0,0 \+1,1 @@\n\+patched/);
     s.state.reply = () => accept('denied');
     const no = await s.client.call('apply_patch', { patch: patch('p-no.txt') });
     assert.equal(no.isError, true);
