@@ -11,7 +11,7 @@ import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { isApproving, type Decision } from '../policy.ts';
-import type { PersonAnswer, PersonChannel } from '../machines/decider.ts';
+import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
 import { colourWanted, makeStyle, type Style } from '../present/ansi.ts';
 import { DECISION_DONE, DECISION_SHORT, SOURCE_LABELS, decidedVia } from '../present/labels.ts';

@@ -4,7 +4,7 @@
  * style returns the text unchanged, so callers never branch on colour. Pure apart from reading
  * the stream's isTTY and the environment given.
  */
-import type { DiffLine } from './diff.ts';
+import type { DiffLine } from '../safety/patch/unifiedDiff.ts';
 
 export interface Style {
   readonly enabled: boolean;

@@ -10,7 +10,7 @@ import type { AskReason, Decision } from '../policy.ts';
 import type { EventData } from '../events/types.ts';
 import { planExecution, type ApprovalRequest } from '../machines/approval.machine.ts';
 import { ASK_REASON_SENTENCES, DECISION_CHOICES, surfaceLabel } from './labels.ts';
-import { cutDiff, diffStat, patchDiff, type DiffLine, type PatchDiff } from './diff.ts';
+import { cutDiff, diffStat, patchDiff, type DiffLine, type PatchDiff } from '../safety/patch/unifiedDiff.ts';
 import { commandText, fileChangeText } from './text.ts';
 
 type Classification = EventData<'Classified'>;

@@ -6,7 +6,7 @@
  */
 import type { Decision } from '../policy.ts';
 import { styleDiffLine, type Style } from './ansi.ts';
-import { diffStat } from './diff.ts';
+import { diffStat } from '../safety/patch/unifiedDiff.ts';
 import { diffForScreen, type Question } from './question.ts';
 import { visible } from './text.ts';
 

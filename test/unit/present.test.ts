@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clip, commandText, visible } from '../../src/present/text.ts';
-import { cutDiff, diffDigest, diffStat, diffText, patchDiff } from '../../src/present/diff.ts';
+import { cutDiff, diffDigest, diffStat, diffText, patchDiff } from '../../src/safety/patch/unifiedDiff.ts';
 import { decisionText, outcome, stateLabel, transitionLabel } from '../../src/present/labels.ts';
 import { colourWanted, makeStyle } from '../../src/present/ansi.ts';
 

@@ -9,8 +9,8 @@
  */
 import type { Command } from 'commander';
 import { ReadStream } from 'node:tty';
-import { decideOutOfBand } from '../../machines/outOfBandDecision.ts';
-import { localProbe, ownerIsGone } from '../../machines/recovery.ts';
+import { decideOutOfBand } from '../../requests/outOfBandDecision.ts';
+import { localProbe, ownerIsGone } from '../../requests/recovery.ts';
 import { followProjection } from '../../projections/liveProjection.ts';
 import { pendingProjection, pendingRequests, type PendingDoc } from '../../projections/pending.projection.ts';
 import type { RequestSummary } from '../../projections/requests.projection.ts';
@@ -22,7 +22,7 @@ import { logger } from '../../log.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
 import { currentUser, keyToDecision } from '../ttyChannel.ts';
 import { colourWanted, makeStyle, type Style } from '../../present/ansi.ts';
-import { diffStat, diffText } from '../../present/diff.ts';
+import { diffStat, diffText } from '../../safety/patch/unifiedDiff.ts';
 import { ASK_REASON_LABELS, DECISION_DONE, DECISION_SHORT, decisionText, stateLabel, surfaceShort } from '../../present/labels.ts';
 import { DECISION_KEYS, questionOfSummary } from '../../present/question.ts';
 import { choiceLines, questionLines } from '../../present/terminal.ts';

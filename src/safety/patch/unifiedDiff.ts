@@ -10,7 +10,7 @@
  * such a change needs a new DIFF_FORMAT (replay re-derives the digest of old requests with it).
  */
 import { createHash } from 'node:crypto';
-import { tryParsePatch, type PatchHunk, type UpdateFileChunk } from '../safety/patch/index.ts';
+import { tryParsePatch, type PatchHunk, type UpdateFileChunk } from './parsePatch.ts';
 
 export const DIFF_FORMAT = 'unified/1';
 
