@@ -5,26 +5,30 @@
  * One deliberate deviation: an `allow` rule does not auto-approve a dangerous command (it falls
  * through to the dangerous step), so a stored prefix never silently covers `--force` variants.
  * Pure and total: it never throws; an internal failure becomes `ask` (or `reject` under `never`).
- * The shell parser must be initialised (`await initShellParser()`) before the first call, or
- * scripts are treated as unparsed (never known-safe).
+ * The shell grammar must be loaded (`await loadShellGrammar()`) before the first call; before it,
+ * classifyExec throws ShellGrammarNotLoadedError (for every argv, so no verdict ever depends on
+ * whether an earlier request loaded it).
  */
 import type { SandboxType } from '../policy.ts';
 import type { Classification, ExecClassificationInput } from './types.ts';
 import { isDangerousCommand } from './dangerous.ts';
-import { isKnownSafeCommand, isMalformedArgv, isSafeToCallWithExec, zshAsBash } from './knownSafe.ts';
+import { checkKnownSafe, isMalformedArgv, isSafeToCallWithExec, zshAsBash } from './knownSafe.ts';
 import { programName } from './programs/programPath.ts';
 import { isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
 import { type RuleSet, type RuleVerdict, type PrefixRule, matchRules, stricterDecision } from './rules.ts';
-import { isShellParserReady, parseWordOnlyScript, shellScriptOf } from './shellParse.ts';
+import { ShellGrammarNotLoadedError, parseWordOnlyScript, requireShellGrammar, shellScriptOf } from './shellParse.ts';
 
 export { isKnownSafeCommand } from './knownSafe.ts';
 export { isDangerousCommand } from './dangerous.ts';
 
 /** Classifies one exec request (pure, total). */
 export function classifyExec(input: ExecClassificationInput, rules: RuleSet): Classification {
+  requireShellGrammar();
   try {
     return decide(input, rules);
   } catch (error) {
+    // a bug in wiring, not in the input: the caller must load the grammar, never get a guess
+    if (error instanceof ShellGrammarNotLoadedError) throw error;
     const never = input?.policy?.approval === 'never';
     return {
       outcome: never ? 'reject' : 'ask',
@@ -42,7 +46,6 @@ export function classifyExec(input: ExecClassificationInput, rules: RuleSet): Cl
 export function commandsOf(argv: readonly string[]): string[][] | null {
   const shell = shellScriptOf(zshAsBash(argv));
   if (shell === null) return [[...argv]];
-  if (!isShellParserReady()) return null;
   return parseWordOnlyScript(shell.script);
 }
 
@@ -51,7 +54,8 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
   const { approval, sandbox: mode } = input.policy;
   const malformed = !Array.isArray(argv) || argv.length === 0 || isMalformedArgv(argv);
   const commands = malformed ? null : commandsOf(argv);
-  const knownSafe = !malformed && isKnownSafeCommand(argv);
+  const safeVerdict = malformed ? null : checkKnownSafe(argv);
+  const knownSafe = safeVerdict?.safe === true;
   // an argv we cannot inspect (NUL, over 1 MiB) counts as dangerous; an empty one does not
   const dangerous = malformed ? Array.isArray(argv) && argv.length > 0 : isDangerousCommand(argv);
   // known-safe runs still go in the (read-only) sandbox when one is in force (stricter than Codex)

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyExec, proposedPrefix } from '../../src/safety/classifyExec.ts';
-import { initShellParser } from '../../src/safety/shellParse.ts';
+import { loadShellGrammar } from '../../src/safety/shellParse.ts';
 import { EMPTY_RULE_SET, parseRules, type RuleSet } from '../../src/safety/rules.ts';
 import type { ApprovalPolicy, SandboxMode, SandboxType } from '../../src/policy.ts';
 import type { Classification } from '../../src/safety/types.ts';
 
-await initShellParser();
+await loadShellGrammar();
 
 function classify(
   command: string[],

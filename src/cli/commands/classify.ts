@@ -12,7 +12,7 @@ import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type Policy
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyExec } from '../../safety/classifyExec.ts';
 import { loadRules, type RuleSet } from '../../safety/rules.ts';
-import { initShellParser } from '../../safety/shellParse.ts';
+import { loadShellGrammar } from '../../safety/shellParse.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
 
 const InputLine = z.object({
@@ -52,7 +52,7 @@ export function register(program: Command): void {
   cmd.action(async (options: Options) => {
     const policy = buildPolicy(options, { resolveRoots: false });
     const rules = loadRules(options.rules);
-    await initShellParser();
+    await loadShellGrammar();
     const sandbox = platformSandbox();
     await mapJsonLines((line) => classifyLine(line, policy, sandbox, rules));
   });
