@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteEventStore } from '../src/events/sqliteEventStore.ts';
-import { runRequest, type RequestEffects } from '../src/machines/runRequest.ts';
-import { createDecider } from '../src/machines/decider.ts';
+import { runRequest, type RequestEffects } from '../src/requests/runRequest.ts';
+import { createDecider } from '../src/requests/decider.ts';
 import type { RunOutcome } from '../src/sandbox/types.ts';
 import { classification, execRequest } from '../test/support/fixtures.ts';
 

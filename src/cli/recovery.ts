@@ -1,11 +1,11 @@
 /**
  * Crash recovery at start of `exec` and `serve`: requests left mid-run or waiting for a decision by
  * a process that died are closed in the store before new work starts (rules in
- * src/machines/recovery.ts and docs/recovery.md). I/O: reads and appends to the store.
+ * src/requests/recovery.ts and docs/recovery.md). I/O: reads and appends to the store.
  */
 import type { EventStore } from '../events/eventStore.ts';
 import { logger } from '../log.ts';
-import { localProbe, recoverRequests, type ProcessProbe, type RecoveryReport } from '../machines/recovery.ts';
+import { localProbe, recoverRequests, type ProcessProbe, type RecoveryReport } from '../requests/recovery.ts';
 
 export async function recoverStore(store: EventStore, probe: ProcessProbe = localProbe()): Promise<RecoveryReport> {
   const report = await recoverRequests(store, probe);

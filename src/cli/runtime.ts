@@ -4,9 +4,9 @@
  * sandbox, and the effects for the machine. I/O: reads the rules file, probes the sandbox.
  */
 import type { EventStore } from '../events/eventStore.ts';
-import { createEffects, type Classifier } from '../machines/effects.ts';
-import { createDecider, type PersonChannel } from '../machines/decider.ts';
-import type { RequestEffects } from '../machines/runRequest.ts';
+import { createEffects, type Classifier } from '../requests/effects.ts';
+import { createDecider, type PersonChannel } from '../requests/decider.ts';
+import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
 import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
@@ -23,6 +23,11 @@ export interface RuntimeOptions {
   /** null: nobody can be asked through this surface. */
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
+  /**
+   * false when every request of this surface runs under danger-full-access: no sandbox is used, so
+   * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
+   */
+  sandboxNeeded?: boolean;
 }
 
 export interface Runtime {
@@ -43,7 +48,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: platformSandbox(),
+    platformSandbox: opts.sandboxNeeded === false ? 'none' : platformSandbox(),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),

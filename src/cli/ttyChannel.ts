@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { quote } from 'shell-quote';
 import type { Decision } from '../policy.ts';
-import type { PersonAnswer, PersonChannel } from '../machines/decider.ts';
+import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 
 export const KEY_DECISIONS: Record<string, Decision> = {

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { EventStore } from '../events/eventStore.ts';
 import { DECISIONS, DECISION_SOURCES, type Decision } from '../policy.ts';
 import { approvalMachine, WAITING_STATES } from '../machines/approval.machine.ts';
-import { decideOutOfBand, openQuestion } from '../machines/outOfBandDecision.ts';
+import { decideOutOfBand, openQuestion } from '../requests/outOfBandDecision.ts';
 import { logger } from '../log.ts';
 import { COOKIE, checkAccess, newToken } from './access.ts';
 import { buildChartGraph } from './chartGraph.ts';

@@ -2,7 +2,7 @@
  * The approval machine: one actor per request, pure configuration. It names its effects
  * (`classify`, `runSandboxed`, `decide`, `execute`) and the caller supplies them with
  * `machine.provide()`; every transition announces the domain events it implies with `emit`, which
- * the runner (runRequest.ts) appends to the store before the next effect may start.
+ * the runner (src/requests/runRequest.ts) appends to the store before the next effect may start.
  *
  * One exception to "the machine emits every event": an asked decision is recorded by the `decide`
  * effect itself, because several parties may answer (the client, `warden approve`, the inspector)
@@ -214,7 +214,11 @@ export const approvalMachine = setup({
     planRun: assign({ plan: ({ context }) => planExecution(context) }),
     announceSandboxRunStarted: emit(({ context }) => ({
       type: 'SandboxRunStarted' as const,
-      data: { sandbox: context.plan!.sandbox, mode: context.plan!.mode ?? context.request.policy.sandbox },
+      data: {
+        sandbox: context.plan!.sandbox,
+        mode: context.plan!.mode ?? context.request.policy.sandbox,
+        ...(context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
+      },
     })),
     recordSandboxRun: assign({ sandboxRun: (_, run: RecordedRunResult) => run }),
     announceSandboxRunFinished: emit((_, run: RecordedRunResult) => ({ type: 'SandboxRunFinished', data: run }) as const),
@@ -233,7 +237,11 @@ export const approvalMachine = setup({
     recordDecision: assign({ decision: (_, d: RecordedDecision) => d }),
     announceExecutionStarted: emit(({ context }) => ({
       type: 'ExecutionStarted' as const,
-      data: { sandbox: context.plan!.sandbox, mode: context.plan!.mode },
+      data: {
+        sandbox: context.plan!.sandbox,
+        mode: context.plan!.mode,
+        ...(context.plan!.mode === null || context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
+      },
     })),
     recordExecution: assign({ execution: (_, run: RecordedRunResult) => run }),
     announceExecutionFinished: emit((_, run: RecordedRunResult) => ({ type: 'ExecutionFinished', data: run }) as const),

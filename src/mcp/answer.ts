@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Decision } from '../policy.ts';
-import type { PersonAnswer } from '../machines/decider.ts';
+import type { PersonAnswer } from '../requests/decider.ts';
 
 /** Longer answers are not read at all: no decision needs more than a few dozen bytes. */
 export const MAX_ANSWER_CHARS = 64 * 1024;

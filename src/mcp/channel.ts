@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { PersonAnswer, PersonChannel } from '../machines/decider.ts';
+import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { logger } from '../log.ts';
 import { interpretAnswer } from './answer.ts';
@@ -20,6 +20,8 @@ const AnyResult = z.unknown();
 export interface CallContext extends ElicitationContext {
   /** Aborted when the client cancels the tool call. */
   signal: AbortSignal;
+  /** This call's decision timeout when shorter than the connection's (a client that sent no progressToken). */
+  decisionTimeoutMs?: number;
 }
 
 export interface ChannelDeps {
@@ -50,10 +52,21 @@ function clientUser(server: Server): string {
  * asking stops (the decider has moved on); a tool call the client cancels meanwhile is denied, so a
  * late out-of-band approval cannot run a command whose caller has gone.
  */
-function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, disconnected: () => boolean): Promise<PersonAnswer> {
+function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, disconnected: () => boolean, timeoutMs: number | undefined): Promise<PersonAnswer> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new Error('asking stopped'));
-    signal.addEventListener('abort', () => reject(new Error('asking stopped')), { once: true });
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => resolve({ decision: 'denied', source: 'timeout', reason: `no decision within ${timeoutMs / 1000} s` }), timeoutMs);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error('asking stopped'));
+      },
+      { once: true },
+    );
     const cancelled = () =>
       resolve({
         decision: 'denied',
@@ -71,16 +84,24 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
       const call = deps.callContext(input.requestId);
       if (!supportsFormElicitation(deps.server)) {
         logger().warn({ requestId: input.requestId }, `a request waits for a decision and this client cannot be asked; ${deps.outOfBandHint}`);
-        return waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined);
+        return waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined, call?.decisionTimeoutMs);
       }
+      const timeoutMs = call?.decisionTimeoutMs ?? deps.decisionTimeoutMs;
       // Stop asking when the decider is done (decided elsewhere, timed out) or the tool call was cancelled.
       const stop = call ? AbortSignal.any([signal, call.signal]) : signal;
+      // The SDK's Protocol.request never removes its abort listener, so aborting the signal it was
+      // given sends notifications/cancelled even after the answer came (MCP allows cancelling only
+      // requests in progress). It gets a private signal, wired to `stop` only while the question is open.
+      const sdkAbort = new AbortController();
+      const onStop = () => sdkAbort.abort(stop.reason);
+      if (stop.aborted) onStop();
+      else stop.addEventListener('abort', onStop, { once: true });
       const params = elicitationParams(input, { mcpToolCallId: call?.mcpToolCallId ?? '' });
       try {
         const result = await deps.server.request(
           { method: 'elicitation/create', params } as Parameters<Server['request']>[0],
           AnyResult,
-          { timeout: deps.decisionTimeoutMs, signal: stop },
+          { timeout: timeoutMs, signal: sdkAbort.signal },
         );
         return interpretAnswer(deps.unwrapResult ? deps.unwrapResult(result) : result, input.offered, clientUser(deps.server));
       } catch (error) {
@@ -93,12 +114,14 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
           return { decision: 'denied', source: 'error', reason: 'the client cancelled the tool call while it waited for a decision' };
         }
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-          return { decision: 'denied', source: 'timeout', reason: `no decision within ${deps.decisionTimeoutMs / 1000} s` };
+          return { decision: 'denied', source: 'timeout', reason: `no decision within ${timeoutMs / 1000} s` };
         }
         const message = error instanceof Error ? error.message : String(error);
         const code = error instanceof McpError ? ` (JSON-RPC ${error.code})` : '';
         const raw = error instanceof McpError ? { raw: JSON.stringify({ error: { code: error.code, message: error.message } }) } : {};
         return { decision: 'denied', source: 'error', reason: `asking the client failed${code}: ${message}`, ...raw };
+      } finally {
+        stop.removeEventListener('abort', onStop);
       }
     },
   };

@@ -111,7 +111,8 @@ export function requestedSchema(offered: readonly Decision[]) {
       decision: {
         type: 'string' as const,
         title: 'Decision',
-        description: offered.map((d) => `${d}: ${DECISION_TITLES[d]}`).join('; '),
+        // Short: clients print it under the choices, whose enumNames already say what each one does.
+        description: 'What should happen to this request?',
         enum: [...offered],
         enumNames: offered.map((d) => DECISION_TITLES[d]),
       },

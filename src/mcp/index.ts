@@ -3,8 +3,7 @@
  * `channel.ts` asks the person through elicitation, `answer.ts` reads their answer strictly,
  * `elicitation.ts` writes the question (with the Codex metadata fields), `result.ts` writes what
  * the agent gets back, `responseGuard.ts` keeps answers the SDK would drop from becoming silence.
- * May import the machines, events, safety (patch parsing) and policy vocabulary, and the MCP SDK;
- * never src/cli (the serve command wires this folder, not the other way round).
+ * What it may import: README.md here (checked by test/unit/architecture.test.ts).
  */
 export { buildServer, type BuiltServer, type ServerDeps } from './server.ts';
 export { createElicitationChannel, supportsFormElicitation } from './channel.ts';

@@ -4,8 +4,9 @@
  * same facts as `structuredContent`. Denials, aborts, failures and sandbox denials are `isError`.
  * Pure; no I/O.
  */
-import type { RequestResult } from '../machines/runRequest.ts';
+import type { RequestResult } from '../requests/runRequest.ts';
 import type { RecordedDecision } from '../machines/approval.machine.ts';
+import type { ToolOutput } from './tools.ts';
 
 export interface ResultContext {
   /** Whether this client can be asked; if not, a timeout comes with how the person decides elsewhere. */
@@ -16,7 +17,7 @@ export interface ResultContext {
 export interface ToolResult {
   [key: string]: unknown;
   content: Array<{ type: 'text'; text: string }>;
-  structuredContent: Record<string, unknown>;
+  structuredContent: ToolOutput;
   isError: boolean;
 }
 
@@ -107,25 +108,24 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
   lines.push(`path: ${path.join(' -> ')}`, `request: ${result.requestId}`);
   if (stdout) lines.push('--- stdout ---', stdout);
   if (stderr) lines.push('--- stderr ---', stderr);
-  const structuredContent: Record<string, unknown> = {
-    requestId: result.requestId,
-    sessionId: result.sessionId,
-    state: result.finalState,
+  // Lean on purpose: Claude Code and Codex give the model this JSON instead of the text, so the
+  // sentence leads and nothing the model does not need (event path, session, classification) rides
+  // along. Empty or default fields are left out.
+  const structuredContent: ToolOutput = {
     summary: sentence,
-    decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(c.decision.reason ? { reason: c.decision.reason } : {}) } : null,
-    askReason: c.askReason,
-    classification: c.classification ? { outcome: c.classification.outcome, reason: c.classification.reason, knownSafe: c.classification.knownSafe, dangerous: c.classification.dangerous } : null,
-    sandbox: c.plan ? { type: c.plan.sandbox, mode: c.plan.mode } : null,
-    ran: Boolean(c.execution || c.sandboxRun),
+    state: result.finalState,
     exitCode: run?.exitCode ?? null,
-    signal: run?.signal ?? null,
-    timedOut: run?.timedOut ?? false,
-    durationMs: run ? Math.round(run.durationMs) : null,
-    sandboxDenial: run?.denial.denied ? (run.denial.what ?? 'denied') : null,
-    stdout,
-    stderr,
-    truncated: run?.truncated ?? false,
-    path,
+    ...(stdout ? { stdout } : {}),
+    ...(stderr ? { stderr } : {}),
+    decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(c.decision.reason ? { reason: c.decision.reason } : {}) } : null,
+    ...(c.askReason ? { askReason: c.askReason } : {}),
+    ...(c.plan ? { sandbox: { type: c.plan.sandbox, mode: c.plan.mode } } : {}),
+    ...(run?.signal ? { signal: run.signal } : {}),
+    ...(run?.timedOut ? { timedOut: true } : {}),
+    ...(run?.denial.denied ? { sandboxDenial: run.denial.what ?? 'denied' } : {}),
+    ...(run?.truncated ? { truncated: true } : {}),
+    ...(run ? { durationMs: Math.round(run.durationMs) } : {}),
+    requestId: result.requestId,
   };
   return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent, isError };
 }

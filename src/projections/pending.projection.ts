@@ -1,7 +1,7 @@
 /**
  * The questions waiting for a person across every process on the store: the requests projection
  * plus the set of streams whose last DecisionRequested has no answer and no end yet (the same rule
- * as `openQuestion` in src/machines/outOfBandDecision.ts). `warden approve` and the inspector follow
+ * as `openQuestion` in src/requests/outOfBandDecision.ts). `warden approve` and the inspector follow
  * it live. Pure.
  */
 import type { StoredEvent } from '../events/types.ts';

@@ -193,6 +193,8 @@ export function auditRow(s: RequestSummary) {
     command: s.command,
     files: s.files,
     cwd: s.cwd,
+    surface: s.request.origin.surface,
+    client_call_id: s.request.origin.clientCallId ?? null,
     outcome: s.state,
     final: s.final,
     decision: s.decision,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/events/openStore.ts';
-import { decideOutOfBand } from '../../src/machines/outOfBandDecision.ts';
+import { decideOutOfBand } from '../../src/requests/outOfBandDecision.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { eventually, makeWorkspace, readEvents, startServer, WARDEN_BIN } from './mcp.harness.ts';
 

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { runRequest, type RequestEffects } from '../../src/machines/runRequest.ts';
-import { createDecider } from '../../src/machines/decider.ts';
-import { parseDecisionInput } from '../../src/machines/decisionInput.ts';
+import { runRequest, type RequestEffects } from '../../src/requests/runRequest.ts';
+import { createDecider } from '../../src/requests/decider.ts';
+import { parseDecisionInput } from '../../src/requests/decisionInput.ts';
 import { fold } from '../../src/projections/projection.ts';
 import { requestsProjection } from '../../src/projections/requests.projection.ts';
 import { DECISIONS } from '../../src/policy.ts';

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { runRequest } from '../../src/machines/runRequest.ts';
-import { createDecider, type PersonAnswer } from '../../src/machines/decider.ts';
-import { replayStream } from '../../src/projections/replay.ts';
+import { runRequest } from '../../src/requests/runRequest.ts';
+import { createDecider, type PersonAnswer } from '../../src/requests/decider.ts';
+import { replayStream } from '../../src/machines/replay.ts';
 import { APPROVAL_POLICIES, ASK_REASONS, DECISIONS, SANDBOX_MODES } from '../../src/policy.ts';
 import type { RecordedRunResult, StoredEvent } from '../../src/events/types.ts';
 import type { Classification } from '../../src/safety/types.ts';

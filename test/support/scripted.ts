@@ -7,7 +7,7 @@ import type { InspectionEvent } from 'xstate';
 import type { RecordedRunResult } from '../../src/events/types.ts';
 import type { RunOutcome } from '../../src/sandbox/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
-import type { RequestEffects } from '../../src/machines/runRequest.ts';
+import type { RequestEffects } from '../../src/requests/runRequest.ts';
 import type { RecordedDecision } from '../../src/machines/approval.machine.ts';
 
 export type Scripted<T> = { value: T } | { error: string };

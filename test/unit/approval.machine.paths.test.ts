@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { getSimplePaths } from '@xstate/graph';
 import { getInitialMicrosteps, getMicrosteps, initialTransition, transition, type AnyEventObject } from 'xstate';
 import { approvalMachine, type ApprovalInput, type RecordedDecision } from '../../src/machines/approval.machine.ts';
-import { runRequest, type RequestEffects } from '../../src/machines/runRequest.ts';
+import { runRequest, type RequestEffects } from '../../src/requests/runRequest.ts';
 import type { RecordedRunResult, DomainEvent } from '../../src/events/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import type { ApprovalPolicy } from '../../src/policy.ts';

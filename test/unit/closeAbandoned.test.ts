@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runRequest } from '../../src/machines/runRequest.ts';
-import { openQuestion } from '../../src/machines/outOfBandDecision.ts';
-import { replayStream } from '../../src/projections/replay.ts';
+import { runRequest } from '../../src/requests/runRequest.ts';
+import { openQuestion } from '../../src/requests/outOfBandDecision.ts';
+import { replayStream } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
 import { toOutcome } from '../support/scripted.ts';

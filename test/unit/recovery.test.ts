@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { runRequest } from '../../src/machines/runRequest.ts';
-import { closingEvents, localProbe, ownerIsGone, recoverRequests, type ProcessProbe } from '../../src/machines/recovery.ts';
-import { replayStream } from '../../src/projections/replay.ts';
+import { runRequest } from '../../src/requests/runRequest.ts';
+import { closingEvents, localProbe, ownerIsGone, recoverRequests, type ProcessProbe } from '../../src/requests/recovery.ts';
+import { replayStream } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runRequest } from '../../src/machines/runRequest.ts';
+import { runRequest } from '../../src/requests/runRequest.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
 import { scenarioEffects } from '../support/scripted.ts';
 

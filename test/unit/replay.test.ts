@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runRequest } from '../../src/machines/runRequest.ts';
-import { replayStream } from '../../src/projections/replay.ts';
-import { streamRuleViolations } from '../../src/projections/streamRules.ts';
+import { runRequest } from '../../src/requests/runRequest.ts';
+import { replayStream } from '../../src/machines/replay.ts';
+import { streamRuleViolations } from '../../src/machines/streamRules.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
 import { scenarioEffects, stateRecorder, type Scenario } from '../support/scripted.ts';
@@ -155,7 +155,7 @@ test('stream rules: each broken rule is named', async () => {
 });
 
 test('the reused replay scope steps exactly as XState getMicrosteps does', async () => {
-  const { initialStep, initialStepReference, nextStep, nextStepReference, effectEventFor } = await import('../../src/projections/replay.ts');
+  const { initialStep, initialStepReference, nextStep, nextStepReference, effectEventFor } = await import('../../src/machines/replay.ts');
   for (const [, scenario] of CASES) {
     const { events } = await live(scenario);
     const first = events[0]!;

@@ -10,8 +10,8 @@
 import type { Command } from 'commander';
 import { ReadStream } from 'node:tty';
 import { quote } from 'shell-quote';
-import { decideOutOfBand } from '../../machines/outOfBandDecision.ts';
-import { localProbe, ownerIsGone } from '../../machines/recovery.ts';
+import { decideOutOfBand } from '../../requests/outOfBandDecision.ts';
+import { localProbe, ownerIsGone } from '../../requests/recovery.ts';
 import { followProjection } from '../../projections/liveProjection.ts';
 import { pendingProjection, pendingRequests, type PendingDoc } from '../../projections/pending.projection.ts';
 import type { RequestSummary } from '../../projections/requests.projection.ts';

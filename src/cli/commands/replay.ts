@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { quote } from 'shell-quote';
-import { replayAll, type ReplayResult, type ReplayStep } from '../../projections/replay.ts';
+import { replayAll, type ReplayResult, type ReplayStep } from '../../machines/replay.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
 import { ConfigError } from '../../errors.ts';

@@ -1,8 +1,7 @@
 /**
  * apply_patch support: parsing (parsePatch), safety (classifyPatch), and applying (applyPatch, run
- * inside the sandbox through applyPatchMain with the argv from applyPatchCommand). May import
- * src/errors.ts, src/policy.ts, src/events/types.ts and src/safety/types.ts; nothing from the
- * machines, the sandbox runner or the CLI.
+ * inside the sandbox through applyPatchMain with the argv from applyPatchCommand). What it may
+ * import: README.md here (checked by test/unit/architecture.test.ts).
  */
 export { parsePatch, tryParsePatch, PatchParseError, isPatchParseError, MAX_PATCH_BYTES } from './parsePatch.ts';
 export type { ParsedPatch, PatchHunk, AddFileHunk, DeleteFileHunk, UpdateFileHunk, UpdateFileChunk } from './parsePatch.ts';

@@ -8,7 +8,7 @@ import type { EventStore } from '../events/eventStore.ts';
 import { RAW_ANSWER_CAP } from '../events/types.ts';
 import type { DecisionSource, Decision } from '../policy.ts';
 import { logger } from '../log.ts';
-import type { DecideInput, RecordedDecision } from './approval.machine.ts';
+import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
 import type { StreamJournal } from './streamJournal.ts';
 
 export interface PersonAnswer {

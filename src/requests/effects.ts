@@ -7,7 +7,7 @@ import type { RunOutcome, RunRequest, SandboxSpec } from '../sandbox/types.ts';
 import type { Classification, ExecClassificationInput, PatchClassificationInput } from '../safety/types.ts';
 import type { SandboxType } from '../policy.ts';
 import { requestKey } from '../projections/sessionApprovals.projection.ts';
-import type { ApprovalRequest, ExecutionPlan } from './approval.machine.ts';
+import type { ApprovalRequest, ExecutionPlan } from '../machines/approval.machine.ts';
 import type { RequestEffects } from './runRequest.ts';
 
 export interface Classifier {
@@ -53,6 +53,8 @@ export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan): S
     writableRoots: request.policy.writableRoots,
     network: request.policy.network,
     tmpWrite: request.policy.tmpWrite,
+    ...(request.policy.hidden === undefined ? {} : { hidden: request.policy.hidden }),
+    ...(request.policy.allowUnixSockets === undefined ? {} : { allowUnixSockets: request.policy.allowUnixSockets }),
   };
 }
 

@@ -5,7 +5,7 @@
  * is fed back as the invoked actor's done (or error) event; an asked decision, which the `decide`
  * effect stores itself, is consumed as that effect's output.
  *
- * Two kinds of event are written by crash recovery (src/machines/recovery.ts) rather than by the
+ * Two kinds of event are written by crash recovery (src/requests/recovery.ts) rather than by the
  * live actor: `Interrupted`, which ends a stream whose run (or approved start) was cut off, and a
  * `DecisionRecorded` with source `restart`, which is an ordinary decide output. A stream may also
  * stop short (a live request, or a crash between two appends): replay reports it as open together
@@ -15,7 +15,7 @@ import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, 
 import { isDeepStrictEqual } from 'node:util';
 import type { DomainEvent, StoredEvent } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
-import { approvalMachine, unfinishedRun, type ApprovalInput } from '../machines/approval.machine.ts';
+import { approvalMachine, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
 import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
 
 type Snapshot = ReturnType<typeof getInitialMicrosteps<typeof approvalMachine>>[number][0];

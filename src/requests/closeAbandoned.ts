@@ -7,7 +7,7 @@
  */
 import type { EventStore } from '../events/eventStore.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
-import { replayStream } from '../projections/replay.ts';
+import { replayStream } from '../machines/replay.ts';
 import { logger } from '../log.ts';
 import { closingEvents, storeFailureWords } from './recovery.ts';
 

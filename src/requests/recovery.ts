@@ -13,7 +13,7 @@
  * - a request that never got past classifying is rejected (the classify effect's error path,
  *   reason "restart: ...").
  *
- * Every closing event comes from replaying the stream (src/projections/replay.ts) and stepping the
+ * Every closing event comes from replaying the stream (src/machines/replay.ts) and stepping the
  * pure machine one more step, so a recovered stream still replays. Only requests whose owner is
  * provably gone are touched: same host, pid not alive (or reused by a younger process). Appends use
  * the stream's version: a conflict means someone else is handling it, and it is skipped.
@@ -24,8 +24,8 @@ import { hostname } from 'node:os';
 import type { EventStore } from '../events/eventStore.ts';
 import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
-import { stateAfterSandboxRun, type ApprovalRequest } from './approval.machine.ts';
-import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../projections/replay.ts';
+import { stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
+import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../machines/replay.ts';
 
 type Origin = ApprovalRequest['origin'];
 

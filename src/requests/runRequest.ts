@@ -20,7 +20,7 @@ import {
   type FinalState,
   type RecordedDecision,
   type RunSandboxedInput,
-} from './approval.machine.ts';
+} from '../machines/approval.machine.ts';
 import { StreamJournal } from './streamJournal.ts';
 import { closeAfterStoreFailure, type CloseOptions } from './closeAbandoned.ts';
 
