@@ -40,7 +40,17 @@ export function classifyLine(line: string, policy: RequestPolicy, sandbox: Sandb
     },
     rules,
   );
-  return { known_safe: c.knownSafe, dangerous: c.dangerous, outcome: c.outcome, sandbox: c.sandbox, commands: c.commands, reason: c.reason };
+  return {
+    known_safe: c.knownSafe,
+    dangerous: c.dangerous,
+    outcome: c.outcome,
+    sandbox: c.sandbox,
+    commands: c.commands,
+    reason: c.reason,
+    // added by issue #12: who decided, and the exact allow rule "always allow" would store
+    decision_source: c.decisionSource ?? null,
+    proposed_rule: c.proposedPrefix ?? null,
+  };
 }
 
 export function register(program: Command): void {
