@@ -17,6 +17,7 @@ import { programName } from './programs/programPath.ts';
 import { isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
 import { type RuleSet, type RuleVerdict, type PrefixRule, declinedAllowRules, matchRules, stricterDecision } from './rules.ts';
 import { findRiskyWord } from './programs/riskyOptions.ts';
+import { gitHardeningEnv } from './programs/gitHardening.ts';
 import { ShellGrammarNotLoadedError, parseWordOnlyScript, requireShellGrammar, shellScriptOf } from './shellParse.ts';
 
 export { isKnownSafeCommand } from './knownSafe.ts';
@@ -91,7 +92,7 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
 
   // 2. known-safe, or approved for this session
   if (knownSafe) {
-    return { ...base, outcome: 'auto-approve', decisionSource: 'policy', reason: 'known-safe read-only command' };
+    return { ...base, outcome: 'auto-approve', decisionSource: 'policy', reason: 'known-safe read-only command', ...hardening(commands) };
   }
   const whyNot = ` (${clip(safeVerdict?.why ?? 'not understood')})${declinedNote(rules, argv, commands)}`;
   if (input.approvedForSession) {
@@ -150,6 +151,12 @@ function ruleVerdict(rules: RuleSet, argv: readonly string[], commands: string[]
   }
   if (decision === 'allow' && !everyCovered) return { decision: null, rule: null, matched };
   return { decision, rule, matched };
+}
+
+/** A known-safe git command runs with the repository's exec hooks turned off through its environment. */
+function hardening(commands: string[][] | null): { runEnv?: Record<string, string> } {
+  const runsGit = (commands ?? []).some((words) => programName(words[0] ?? '') === 'git');
+  return runsGit ? { runEnv: gitHardeningEnv() } : {};
 }
 
 /** A reason quotes at most this much of a word or script. */
