@@ -18,7 +18,12 @@ import { zshAsBash } from './knownSafe.ts';
 const MAX_DEPTH = 6;
 /** Wrappers that join their words into a shell script (`eval "rm -rf /"`, `watch rm -rf x`, `ssh h rm -rf /`). */
 const JOINING_WRAPPERS = new Set(['eval', 'watch', 'ssh', 'su', 'runuser', 'script', 'parallel', 'sudo']);
-// (sudo joins too: `sudo -s 'rm -rf /'` and `sudo -i CMD` hand the words to $SHELL -c)
+
+/** sudo joins its words only with -s/-i (`sudo -s 'rm -rf /'` hands them to $SHELL -c). */
+function joins(name: string, args: readonly string[]): boolean {
+  if (name !== 'sudo') return true;
+  return args.some((a) => a === '--shell' || a === '--login' || (/^-[A-Za-z]+$/.test(a) && /[si]/.test(a)));
+}
 
 /** More words than this is not a command a person reviews word by word: dangerous. */
 const MAX_WORDS = 4096;
@@ -84,7 +89,7 @@ function directlyDangerous(name: string, argv: readonly string[], depth: number,
       if (scriptIsDangerous(script, depth, budget)) return true;
     }
   }
-  if (JOINING_WRAPPERS.has(name)) {
+  if (JOINING_WRAPPERS.has(name) && joins(name, args)) {
     // the script starts after the wrapper's own options and operands (`ssh -p 22 host rm -rf /`):
     // try the joined words from each of the first few non-option words
     let tried = 0;

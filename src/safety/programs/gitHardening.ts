@@ -42,8 +42,14 @@ export const GIT_HARDENING: ReadonlyArray<readonly [string, string, string]> = [
   ['diff.tool', '', 'diff.tool names a program for difftool'],
 ];
 
-/** The environment additions for a known-safe git command. */
+/** The environment additions for a known-safe git command (one frozen object, built once). */
 export function gitHardeningEnv(): Record<string, string> {
+  return HARDENING_ENV;
+}
+
+const HARDENING_ENV: Record<string, string> = Object.freeze(buildEnv());
+
+function buildEnv(): Record<string, string> {
   const env: Record<string, string> = {
     GIT_CONFIG_COUNT: String(GIT_HARDENING.length),
     // the pager is never wanted: output goes back to the agent
