@@ -195,7 +195,7 @@ describe('untrusted: ask, then each decision', () => {
 
   test('approved_always: stores an allow rule, and the next such command runs without asking', async () => {
     s.state.reply = () => accept('approved_always');
-    const r = await s.client.call('shell', { command: ['mkdir', 'always-dir'] });
+    const r = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(r.isError, false, r.content[0].text);
     assert.ok(existsSync(join(w.ws, 'always-dir')));
     const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
@@ -204,7 +204,9 @@ describe('untrusted: ask, then each decision', () => {
     assert.match(readFileSync(w.rulesPath, 'utf8'), /mkdir/);
     const asked = s.client.elicitations.length;
     s.state.reply = () => accept('denied');
-    const again = await s.client.call('shell', { command: ['mkdir', 'always-dir-2'] });
+    // the stored rule is what was approved, no more (issue #12): the literal argv
+    assert.match(readFileSync(w.rulesPath, 'utf8'), /pattern = \["mkdir", "-p", "always-dir"\]/);
+    const again = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(again.isError, false, again.content[0].text);
     assert.equal(s.client.elicitations.length, asked);
   });
