@@ -6,6 +6,7 @@
  * I/O: reads the store through its subscription.
  */
 import { clip, describeRequest } from '../present/text.ts';
+import { decisionText, outcome, type Tone } from '../present/labels.ts';
 import type { EventStore } from '../events/eventStore.ts';
 import type { StoredEvent } from '../events/types.ts';
 import { followProjection, type LiveProjection } from '../projections/liveProjection.ts';
@@ -27,6 +28,9 @@ export interface RequestRow {
   exitCode: number | null;
   requestedAt: string;
   finishedAt: string | null;
+  /** How it ended or stands, in the shared words, with a tone (a non-zero exit is a failure). */
+  outcome: { label: string; tone: Tone };
+  decisionText: string;
 }
 
 export interface SessionRow {
@@ -89,6 +93,8 @@ export function toRow(s: RequestSummary): RequestRow {
     exitCode: s.exitCode,
     requestedAt: s.requestedAt,
     finishedAt: s.finishedAt,
+    outcome: outcome({ state: s.state, final: s.final, kind: s.kind, exitCode: s.exitCode, timedOut: s.timedOut, interrupted: s.interrupted }),
+    decisionText: decisionText({ decision: s.decision, source: s.decisionSource, user: s.decidedBy, reason: s.decisionReason }),
   };
 }
 
