@@ -15,6 +15,7 @@ import type { Classification } from '../safety/types.ts';
 import type { AskReason, Decision, SandboxMode, SandboxType } from '../policy.ts';
 import { isApproving, isPersonSource } from '../policy.ts';
 import type { DomainEvent, EventData, RecordedRunResult } from '../events/types.ts';
+import { diffDigest, patchDiff } from '../safety/patch/unifiedDiff.ts';
 
 export type ApprovalRequest = EventData<'ApprovalRequested'>;
 export type RecordedDecision = EventData<'DecisionRecorded'>;
@@ -38,7 +39,7 @@ export interface ApprovalContext extends ApprovalInput {
   escalation: string | null;
   askReason: AskReason | null;
   /** The question put to a person, computed once on entering awaitingDecision. */
-  question: { reason: AskReason; message: string; offered: Decision[] } | null;
+  question: { reason: AskReason; message: string; offered: Decision[]; shown?: EventData<'DecisionRequested'>['shown'] } | null;
   decision: RecordedDecision | null;
   plan: ExecutionPlan | null;
   execution: RecordedRunResult | null;
@@ -231,7 +232,9 @@ export const approvalMachine = setup({
     recordQuestion: assign({
       question: ({ context }) => {
         const reason = context.askReason ?? 'not-known-safe';
-        return { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
+        const question = { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
+        // a patch is decided from its diff: the record keeps which one (its digest)
+        return context.request.kind === 'patch' ? { ...question, shown: diffDigest(patchDiff(context.request.patch ?? '')) } : question;
       },
     }),
     announceDecisionRequested: emit(({ context }) => ({ type: 'DecisionRequested' as const, data: context.question! })),

@@ -169,9 +169,9 @@ export function createDecider(opts: DeciderOptions) {
       );
     }
 
+    let recorded: RecordedDecision | undefined;
     try {
       const first = await Promise.race(contenders);
-      let recorded: RecordedDecision;
       if (first.kind === 'stored') {
         const adopted = await journal.adoptStoredDecision();
         if (!adopted) throw new Error('a decision event appeared but could not be read back');
@@ -189,7 +189,8 @@ export function createDecider(opts: DeciderOptions) {
       }
       return recorded;
     } finally {
-      controller.abort();
+      // the reason tells a channel still asking what was recorded (so it says "decided elsewhere" only then)
+      controller.abort(recorded);
     }
   };
 }

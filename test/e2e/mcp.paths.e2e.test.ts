@@ -186,7 +186,7 @@ describe('untrusted: ask, then each decision', () => {
     assert.equal(readFileSync(join(w.ws, 'p-ok.txt'), 'utf8'), 'patched\n');
     assert.equal(asked.codex_elicitation, 'patch-approval');
     assert.deepEqual(asked.codex_changes, { 'p-ok.txt': { type: 'add', content: 'patched\n' } });
-    assert.match(asked.message, /add: .*p-ok\.txt/);
+    assert.match(asked.message, /Files: add .*p-ok\.txt[\s\S]*\+\+\+ p-ok\.txt\nnew file\n@@ -0,0 \+1,1 @@\n\+patched/);
     s.state.reply = () => accept('denied');
     const no = await s.client.call('apply_patch', { patch: patch('p-no.txt') });
     assert.equal(no.isError, true);
@@ -196,7 +196,7 @@ describe('untrusted: ask, then each decision', () => {
 
   test('approved_always: stores an allow rule, and the next such command runs without asking', async () => {
     s.state.reply = () => accept('approved_always');
-    const r = await s.client.call('shell', { command: ['mkdir', 'always-dir'] });
+    const r = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(r.isError, false, r.content[0].text);
     assert.ok(existsSync(join(w.ws, 'always-dir')));
     const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
@@ -205,7 +205,9 @@ describe('untrusted: ask, then each decision', () => {
     assert.match(readFileSync(w.rulesPath, 'utf8'), /mkdir/);
     const asked = s.client.elicitations.length;
     s.state.reply = () => accept('denied');
-    const again = await s.client.call('shell', { command: ['mkdir', 'always-dir-2'] });
+    // the stored rule is what was approved, no more (issue #12): the literal argv
+    assert.match(readFileSync(w.rulesPath, 'utf8'), /pattern = \["mkdir", "-p", "always-dir"\]/);
+    const again = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(again.isError, false, again.content[0].text);
     assert.equal(s.client.elicitations.length, asked);
   });
