@@ -37,6 +37,8 @@ export const DECISION_DONE: Record<Decision, string> = {
 /** Who or what gave a decision. */
 export const SOURCE_LABELS: Record<DecisionSource, string> = {
   user: 'a person',
+  client: 'the MCP client (a person may or may not have seen it)',
+  'client-auto': 'the MCP client by itself, faster than a person can read (denied)',
   'session-cache': 'an earlier approval in this session',
   policy: 'the approval policy',
   rule: 'a rule',
