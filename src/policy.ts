@@ -23,11 +23,17 @@ export function isApproving(decision: Decision): boolean {
 }
 
 /**
- * Where a decision came from. `malformed`, `timeout`, `error` and `restart` always carry `denied`:
- * they are the fail-closed answers to an unusable reply, no reply, a broken channel, or a crash.
+ * Where a decision came from. `user` is a person warden itself saw decide (its terminal, `warden
+ * approve`, the inspector); `client` is an MCP client's answer to elicitation (a person may or may
+ * not have seen the question: warden cannot tell); `client-auto` is a client's answer that came
+ * faster than a person could read the question. `client-auto`, `malformed`, `timeout`, `error` and
+ * `restart` always carry `denied`: they are the fail-closed answers to an automatic reply, an
+ * unusable reply, no reply, a broken channel, or a crash.
  */
 export const DECISION_SOURCES = [
   'user',
+  'client',
+  'client-auto',
   'session-cache',
   'policy',
   'rule',
@@ -38,6 +44,12 @@ export const DECISION_SOURCES = [
 ] as const;
 export const DecisionSourceSchema = z.enum(DECISION_SOURCES);
 export type DecisionSource = z.infer<typeof DecisionSourceSchema>;
+
+/** Sources whose approval may stand for a person's: only these may run a request bare or cache it for the session. */
+export const PERSON_SOURCES: readonly DecisionSource[] = ['user', 'client'];
+export function isPersonSource(source: DecisionSource): boolean {
+  return PERSON_SOURCES.includes(source);
+}
 
 export const REQUEST_KINDS = ['exec', 'patch'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];

@@ -82,6 +82,11 @@ const failure = (id: string, message: string): AnyEventObject => ({ type: `xstat
 
 function sameEvent(a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean {
   if (a.type !== b.type) return false;
+  if (a.type === 'DecisionRequested' && (a.data as { shown?: unknown }).shown !== undefined && (b.data as { shown?: unknown }).shown === undefined) {
+    // recorded before questions kept what was shown: the rest must still match
+    const { shown: _shown, ...rest } = a.data as { shown?: unknown };
+    return sameEvent({ type: a.type, data: rest }, b);
+  }
   // Fast path first; canonical JSON settles key order and undefined fields (the store drops both).
   return isDeepStrictEqual(a.data, b.data) || canonicalJson(a.data) === canonicalJson(b.data);
 }
@@ -144,7 +149,9 @@ const EXPECTED_NEXT: Record<string, string> = {
 };
 
 /** Sources an asked decision may carry: a person, or a fail-closed stand-in for one. */
-const ASKED_SOURCES = new Set(['user', 'malformed', 'timeout', 'error', 'restart']);
+const ASKED_SOURCES = new Set(['user', 'client', 'client-auto', 'malformed', 'timeout', 'error', 'restart']);
+/** Fail-closed stand-ins (policy.ts): an approval from one of them is a forged or broken record. */
+const DENIAL_ONLY_SOURCES = new Set(['client-auto', 'malformed', 'timeout', 'error', 'restart']);
 
 interface Stepped {
   snapshot: Snapshot;
@@ -361,6 +368,10 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
       }
       if (!ASKED_SOURCES.has(e.data.source)) {
         diverge(cursor, `an asked decision cannot come from '${e.data.source}'`, null);
+        break;
+      }
+      if (DENIAL_ONLY_SOURCES.has(e.data.source) && e.data.decision !== 'denied') {
+        diverge(cursor, `a decision from '${e.data.source}' can only be a denial, found '${e.data.decision}'`, null);
         break;
       }
     }
