@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { APPROVAL_POLICIES, SANDBOX_MODES, type ApprovalPolicy, type SandboxMode } from '../policy.ts';
 import type { RequestPolicy } from '../events/types.ts';
 import { ConfigError } from '../errors.ts';
+import { parseDomainPattern } from '../network/domainPolicy.ts';
 import { configureLogger, resolveLogLevel } from '../log.ts';
 import { openStore, resolveStoreLocation } from '../events/openStore.ts';
 import type { EventStore } from '../events/eventStore.ts';
@@ -28,6 +29,8 @@ export interface PolicyFlags {
   /** false with --no-default-hides */
   defaultHides?: boolean;
   allowUnixSocket?: string[];
+  allowDomain?: string[];
+  denyDomain?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -41,7 +44,9 @@ export function addPolicyOptions(cmd: Command, defaults: { approval?: ApprovalPo
     .option('--no-tmp-write', 'do not make /tmp and $TMPDIR writable under workspace-write')
     .option('--hide <path>', 'hide this path from sandboxed commands, besides the default secrets list (repeatable)', collect, [])
     .option('--no-default-hides', "do not hide the default secrets list (~/.ssh, ~/.aws, ...; warden's own files stay hidden)")
-    .option('--allow-unix-socket <path>', 'let sandboxed commands connect to this Unix socket (repeatable; every other one stays blocked)', collect, []);
+    .option('--allow-unix-socket <path>', 'let sandboxed commands connect to this Unix socket (repeatable; every other one stays blocked)', collect, [])
+    .option('--allow-domain <domain>', 'let sandboxed commands reach this domain through warden\'s proxy (repeatable; *.example.com for subdomains)', collect, [])
+    .option('--deny-domain <domain>', 'never let sandboxed commands reach this domain (repeatable; wins over --allow-domain)', collect, []);
 }
 
 /** A path flag as the person meant it: `~/x` is under $HOME, a relative one is against cwd. */
@@ -98,7 +103,23 @@ export function buildPolicy(flags: PolicyFlags, options: { resolveRoots?: boolea
     writableRoots: options.resolveRoots === false ? flags.writableRoot.map((d) => resolve(d)) : flags.writableRoot.map((d) => realDir(d, '--writable-root')),
     network: flags.network === true,
     tmpWrite: flags.tmpWrite !== false,
+    ...domainLists(flags),
   };
+}
+
+/** --allow-domain / --deny-domain, each checked when read (a bad pattern stops the command). */
+function domainLists(flags: PolicyFlags): { domains?: { allow: string[]; deny: string[] } } {
+  const allow = flags.allowDomain ?? [];
+  const deny = flags.denyDomain ?? [];
+  if (allow.length === 0 && deny.length === 0) return {};
+  const parse = (flag: string) => (raw: string) => {
+    try {
+      return parseDomainPattern(raw);
+    } catch (error) {
+      throw new ConfigError(`${flag}: ${(error as Error).message}`);
+    }
+  };
+  return { domains: { allow: allow.map(parse('--allow-domain')), deny: deny.map(parse('--deny-domain')) } };
 }
 
 /**

@@ -27,6 +27,8 @@ export const RequestPolicySchema = z.object({
   hidden: z.array(z.string()).optional(),
   /** Unix sockets a sandboxed command may connect to; every other one is blocked. */
   allowUnixSockets: z.array(z.string()).optional(),
+  /** Domains a sandboxed command without the network may reach through warden's proxy (src/network). */
+  domains: z.object({ allow: z.array(z.string()), deny: z.array(z.string()) }).optional(),
 });
 export type RequestPolicy = z.infer<typeof RequestPolicySchema>;
 
@@ -50,6 +52,13 @@ export const RunResultSchema = z.object({
   truncated: z.boolean(),
   denial: z.object({ denied: z.boolean(), what: z.string().optional() }),
   error: z.string().optional(),
+  /** With allowed domains: connections made per host, and the hosts refused with the first reason. */
+  network: z
+    .object({
+      allowed: z.record(z.string(), z.number().int().nonnegative()),
+      refused: z.array(z.object({ host: z.string(), reason: z.string(), count: z.number().int().positive() })),
+    })
+    .optional(),
 });
 export type RecordedRunResult = z.infer<typeof RunResultSchema>;
 

@@ -55,6 +55,7 @@ export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan): S
     tmpWrite: request.policy.tmpWrite,
     ...(request.policy.hidden === undefined ? {} : { hidden: request.policy.hidden }),
     ...(request.policy.allowUnixSockets === undefined ? {} : { allowUnixSockets: request.policy.allowUnixSockets }),
+    ...(request.policy.domains === undefined ? {} : { domains: request.policy.domains }),
   };
 }
 

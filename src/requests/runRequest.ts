@@ -68,6 +68,7 @@ export function toRecordedRun(outcome: RunOutcome): RecordedRunResult {
     truncated: outcome.truncated,
     denial: outcome.denial.what === undefined ? { denied: outcome.denial.denied } : { ...outcome.denial },
     ...(outcome.error === undefined ? {} : { error: outcome.error }),
+    ...(outcome.network === undefined ? {} : { network: outcome.network }),
   };
 }
 
