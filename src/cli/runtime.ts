@@ -15,6 +15,7 @@ import { createRuleBook, type RuleBook } from '../safety/rules.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
 import { platformSandbox } from '../sandbox/platform.ts';
+import type { SandboxType } from '../policy.ts';
 import { runCommand } from '../sandbox/runCommand.ts';
 
 export interface RuntimeOptions {
@@ -23,6 +24,12 @@ export interface RuntimeOptions {
   /** null: nobody can be asked through this surface. */
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
+  /**
+   * The sandbox classification counts on; default the platform's. `none` for requests that a
+   * client's own tool runs (hook mode without rewriting): warden cannot contain them, so only what
+   * needs no sandbox runs without asking.
+   */
+  platformSandbox?: SandboxType;
 }
 
 export interface Runtime {
@@ -42,7 +49,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: platformSandbox(),
+    platformSandbox: opts.platformSandbox ?? platformSandbox(),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),
