@@ -25,6 +25,11 @@ export interface RuntimeOptions {
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
   /**
+   * false when every request of this surface runs under danger-full-access: no sandbox is used, so
+   * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
+   */
+  sandboxNeeded?: boolean;
+  /**
    * The sandbox classification counts on; default the platform's. `none` for requests that a
    * client's own tool runs (hook mode without rewriting): warden cannot contain them, so only what
    * needs no sandbox runs without asking.
@@ -49,7 +54,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: opts.platformSandbox ?? platformSandbox(),
+    platformSandbox: opts.platformSandbox ?? (opts.sandboxNeeded === false ? 'none' : platformSandbox()),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),

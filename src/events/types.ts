@@ -23,6 +23,10 @@ export const RequestPolicySchema = z.object({
   writableRoots: z.array(z.string()),
   network: z.boolean(),
   tmpWrite: z.boolean(),
+  /** Paths no sandboxed command may read or write (secrets, warden's own files); absent in old records. */
+  hidden: z.array(z.string()).optional(),
+  /** Unix sockets a sandboxed command may connect to; every other one is blocked. */
+  allowUnixSockets: z.array(z.string()).optional(),
 });
 export type RequestPolicy = z.infer<typeof RequestPolicySchema>;
 
@@ -91,7 +95,12 @@ export const ClassifiedData = z.object({
   files: z.array(PatchFileSchema).optional(),
 });
 
-export const SandboxRunStartedData = z.object({ sandbox: SandboxTypeSchema, mode: SandboxModeSchema });
+export const SandboxRunStartedData = z.object({
+  sandbox: SandboxTypeSchema,
+  mode: SandboxModeSchema,
+  /** The hidden paths in force for this run (the policy's list). */
+  hidden: z.array(z.string()).optional(),
+});
 export const SandboxRunFinishedData = RunResultSchema;
 export const EscalatedData = z.object({ denial: z.string() });
 export const DecisionRequestedData = z.object({
@@ -108,7 +117,12 @@ export const DecisionRecordedData = z.object({
   raw: z.string().optional(),
   rulePrefix: z.array(z.string()).optional(),
 });
-export const ExecutionStartedData = z.object({ sandbox: SandboxTypeSchema, mode: SandboxModeSchema.nullable() });
+export const ExecutionStartedData = z.object({
+  sandbox: SandboxTypeSchema,
+  mode: SandboxModeSchema.nullable(),
+  /** The hidden paths in force when the run is sandboxed. */
+  hidden: z.array(z.string()).optional(),
+});
 export const ExecutionFinishedData = RunResultSchema;
 export const RejectedData = z.object({ reason: z.string() });
 export const AbortedData = z.object({ reason: z.string() });

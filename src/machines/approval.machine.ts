@@ -214,7 +214,11 @@ export const approvalMachine = setup({
     planRun: assign({ plan: ({ context }) => planExecution(context) }),
     announceSandboxRunStarted: emit(({ context }) => ({
       type: 'SandboxRunStarted' as const,
-      data: { sandbox: context.plan!.sandbox, mode: context.plan!.mode ?? context.request.policy.sandbox },
+      data: {
+        sandbox: context.plan!.sandbox,
+        mode: context.plan!.mode ?? context.request.policy.sandbox,
+        ...(context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
+      },
     })),
     recordSandboxRun: assign({ sandboxRun: (_, run: RecordedRunResult) => run }),
     announceSandboxRunFinished: emit((_, run: RecordedRunResult) => ({ type: 'SandboxRunFinished', data: run }) as const),
@@ -233,7 +237,11 @@ export const approvalMachine = setup({
     recordDecision: assign({ decision: (_, d: RecordedDecision) => d }),
     announceExecutionStarted: emit(({ context }) => ({
       type: 'ExecutionStarted' as const,
-      data: { sandbox: context.plan!.sandbox, mode: context.plan!.mode },
+      data: {
+        sandbox: context.plan!.sandbox,
+        mode: context.plan!.mode,
+        ...(context.plan!.mode === null || context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
+      },
     })),
     recordExecution: assign({ execution: (_, run: RecordedRunResult) => run }),
     announceExecutionFinished: emit((_, run: RecordedRunResult) => ({ type: 'ExecutionFinished', data: run }) as const),

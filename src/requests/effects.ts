@@ -53,6 +53,8 @@ export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan): S
     writableRoots: request.policy.writableRoots,
     network: request.policy.network,
     tmpWrite: request.policy.tmpWrite,
+    ...(request.policy.hidden === undefined ? {} : { hidden: request.policy.hidden }),
+    ...(request.policy.allowUnixSockets === undefined ? {} : { allowUnixSockets: request.policy.allowUnixSockets }),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   addPolicyOptions,
   addStoreOption,
   buildPolicy,
+  ownPaths,
   defaultSessionId,
   openStoreFromFlags,
   origin,
@@ -86,7 +87,7 @@ export function register(program: Command): void {
   addStoreOption(cmd);
   cmd.action(async (command: string[], flags: ExecFlags) => {
     setupLogging(flags);
-    const policy = buildPolicy(flags);
+    const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const timeoutMs = positiveNumber(flags.timeout, '--timeout');
     const decisionTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
     const store = await openStoreFromFlags(flags);
@@ -98,6 +99,7 @@ export function register(program: Command): void {
         rulesPath: flags.rules,
         channel,
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+        sandboxNeeded: policy.sandbox !== 'danger-full-access',
       });
       const result = await runRequest({
         store,

@@ -8,12 +8,12 @@
 import { realpathSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
+import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
 import type { PersonChannel } from '../../requests/decider.ts';
 import { createRuntime } from '../runtime.ts';
-import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
 import { logger } from '../../log.ts';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
   cmd.action(async (flags: ServeFlags) => {
     guardStdout();
     setupLogging(flags);
-    const policy = buildPolicy(flags);
+    const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const explicitTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
     const decisionTimeoutMs = (explicitTimeout ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
     const location = resolveStoreLocation({ flag: flags.store });
@@ -113,8 +113,7 @@ export function register(program: Command): void {
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
 
-    process.stdin.pipe(guard.stream);
-    await built.server.connect(new StdioServerTransport(guard.stream, process.stdout));
+    await built.server.connect(new WardenStdioTransport(process.stdin, process.stdout, { guard }));
     logger().info({ sessionId, store: describeStoreLocation(location), policy }, 'warden MCP server ready on stdio');
   });
 }
