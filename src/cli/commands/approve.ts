@@ -19,6 +19,7 @@ import { appendAllowRule } from '../../safety/rules.ts';
 import { DECISIONS, type Decision } from '../../policy.ts';
 import type { EventStore } from '../../events/eventStore.ts';
 import { ConfigError } from '../../errors.ts';
+import { isEndingEvent } from '../../events/lifecycle.ts';
 import { logger } from '../../log.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
 import { currentUser, keyToDecision } from '../ttyChannel.ts';
@@ -121,7 +122,7 @@ async function whyNot(store: EventStore, requestId: string, fallback: string): P
     return `request ${requestId} was already decided: ${d.decision} (${d.source}${d.user ? ` ${d.user}` : ''}${d.reason ? `, ${d.reason}` : ''})`;
   }
   const end = events.at(-1);
-  if (end && ['Rejected', 'Aborted', 'Interrupted'].includes(end.type)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
+  if (end && isEndingEvent(end)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
   return fallback;
 }
 
