@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { runCommand } from '../src/sandbox/runCommand.ts';
@@ -18,10 +18,11 @@ import { openStore } from '../src/events/openStore.ts';
 import { createRuntime } from '../src/cli/runtime.ts';
 import { runRequest } from '../src/requests/runRequest.ts';
 import { measureRoundRobin } from './roundRobin.ts';
+import { builtWarden } from './built.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const WARMUP = 20;
-const BIN = resolve(import.meta.dirname, '../bin/warden.js');
+const BIN = builtWarden();
 
 function rawSpawn(file: string, args: string[]): Promise<void> {
   return new Promise((res, rej) => {

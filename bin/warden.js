@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx's loader, so a checkout works after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// The CLI is compiled JavaScript in dist/ (`npm run build`, run by `prepare` on `npm ci`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('warden: dist/ is missing: run `npm run build` in the warden checkout first\n');
+  process.exit(2);
+}
+await import(main.href);

@@ -12,6 +12,14 @@ function walk(dir) {
   });
 }
 
+// The end-to-end tests start the compiled CLI (bin/warden.js runs dist/): build first, so a test
+// never runs against a dist/ older than the source. Incremental: unchanged files are not rewritten.
+const built = spawnSync(process.execPath, [join(import.meta.dirname, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('build failed: not running the tests against a stale dist/');
+  process.exit(built.status ?? 1);
+}
+
 const filters = process.argv.slice(2);
 const files = walk('test')
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))

@@ -1,13 +1,20 @@
 /**
- * The `warden` command line. Only wiring: each sub-command lives in src/cli/commands.
+ * The `warden` command line. Only wiring: each sub-command lives in src/cli/commands, and only the
+ * one being run is imported (commands/index.ts).
  * stdout is reserved for a command's own output (MCP protocol under `serve`); logs go to stderr.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { registerAll } from './commands/index.ts';
+import { registerFor } from './commands/index.ts';
 import { WardenError } from '../errors.ts';
+import { nativeModuleHint } from './nativeModule.ts';
+
+// src/cli/main.ts and dist/cli/main.js both sit two levels below the package root.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('warden')
   .description('Approval and sandbox gateway for AI coding agents')
+  .version(version, '-V, --version', 'print the version of warden')
   .showHelpAfterError()
   .exitOverride();
 
@@ -17,18 +24,17 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-await registerAll(program);
-
 try {
+  await registerFor(program, process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof WardenError) {
-    process.stderr.write(`warden: ${error.message}\n`);
+    process.stderr.write(`warden: ${nativeModuleHint(error) ?? error.message}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`warden: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`warden: ${nativeModuleHint(error) ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     process.exitCode = 2;
   }
 }

@@ -3,8 +3,8 @@
  * A bad value is a ConfigError naming the flag: the command stops before anything is recorded.
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
@@ -15,6 +15,8 @@ import { ConfigError } from '../errors.ts';
 import { configureLogger, resolveLogLevel } from '../log.ts';
 import { openStore, resolveStoreLocation } from '../events/openStore.ts';
 import type { EventStore } from '../events/eventStore.ts';
+import { defaultHiddenPaths, wardenOwnPaths } from '../sandbox/hiddenPaths.ts';
+import { defaultRulesPath } from '../safety/rules.ts';
 
 export interface PolicyFlags {
   approval: ApprovalPolicy;
@@ -22,6 +24,10 @@ export interface PolicyFlags {
   writableRoot: string[];
   network?: boolean;
   tmpWrite: boolean;
+  hide?: string[];
+  /** false with --no-default-hides */
+  defaultHides?: boolean;
+  allowUnixSocket?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -32,7 +38,36 @@ export function addPolicyOptions(cmd: Command, defaults: { approval?: ApprovalPo
     .addOption(new Option('--sandbox <mode>', 'sandbox policy').choices(SANDBOX_MODES).default(defaults.sandbox ?? 'workspace-write'))
     .option('--writable-root <dir>', 'extra writable root under workspace-write (repeatable)', collect, [])
     .option('--network', 'allow network access inside the sandbox')
-    .option('--no-tmp-write', 'do not make /tmp and $TMPDIR writable under workspace-write');
+    .option('--no-tmp-write', 'do not make /tmp and $TMPDIR writable under workspace-write')
+    .option('--hide <path>', 'hide this path from sandboxed commands, besides the default secrets list (repeatable)', collect, [])
+    .option('--no-default-hides', "do not hide the default secrets list (~/.ssh, ~/.aws, ...; warden's own files stay hidden)")
+    .option('--allow-unix-socket <path>', 'let sandboxed commands connect to this Unix socket (repeatable; every other one stays blocked)', collect, []);
+}
+
+/** A path flag as the person meant it: `~/x` is under $HOME, a relative one is against cwd. */
+function userPath(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(path);
+}
+
+/**
+ * The paths hidden from sandboxed commands: warden's own files (always), the default secrets list
+ * (unless --no-default-hides) and every --hide. Reads only the environment.
+ */
+export function hiddenPaths(flags: Pick<PolicyFlags, 'hide' | 'defaultHides'>, own: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = [...own, ...(flags.defaultHides === false ? [] : defaultHiddenPaths(env)), ...(flags.hide ?? []).map(userPath)];
+  return [...new Set(list)];
+}
+
+/** warden's own files for a surface that runs requests: the store it opens and the rules it reads. */
+export function ownPaths(flags: { store?: string; rules?: string }, env: NodeJS.ProcessEnv = process.env): string[] {
+  const location = resolveStoreLocation({ flag: flags.store });
+  return wardenOwnPaths({
+    storePath: location.kind === 'sqlite' ? location.path : null,
+    rulesPath: flags.rules === undefined ? defaultRulesPath(env) : resolve(flags.rules),
+    env,
+  });
 }
 
 export function addStoreOption(cmd: Command): Command {
@@ -54,8 +89,10 @@ export function realDir(path: string, flag: string): string {
  * The request policy from the flags. Roots are resolved on disk for requests that will run; the
  * batch classifiers (`classify`, `check-patch`) judge hypothetical paths and take them as given.
  */
-export function buildPolicy(flags: PolicyFlags, options: { resolveRoots?: boolean } = {}): RequestPolicy {
+export function buildPolicy(flags: PolicyFlags, options: { resolveRoots?: boolean; own?: string[] } = {}): RequestPolicy {
   return {
+    hidden: hiddenPaths(flags, options.own ?? []),
+    ...((flags.allowUnixSocket ?? []).length > 0 ? { allowUnixSockets: flags.allowUnixSocket!.map(userPath) } : {}),
     approval: flags.approval,
     sandbox: flags.sandbox,
     writableRoots: options.resolveRoots === false ? flags.writableRoot.map((d) => resolve(d)) : flags.writableRoot.map((d) => realDir(d, '--writable-root')),
@@ -117,12 +154,13 @@ export function defaultSessionId(env: NodeJS.ProcessEnv = process.env): string {
   return randomUUID();
 }
 
-export function origin(surface: string, callId?: string) {
+export function origin(surface: string, callId?: string, clientCallId?: string) {
   return {
     surface,
     pid: process.pid,
     host: hostname(),
     user: process.env.USER,
     ...(callId ? { callId } : {}),
+    ...(clientCallId ? { clientCallId } : {}),
   };
 }

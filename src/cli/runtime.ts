@@ -10,7 +10,7 @@ import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
 import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
-import { initShellParser, shellScriptOf } from '../safety/shellParse.ts';
+import { loadShellGrammar } from '../safety/shellParse.ts';
 import { createRuleBook, type RuleBook } from '../safety/rules.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
@@ -23,6 +23,11 @@ export interface RuntimeOptions {
   /** null: nobody can be asked through this surface. */
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
+  /**
+   * false when every request of this surface runs under danger-full-access: no sandbox is used, so
+   * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
+   */
+  sandboxNeeded?: boolean;
 }
 
 export interface Runtime {
@@ -33,16 +38,17 @@ export interface Runtime {
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const rules = createRuleBook(opts.rulesPath);
   const classifier: Classifier = {
-    // The shell grammar costs most of a second to load: only scripts need it.
+    // Loaded before the first exec verdict, whatever the argv: a verdict must not depend on
+    // whether an earlier request loaded the grammar (the danger scan reads wrapped scripts too).
     prepare: async (request) => {
-      if (request.kind === 'exec' && shellScriptOf(request.command ?? []) !== null) await initShellParser();
+      if (request.kind === 'exec') await loadShellGrammar();
     },
     exec: (input) => classifyExec(input, rules.current()),
     patch: (input) => classifyPatch(input),
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: platformSandbox(),
+    platformSandbox: opts.sandboxNeeded === false ? 'none' : platformSandbox(),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),

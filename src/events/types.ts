@@ -23,6 +23,10 @@ export const RequestPolicySchema = z.object({
   writableRoots: z.array(z.string()),
   network: z.boolean(),
   tmpWrite: z.boolean(),
+  /** Paths no sandboxed command may read or write (secrets, warden's own files); absent in old records. */
+  hidden: z.array(z.string()).optional(),
+  /** Unix sockets a sandboxed command may connect to; every other one is blocked. */
+  allowUnixSockets: z.array(z.string()).optional(),
 });
 export type RequestPolicy = z.infer<typeof RequestPolicySchema>;
 
@@ -64,6 +68,8 @@ export const ApprovalRequestedData = z.object({
     host: z.string(),
     user: z.string().optional(),
     callId: z.string().optional(),
+    /** The agent client's own id for the call (Claude Code's tool_use id, Codex's call id), as it sent it. */
+    clientCallId: z.string().optional(),
   }),
 });
 
@@ -82,13 +88,30 @@ export const ClassifiedData = z.object({
   files: z.array(PatchFileSchema).optional(),
 });
 
-export const SandboxRunStartedData = z.object({ sandbox: SandboxTypeSchema, mode: SandboxModeSchema });
+export const SandboxRunStartedData = z.object({
+  sandbox: SandboxTypeSchema,
+  mode: SandboxModeSchema,
+  /** The hidden paths in force for this run (the policy's list). */
+  hidden: z.array(z.string()).optional(),
+});
 export const SandboxRunFinishedData = RunResultSchema;
 export const EscalatedData = z.object({ denial: z.string() });
+/**
+ * What the person was shown beside the sentence when that was more: a patch's diff, as the digest
+ * of its canonical text (src/safety/patch/unifiedDiff.ts), so an audit can re-render the recorded patch and
+ * prove which diff was approved. Absent on requests recorded before it existed.
+ */
+export const ShownDigestSchema = z.object({
+  format: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int().nonnegative(),
+  lines: z.number().int().nonnegative(),
+});
 export const DecisionRequestedData = z.object({
   reason: AskReasonSchema,
   message: z.string(),
   offered: z.array(DecisionSchema),
+  shown: ShownDigestSchema.optional(),
 });
 export const DecisionRecordedData = z.object({
   decision: DecisionSchema,
@@ -99,7 +122,12 @@ export const DecisionRecordedData = z.object({
   raw: z.string().optional(),
   rulePrefix: z.array(z.string()).optional(),
 });
-export const ExecutionStartedData = z.object({ sandbox: SandboxTypeSchema, mode: SandboxModeSchema.nullable() });
+export const ExecutionStartedData = z.object({
+  sandbox: SandboxTypeSchema,
+  mode: SandboxModeSchema.nullable(),
+  /** The hidden paths in force when the run is sandboxed. */
+  hidden: z.array(z.string()).optional(),
+});
 export const ExecutionFinishedData = RunResultSchema;
 export const RejectedData = z.object({ reason: z.string() });
 export const AbortedData = z.object({ reason: z.string() });

@@ -15,7 +15,7 @@ import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, 
 import { isDeepStrictEqual } from 'node:util';
 import type { DomainEvent, StoredEvent } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
-import { isAskedSource } from '../policy.ts';
+import { isAskedSource, isFailClosedSource } from '../policy.ts';
 import { approvalMachine, isFinalState, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
 import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
 
@@ -82,6 +82,11 @@ const failure = (id: string, message: string): AnyEventObject => ({ type: `xstat
 
 function sameEvent(a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean {
   if (a.type !== b.type) return false;
+  if (a.type === 'DecisionRequested' && (a.data as { shown?: unknown }).shown !== undefined && (b.data as { shown?: unknown }).shown === undefined) {
+    // recorded before questions kept what was shown: the rest must still match
+    const { shown: _shown, ...rest } = a.data as { shown?: unknown };
+    return sameEvent({ type: a.type, data: rest }, b);
+  }
   // Fast path first; canonical JSON settles key order and undefined fields (the store drops both).
   return isDeepStrictEqual(a.data, b.data) || canonicalJson(a.data) === canonicalJson(b.data);
 }
@@ -359,6 +364,10 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
       }
       if (!isAskedSource(e.data.source)) {
         diverge(cursor, `an asked decision cannot come from '${e.data.source}'`, null);
+        break;
+      }
+      if (isFailClosedSource(e.data.source) && e.data.decision !== 'denied') {
+        diverge(cursor, `a decision from '${e.data.source}' can only be a denial, found '${e.data.decision}'`, null);
         break;
       }
     }

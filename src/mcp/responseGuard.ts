@@ -2,20 +2,20 @@
  * Keeps a malformed answer from turning into silence. The SDK drops a JSON-RPC response it cannot
  * validate (a `result` that is not an object, a non-object `_meta`, a malformed `error`, neither
  * result nor error), so a question answered that way would only end at the decision timeout and
- * the answer would be lost to the record. This line filter sits between stdin and the transport
- * and wraps the result of every response (warden's only requests to the client are questions) in
- * an object under a per-process random key; the channel unwraps it and judges the original value
- * strictly. A well-formed JSON-RPC error passes through (a denial with source `error`); requests
- * and notifications pass through byte for byte. A client cannot forge the wrapper: it does not
- * know the key. Pure stream transform; no I/O.
+ * the answer would be lost to the record. The stdio transport (stdioTransport.ts) hands every
+ * parsed response to `guard`, which wraps its result (warden's only requests to the client are
+ * questions) in an object under a per-process random key; the channel unwraps it and judges the
+ * original value strictly. A well-formed JSON-RPC error passes through (a denial with source
+ * `error`); requests and notifications are not its business. A client cannot forge the wrapper: it
+ * does not know the key. Works on the parsed value by reference: nothing is walked or
+ * re-serialised, so no nesting the client chooses can recurse here. Pure; no I/O.
  */
 import { randomUUID } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from './jsonBounds.ts';
 
 export interface ResponseGuard {
-  /** Pipe stdin through this before the transport reads it. */
-  stream: Transform;
+  /** The response as the SDK should see it: `msg` itself, or its result wrapped under the key. */
+  guard(msg: Record<string, unknown>): Record<string, unknown>;
   /** The value the client actually sent, if the SDK would have dropped it; else `result` itself. */
   unwrap(result: unknown): unknown;
 }
@@ -24,7 +24,28 @@ function plainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Rewrites one line if it is a response the SDK would drop; null when it is fine as it is. */
+/** Whether an id can match one of warden's questions (warden only sends string or integer ids). */
+export function usableId(id: unknown): id is string | number {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
+}
+
+/** The response to hand on in place of `msg`, or null when it is fine as it is (or not a response with a usable id). */
+export function guardResponse(msg: unknown, key: string): Record<string, unknown> | null {
+  if (!plainObject(msg) || 'method' in msg) return null;
+  // Without a usable id the response cannot be matched to a question; the SDK drops it and the question times out.
+  if (!usableId(msg.id)) return null;
+  const e = msg.error;
+  if (!('result' in msg) && plainObject(e) && Number.isInteger(e.code) && typeof e.message === 'string') return null;
+  const { id: _id, ...rest } = msg;
+  const original = 'result' in msg && Object.keys(rest).length === 2 && msg.jsonrpc === '2.0' ? msg.result : { unusable_response: rest };
+  return { jsonrpc: '2.0', id: msg.id, result: { [key]: original } };
+}
+
+/**
+ * Line form of `guardResponse` (tests, tools): the rewritten line, or null when the line is fine as
+ * it is. A line nested deeper than MAX_JSON_DEPTH is left alone: the transport refuses it before
+ * anything would re-serialise it.
+ */
 export function rewriteLine(line: string, key: string): string | null {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return null;
@@ -34,35 +55,15 @@ export function rewriteLine(line: string, key: string): string | null {
   } catch {
     return null;
   }
-  if (!plainObject(msg) || 'method' in msg) return null;
-  // Without a usable id the response cannot be matched to a question; the SDK drops it and the question times out.
-  if (typeof msg.id !== 'string' && !(typeof msg.id === 'number' && Number.isInteger(msg.id))) return null;
-  const e = msg.error;
-  if (!('result' in msg) && plainObject(e) && Number.isInteger(e.code) && typeof e.message === 'string') return null;
-  const { id: _id, ...rest } = msg;
-  const original = 'result' in msg && Object.keys(rest).length === 2 && msg.jsonrpc === '2.0' ? msg.result : { unusable_response: rest };
-  return JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { [key]: original } });
+  if (jsonDepthExceeds(msg, MAX_JSON_DEPTH)) return null;
+  const out = guardResponse(msg, key);
+  return out === null ? null : JSON.stringify(out);
 }
 
 export function createResponseGuard(): ResponseGuard {
   const key = `warden_unwrap_${randomUUID()}`;
-  let pending = '';
-  const decoder = new StringDecoder('utf8');
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      pending += decoder.write(chunk);
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      const out = lines.map((line) => `${rewriteLine(line, key) ?? line}\n`).join('');
-      done(null, out);
-    },
-    flush(done) {
-      pending += decoder.end();
-      done(null, pending === '' ? '' : (rewriteLine(pending, key) ?? pending));
-    },
-  });
   return {
-    stream,
+    guard: (msg) => guardResponse(msg, key) ?? msg,
     unwrap(result) {
       if (plainObject(result) && Object.keys(result).length === 1 && key in result) return result[key];
       return result;

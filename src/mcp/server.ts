@@ -31,9 +31,21 @@ export interface ServerDeps {
   /** Where a call without `workdir` runs. */
   defaultCwd: string;
   decisionTimeoutMs: number;
-  /** How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal". */
+  /** A client answer sooner than this after the question is the client's own, not a person's (default 500). */
+  minDecisionMs?: number;
+  /**
+   * The decision timeout of a call that carries no progressToken, when shorter: such a client cannot
+   * be kept waiting past its own request timeout (60 s in the SDKs), so warden must decide first.
+   */
+  decisionTimeoutWithoutProgressMs?: number;
+  /**
+   * How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal".
+   * For warden's log only: nothing sent to the client names the store or the approve command, or
+   * the agent would be told how to approve its own request.
+   */
   outOfBandHint: string;
-  origin(callId: string): ApprovalRequest['origin'];
+  /** Who asked: `mcpCallId` is the JSON-RPC id of the tools/call, `clientCallId` the client's own id from `_meta`. */
+  origin(mcpCallId: string, clientCallId?: string): ApprovalRequest['origin'];
   /** How often a call that carries a progressToken reports that it is still running (default 10 s). */
   progressIntervalMs?: number;
   /** The response guard's unwrap, when stdin passes through one. */
@@ -70,7 +82,25 @@ function resolveWorkdir(workdir: string | undefined, defaultCwd: string): string
 }
 
 function errorResult(sentence: string): ToolResult {
-  return { content: [{ type: 'text', text: sentence }], structuredContent: { state: 'not-started', summary: sentence }, isError: true };
+  return { content: [{ type: 'text', text: sentence }], structuredContent: { summary: sentence, state: 'not-started' }, isError: true };
+}
+
+const MAX_CALL_ID_CHARS = 200;
+
+/**
+ * The client's own id for this tool call, so an audit row joins the client's transcript: Codex sends
+ * `_meta.callId`, Claude Code `_meta["claudecode/toolUseId"]`; other clients are read generically
+ * (a string key ending in toolUseId / toolCallId / callId). Only recorded, never trusted: the agent's
+ * runtime chooses it.
+ */
+export function clientCallId(meta: Record<string, unknown> | undefined): string | undefined {
+  if (!meta) return undefined;
+  const known = [meta['claudecode/toolUseId'], meta.callId];
+  const generic = Object.entries(meta)
+    .filter(([k]) => /(^|[/_.-])(tool_?use_?id|tool_?call_?id|call_?id)$/i.test(k))
+    .map(([, v]) => v);
+  const id = [...known, ...generic].find((v): v is string => typeof v === 'string' && v.length > 0);
+  return id === undefined ? undefined : id.slice(0, MAX_CALL_ID_CHARS);
 }
 
 export function buildServer(deps: ServerDeps): BuiltServer {
@@ -88,6 +118,7 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     server,
     callContext: (requestId) => calls.get(requestId),
     decisionTimeoutMs: deps.decisionTimeoutMs,
+    ...(deps.minDecisionMs === undefined ? {} : { minDecisionMs: deps.minDecisionMs }),
     outOfBandHint: deps.outOfBandHint,
     ...(deps.unwrapResult ? { unwrapResult: deps.unwrapResult } : {}),
   });
@@ -98,19 +129,27 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     try {
       const result = await runRequest({ store: deps.store, sessionId: deps.sessionId, requestId, request, effects: deps.effects });
       logger().info({ requestId, state: result.finalState, decision: result.context.decision }, 'tool call finished');
-      return toToolResult(result, { canAsk: supportsFormElicitation(server), outOfBandHint: deps.outOfBandHint });
+      if (result.storeError) logger().error({ err: result.storeError, requestId }, 'the store failed while recording a tool call');
+      return toToolResult(result, { canAsk: supportsFormElicitation(server) });
     } catch (error) {
       logger().error({ err: error, requestId }, 'a tool call failed inside warden');
-      return errorResult(`warden failed internally (${error instanceof Error ? error.message : String(error)}); nothing further was run for request ${requestId}.`);
+      // The message may name the store: the agent gets only that it happened (see result.ts).
+      return errorResult(`warden failed internally (the details are in warden's log); nothing further was run for request ${requestId}.`);
     } finally {
       calls.delete(requestId);
     }
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList() }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList({ network: deps.policy.network }) }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-    const call: CallContext = { mcpToolCallId: String(extra.requestId), signal: extra.signal };
-    const origin = deps.origin(String(extra.requestId));
+    const token = req.params._meta?.progressToken;
+    const shorter = token === undefined ? deps.decisionTimeoutWithoutProgressMs : undefined;
+    const call: CallContext = {
+      mcpToolCallId: String(extra.requestId),
+      signal: extra.signal,
+      ...(shorter !== undefined && shorter < deps.decisionTimeoutMs ? { decisionTimeoutMs: shorter } : {}),
+    };
+    const origin = deps.origin(String(extra.requestId), clientCallId(req.params._meta as Record<string, unknown> | undefined));
     let request: ApprovalRequest;
     switch (req.params.name) {
       case 'shell': {
@@ -142,7 +181,6 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     const pending = run(request, call);
     inflight.add(pending);
     // A person may take minutes; progress lets clients that reset their request timeout on it keep waiting.
-    const token = req.params._meta?.progressToken;
     let ticks = 0;
     const progress =
       token === undefined

@@ -85,11 +85,59 @@ export const TOOL_DEFINITIONS = [
 
 export type ToolName = (typeof TOOL_DEFINITIONS)[number]['name'];
 
-export function toolList() {
+/**
+ * What every result's `structuredContent` holds (result.ts writes it). `summary` comes first: Claude
+ * Code and Codex hand the model this JSON instead of the text, so the outcome sentence must lead.
+ */
+export const ToolOutput = z.object({
+  summary: z.string().describe('One sentence: what happened (ran, failed, denied by whom, not run and why).'),
+  state: z.enum(['completed', 'rejected', 'aborted', 'failed', 'not-started']).describe('How the request ended.'),
+  exitCode: z.number().int().nullable().optional().describe('The exit code of the command (or patch applier), when it ran.'),
+  stdout: z.string().optional(),
+  stderr: z.string().optional(),
+  decision: z
+    .object({ decision: z.string(), source: z.string(), reason: z.string().optional() })
+    .nullable()
+    .optional()
+    .describe('Who decided and how; null when no decision was reached.'),
+  askReason: z.string().optional().describe('Why a person was asked, when one was.'),
+  sandbox: z
+    .object({ type: z.string(), mode: z.string().nullable() })
+    .optional()
+    .describe('Where it ran: the OS sandbox (bwrap, seatbelt, none) and its mode (null when bare).'),
+  signal: z.string().optional(),
+  timedOut: z.boolean().optional(),
+  sandboxDenial: z.string().optional().describe('What the sandbox blocked, when it blocked something.'),
+  truncated: z.boolean().optional(),
+  durationMs: z.number().optional(),
+  requestId: z.string().optional().describe('warden\'s request id (warden audit, warden approve).'),
+});
+export type ToolOutput = z.infer<typeof ToolOutput>;
+
+export interface ToolListOptions {
+  /** Whether commands may reach the network (the policy's `--network`): MCP's openWorldHint. */
+  network: boolean;
+}
+
+/**
+ * tools/list. The annotations are honest hints, not a promise: both tools may change the machine
+ * (destructive, not idempotent), and a command reaches the outside world only when the policy lets
+ * the sandbox use the network. Codex reads them to decide whether its own approval is needed.
+ */
+export function toolList(options: ToolListOptions = { network: false }) {
+  const outputSchema = z.toJSONSchema(ToolOutput, { io: 'output' }) as { type: 'object'; [k: string]: unknown };
   return TOOL_DEFINITIONS.map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
     inputSchema: z.toJSONSchema(t.schema, { io: 'input' }) as { type: 'object'; [k: string]: unknown },
+    outputSchema,
+    annotations: {
+      title: t.title,
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: false,
+      openWorldHint: t.name === 'shell' && options.network,
+    },
   }));
 }

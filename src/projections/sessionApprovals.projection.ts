@@ -7,6 +7,7 @@ import type { StoredEvent } from '../events/types.ts';
 import { ENDING_EVENTS } from '../events/lifecycle.ts';
 import type { ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
+import { isPersonSource } from '../policy.ts';
 
 export interface SessionApprovalsDoc {
   /** stream -> key, for requests not yet decided */
@@ -30,7 +31,7 @@ export const sessionApprovalsProjection: Projection<SessionApprovalsDoc> = {
     }
     const open = doc.open.get(e.stream);
     if (!open) return doc;
-    if (e.type === 'DecisionRecorded' && e.data.decision === 'approved_for_session' && e.data.source === 'user') {
+    if (e.type === 'DecisionRecorded' && e.data.decision === 'approved_for_session' && isPersonSource(e.data.source)) {
       let keys = doc.approved.get(open.sessionId);
       if (!keys) doc.approved.set(open.sessionId, (keys = new Set()));
       keys.add(open.key);

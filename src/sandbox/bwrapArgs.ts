@@ -16,10 +16,16 @@
  *   be replaced by a real `.git` with hooks. The roots holding it are demoted to read-only (fail closed:
  *   writes there are denied and escalate to a person) and the target, when it resolves, is re-bound
  *   read-only.
+ *
+ * Hidden paths (hiddenPaths.ts) come last, in every mode, so nothing bound before can uncover them:
+ * directories get `--perms 0000 --tmpfs P --remount-ro P`, files a read-only bind of the decoy (an
+ * empty mode-000 file), and finally the decoy's own directory is hidden too, so a command cannot
+ * reach the decoy through a writable /tmp and give it content.
  */
 import { dirname } from 'node:path';
 import type { SandboxSpec } from './types.ts';
 import { isWithin, planWritableRoots, type FsProbe, type ProtectedPath } from './writableRoots.ts';
+import { planHides, type HidePlan } from './hiddenPaths.ts';
 
 export interface BwrapInput {
   spec: SandboxSpec;
@@ -29,8 +35,10 @@ export interface BwrapInput {
   probe: FsProbe;
   /** Pass `--info-fd N`: bwrap writes JSON there once the sandbox is set up (tells set-up failures apart). */
   infoFd?: number;
-  /** With the network off: `--seccomp N`, the fd the caller writes networkSeccompFilter() to. */
+  /** `--seccomp N`: the fd the caller writes the seccomp filter to (seccomp.ts). */
   seccompFd?: number;
+  /** An empty mode-000 file bound over hidden files; needed when spec.hidden names existing files. */
+  decoy?: string;
 }
 
 export interface BwrapPlan {
@@ -46,6 +54,8 @@ export interface BwrapPlan {
   readOnly: string[];
   /** Requested roots that do not exist. */
   skipped: string[];
+  /** Hidden paths masked for this run (canonical), and those that could not be. */
+  hides: HidePlan;
 }
 
 /** Namespace and privilege flags shared by every sandboxed run (and by the availability probe). */
@@ -125,8 +135,17 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     }
   }
 
+  const hides = planHides(spec.hidden ?? [], [cwd, ...writable], probe);
+  if (hides.files.length > 0 && input.decoy === undefined) throw new TypeError('hidden files need a decoy file');
+  for (const dir of hides.dirs) args.push('--perms', '0000', '--tmpfs', dir, '--remount-ro', dir);
+  for (const file of hides.files) args.push('--ro-bind', input.decoy!, file);
+  if (input.decoy !== undefined && hides.files.length > 0) {
+    const decoyDir = dirname(input.decoy);
+    args.push('--perms', '0000', '--tmpfs', decoyDir, '--remount-ro', decoyDir);
+  }
+
   if (input.infoFd !== undefined) args.push('--info-fd', String(input.infoFd));
-  if (input.seccompFd !== undefined && !spec.network) args.push('--seccomp', String(input.seccompFd));
+  if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));
   args.push('--chdir', cwd, '--', ...command);
   return {
     args,
@@ -135,5 +154,6 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     masks,
     readOnly: [...bound].filter((p) => !masks.includes(p)),
     skipped: plan.skipped,
+    hides,
   };
 }

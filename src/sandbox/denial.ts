@@ -7,9 +7,13 @@
  *   rather than EROFS: those count when the message names a protected path;
  * - the network is a separate namespace plus a seccomp filter, so with the network off "unreachable",
  *   "connection refused", DNS failures and an EPERM from connect/socket count as network denials.
+ * - a hidden path (hiddenPaths.ts) fails with EACCES/EROFS/EBUSY: a line naming a path at or below a
+ *   hidden one is a denial "access to a hidden path: P", whatever the exit code, so the person sees
+ *   which secret the command reached for.
  * It also names what was denied, taken from the message when it can be ("write to a read-only path:
  * /etc/x"), for the "retry without the sandbox?" question. Its case table is test/unit/sandbox.denial.test.ts.
  */
+import { isAbsolute, resolve } from 'node:path';
 import type { SandboxType } from '../policy.ts';
 
 export interface DenialInput {
@@ -21,6 +25,10 @@ export interface DenialInput {
   timedOut: boolean;
   /** Whether the run had the network; when not given, network failures count as denials. */
   network?: boolean;
+  /** Paths masked as hidden for this run (canonical). */
+  hidden?: readonly string[];
+  /** The run's working directory, to resolve relative paths in messages. */
+  cwd?: string;
 }
 
 export interface Denial {
@@ -75,10 +83,37 @@ export function extractPath(line: string): string | null {
   return null;
 }
 
+const HIDDEN_ERRORS = /permission denied|\beacces\b|read-only file system|\berofs\b|device or resource busy|\bebusy\b|operation not permitted|\beperm\b|connection refused/i;
+
+function hiddenPathIn(lines: string[], input: DenialInput): string | null {
+  const hidden = input.hidden ?? [];
+  if (hidden.length === 0) return null;
+  const within = (p: string) => hidden.some((h) => p === h || p.startsWith(h.endsWith('/') ? h : `${h}/`));
+  for (const line of lines) {
+    if (!HIDDEN_ERRORS.test(line)) continue;
+    // An absolute hidden path named in the line, spaces and all (`Application Support`): up to the
+    // next colon or quote.
+    for (const h of hidden) {
+      const at = line.indexOf(h);
+      if (at < 0) continue;
+      const named = /^[^:'"’`\n]*/.exec(line.slice(at))![0].trimEnd();
+      if (within(named)) return named;
+    }
+    // `cat: .netrc: Permission denied`: a relative name, resolved against cwd.
+    const raw = extractPath(line) ?? /(?:^|\s)['"‘]?([^\s:'"’]+)['"’]?: (?:permission denied|read-only file system|device or resource busy)/i.exec(line)?.[1] ?? null;
+    if (raw === null || input.cwd === undefined) continue;
+    const path = isAbsolute(raw) ? resolve(raw) : resolve(input.cwd, raw);
+    if (within(path)) return path;
+  }
+  return null;
+}
+
 export function detectDenial(input: DenialInput): Denial {
   if (input.sandboxType === 'none' || input.timedOut || input.exitCode === 0) return { denied: false };
   if (input.exitCode === null && input.signal === null) return { denied: false };
   const lines = `${input.stderr}\n${input.stdout}`.split('\n');
+  const hidden = hiddenPathIn(lines, input);
+  if (hidden !== null) return { denied: true, what: `access to a hidden path: ${hidden}` };
   for (const rule of RULES) {
     if (rule.network && input.network === true) continue;
     for (const line of lines) {

@@ -12,7 +12,9 @@
  * SandboxUnavailableError (the one exception; every other failure is an outcome with `error`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SandboxUnavailableError } from '../errors.ts';
 import type { SandboxType } from '../policy.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
@@ -21,7 +23,7 @@ import { detectDenial } from './denial.ts';
 import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe } from './writableRoots.ts';
-import { networkSeccompFilter } from './seccomp.ts';
+import { sandboxSeccompFilter } from './seccomp.ts';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL on timeout. */
@@ -46,8 +48,80 @@ interface Invocation {
   masks: string[];
   /** bwrap reports set-up success on an extra pipe (fd 3). */
   infoFd: boolean;
-  /** Seccomp program bwrap reads from fd 4, when the network is off. */
+  /** Seccomp program bwrap reads from fd 4 (every bwrap run, when warden has a table for the architecture). */
   seccomp: Buffer | null;
+  /** Paths masked as hidden (canonical), for naming them in a denial. */
+  hidden: string[];
+}
+
+/**
+ * Environment variables a sandboxed command does not get: where warden's store is (a PostgreSQL URL
+ * carries its password) and PostgreSQL's own credentials. With them, and the network on, a command
+ * could open the store and record a decision as if a person had made it.
+ */
+const PRIVATE_ENV = ['WARDEN_STORE', 'PGPASSWORD', 'PGPASSFILE', 'PGSERVICEFILE', 'PGSERVICE'];
+/** Any other variable holding a PostgreSQL URL with a password in it. */
+const URL_WITH_PASSWORD = /^postgres(ql)?:\/\/[^/@\s]*:[^/@\s]*@/i;
+
+export function sandboxEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (PRIVATE_ENV.includes(k) || (v !== undefined && URL_WITH_PASSWORD.test(v))) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+let decoyPath: string | null = null;
+
+/**
+ * The empty mode-000 file bound over hidden files. One per process, in its own 0700 directory (which
+ * every plan hides as well); made again if something removed it. Does I/O.
+ */
+function decoy(): string {
+  if (decoyPath !== null) {
+    try {
+      const st = lstatSync(decoyPath);
+      if (st.isFile() && st.size === 0 && (st.mode & 0o777) === 0) return decoyPath;
+    } catch {
+      // gone: make a new one
+    }
+  }
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-decoy-')));
+  const file = join(dir, 'hidden');
+  writeFileSync(file, '', { mode: 0o000 });
+  chmodSync(file, 0o000);
+  if (decoyPath === null) process.once('exit', () => decoyPath !== null && rmSync(join(decoyPath, '..'), { recursive: true, force: true }));
+  decoyPath = file;
+  return file;
+}
+
+/**
+ * The host's listening pathname Unix sockets (from /proc/net/unix of warden's network namespace), for
+ * masking the ones a run with `--allow-unix-socket` did not list. Does I/O.
+ */
+function hostUnixSockets(): string[] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return [];
+  }
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const path = fields[7];
+    if (path !== undefined && path.startsWith('/')) out.add(path);
+  }
+  return [...out];
+}
+
+function canonicalOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function invocation(req: RunRequest, detection: () => SandboxDetection): Invocation {
@@ -56,33 +130,41 @@ function invocation(req: RunRequest, detection: () => SandboxDetection): Invocat
   if (file === undefined) throw new TypeError('runCommand: empty command');
   const spec = req.sandbox;
   if (spec === null || spec.mode === 'danger-full-access') {
-    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false, seccomp: null };
+    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false, seccomp: null, hidden: [] };
   }
   const found = detection();
   if (found.type === 'none' || found.executable === null) {
     throw new SandboxUnavailableError(found.reason ?? 'no sandbox available on this machine');
   }
+  const env2 = sandboxEnv(env);
   // Tell the command (and tools that care) it is sandboxed; Codex sets CODEX_SANDBOX the same way.
-  env.WARDEN_SANDBOX = found.type;
-  if (!spec.network) env.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
+  env2.WARDEN_SANDBOX = found.type;
+  if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
   if (found.type === 'bwrap') {
-    const seccomp = spec.network ? null : networkSeccompFilter();
+    const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
+    const unixByPath = allowed.length > 0;
+    // With sockets allowed by path, seccomp lets AF_UNIX through and every other socket is masked.
+    const socketMasks = unixByPath ? hostUnixSockets().filter((p) => !allowed.includes(canonicalOrSelf(p))) : [];
+    const seccomp = sandboxSeccompFilter({ network: spec.network, unixByPath });
+    const hiddenSpec = socketMasks.length === 0 ? spec : { ...spec, hidden: [...(spec.hidden ?? []), ...socketMasks] };
     const plan = buildBwrapArgs({
-      spec,
+      spec: hiddenSpec,
       cwd: req.cwd,
       command: req.command,
-      env,
+      env: env2,
       probe: nodeFsProbe,
       infoFd: INFO_FD,
+      decoy: decoy(),
       ...(seccomp === null ? {} : { seccompFd: SECCOMP_FD }),
     });
     // A run that finds another run's mask file (an empty file it sees as an existing entry) holds it too,
     // so the first run to finish does not remove it from under the second.
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
-    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env, masks, infoFd: true, seccomp };
+    const hidden = [...plan.hides.dirs, ...plan.hides.files];
+    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden };
   }
-  const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env, nodeFsProbe), req.command);
-  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env, masks: [], infoFd: false, seccomp: null };
+  const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env2, nodeFsProbe), req.command);
+  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env: env2, masks: [], infoFd: false, seccomp: null, hidden: spec.hidden ?? [] };
 }
 
 /** Keeps the first `cap` bytes of a stream and counts the rest. */
@@ -218,6 +300,8 @@ export async function runCommand(req: RunRequest, options: RunOptions = {}): Pro
               stderr: err,
               timedOut,
               network: req.sandbox?.network ?? true,
+              hidden: inv.hidden,
+              cwd: req.cwd,
             }),
       };
       if (setupError) outcome.error = setupError;

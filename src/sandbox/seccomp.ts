@@ -1,15 +1,29 @@
 /**
- * A seccomp-BPF filter for sandboxed runs without the network, handed to bwrap with `--seccomp FD`.
- * Pure (returns bytes).
+ * The seccomp-BPF filter every bwrap run gets, handed to bwrap with `--seccomp FD`. Pure (returns bytes).
  *
  * Why, on top of the network namespace: a fresh network namespace cuts TCP/UDP and abstract Unix
  * sockets, but a Unix socket that lives on the file system stays connectable through the read-only
  * bind of `/`, and several of those are escapes: the systemd user bus (`systemd-run --user` runs
  * anything outside the sandbox), docker.sock, an X11 display (keystrokes into the user's terminal),
- * ssh-agent. So, as Codex does: `connect` fails with EPERM, `socket` only makes AF_UNIX sockets (pairs
- * and listeners still work), and io_uring is refused because its operations bypass seccomp. A process
- * of another architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed.
+ * ssh-agent. With `--network` there is no network namespace at all, so abstract sockets are reachable
+ * too. Three shapes, by what the run may do:
+ * - network off, no allowed sockets (as Codex): `connect` fails with EPERM, `socket` only makes AF_UNIX
+ *   sockets (pairs and listeners still work);
+ * - network on, no allowed sockets: `socket(AF_UNIX)` fails with EPERM, so no Unix socket of the host
+ *   can be reached, pathname or abstract; TCP/UDP work;
+ * - some sockets allowed (`--allow-unix-socket`): AF_UNIX sockets may be made and connected; the
+ *   others are masked on the file system instead (bwrapArgs.ts, from /proc/net/unix). seccomp cannot
+ *   see a connect's path, so this is the only shape that can tell sockets apart. With the network on
+ *   abstract sockets of the host stay reachable in this shape (docs/security.md says so).
+ * Always: io_uring is refused because its operations bypass seccomp, and a process of another
+ * architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed.
  */
+
+export interface SeccompOptions {
+  network: boolean;
+  /** True when some Unix sockets are allowed by path (then the file system does the filtering). */
+  unixByPath: boolean;
+}
 
 const BPF_LD_W_ABS = 0x20;
 const BPF_JEQ_K = 0x15;
@@ -40,25 +54,33 @@ const IO_URING = [425, 426, 427]; // setup, enter, register: same number on ever
 
 type Insn = [code: number, jt: number, jf: number, k: number];
 
-/** The filter for `arch`, or null when warden has no syscall table for it. */
+/** The network-off filter for `arch` (no allowed sockets), or null when warden has no syscall table for it. */
 export function networkSeccompFilter(arch: NodeJS.Architecture = process.arch): Buffer | null {
+  return sandboxSeccompFilter({ network: false, unixByPath: false }, arch);
+}
+
+/** The filter for a run's shape on `arch`, or null when warden has no syscall table for it. */
+export function sandboxSeccompFilter(options: SeccompOptions, arch: NodeJS.Architecture = process.arch): Buffer | null {
   const t = ARCHES[arch];
   if (t === undefined) return null;
   // Labels are resolved to relative jumps below.
   type Jump = [code: number, k: number, onTrue: string, onFalse: string];
+  // What socket(domain) does with the domain in the accumulator: the one rule that differs by shape.
+  const socketRule: Array<Insn | Jump | string> = options.network
+    ? options.unixByPath
+      ? []
+      : [[BPF_JEQ_K, t.socket, 'socket', 'allow'], 'socket', [BPF_LD_W_ABS, 0, 0, OFF_ARG0_LO], [BPF_JEQ_K, AF_UNIX, 'eperm', 'allow']]
+    : [[BPF_JEQ_K, t.socket, 'socket', 'allow'], 'socket', [BPF_LD_W_ABS, 0, 0, OFF_ARG0_LO], [BPF_JEQ_K, AF_UNIX, 'allow', 'eperm']];
+  const blockConnect = !options.network && !options.unixByPath;
   const prog: Array<Insn | Jump | string> = [
     [BPF_LD_W_ABS, 0, 0, OFF_ARCH],
     [BPF_JEQ_K, t.audit, 'native', 'kill'],
     'native',
     [BPF_LD_W_ABS, 0, 0, OFF_NR],
     ...(t.abiLimit === null ? [] : [[BPF_JGE_K, t.abiLimit, 'kill', 'next0'] as Jump, 'next0']),
-    [BPF_JEQ_K, t.connect, 'eperm', 'next1'],
-    'next1',
+    ...(blockConnect ? [[BPF_JEQ_K, t.connect, 'eperm', 'next1'] as Jump, 'next1'] : []),
     ...IO_URING.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `uring${i}`] as Jump, `uring${i}`]),
-    [BPF_JEQ_K, t.socket, 'socket', 'allow'],
-    'socket',
-    [BPF_LD_W_ABS, 0, 0, OFF_ARG0_LO],
-    [BPF_JEQ_K, AF_UNIX, 'allow', 'eperm'],
+    ...socketRule,
     'allow',
     [BPF_RET_K, 0, 0, RET_ALLOW],
     'eperm',

@@ -11,6 +11,16 @@ export interface SandboxSpec {
   network: boolean;
   /** Whether /tmp and $TMPDIR are writable under workspace-write. */
   tmpWrite: boolean;
+  /**
+   * Absolute paths no sandboxed command may read or write (secrets, warden's own files): masked in
+   * every sandbox mode. See hiddenPaths.ts.
+   */
+  hidden?: string[];
+  /**
+   * Unix socket paths a command may connect to when the network is on; every other Unix socket stays
+   * unreachable (seccomp.ts).
+   */
+  allowUnixSockets?: string[];
 }
 
 export interface RunRequest {

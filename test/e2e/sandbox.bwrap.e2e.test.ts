@@ -318,7 +318,7 @@ test('a sandbox that fails to set up is an outcome with error, never a denial or
   assert.ok(!existsSync(join(ws, 'ran')));
 });
 
-test('network off: a Unix socket on the host file system cannot be connected to (seccomp)', async () => {
+test('a Unix socket on the host file system cannot be connected to, network on or off, unless listed', async () => {
   const { ws, outside } = dirs();
   const path = join(outside, 'host.sock');
   const server: Server = createServer((s) => s.on('error', () => {}).end('hi'));
@@ -329,8 +329,27 @@ test('network off: a Unix socket on the host file system cannot be connected to 
     assert.equal(off.exitCode, 1, off.stdout + off.stderr);
     assert.match(off.stderr, /EPERM/);
     assert.equal(off.denial.denied, true);
+    // With the network on the socket stays blocked (issue #13: docker.sock, the session bus) ...
     const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network: true } });
-    assert.equal(on.stdout, 'connected\n', on.stderr);
+    assert.equal(on.exitCode, 1, on.stdout + on.stderr);
+    assert.match(on.stderr, /EPERM/);
+    // ... unless it is listed, and then only it: another listening socket is still unreachable.
+    const other = join(outside, 'other.sock');
+    const otherServer: Server = createServer((s) => s.on('error', () => {}).end('hi'));
+    await new Promise<void>((res) => otherServer.listen(other, res));
+    try {
+      for (const network of [true, false]) {
+        const allowed = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network, allowUnixSockets: [path] } });
+        assert.equal(allowed.stdout, 'connected\n', allowed.stderr);
+        const otherClient = client.replace(JSON.stringify(path), JSON.stringify(other));
+        const blocked = await runCommand({ command: [process.execPath, '-e', otherClient], cwd: ws, sandbox: { ...RO, network, allowUnixSockets: [path] } });
+        assert.equal(blocked.exitCode, 1, blocked.stdout + blocked.stderr);
+        assert.match(blocked.stderr, /EACCES|ECONNREFUSED/);
+        assert.equal(blocked.denial.denied, true, blocked.stderr);
+      }
+    } finally {
+      otherServer.close();
+    }
     // Local IPC that needs no connect still works with the network off.
     const pair = await runCommand({
       command: [process.execPath, '-e', "require('child_process').spawn(process.execPath, ['-e', 'process.send(1)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }).on('message', (m) => { console.log('ipc', m); process.exit(0) })"],

@@ -41,8 +41,8 @@ test('lifecycle: the chart the inspector page reads marks exactly the machine\'s
 });
 
 test('lifecycle: fail-closed sources are asked sources, a person is asked, and automatic ones are neither', () => {
-  assert.deepEqual(DECISION_SOURCES.filter(isFailClosedSource), ['malformed', 'timeout', 'error', 'restart']);
-  assert.deepEqual(DECISION_SOURCES.filter(isAskedSource), ['user', 'malformed', 'timeout', 'error', 'restart']);
+  assert.deepEqual(DECISION_SOURCES.filter(isFailClosedSource), ['client-auto', 'malformed', 'timeout', 'error', 'restart']);
+  assert.deepEqual(DECISION_SOURCES.filter(isAskedSource), ['user', 'client', 'client-auto', 'malformed', 'timeout', 'error', 'restart']);
   assert.equal(isAskedSource('somebody-new'), false, 'a source not listed is not a person');
   assert.equal(isFailClosedSource('somebody-new'), false);
 });

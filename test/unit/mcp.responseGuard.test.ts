@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { createResponseGuard, rewriteLine } from '../../src/mcp/responseGuard.ts';
 
 const K = 'k';
@@ -33,16 +32,17 @@ for (const [label, line, expected] of CASES) {
   });
 }
 
-test('the guard stream wraps across chunk boundaries and unwrap recovers the value; a forged key is not unwrapped', async () => {
+test('guard wraps a response by reference and unwrap recovers the value; requests pass; a forged key is not unwrapped', () => {
   const guard = createResponseGuard();
-  const text = '{"jsonrpc":"2.0","id":7,"result":"ap\u00e9"}\n{"jsonrpc":"2.0","method":"x"}\n';
-  const bytes = Buffer.from(text);
-  const chunks = [bytes.subarray(0, 37), bytes.subarray(37, 38), bytes.subarray(38)]; // split inside the é
-  let out = '';
-  for await (const c of Readable.from(chunks).pipe(guard.stream)) out += c.toString();
-  const [first, second] = out.trim().split('\n');
-  assert.equal(guard.unwrap(JSON.parse(first!).result), 'ap\u00e9');
-  assert.equal(second, '{"jsonrpc":"2.0","method":"x"}');
+  const wrapped = guard.guard({ jsonrpc: '2.0', id: 7, result: 'ap\u00e9' });
+  assert.equal(guard.unwrap(wrapped.result), 'ap\u00e9');
+  const request = { jsonrpc: '2.0', method: 'x' };
+  assert.equal(guard.guard(request), request);
   const forged = { warden_unwrap_guess: { action: 'accept' } };
   assert.equal(guard.unwrap(forged), forged);
+});
+
+test('rewriteLine: a response nested 5,000 levels deep is left alone instead of overflowing the stack', () => {
+  const deep = `{"jsonrpc":"2.0","id":1,"result":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+  assert.equal(rewriteLine(deep, K), null);
 });

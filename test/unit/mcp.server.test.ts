@@ -14,7 +14,7 @@ import { createRuntime } from '../../src/cli/runtime.ts';
 import type { PersonChannel } from '../../src/requests/decider.ts';
 import { tempSqliteStore } from '../support/fixtures.ts';
 
-async function setup(decisionTimeoutMs: number) {
+async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs?: number) {
   const t = tempSqliteStore();
   const rules = join(t.dir, 'rules.toml');
   writeFileSync(rules, '');
@@ -32,6 +32,7 @@ async function setup(decisionTimeoutMs: number) {
     sessionId: 'unit-session',
     defaultCwd: realpathSync(t.dir),
     decisionTimeoutMs,
+    ...(decisionTimeoutWithoutProgressMs === undefined ? {} : { decisionTimeoutWithoutProgressMs }),
     outOfBandHint: 'run `warden approve` in a terminal',
     origin: (callId) => ({ surface: 'mcp', pid: process.pid, host: 'test', callId }),
     progressIntervalMs: 50,
@@ -62,13 +63,38 @@ test('a call with a progressToken reports progress while it waits for a decision
       resetTimeoutOnProgress: true,
     });
     assert.equal(r.isError, true);
-    assert.match((r.content as Array<{ text: string }>)[0]!.text, /warden approve/);
+    // Issue 13: the agent is not told how to decide out of band (that would teach it to approve itself).
+    assert.match((r.content as Array<{ text: string }>)[0]!.text, /This client cannot show approval questions\.$/m);
+    assert.doesNotMatch((r.content as Array<{ text: string }>)[0]!.text, /approve|--store/);
     assert.ok(ticks.length >= 3, `progress ticks: ${ticks}`);
     assert.deepEqual(ticks, ticks.map((_, i) => i + 1));
     const events = await t.store.readAll(1);
     assert.ok(events.every((e) => e.sessionId === 'unit-session'));
     const d = events.find((e) => e.type === 'DecisionRecorded');
     assert.ok(d?.type === 'DecisionRecorded' && d.data.source === 'timeout');
+  } finally {
+    await client.close();
+    await built.idle();
+    await t.cleanup();
+  }
+});
+
+test('a call without a progressToken is decided within the shorter timeout; one with a token waits the full one', async () => {
+  const { t, built } = await setup(3000, 300);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await built.server.connect(serverSide);
+  const client = new Client({ name: 'unit', version: '1' }, { capabilities: {} });
+  await client.connect(clientSide);
+  try {
+    let started = Date.now();
+    const quick = await client.callTool({ name: 'shell', arguments: { command: ['touch', 'x'] } });
+    const quickMs = Date.now() - started;
+    started = Date.now();
+    const patient = await client.callTool({ name: 'shell', arguments: { command: ['touch', 'y'] } }, undefined, { onprogress: () => undefined, timeout: 10_000 });
+    const patientMs = Date.now() - started;
+    for (const r of [quick, patient]) assert.equal((r.structuredContent as { decision: { source: string } }).decision.source, 'timeout');
+    assert.ok(quickMs < 2500, `without a token: ${quickMs} ms`);
+    assert.ok(patientMs >= 2900, `with a token: ${patientMs} ms`);
   } finally {
     await client.close();
     await built.idle();

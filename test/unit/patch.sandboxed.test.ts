@@ -26,12 +26,12 @@ function runSandboxed(ws: string, patch: string) {
   return spawnSync(BWRAP, args, { cwd: ws, input: patch, encoding: 'utf8', timeout: 60_000 });
 }
 
-test('applyPatchCommand names node, an absolute tsx loader and the absolute entry', () => {
+test('applyPatchCommand names plain node and the absolute compiled entry: no transpiler in the sandbox', () => {
   const argv = applyPatchCommand();
+  assert.equal(argv.length, 2);
   assert.equal(argv[0], process.execPath);
-  assert.equal(argv[1], '--import');
-  assert.match(argv[2]!, /^file:\/\/\/.*tsx/);
-  assert.ok(path.isAbsolute(argv[3]!) && existsSync(argv[3]!));
+  assert.match(argv[1]!, /\/dist\/safety\/patch\/applyPatchMain\.js$/);
+  assert.ok(path.isAbsolute(argv[1]!) && existsSync(argv[1]!));
 });
 
 test('inside bwrap: the patch lands in cwd; a write outside fails with a sandbox error and writes nothing', () => {
@@ -42,8 +42,8 @@ test('inside bwrap: the patch lands in cwd; a write outside fails with a sandbox
     const ok = runSandboxed(ws, wrap('*** Add File: hello.txt', '+hi from the sandbox'));
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(readFileSync(path.join(ws, 'hello.txt'), 'utf8'), 'hi from the sandbox\n');
-    const report = JSON.parse(ok.stdout) as { files: Array<{ path: string; kind: string; added: number }> };
-    assert.deepEqual(report.files, [{ kind: 'add', path: path.join(ws, 'hello.txt'), added: 1, removed: 0 }]);
+    // What the agent reads: a plain account of the change, not the applier's internals.
+    assert.equal(ok.stdout, 'Success. Updated the following files:\nA hello.txt (+1 -0)\n');
 
     const bad = runSandboxed(ws, wrap('*** Add File: inside.txt', '+fine', '*** Add File: ../outside.txt', '+escape'));
     assert.equal(bad.status, 1);

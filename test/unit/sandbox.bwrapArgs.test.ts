@@ -199,7 +199,54 @@ test('the info fd and an empty command', () => {
   assert.throws(() => build(RO, {}, { command: [] }), TypeError);
 });
 
-test('the seccomp fd is passed only with the network off', () => {
+test('the seccomp fd is passed with the network on too (Unix sockets stay blocked, issue #13)', () => {
   assert.ok(build(RO, {}, { seccompFd: 4 }).args.join(' ').includes('--seccomp 4 --chdir'));
-  assert.ok(!build({ ...RO, network: true }, {}, { seccompFd: 4 }).args.includes('--seccomp'));
+  assert.ok(build({ ...RO, network: true }, {}, { seccompFd: 4 }).args.join(' ').includes('--seccomp 4 --chdir'));
+});
+
+/** The hide operations of an argv, in order. */
+function hideOps(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--tmpfs') out.push(`tmpfs ${args[i + 1]}`);
+    if (args[i] === '--ro-bind' && args[i + 1] === '/d/decoy') out.push(`decoy ${args[i + 2]}`);
+  }
+  return out;
+}
+
+test('hidden paths: existing dirs get a mode-000 read-only tmpfs, files the decoy, missing ones nothing; last, in every mode', () => {
+  const fs = {
+    '/ws': { kind: 'dir' },
+    '/h/.ssh/id': { kind: 'file' },
+    '/h/.netrc': { kind: 'file' },
+    '/h/.aws': { kind: 'symlink', to: '/secrets/aws' },
+    '/secrets/aws/credentials': { kind: 'file' },
+    '/d/decoy': { kind: 'file' },
+  } satisfies Record<string, Node>;
+  const hidden = ['/h/.ssh', '/h/.netrc', '/h/.aws', '/h/.missing', '/h/.ssh/id', 'relative'];
+  for (const spec of [RO, { ...WW, tmpWrite: false }]) {
+    const plan = build({ ...spec, hidden }, fs, { decoy: '/d/decoy', infoFd: 3 });
+    assert.deepEqual(hideOps(plan.args), ['tmpfs /h/.ssh', 'tmpfs /secrets/aws', 'decoy /h/.netrc', 'tmpfs /d'], spec.mode);
+    const a = plan.args.join(' ');
+    assert.ok(a.includes('--perms 0000 --tmpfs /h/.ssh --remount-ro /h/.ssh'));
+    assert.ok(a.indexOf('--tmpfs /h/.ssh') > a.lastIndexOf('--bind '), 'after every writable bind');
+    assert.ok(a.indexOf('--tmpfs /d') < a.indexOf('--info-fd'));
+    assert.deepEqual(plan.hides.dirs, ['/h/.ssh', '/secrets/aws']);
+    assert.deepEqual(plan.hides.files, ['/h/.netrc']);
+  }
+});
+
+test('a hidden directory that holds the workspace or a writable root is reported, not masked; its files still are', () => {
+  const fs = { '/state/ws': { kind: 'dir' }, '/state/events.db': { kind: 'file' }, '/root2': { kind: 'dir' }, '/d/decoy': { kind: 'file' } } satisfies Record<string, Node>;
+  const plan = build(
+    { ...WW, tmpWrite: false, writableRoots: ['/root2'], hidden: ['/state', '/state/events.db', '/'] },
+    fs,
+    { cwd: '/state/ws', decoy: '/d/decoy' },
+  );
+  assert.deepEqual(hideOps(plan.args), ['decoy /state/events.db', 'tmpfs /d']);
+  assert.deepEqual(plan.hides.notHidden.map((x) => x.path), ['/state', '/']);
+});
+
+test('hidden files without a decoy are a programming error, not a silent no-op', () => {
+  assert.throws(() => build({ ...RO, hidden: ['/h/f'] }, { '/h/f': { kind: 'file' } }), TypeError);
 });

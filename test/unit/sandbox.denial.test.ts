@@ -52,6 +52,13 @@ const CASES: Array<[string, Partial<DenialInput>, boolean, string?]> = [
   ['curl: failed to connect, operation not permitted', { exitCode: 7, stderr: 'curl: (7) Failed to connect to x port 80: Operation not permitted' }, true, 'network connection blocked'],
   ['EPERM elsewhere stays a plain EPERM', { stderr: "chmod: changing permissions of '/x': Operation not permitted" }, true, 'operation not permitted: /x'],
   ['connection refused with the network on is not', { network: true, stderr: 'connect ECONNREFUSED 127.0.0.1:1' }, false],
+  // Hidden paths (issue #13): named whatever the exit code, resolved against cwd
+  ['cat of a hidden file', { hidden: ['/h/.ssh'], stderr: 'cat: /h/.ssh/id_ed25519: Permission denied' }, true, 'access to a hidden path: /h/.ssh/id_ed25519'],
+  ['ls of a hidden dir exits 2 and still is', { exitCode: 2, hidden: ['/h/.ssh'], stderr: "ls: cannot open directory '/h/.ssh': Permission denied" }, true, 'access to a hidden path: /h/.ssh'],
+  ['a relative path against cwd', { hidden: ['/h/.netrc'], cwd: '/h', stderr: 'cat: .netrc: Permission denied' }, true, 'access to a hidden path: /h/.netrc'],
+  ['a write to a hidden file', { exitCode: 2, hidden: ['/h/.netrc'], stderr: 'sh: 1: cannot create /h/.netrc: Read-only file system' }, true, 'access to a hidden path: /h/.netrc'],
+  ['a sibling whose name extends a hidden one is not hidden', { hidden: ['/h/.ssh'], stderr: 'cat: /h/.sshx: Permission denied' }, true, 'permission denied: /h/.sshx'],
+  ['a hidden path on a bare run is not a denial', { sandboxType: 'none', hidden: ['/h/.ssh'], stderr: 'cat: /h/.ssh/x: Permission denied' }, false],
   // Other keywords
   ['the word sandbox', { stderr: 'denied by sandbox policy' }, true, 'blocked by the sandbox'],
   ['seccomp', { stderr: 'seccomp filter' }, true, 'blocked by the sandbox'],

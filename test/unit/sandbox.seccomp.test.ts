@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { networkSeccompFilter } from '../../src/sandbox/seccomp.ts';
+import { networkSeccompFilter, sandboxSeccompFilter } from '../../src/sandbox/seccomp.ts';
 
 /** Runs a seccomp program on (arch, nr, arg0); returns the action word. */
 function evaluate(prog: Buffer, arch: number, nr: number, arg0: number): number {
@@ -61,4 +61,30 @@ test('arm64: its own numbers', () => {
 
 test('an architecture without a table gets no filter', () => {
   assert.equal(networkSeccompFilter('ppc64'), null);
+});
+
+test('network on: socket(AF_UNIX) refused, inet sockets and connect allowed (issue #13: docker.sock, the session bus)', () => {
+  const p = sandboxSeccompFilter({ network: true, unixByPath: false }, 'x64')!;
+  assert.equal(evaluate(p, X64, 41, 1), EPERM); // socket(AF_UNIX)
+  assert.equal(evaluate(p, X64, 41, 2), ALLOW); // socket(AF_INET)
+  assert.equal(evaluate(p, X64, 41, 10), ALLOW); // socket(AF_INET6)
+  assert.equal(evaluate(p, X64, 42, 0), ALLOW); // connect
+  assert.equal(evaluate(p, X64, 53, 1), ALLOW); // socketpair: no host socket involved
+  for (const nr of [425, 426, 427]) assert.equal(evaluate(p, X64, nr, 0), EPERM);
+  assert.equal(evaluate(p, 0x40000003, 102, 0), KILL);
+  const arm = sandboxSeccompFilter({ network: true, unixByPath: false }, 'arm64')!;
+  assert.equal(evaluate(arm, ARM64, 198, 1), EPERM);
+  assert.equal(evaluate(arm, ARM64, 198, 2), ALLOW);
+});
+
+test('sockets allowed by path: AF_UNIX and connect allowed (the file system masks the rest); network off keeps inet refused', () => {
+  const on = sandboxSeccompFilter({ network: true, unixByPath: true }, 'x64')!;
+  assert.equal(evaluate(on, X64, 41, 1), ALLOW);
+  assert.equal(evaluate(on, X64, 42, 0), ALLOW);
+  assert.equal(evaluate(on, X64, 425, 0), EPERM);
+  const off = sandboxSeccompFilter({ network: false, unixByPath: true }, 'x64')!;
+  assert.equal(evaluate(off, X64, 41, 1), ALLOW);
+  assert.equal(evaluate(off, X64, 41, 2), EPERM);
+  assert.equal(evaluate(off, X64, 42, 0), ALLOW);
+  assert.equal(evaluate(off, X64, 0x40000000 + 42, 0), KILL);
 });

@@ -13,6 +13,7 @@ import {
   addPolicyOptions,
   addStoreOption,
   buildPolicy,
+  ownPaths,
   defaultSessionId,
   openStoreFromFlags,
   origin,
@@ -21,6 +22,7 @@ import {
 } from '../options.ts';
 import { ConfigError } from '../../errors.ts';
 import { recoverStore } from '../recovery.ts';
+import { defaultRulesPath } from '../../safety/rules.ts';
 
 interface ExecFlags extends PolicyFlags {
   session?: string;
@@ -86,18 +88,25 @@ export function register(program: Command): void {
   addStoreOption(cmd);
   cmd.action(async (command: string[], flags: ExecFlags) => {
     setupLogging(flags);
-    const policy = buildPolicy(flags);
+    const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const timeoutMs = positiveNumber(flags.timeout, '--timeout');
     const decisionTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
     const store = await openStoreFromFlags(flags);
     try {
       await recoverStore(store);
-      const channel = process.stdin.isTTY && process.stdin instanceof ReadStream ? createTtyChannel(process.stdin, process.stderr) : nobodyChannel;
+      const channel =
+        process.stdin.isTTY && process.stdin instanceof ReadStream
+          ? createTtyChannel(process.stdin, process.stderr, {
+              rulesPath: flags.rules ?? defaultRulesPath(),
+              decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+            })
+          : nobodyChannel;
       const runtime = await createRuntime({
         store,
         rulesPath: flags.rules,
         channel,
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+        sandboxNeeded: policy.sandbox !== 'danger-full-access',
       });
       const result = await runRequest({
         store,

@@ -8,25 +8,33 @@
 import { realpathSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
+import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
 import type { PersonChannel } from '../../requests/decider.ts';
 import { createRuntime } from '../runtime.ts';
-import { addPolicyOptions, addStoreOption, buildPolicy, origin, setupLogging, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
 import { logger } from '../../log.ts';
 import { positiveNumber } from './exec.ts';
+import { DEFAULT_MIN_DECISION_MS } from '../../mcp/answer.ts';
+import { ConfigError } from '../../errors.ts';
 
 interface ServeFlags extends PolicyFlags {
   store?: string;
   logLevel?: string;
   rules?: string;
   decisionTimeout?: string;
+  minDecisionMs?: string;
 }
 
 export const DEFAULT_DECISION_TIMEOUT_S = 120;
+/**
+ * The default for a call without a progressToken: the MCP SDKs give up on a request after 60 s
+ * unless progress resets their clock, and a client that gave up has nobody to hand the result to.
+ */
+export const DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S = 50;
 
 /** stdout belongs to the protocol: anything else that tries to print goes to stderr. */
 function guardStdout(): void {
@@ -37,19 +45,37 @@ function guardStdout(): void {
   console.warn = toStderr;
 }
 
+function nonNegativeMs(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MIN_DECISION_MS;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`--min-decision-ms must be a number of milliseconds >= 0, got '${value}'`);
+  return n;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
     .description('MCP stdio server: tools shell and apply_patch, approvals asked through elicitation')
     .option('--rules <file>', 'user rules file (default $XDG_CONFIG_HOME/warden/rules.toml)')
-    .option('--decision-timeout <seconds>', `deny when nobody decides within this time (default ${DEFAULT_DECISION_TIMEOUT_S})`);
+    .option(
+      '--decision-timeout <seconds>',
+      `deny when nobody decides within this time (default ${DEFAULT_DECISION_TIMEOUT_S} for a call that carries a progressToken, ` +
+        `${DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S} for one that does not: most clients give up on a call after 60 s unless progress resets their clock; ` +
+        'a value given here applies to every call, so raise the client\'s tool timeout to match)',
+    )
+    .option(
+      '--min-decision-ms <ms>',
+      `a client answer sooner than this after the question is the client's own, not a person's: recorded as client-auto, never an approval (default ${DEFAULT_MIN_DECISION_MS}; 0 trusts every answer)`,
+    );
   addPolicyOptions(cmd);
   addStoreOption(cmd);
   cmd.action(async (flags: ServeFlags) => {
     guardStdout();
     setupLogging(flags);
-    const policy = buildPolicy(flags);
-    const decisionTimeoutMs = (positiveNumber(flags.decisionTimeout, '--decision-timeout') ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
+    const policy = buildPolicy(flags, { own: ownPaths(flags) });
+    const explicitTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
+    const decisionTimeoutMs = (explicitTimeout ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
+    const minDecisionMs = nonNegativeMs(flags.minDecisionMs);
     const location = resolveStoreLocation({ flag: flags.store });
     const store = await openStore(location);
     await recoverStore(store);
@@ -60,7 +86,7 @@ export function register(program: Command): void {
       store,
       rulesPath: flags.rules,
       decisionTimeoutMs,
-      channel: { ask: (input, signal) => (channel ? channel.ask(input, signal) : Promise.reject(new Error('the MCP server is not built yet'))) },
+      channel: { ask: (input, signal, hooks) => (channel ? channel.ask(input, signal, hooks) : Promise.reject(new Error('the MCP server is not built yet'))) },
     });
     const sessionId = `mcp-${randomUUID()}`;
     const guard = createResponseGuard();
@@ -71,8 +97,10 @@ export function register(program: Command): void {
       sessionId,
       defaultCwd: realpathSync(process.cwd()),
       decisionTimeoutMs,
+      minDecisionMs,
+      ...(explicitTimeout === undefined ? { decisionTimeoutWithoutProgressMs: DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S * 1000 } : {}),
       outOfBandHint: `run \`warden approve --store ${describeStoreLocation(location)}\` in a terminal (or use \`warden inspect\`)`,
-      origin: (callId) => origin('mcp', callId),
+      origin: (callId, clientCallId) => origin('mcp', callId, clientCallId),
       unwrapResult: guard.unwrap,
     });
     channel = built.channel;
@@ -101,8 +129,7 @@ export function register(program: Command): void {
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     process.on('SIGINT', () => void shutdown('SIGINT'));
 
-    process.stdin.pipe(guard.stream);
-    await built.server.connect(new StdioServerTransport(guard.stream, process.stdout));
+    await built.server.connect(new WardenStdioTransport(process.stdin, process.stdout, { guard }));
     logger().info({ sessionId, store: describeStoreLocation(location), policy }, 'warden MCP server ready on stdio');
   });
 }

@@ -183,9 +183,10 @@ function decisionText(r) {
 function rowEl(r, flash) {
   const tr = el('tr', { 'data-id': r.id, 'data-state': r.state, class: [r.id === ui.selected ? 'selected' : '', flash ? 'flash' : ''].join(' ').trim(), onclick: () => select(r.id) },
     el('td', { title: r.requestedAt, text: fmtTime(r.requestedAt) }),
-    el('td', {}, el('span', { class: `pill s-${r.state}`, text: r.state })),
+    // the shared outcome words and tone: a run that exited non-zero is a failure, not a green "completed"
+    el('td', {}, el('span', { class: `pill s-${r.state} tone-${r.outcome?.tone ?? 'plain'}`, title: r.state, text: r.outcome?.label ?? r.state })),
     el('td', { class: 'cmd', title: r.what, text: r.what }),
-    el('td', { text: decisionText(r) }),
+    el('td', { text: r.decisionText ?? decisionText(r) }),
     el('td', { text: r.exitCode === null ? '' : String(r.exitCode) }),
     el('td', { class: 'cmd sess', title: r.session, text: r.session }),
   );

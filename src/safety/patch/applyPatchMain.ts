@@ -1,7 +1,9 @@
 /**
  * The process that applies a patch: reads the patch on stdin, applies it in its working directory,
- * prints the ApplyReport as one JSON line on stdout and exits 0; on any failure prints one clear
- * line on stderr and exits 1. The executor runs it inside the OS sandbox (argv from
+ * prints what changed for the agent and the person (`Success. Updated the following files:` then
+ * `A path (+1 -0)` lines, as Codex's apply_patch answers) and exits 0; on any failure prints one
+ * clear line on stderr and exits 1. Its stdout becomes the tool result as is, so it carries no
+ * internal protocol (issue #14: the result used to be this process's JSON). The executor runs it inside the OS sandbox (argv from
  * `applyPatchCommand()`), so the sandbox, not this code, is what confines the writes.
  */
 import { applyPatch } from './applyPatch.ts';
@@ -20,7 +22,7 @@ async function readStdin(): Promise<string> {
 
 try {
   const report = await applyPatch(await readStdin(), process.cwd());
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.stdout.write(`Success. Updated the following files:\n${report.summary}\n`);
   process.exitCode = 0;
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);

@@ -17,7 +17,7 @@ import type { PatchFile } from '../../events/types.ts';
 import type { SandboxType } from '../../policy.ts';
 import type { Classification, PatchClassificationInput } from '../types.ts';
 import { tryParsePatch, type ParsedPatch } from './parsePatch.ts';
-import { gitdirTargets, judgePath, writableRoots } from './writablePaths.ts';
+import { gitdirTargets, hiddenRoots, judgePath, writableRoots } from './writablePaths.ts';
 
 const NEVER_REASON = 'writing outside of the project; rejected by user approval settings';
 
@@ -49,9 +49,10 @@ export function unconstrainedReason(files: PatchFile[], input: PatchClassificati
   if (policy.sandbox === 'read-only') return 'the read-only sandbox has no writable roots';
   const roots = writableRoots(policy, cwd);
   const gitdirs = roots === 'all' ? [] : gitdirTargets(roots);
+  const hidden = roots === 'all' ? [] : hiddenRoots(policy.hidden);
   for (const f of files) {
     for (const p of f.moveTo === undefined ? [f.path] : [f.path, f.moveTo]) {
-      const v = judgePath(p, roots, gitdirs);
+      const v = judgePath(p, roots, gitdirs, hidden);
       if (!v.writable) return v.why;
     }
   }

@@ -122,6 +122,11 @@ export function gitdirTargets(roots: string[]): string[] {
   return out;
 }
 
+/** The policy's hidden paths, canonical (those that cannot be resolved are kept as given). Does I/O. */
+export function hiddenRoots(hidden: readonly string[] | undefined): string[] {
+  return (hidden ?? []).filter((h) => path.isAbsolute(h)).map((h) => canonicalPath(h) ?? h);
+}
+
 /** Why a canonical path is protected, or null. A `.git` / `.warden` component anywhere counts. */
 export function protectedReason(canonical: string, gitdirs: string[]): string | null {
   for (const comp of canonical.split('/')) {
@@ -138,11 +143,14 @@ export type PathVerdict = { writable: true; canonical: string } | { writable: fa
  * Whether one absolute (lexically normalised) path may be written without asking. Does I/O.
  * `roots === 'all'` is danger-full-access: every path, protected names included, as the reference.
  */
-export function judgePath(absolute: string, roots: string[] | 'all', gitdirs: string[]): PathVerdict {
+export function judgePath(absolute: string, roots: string[] | 'all', gitdirs: string[], hidden: string[] = []): PathVerdict {
   if (roots === 'all') return { writable: true, canonical: absolute };
   const canonical = canonicalPath(absolute);
   if (canonical === null) return { writable: false, why: `${absolute} cannot be resolved (symlink loop or unreadable component)` };
   const via = canonical === absolute ? '' : ` (resolves to ${canonical})`;
+  // The sandbox masks hidden paths in every mode (src/sandbox/hiddenPaths.ts): a patch may not write them either.
+  const secret = hidden.find((h) => isWithin(canonical, h));
+  if (secret !== undefined) return { writable: false, why: `${absolute} is hidden from sandboxed commands (${secret})${via}` };
   if (!roots.some((r) => isWithin(canonical, r))) return { writable: false, why: `${absolute} is outside the writable roots${via}` };
   const prot = protectedReason(canonical, gitdirs);
   if (prot !== null) return { writable: false, why: `${absolute} is ${prot}, which stays read-only${via}` };

@@ -1,0 +1,186 @@
+/**
+ * Paths no sandboxed command may read or write: credentials (the default list below) and warden's own
+ * files (the store, the rules, warden's config; the CLI adds those). Pure: the list is built from the
+ * environment, and `planHides` decides what to mask given an `FsProbe`.
+ *
+ * Why: `--ro-bind / /` shows the whole home to every auto-approved command, and `cat ~/.ssh/id_ed25519`
+ * is a known-safe read. An agent steered by a prompt injection reads the key and prints it into its
+ * context (or, with the network on, sends it away). And an agent that can read or write warden's store
+ * can read every other session's commands and outputs, or record a decision nobody made.
+ *
+ * How (bwrap, see bwrapArgs.ts): an existing directory gets an empty tmpfs with mode 000, remounted
+ * read-only (so `ls`, `cat dir/x`, creating and chmod all fail); an existing file gets a read-only bind
+ * of an empty mode-000 decoy file (reads fail with EACCES, writes with EROFS, rm/mv with EBUSY). Only
+ * paths that exist are masked (stat is cheap, a mount is not); a missing one has nothing to leak. A
+ * symlink is followed: what must be hidden is the file it reaches.
+ */
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { FsProbe } from './writableRoots.ts';
+import { isWithin } from './writableRoots.ts';
+
+/**
+ * The documented default list (docs/security.md "Secrets"). `~` is $HOME; `$XDG_CONFIG_HOME` variants
+ * are added when it is set to something other than ~/.config.
+ */
+export const DEFAULT_HIDDEN_IN_HOME = [
+  // ssh, gpg, password managers and keyrings
+  '.ssh',
+  '.gnupg',
+  '.password-store',
+  '.local/share/keyrings',
+  '.config/op',
+  '.vault-token',
+  // git and forges
+  '.git-credentials',
+  '.config/git/credentials',
+  '.config/gh',
+  '.config/hub',
+  '.config/glab-cli',
+  '.netrc',
+  // package registries
+  '.npmrc',
+  '.yarnrc.yml',
+  '.pypirc',
+  '.cargo/credentials',
+  '.cargo/credentials.toml',
+  '.gem/credentials',
+  '.m2/settings.xml',
+  '.m2/settings-security.xml',
+  '.gradle/gradle.properties',
+  '.nuget/NuGet/NuGet.Config',
+  '.composer/auth.json',
+  '.config/composer/auth.json',
+  // containers and clusters
+  '.docker/config.json',
+  '.kube',
+  '.config/helm',
+  // cloud CLIs
+  '.aws',
+  '.config/gcloud',
+  '.azure',
+  '.oci',
+  '.aliyun',
+  '.config/doctl',
+  '.config/hcloud',
+  '.fly',
+  '.terraform.d/credentials.tfrc.json',
+  '.config/rclone',
+  '.s3cfg',
+  '.boto',
+  // databases
+  '.pgpass',
+  '.pg_service.conf',
+  '.my.cnf',
+  // agents' own credentials
+  '.claude/.credentials.json',
+  '.codex/auth.json',
+  '.gemini/oauth_creds.json',
+  // browser profiles (cookies, saved passwords)
+  '.mozilla',
+  '.config/google-chrome',
+  '.config/chromium',
+  '.config/BraveSoftware',
+  '.config/microsoft-edge',
+  '.config/vivaldi',
+  'snap/firefox',
+  'snap/chromium',
+  'Library/Application Support/Google/Chrome',
+  'Library/Application Support/Firefox',
+  'Library/Keychains',
+  // shell histories (commands typed with tokens in them)
+  '.bash_history',
+  '.zsh_history',
+  '.local/share/fish/fish_history',
+  '.python_history',
+  '.psql_history',
+  '.mysql_history',
+] as const;
+
+/** Entries resolved against $XDG_CONFIG_HOME when it is set elsewhere. */
+const XDG_CONFIG_ENTRIES = ['gh', 'git/credentials', 'hub', 'glab-cli', 'gcloud', 'op', 'helm', 'rclone', 'doctl', 'hcloud'];
+
+/** Absolute paths of the default list for this environment. Pure. */
+export function defaultHiddenPaths(env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; PGPASSFILE?: string | undefined }): string[] {
+  const out: string[] = [];
+  const home = env.HOME;
+  if (home !== undefined && isAbsolute(home)) for (const rel of DEFAULT_HIDDEN_IN_HOME) out.push(join(home, rel));
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg !== undefined && isAbsolute(xdg) && (home === undefined || resolve(xdg) !== join(home, '.config'))) {
+    for (const rel of XDG_CONFIG_ENTRIES) out.push(join(xdg, rel));
+  }
+  if (env.PGPASSFILE !== undefined && isAbsolute(env.PGPASSFILE)) out.push(resolve(env.PGPASSFILE));
+  return out;
+}
+
+export interface HidePlan {
+  /** Canonical existing directories to cover with an empty mode-000 tmpfs. */
+  dirs: string[];
+  /** Canonical existing non-directories to cover with the decoy file. */
+  files: string[];
+  /** Hidden paths that could not be hidden, and why (they hold the working directory or a writable root). */
+  notHidden: Array<{ path: string; reason: string }>;
+}
+
+/**
+ * Which hidden paths get a mask. `keep` are directories that must stay visible (cwd and the writable
+ * roots): a hidden directory holding one of them cannot be masked without hiding the workspace, so it
+ * is reported in `notHidden` (the CLI lists warden's store files one by one for that case). Does I/O
+ * only through `probe`.
+ */
+export function planHides(hidden: readonly string[], keep: readonly string[], probe: FsProbe): HidePlan {
+  const found: Array<{ path: string; dir: boolean }> = [];
+  const notHidden: HidePlan['notHidden'] = [];
+  for (const want of hidden) {
+    if (!isAbsolute(want)) continue; // the CLI resolves every entry; a relative one names nothing here
+    const path = probe.realpath(want);
+    if (path === null) continue; // missing (or a dangling link): nothing to read
+    const kind = probe.kind(path);
+    if (kind === 'missing' || kind === 'symlink') continue;
+    const holds = keep.find((k) => isWithin(k, path));
+    if (holds !== undefined) {
+      notHidden.push({ path, reason: `it holds ${holds}, which the command needs` });
+      continue;
+    }
+    if (!found.some((f) => f.path === path)) found.push({ path, dir: kind === 'dir' });
+  }
+  // A path inside a hidden directory is covered already (and its mount point would be gone).
+  const covered = (p: string) => found.some((f) => f.dir && f.path !== p && isWithin(p, f.path));
+  const kept = found.filter((f) => !covered(f.path));
+  return {
+    dirs: kept.filter((f) => f.dir).map((f) => f.path),
+    files: kept.filter((f) => !f.dir).map((f) => f.path),
+    notHidden,
+  };
+}
+
+/** True when `path` (canonical) is a hidden path or lies below one. Pure. */
+export function isHidden(path: string, plan: Pick<HidePlan, 'dirs' | 'files'>): boolean {
+  return plan.dirs.some((d) => isWithin(path, d)) || plan.files.includes(path);
+}
+
+/**
+ * warden's own files, hidden in every sandbox whatever the flags say: the store (an SQLite file, its
+ * `-wal`/`-shm`/`-journal` and its directory; a PostgreSQL store has no file, its `~/.pgpass` is in
+ * the default list and its URL never reaches the command's environment), the rules file and its
+ * directory, and warden's config and state directories. Each file is listed as well as its directory,
+ * because a directory that holds the workspace cannot be hidden (planHides) while its files can. Pure.
+ */
+export function wardenOwnPaths(options: {
+  storePath: string | null;
+  rulesPath: string;
+  env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_STATE_HOME?: string | undefined };
+}): string[] {
+  const { env } = options;
+  const out: string[] = [];
+  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : null;
+  const xdgDir = (value: string | undefined, fallback: string) =>
+    value !== undefined && isAbsolute(value) ? join(value, 'warden') : home === null ? null : join(home, fallback, 'warden');
+  for (const dir of [xdgDir(env.XDG_CONFIG_HOME, '.config'), xdgDir(env.XDG_STATE_HOME, '.local/state')]) if (dir !== null) out.push(dir);
+  if (options.storePath !== null) {
+    const db = resolve(options.storePath);
+    out.push(db, `${db}-wal`, `${db}-shm`, `${db}-journal`, dirname(db));
+  }
+  const rules = resolve(options.rulesPath);
+  out.push(rules, dirname(rules));
+  return [...new Set(out)];
+}

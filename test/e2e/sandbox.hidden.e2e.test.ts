@@ -1,0 +1,191 @@
+/**
+ * Hidden paths as the kernel enforces them (issue #13): every entry of the default secrets list is
+ * planted in a fake $HOME (a temp dir, never the real home), then read, overwritten and added to from
+ * inside real bubblewrap, in the read-only sandbox and in workspace-write with the home itself as the
+ * workspace (the worst case: the secrets lie inside the writable root). Each attempt must fail, be
+ * detected as a denial naming the hidden path, and leave the host file as it was. A patch that writes
+ * one asks. warden's own store is attacked the same way through the real CLI.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { runCommand } from '../../src/sandbox/runCommand.ts';
+import { DEFAULT_HIDDEN_IN_HOME, defaultHiddenPaths } from '../../src/sandbox/hiddenPaths.ts';
+import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
+import type { SandboxSpec } from '../../src/sandbox/types.ts';
+import type { RequestPolicy } from '../../src/events/types.ts';
+import { WARDEN } from '../support/cli.ts';
+
+let base: string;
+let home: string;
+/** Entries the list names as directories (planted as a dir with a file inside); the rest are files. */
+const DIRS = new Set(['.ssh', '.gnupg', '.password-store', '.local/share/keyrings', '.config/op', '.config/gh', '.config/hub', '.config/glab-cli', '.kube', '.config/helm', '.aws', '.config/gcloud', '.azure', '.oci', '.aliyun', '.config/doctl', '.config/hcloud', '.fly', '.config/rclone', '.mozilla', '.config/google-chrome', '.config/chromium', '.config/BraveSoftware', '.config/microsoft-edge', '.config/vivaldi', 'snap/firefox', 'snap/chromium', 'Library/Application Support/Google/Chrome', 'Library/Application Support/Firefox', 'Library/Keychains']);
+const SECRET = 'TOP-SECRET-VALUE';
+
+/** The file holding the secret for an entry. */
+const secretFile = (rel: string) => (DIRS.has(rel) ? join(home, rel, 'secret') : join(home, rel));
+
+before(() => {
+  base = realpathSync(mkdtempSync(join(tmpdir(), 'warden-hidden-')));
+  home = join(base, 'home');
+  for (const rel of DEFAULT_HIDDEN_IN_HOME) {
+    const file = secretFile(rel);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${SECRET} ${rel}\n`);
+  }
+  writeFileSync(join(home, 'notes.txt'), 'ordinary\n');
+});
+after(() => rmSync(base, { recursive: true, force: true }));
+
+const hidden = () => defaultHiddenPaths({ HOME: home });
+const RO = (): SandboxSpec => ({ mode: 'read-only', writableRoots: [], network: false, tmpWrite: false, hidden: hidden() });
+const WW = (): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden: hidden() });
+const sh = (script: string, sandbox: SandboxSpec) => runCommand({ command: ['sh', '-c', script], cwd: home, sandbox });
+const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+
+/** Runs `tasks` with at most `n` in flight (2 cores shared with other engineers). */
+async function limited<T>(n: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return out;
+}
+
+test('an ordinary file beside the secrets stays readable and writable', async () => {
+  const r = await sh('cat notes.txt && echo more >> notes.txt', WW());
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'ordinary\n');
+  assert.equal(readFileSync(join(home, 'notes.txt'), 'utf8'), 'ordinary\nmore\n');
+});
+
+for (const mode of ['read-only', 'workspace-write'] as const) {
+  test(`${mode}: every default secret is unreadable, unwritable and cannot be added to; each is a denial naming it`, async () => {
+    const spec = mode === 'read-only' ? RO() : WW();
+    const tasks = DEFAULT_HIDDEN_IN_HOME.flatMap((rel) => {
+      const file = secretFile(rel);
+      const attempts: Array<[string, string]> = [
+        ['read', `cat ${q(file)}`],
+        ['write', `echo pwned > ${q(file)}`],
+        // A new file beside the secret (a dir entry), or replacing the file itself.
+        ['create', DIRS.has(rel) ? `echo pwned > ${q(join(home, rel, 'planted'))}` : `rm -f ${q(file)} && echo pwned > ${q(file)}`],
+      ];
+      return attempts.map(([kind, script]) => async () => ({ rel, kind, r: await sh(script, spec) }));
+    });
+    for (const { rel, kind, r } of await limited(4, tasks)) {
+      const label = `${mode} ${kind} ~/${rel}`;
+      assert.notEqual(r.exitCode, 0, `${label} succeeded`);
+      assert.ok(!r.stdout.includes(SECRET), `${label} leaked the secret`);
+      assert.equal(r.denial.denied, true, `${label}: ${r.stderr}`);
+      assert.match(r.denial.what ?? '', new RegExp(`^access to a hidden path: ${join(home, rel).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `${label}: ${r.denial.what}`);
+    }
+    for (const rel of DEFAULT_HIDDEN_IN_HOME) {
+      assert.equal(readFileSync(secretFile(rel), 'utf8'), `${SECRET} ${rel}\n`, `~/${rel} changed on the host`);
+      if (DIRS.has(rel)) assert.deepEqual(readdirSync(join(home, rel)), ['secret'], `~/${rel} gained a file`);
+    }
+  });
+}
+
+test('a hidden directory cannot be listed, chmodded, removed or renamed', async () => {
+  for (const script of ['ls ~/.ssh', 'chmod 755 ~/.ssh', 'rm -rf ~/.ssh', 'mv ~/.ssh ~/moved', 'mv ~/.netrc ~/moved2']) {
+    const r = await runCommand({ command: ['sh', '-c', script], cwd: home, sandbox: WW(), env: { ...process.env, HOME: home } });
+    assert.notEqual(r.exitCode, 0, `${script} succeeded`);
+    assert.equal(r.denial.denied, true, `${script}: ${r.stderr}`);
+  }
+  assert.equal(readFileSync(join(home, '.ssh', 'secret'), 'utf8'), `${SECRET} .ssh\n`);
+  assert.equal(statSync(join(home, '.ssh')).mode & 0o777, 0o755);
+});
+
+test('--no-default-hides (an empty list) shows them again: the masks are what hides them', async () => {
+  const r = await sh(`cat ${q(join(home, '.ssh', 'secret'))}`, { ...RO(), hidden: [] });
+  assert.equal(r.stdout, `${SECRET} .ssh\n`);
+});
+
+test('a patch that writes a hidden path asks, even inside the workspace', () => {
+  const policy: RequestPolicy = { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden: hidden() };
+  for (const rel of DEFAULT_HIDDEN_IN_HOME) {
+    const target = DIRS.has(rel) ? `${rel}/authorized_keys` : rel;
+    for (const body of [`*** Add File: ${target}\n+pwned`, `*** Delete File: ${target}`]) {
+      const c = classifyPatch({ patch: `*** Begin Patch\n${body}\n*** End Patch`, cwd: home, policy, platformSandbox: 'bwrap', approvedForSession: false });
+      assert.equal(c.outcome, 'ask', `${body}: ${c.reason}`);
+      assert.match(c.reason, /hidden from sandboxed commands/);
+    }
+  }
+  const ok = classifyPatch({ patch: '*** Begin Patch\n*** Add File: notes2.txt\n+x\n*** End Patch', cwd: home, policy, platformSandbox: 'bwrap', approvedForSession: false });
+  assert.equal(ok.outcome, 'auto-approve', ok.reason);
+});
+
+// ---- warden's own store, through the real CLI (the self-approval attack at the store level)
+
+interface Place {
+  name: string;
+  /** --store value, or null for the default location. */
+  store: (ws: string) => string | null;
+  cwd: (ws: string) => string;
+}
+
+const PLACES: Place[] = [
+  { name: 'in /tmp', store: () => join(base, 'tmpstore', 'events.db'), cwd: (ws) => ws },
+  { name: 'inside the workspace', store: (ws) => join(ws, 'events.db'), cwd: (ws) => ws },
+  { name: 'at its default location with cwd = $HOME', store: () => null, cwd: () => home },
+];
+
+for (const place of PLACES) {
+  test(`the store ${place.name}: a sandboxed command can neither read it nor run warden approve on it`, () => {
+    const ws = join(base, `ws-${place.name.replace(/\W+/g, '-')}`);
+    mkdirSync(ws, { recursive: true });
+    const store = place.store(ws);
+    const dbPath = store ?? join(home, '.local', 'state', 'warden', 'events.db');
+    mkdirSync(dirname(dbPath), { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, WARDEN_LOG: 'silent' };
+    delete env.WARDEN_STORE;
+    delete env.XDG_STATE_HOME;
+    delete env.XDG_CONFIG_HOME;
+    const storeArgs = store === null ? [] : ['--store', store];
+    const attack = [
+      `${q(process.execPath)} ${q(WARDEN)} approve --store ${q(dbPath)} --list --json && echo APPROVE-WORKED`,
+      `head -c 15 ${q(dbPath)}`,
+      `echo junk >> ${q(dbPath)} && echo WRITE-WORKED`,
+      `ls ${q(dirname(dbPath))}`,
+      'true',
+    ].join('; ');
+    // --approval never: the denial goes back to the "agent" instead of asking (nobody is here to ask).
+    const r = spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', ...storeArgs, '--', 'sh', '-c', attack], {
+      cwd: place.cwd(ws),
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('APPROVE-WORKED'), r.stdout);
+    assert.ok(!r.stdout.includes('WRITE-WORKED'), r.stdout);
+    assert.ok(!r.stdout.includes('SQLite format'), 'the store was read from inside');
+    assert.match(r.stderr, /Permission denied|EACCES|Read-only/);
+    // The store is intact: its chain verifies and the attack's own request is in it.
+    const verify = spawnSync(process.execPath, [WARDEN, 'verify', '--store', dbPath], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    const audit = spawnSync(process.execPath, [WARDEN, 'audit', '--store', dbPath, '--json'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.match(audit.stdout, /APPROVE-WORKED/, 'the attempt is recorded');
+  });
+}
+
+test('a PostgreSQL store URL and PG credentials never reach a sandboxed command', async () => {
+  const r = await runCommand({
+    command: ['sh', '-c', 'env'],
+    cwd: home,
+    sandbox: RO(),
+    env: { PATH: process.env.PATH, WARDEN_STORE: 'postgres://postgres:hunter2@127.0.0.1:5432/test', PGPASSWORD: 'hunter2' },
+  });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.ok(!r.stdout.includes('hunter2'), r.stdout);
+  assert.ok(!r.stdout.includes('WARDEN_STORE'), r.stdout);
+});

@@ -1,0 +1,56 @@
+/**
+ * The hidden-path lists (issue #13): the documented default secrets for an environment, warden's own
+ * files for a store and a rules file, and what a sandboxed command's environment leaves out. The
+ * kernel's view (reads, writes and creates from inside bwrap) is test/e2e/sandbox.hidden.e2e.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_HIDDEN_IN_HOME, defaultHiddenPaths, wardenOwnPaths } from '../../src/sandbox/hiddenPaths.ts';
+import { sandboxEnv } from '../../src/sandbox/runCommand.ts';
+
+test('the default list covers what the issue names, under $HOME', () => {
+  const got = defaultHiddenPaths({ HOME: '/home/u' });
+  for (const rel of ['.ssh', '.aws', '.config/gh', '.netrc', '.git-credentials', '.docker/config.json', '.kube', '.npmrc', '.pypirc', '.gnupg', '.config/gcloud', '.azure', '.password-store', '.mozilla', '.config/google-chrome', '.pgpass']) {
+    assert.ok(got.includes(`/home/u/${rel}`), rel);
+  }
+  assert.equal(got.length, DEFAULT_HIDDEN_IN_HOME.length);
+});
+
+test('$XDG_CONFIG_HOME elsewhere adds its gh, git credentials and cloud entries; a relative one or ~/.config adds nothing', () => {
+  const got = defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/cfg' });
+  for (const p of ['/cfg/gh', '/cfg/git/credentials', '/cfg/gcloud']) assert.ok(got.includes(p), p);
+  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: 'rel' }).length, DEFAULT_HIDDEN_IN_HOME.length);
+  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/.config' }).length, DEFAULT_HIDDEN_IN_HOME.length);
+  assert.ok(defaultHiddenPaths({ HOME: '/home/u', PGPASSFILE: '/etc/pgpass' }).includes('/etc/pgpass'));
+  assert.deepEqual(defaultHiddenPaths({ HOME: 'relative' }), [], 'a relative HOME names nothing');
+});
+
+test("warden's own files: the store, its companions and directory, the rules and their directory, config and state dirs", () => {
+  const got = wardenOwnPaths({ storePath: '/tmp/s/events.db', rulesPath: '/ws/rules.toml', env: { HOME: '/home/u' } });
+  assert.deepEqual(got, [
+    '/home/u/.config/warden',
+    '/home/u/.local/state/warden',
+    '/tmp/s/events.db',
+    '/tmp/s/events.db-wal',
+    '/tmp/s/events.db-shm',
+    '/tmp/s/events.db-journal',
+    '/tmp/s',
+    '/ws/rules.toml',
+    '/ws',
+  ]);
+  const xdg = wardenOwnPaths({ storePath: null, rulesPath: '/c/warden/rules.toml', env: { HOME: '/home/u', XDG_CONFIG_HOME: '/c', XDG_STATE_HOME: '/s' } });
+  assert.deepEqual(xdg, ['/c/warden', '/s/warden', '/c/warden/rules.toml']);
+});
+
+test("a sandboxed command's environment has no store location and no PostgreSQL credentials", () => {
+  const env = sandboxEnv({
+    PATH: '/bin',
+    WARDEN_STORE: 'postgres://u:pw@db/warden',
+    PGPASSWORD: 'pw',
+    PGPASSFILE: '/x',
+    DATABASE_URL: 'postgresql://app:secret@db:5432/app',
+    PUBLIC_URL: 'postgres://db/app',
+    WARDEN_SESSION: 's1',
+  });
+  assert.deepEqual(env, { PATH: '/bin', PUBLIC_URL: 'postgres://db/app', WARDEN_SESSION: 's1' });
+});
