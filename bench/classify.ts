@@ -6,11 +6,11 @@
  */
 import { parse as shellQuoteParse, quote } from 'shell-quote';
 import { classifyExec } from '../src/safety/classifyExec.ts';
-import { initShellParser } from '../src/safety/shellParse.ts';
+import { loadShellGrammar } from '../src/safety/shellParse.ts';
 import { parseRules } from '../src/safety/rules.ts';
 import type { ExecClassificationInput } from '../src/safety/types.ts';
 
-await initShellParser();
+await loadShellGrammar();
 
 const ARGVS: string[][] = [
   ['ls', '-la'], ['git', 'status'], ['git', 'log', '--oneline', '-n', '20'], ['git', 'diff', '--stat', 'HEAD~1'],

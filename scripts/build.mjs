@@ -95,3 +95,4 @@ for (const existing of statSync(DIST, { throwIfNoEntry: false }) ? walk(DIST) : 
 if (!quiet || written + removed > 0) {
   process.stderr.write(`build: ${tsFiles.length} modules, ${written} written, ${removed} removed in ${Math.round(performance.now() - started)} ms\n`);
 }
+await import('./build-native.mjs');

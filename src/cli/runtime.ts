@@ -10,7 +10,7 @@ import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
 import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
-import { initShellParser, shellScriptOf } from '../safety/shellParse.ts';
+import { loadShellGrammar } from '../safety/shellParse.ts';
 import { createRuleBook, type RuleBook } from '../safety/rules.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
@@ -45,9 +45,10 @@ export interface Runtime {
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const rules = createRuleBook(opts.rulesPath);
   const classifier: Classifier = {
-    // The shell grammar costs most of a second to load: only scripts need it.
+    // Loaded before the first exec verdict, whatever the argv: a verdict must not depend on
+    // whether an earlier request loaded the grammar (the danger scan reads wrapped scripts too).
     prepare: async (request) => {
-      if (request.kind === 'exec' && shellScriptOf(request.command ?? []) !== null) await initShellParser();
+      if (request.kind === 'exec') await loadShellGrammar();
     },
     exec: (input) => classifyExec(input, rules.current()),
     patch: (input) => classifyPatch(input),

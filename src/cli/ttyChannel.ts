@@ -1,16 +1,23 @@
 /**
- * Asking a person on the terminal: the question goes to stderr (stdout is the command's), and one
- * key is read from the TTY in raw mode. Keys: y approve, a approve for the session, A always allow
- * (only when offered), n deny, esc abort; Ctrl-C aborts. Anything else is ignored and the prompt
- * stays. Input ending before a key is an error (a denial upstream).
+ * Asking a person on the terminal: the question goes to stderr (stdout is the command's), and keys
+ * are read from the TTY in raw mode. Keys: y yes once, a yes for this session, A always allow
+ * (only when offered), n no, Esc abort, Ctrl-C abort; Up/Down move the highlight and Enter confirms
+ * it (the highlighted default is "No" for a dangerous command). Any other key shows a hint and the
+ * prompt stays. With a decision timeout the footer counts down. After the answer one history line
+ * stays behind ("✔ approved once: touch x"). Input ending before a key is an error (a denial
+ * upstream). The question's words come from src/present (one table for every surface).
  */
 import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
-import { quote } from 'shell-quote';
-import type { Decision } from '../policy.ts';
+import { isApproving, type Decision } from '../policy.ts';
 import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
-import type { DecideInput } from '../machines/approval.machine.ts';
+import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
+import { colourWanted, makeStyle, type Style } from '../present/ansi.ts';
+import { DECISION_DONE, DECISION_SHORT, SOURCE_LABELS, decidedVia } from '../present/labels.ts';
+import { buildQuestion, type Question } from '../present/question.ts';
+import { choiceLines, questionLines } from '../present/terminal.ts';
+import { clip } from '../present/text.ts';
 
 export const KEY_DECISIONS: Record<string, Decision> = {
   y: 'approved',
@@ -20,6 +27,10 @@ export const KEY_DECISIONS: Record<string, Decision> = {
   '\x1b': 'abort',
   '\x03': 'abort',
 };
+
+const ENTER = new Set(['\r', '\n', '\r\n']);
+const UP = new Set(['\x1b[A', '\x1bOA', 'k']);
+const DOWN = new Set(['\x1b[B', '\x1bOB', 'j', '\t']);
 
 /** Maps one chunk of raw input to a decision among those offered, or null to keep waiting. */
 export function keyToDecision(chunk: string, offered: readonly Decision[]): Decision | null {
@@ -36,50 +47,141 @@ export function currentUser(): string {
   }
 }
 
-export function renderQuestion(input: DecideInput): string {
-  const lines = ['', 'warden: approval needed'];
-  if (input.request.kind === 'exec') lines.push(`  command: ${quote(input.request.command ?? [])}`);
-  for (const f of input.classification.files ?? []) lines.push(`  ${f.kind}: ${f.path}${f.moveTo ? ` -> ${f.moveTo}` : ''}`);
-  lines.push(`  cwd:     ${input.request.cwd}`);
-  lines.push(`  why:     ${input.message}`);
-  const keys = ['[y] approve', '[a] approve for this session'];
-  if (input.offered.includes('approved_always') && input.classification.proposedPrefix) {
-    keys.push(`[A] always allow \`${quote(input.classification.proposedPrefix)}\``);
-  }
-  keys.push('[n] deny', '[esc] abort');
-  lines.push(`  ${keys.join('  ')}`, '');
-  return lines.join('\n');
+/** How a key reads in a hint: `x`, `Y`, `Up`, or the escaped bytes of anything unprintable. */
+function keyName(chunk: string): string {
+  if (chunk === ' ') return 'Space';
+  if (chunk === '\x7f' || chunk === '\b') return 'Backspace';
+  if (chunk.startsWith('\x1b[') || chunk.startsWith('\x1bO')) return 'that key';
+  return clip(chunk, 8);
 }
 
-export function createTtyChannel(tty: ReadStream, out: Writable): PersonChannel {
+export function keysHint(q: Question): string {
+  const keys = q.choices.map((c) => c.key).join(', ');
+  return `press ${keys}, or Enter for the highlighted choice`;
+}
+
+/** The one line that stays after the answer: "✔ approved once: touch x". */
+export function historyLine(style: Style, decision: Decision, what: string, note?: string): string {
+  const mark = isApproving(decision) ? style.green('✔') : style.red('✘');
+  return `${mark} ${DECISION_DONE[decision]}${note ? ` ${note}` : ''}: ${clip(what, 200)}\n`;
+}
+
+/** The history line when the prompt stops because the decision came from elsewhere (or nowhere). */
+function endedLine(style: Style, recorded: RecordedDecision | undefined, what: string): string {
+  if (!recorded) return `${style.dim('warden: stopped asking')}\n`;
+  if (recorded.source === 'user') {
+    const via = decidedVia(recorded.reason);
+    return historyLine(style, recorded.decision, what, `by ${recorded.user ?? 'a person'}${via ? ` via ${via}` : ''} (decided elsewhere)`);
+  }
+  const why = recorded.source === 'timeout' ? `nobody answered: ${recorded.reason ?? 'timed out'}` : (recorded.reason ?? SOURCE_LABELS[recorded.source]);
+  return historyLine(style, recorded.decision, what, `(${why})`);
+}
+
+/** Rows a line takes on a terminal `width` columns wide, escape sequences not counted. */
+function rowsOf(line: string, width: number): number {
+  // eslint-disable-next-line no-control-regex
+  const len = [...line.replace(/\x1b\[[0-9;]*m/g, '')].length;
+  return Math.max(1, Math.ceil(len / Math.max(1, width)));
+}
+
+/** Cursor up n lines (CSI 0 A would move one). */
+const up = (n: number) => (n > 0 ? `\x1b[${n}A` : '');
+
+export interface TtyChannelOptions {
+  /** The rules file an always-allow answer writes (shown in the A choice). */
+  rulesPath?: string | null;
+  /** The decision timeout, for the countdown; null or absent: none. */
+  decisionTimeoutMs?: number | null;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: boolean; columns?: number; rows?: number }, opts: TtyChannelOptions = {}): PersonChannel {
+  const env = opts.env ?? process.env;
+  const style = makeStyle(colourWanted(out, env));
+  // cursor movement (redrawing the choices in place) needs a terminal that understands it
+  const canRedraw = env.TERM !== 'dumb';
   return {
     ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer> {
       return new Promise((resolve, reject) => {
-        out.write(renderQuestion(input));
+        const q = buildQuestion({
+          request: input.request,
+          classification: input.classification,
+          reason: input.reason,
+          offered: input.offered,
+          escalation: input.escalation,
+          rulesPath: opts.rulesPath ?? null,
+        });
+        const what = q.command ?? (q.files.length > 0 ? `patch: ${q.files.join(', ')}` : 'patch');
+        const width = out.columns ?? 100;
+        const maxDiffLines = Math.max(12, (out.rows ?? 40) - 18);
+        let highlighted: Decision = q.defaultDecision;
+        let hint = '';
+        const deadline = opts.decisionTimeoutMs ? Date.now() + opts.decisionTimeoutMs : null;
+
+        const footer = () => {
+          const parts = [`Enter: ${DECISION_SHORT[highlighted]}`, 'Up/Down: move'];
+          if (deadline !== null) parts.push(`denied automatically in ${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s`);
+          const text = clip(parts.join(' · '), width - 3);
+          return `  ${deadline !== null ? style.yellow(text) : style.dim(text)}`;
+        };
+        const choices = () => [...choiceLines(q, style, highlighted), '', ...(hint ? [`  ${style.yellow(hint)}`] : []), footer()];
+        /** Terminal rows the block drawn last takes (long lines wrap), to move back over it. */
+        let drawn = 0;
+        const draw = (again: boolean) => {
+          const lines = choices();
+          if (again && canRedraw) out.write(`\r${up(drawn - 1)}\x1b[J`);
+          else if (again) out.write('\n');
+          out.write(lines.join('\n'));
+          drawn = lines.reduce((n, l) => n + rowsOf(l, width), 0);
+        };
+        const redrawFooter = () => {
+          if (canRedraw) out.write(`\r\x1b[2K${footer()}`);
+        };
+
+        out.write(`${questionLines(q, style, { width, maxDiffLines }).join('\n')}\n`);
+        draw(false);
+
         const wasRaw = tty.isRaw;
         tty.setRawMode(true);
         tty.resume();
-        const finish = () => {
+        const ticker = deadline !== null ? setInterval(redrawFooter, 1000) : null;
+        const finish = (line: string) => {
+          if (ticker) clearInterval(ticker);
           tty.off('data', onData);
           tty.off('end', onEnd);
           signal.removeEventListener('abort', onAbort);
           tty.setRawMode(wasRaw);
           tty.pause();
+          // the choices and footer give way to one history line
+          out.write(canRedraw ? `\r${up(drawn - 1)}\x1b[J${line}` : `\n${line}`);
+        };
+        const answer = (decision: Decision, raw: string) => {
+          finish(historyLine(style, decision, what));
+          resolve({ decision, source: 'user', user: currentUser(), raw: JSON.stringify(raw) });
         };
         const onData = (chunk: Buffer) => {
-          const decision = keyToDecision(chunk.toString('utf8'), input.offered);
-          if (decision === null) return;
-          finish();
-          out.write(`warden: ${decision}\n`);
-          resolve({ decision, source: 'user', user: currentUser(), raw: JSON.stringify(chunk.toString('utf8')) });
+          const key = chunk.toString('utf8');
+          const decision = keyToDecision(key, input.offered);
+          if (decision !== null) return answer(decision, key);
+          if (ENTER.has(key)) return answer(highlighted, key);
+          const at = q.choices.findIndex((c) => c.decision === highlighted);
+          if (UP.has(key) || DOWN.has(key)) {
+            const next = (at + (UP.has(key) ? -1 : 1) + q.choices.length) % q.choices.length;
+            highlighted = q.choices[next]!.decision;
+            hint = '';
+            return draw(true);
+          }
+          hint = `${keyName(key)} is not a choice: ${keysHint(q)}`;
+          draw(true);
         };
         const onEnd = () => {
-          finish();
+          finish(`${style.dim('warden: the terminal closed before a key was pressed')}\n`);
           reject(new Error('the terminal closed before a key was pressed'));
         };
         const onAbort = () => {
-          finish();
-          out.write('warden: decided elsewhere\n');
+          // the decider stops asking once any answer is recorded and says which (signal.reason)
+          const recorded = signal.reason as RecordedDecision | undefined;
+          finish(endedLine(style, recorded && typeof recorded === 'object' && 'decision' in recorded ? recorded : undefined, what));
           reject(new Error('asking was cancelled'));
         };
         tty.on('data', onData);

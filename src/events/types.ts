@@ -103,10 +103,22 @@ export const SandboxRunStartedData = z.object({
 });
 export const SandboxRunFinishedData = RunResultSchema;
 export const EscalatedData = z.object({ denial: z.string() });
+/**
+ * What the person was shown beside the sentence when that was more: a patch's diff, as the digest
+ * of its canonical text (src/safety/patch/unifiedDiff.ts), so an audit can re-render the recorded patch and
+ * prove which diff was approved. Absent on requests recorded before it existed.
+ */
+export const ShownDigestSchema = z.object({
+  format: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int().nonnegative(),
+  lines: z.number().int().nonnegative(),
+});
 export const DecisionRequestedData = z.object({
   reason: AskReasonSchema,
   message: z.string(),
   offered: z.array(DecisionSchema),
+  shown: ShownDigestSchema.optional(),
 });
 export const DecisionRecordedData = z.object({
   decision: DecisionSchema,

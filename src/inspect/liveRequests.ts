@@ -5,12 +5,14 @@
  * receives the whole log; changes are batched into compact deltas at most every `throttleMs`.
  * I/O: reads the store through its subscription.
  */
-import { quote } from 'shell-quote';
+import { clip, describeRequest } from '../present/text.ts';
+import { decisionText, outcome, type Tone } from '../present/labels.ts';
 import type { EventStore } from '../events/eventStore.ts';
 import type { StoredEvent } from '../events/types.ts';
+import { isFinalState } from '../machines/approval.machine.ts';
 import { followProjection, type LiveProjection } from '../projections/liveProjection.ts';
 import type { Projection } from '../projections/projection.ts';
-import { FINAL, requestsProjection, type RequestSummary, type RequestsDoc } from '../projections/requests.projection.ts';
+import { requestsProjection, type RequestSummary, type RequestsDoc } from '../projections/requests.projection.ts';
 
 /** One line of the request list; small on purpose (a page of 100 is a few tens of KB). */
 export interface RequestRow {
@@ -27,6 +29,9 @@ export interface RequestRow {
   exitCode: number | null;
   requestedAt: string;
   finishedAt: string | null;
+  /** How it ended or stands, in the shared words, with a tone (a non-zero exit is a failure). */
+  outcome: { label: string; tone: Tone };
+  decisionText: string;
 }
 
 export interface SessionRow {
@@ -70,14 +75,8 @@ export const MAX_PAGE = 200;
 export const DELTA_ROWS = 100;
 const WHAT_MAX = 300;
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 export function describe(s: RequestSummary): string {
-  if (s.kind === 'exec') return clip(quote(s.command ?? []), WHAT_MAX);
-  const files = s.files ?? [];
-  return clip(files.length > 0 ? `patch: ${files.map((f) => `${f.kind} ${f.path}`).join(', ')}` : 'patch', WHAT_MAX);
+  return clip(describeRequest({ kind: s.kind, command: s.command, files: s.files }), WHAT_MAX);
 }
 
 export function toRow(s: RequestSummary): RequestRow {
@@ -95,6 +94,8 @@ export function toRow(s: RequestSummary): RequestRow {
     exitCode: s.exitCode,
     requestedAt: s.requestedAt,
     finishedAt: s.finishedAt,
+    outcome: outcome({ state: s.state, final: s.final, kind: s.kind, exitCode: s.exitCode, timedOut: s.timedOut, interrupted: s.interrupted }),
+    decisionText: decisionText({ decision: s.decision, source: s.decisionSource, user: s.decidedBy, reason: s.decisionReason }),
   };
 }
 
@@ -262,7 +263,7 @@ export class LiveRequests {
       } else {
         this.stateCounts.set(before, (this.stateCounts.get(before) ?? 1) - 1);
         if (before === 'awaitingDecision') acc.pending--;
-        if (!isFinal(before)) acc.live--;
+        if (!isFinalState(before)) acc.live--;
       }
       this.counted.set(id, s.state);
       this.texts.set(id, searchText(s));
@@ -302,6 +303,3 @@ export class LiveRequests {
   }
 }
 
-function isFinal(state: string): boolean {
-  return FINAL.has(state);
-}

@@ -4,6 +4,7 @@
  * the server reads the stream and the page only prints these as text.
  */
 import type { StoredEvent } from '../events/types.ts';
+import { excerpt } from '../present/text.ts';
 
 export interface TimelineEntry {
   position: number;
@@ -17,9 +18,7 @@ export interface TimelineEntry {
 
 const OUTPUT_MAX = 4000;
 
-function clip(text: string): string {
-  return text.length <= OUTPUT_MAX ? text : `${text.slice(0, OUTPUT_MAX)}\n… (clipped)`;
-}
+const clip = (text: string) => excerpt(text, OUTPUT_MAX);
 
 function runDetails(run: Extract<StoredEvent, { type: 'ExecutionFinished' | 'SandboxRunFinished' }>['data']): string[] {
   const d: string[] = [];

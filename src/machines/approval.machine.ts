@@ -13,8 +13,9 @@ import { assign, emit, fromPromise, setup } from 'xstate';
 import { quote } from 'shell-quote';
 import type { Classification } from '../safety/types.ts';
 import type { AskReason, Decision, SandboxMode, SandboxType } from '../policy.ts';
-import { isApproving } from '../policy.ts';
+import { isApproving, isPersonSource } from '../policy.ts';
 import type { DomainEvent, EventData, RecordedRunResult } from '../events/types.ts';
+import { diffDigest, patchDiff } from '../safety/patch/unifiedDiff.ts';
 
 export type ApprovalRequest = EventData<'ApprovalRequested'>;
 export type RecordedDecision = EventData<'DecisionRecorded'>;
@@ -38,7 +39,7 @@ export interface ApprovalContext extends ApprovalInput {
   escalation: string | null;
   askReason: AskReason | null;
   /** The question put to a person, computed once on entering awaitingDecision. */
-  question: { reason: AskReason; message: string; offered: Decision[] } | null;
+  question: { reason: AskReason; message: string; offered: Decision[]; shown?: EventData<'DecisionRequested'>['shown'] } | null;
   decision: RecordedDecision | null;
   plan: ExecutionPlan | null;
   execution: RecordedRunResult | null;
@@ -67,6 +68,10 @@ export interface ExecuteInput extends ApprovalInput {
 export const WAITING_STATES = ['awaitingDecision'] as const;
 export const FINAL_STATES = ['completed', 'rejected', 'aborted', 'failed'] as const;
 export type FinalState = (typeof FINAL_STATES)[number];
+const finalStates: ReadonlySet<string> = new Set(FINAL_STATES);
+export function isFinalState(state: string): state is FinalState {
+  return finalStates.has(state);
+}
 
 const NOT_PROVIDED = (name: string) =>
   fromPromise<never, unknown>(async () => {
@@ -121,7 +126,8 @@ export function planExecution(ctx: Pick<ApprovalContext, 'request' | 'classifica
   const c = ctx.classification;
   const policy = ctx.request.policy;
   if (!c || c.sandbox === 'none' || policy.sandbox === 'danger-full-access') return { sandbox: 'none', mode: null };
-  const personApproved = ctx.decision?.source === 'user';
+  // A client's answer in time counts as the person's here (as before `client` existed); `client-auto` never approves.
+  const personApproved = ctx.decision ? isPersonSource(ctx.decision.source) : false;
   if (personApproved && (ctx.escalation !== null || ctx.request.withEscalatedPermissions)) {
     return { sandbox: 'none', mode: null };
   }
@@ -230,7 +236,9 @@ export const approvalMachine = setup({
     recordQuestion: assign({
       question: ({ context }) => {
         const reason = context.askReason ?? 'not-known-safe';
-        return { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
+        const question = { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
+        // a patch is decided from its diff: the record keeps which one (its digest)
+        return context.request.kind === 'patch' ? { ...question, shown: diffDigest(patchDiff(context.request.patch ?? '')) } : question;
       },
     }),
     announceDecisionRequested: emit(({ context }) => ({ type: 'DecisionRequested' as const, data: context.question! })),
@@ -464,11 +472,13 @@ export const approvalMachine = setup({
 
 function denialReason(d: RecordedDecision): string {
   if (d.source === 'user') return d.user ? `denied by ${d.user}` : 'denied by the person asked';
+  if (d.source === 'client') return `denied in the MCP client${d.user ? ` (${d.user})` : ''}${d.reason ? `: ${d.reason}` : ''}`;
   const why = d.reason ? `: ${d.reason}` : '';
   return `denied (${d.source}${why})`;
 }
 
 function abortReason(d: RecordedDecision): string {
+  if (d.source === 'client') return `aborted in the MCP client${d.user ? ` (${d.user})` : ''}`;
   return d.user ? `aborted by ${d.user}` : 'aborted by the person asked';
 }
 

@@ -15,7 +15,8 @@ import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, 
 import { isDeepStrictEqual } from 'node:util';
 import type { DomainEvent, StoredEvent } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
-import { approvalMachine, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
+import { isAskedSource, isFailClosedSource } from '../policy.ts';
+import { approvalMachine, isFinalState, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
 import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
 
 type Snapshot = ReturnType<typeof getInitialMicrosteps<typeof approvalMachine>>[number][0];
@@ -67,7 +68,6 @@ export interface ReplayResult {
   ok: boolean;
 }
 
-const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
 /** States in which a run may have been cut off: the only ones an Interrupted event may end. */
 export const INTERRUPTIBLE = new Set(['executing', 'sandboxedRun']);
 
@@ -82,6 +82,11 @@ const failure = (id: string, message: string): AnyEventObject => ({ type: `xstat
 
 function sameEvent(a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean {
   if (a.type !== b.type) return false;
+  if (a.type === 'DecisionRequested' && (a.data as { shown?: unknown }).shown !== undefined && (b.data as { shown?: unknown }).shown === undefined) {
+    // recorded before questions kept what was shown: the rest must still match
+    const { shown: _shown, ...rest } = a.data as { shown?: unknown };
+    return sameEvent({ type: a.type, data: rest }, b);
+  }
   // Fast path first; canonical JSON settles key order and undefined fields (the store drops both).
   return isDeepStrictEqual(a.data, b.data) || canonicalJson(a.data) === canonicalJson(b.data);
 }
@@ -143,8 +148,6 @@ const EXPECTED_NEXT: Record<string, string> = {
   executing: 'ExecutionFinished',
 };
 
-/** Sources an asked decision may carry: a person, or a fail-closed stand-in for one. */
-const ASKED_SOURCES = new Set(['user', 'malformed', 'timeout', 'error', 'restart']);
 
 interface Stepped {
   snapshot: Snapshot;
@@ -321,7 +324,7 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
     if (stopped) break;
 
     const e = events[cursor];
-    if (FINAL.has(result.state) && result.pending.length === 0) {
+    if (isFinalState(result.state) && result.pending.length === 0) {
       result.final = true;
       if (e) diverge(cursor, `${e.type} after the final state ${result.state}`, null);
       break;
@@ -359,8 +362,12 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
         diverge(cursor, `decision '${e.data.decision}' was not offered (${asked.data.offered.join(', ')})`, null);
         break;
       }
-      if (!ASKED_SOURCES.has(e.data.source)) {
+      if (!isAskedSource(e.data.source)) {
         diverge(cursor, `an asked decision cannot come from '${e.data.source}'`, null);
+        break;
+      }
+      if (isFailClosedSource(e.data.source) && e.data.decision !== 'denied') {
+        diverge(cursor, `a decision from '${e.data.source}' can only be a denial, found '${e.data.decision}'`, null);
         break;
       }
     }

@@ -1,12 +1,17 @@
 /**
  * Reading a client's answer to `elicitation/create`, failing closed. MCP's result is
  * `{action, content?}`; only `accept` whose content is exactly `{decision: <one offered decision>}`
- * is that decision. `decline` and `cancel` are the person saying no. Anything else (wrong types,
- * look-alike strings, extra keys or nesting, huge values) is a denial with source `malformed`,
- * and the answer as received is kept for the record. Pure; no I/O.
+ * is that decision. `decline` and `cancel` are denials: the client declined or dismissed the
+ * question (a headless client does so on its own: Claude Code `-p` cancels, `codex exec` declines,
+ * within milliseconds). Anything else (wrong types, look-alike strings, extra keys or nesting, huge
+ * values) is a denial with source `malformed`, and the answer as received is kept for the record.
+ *
+ * Who answered: warden did not see a person, only the client, so a well-formed answer has source
+ * `client` (decided_by `mcp:<clientInfo.name>`), never `user`. One that came faster than a person
+ * can read the question is `client-auto` and always a denial (see `automaticAnswer`). Pure; no I/O.
  */
 import { z } from 'zod';
-import type { Decision } from '../policy.ts';
+import { isApproving, type Decision } from '../policy.ts';
 import type { PersonAnswer } from '../requests/decider.ts';
 
 /** Longer answers are not read at all: no decision needs more than a few dozen bytes. */
@@ -55,10 +60,52 @@ export function interpretAnswer(answer: unknown, offered: readonly Decision[], u
   }
   switch (parsed.data.action) {
     case 'accept':
-      return { decision: parsed.data.content.decision, source: 'user', reason: 'answered in the MCP client', raw, ...who };
+      return { decision: parsed.data.content.decision, source: 'client', reason: 'answered in the MCP client', raw, ...who };
     case 'decline':
-      return { decision: 'denied', source: 'user', reason: 'the person declined in the MCP client', raw, ...who };
+      return { decision: 'denied', source: 'client', reason: 'the MCP client declined the question', raw, ...who };
     case 'cancel':
-      return { decision: 'denied', source: 'user', reason: 'the person cancelled the question in the MCP client', raw, ...who };
+      return { decision: 'denied', source: 'client', reason: 'the MCP client dismissed the question', raw, ...who };
   }
+}
+
+/** The default of `--min-decision-ms`: reading the question and choosing takes a person longer than this. */
+export const DEFAULT_MIN_DECISION_MS = 500;
+
+/** What the client did, from the raw answer of a `client` decision: accept, decline or cancel (null if unknown). */
+export function clientAction(raw: string | undefined): 'accept' | 'decline' | 'cancel' | null {
+  if (raw === undefined) return null;
+  try {
+    const action = (JSON.parse(raw) as { action?: unknown } | null)?.action;
+    return action === 'accept' || action === 'decline' || action === 'cancel' ? action : null;
+  } catch {
+    return null; // a capped raw text is not JSON any more
+  }
+}
+
+/**
+ * A well-formed client answer that came `elapsedMs` after the question, faster than `minMs`: nobody
+ * read it, the client answered by itself. Always a denial with source `client-auto`; `approving`
+ * tells the caller it was an approval (which the caller may leave open for a person out of band).
+ * Returns null when the answer is not a client's or came slowly enough to be a person's.
+ */
+export function automaticAnswer(answer: PersonAnswer, elapsedMs: number, minMs: number): { answer: PersonAnswer; approving: boolean } | null {
+  if (answer.source !== 'client' || elapsedMs >= minMs) return null;
+  const ms = Math.max(0, Math.round(elapsedMs));
+  const action = clientAction(answer.raw);
+  const what =
+    action === 'cancel'
+      ? 'dismissed the question without showing it'
+      : action === 'decline'
+        ? 'declined the question without showing it'
+        : `answered '${answer.decision}' by itself`;
+  return {
+    answer: {
+      decision: 'denied',
+      source: 'client-auto',
+      reason: `the MCP client ${what} ${ms} ms after it was asked, faster than a person can read it (minimum ${minMs} ms)`,
+      ...(answer.raw === undefined ? {} : { raw: answer.raw }),
+      ...(answer.user === undefined ? {} : { user: answer.user }),
+    },
+    approving: isApproving(answer.decision),
+  };
 }

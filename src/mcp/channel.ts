@@ -3,15 +3,20 @@
  * declared the elicitation capability, and otherwise waits silently (the decider also watches the
  * store, so `warden approve` or the inspector can decide, and its timeout denies). Each question is
  * its own JSON-RPC request, so an answer can only ever apply to the request that asked it.
- * I/O: sends requests to the client.
+ *
+ * An answer that arrives sooner than `minDecisionMs` after the question was sent was given by the
+ * client, not a person (headless clients answer in milliseconds). A fast refusal is recorded at
+ * once as `client-auto`; a fast approval is not an approval: the question stays open for `warden
+ * approve` and the inspector until the decision timeout, and if nobody decides there it is recorded
+ * as a `client-auto` denial. I/O: sends requests to the client.
  */
 import { z } from 'zod';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
+import type { AskHooks, PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { logger } from '../log.ts';
-import { interpretAnswer } from './answer.ts';
+import { automaticAnswer, DEFAULT_MIN_DECISION_MS, interpretAnswer } from './answer.ts';
 import { elicitationParams, type ElicitationContext } from './elicitation.ts';
 
 /** Whatever the client answers is taken as-is here and judged strictly by interpretAnswer. */
@@ -29,7 +34,9 @@ export interface ChannelDeps {
   /** The tool call a request belongs to; absent only for a request this connection did not start. */
   callContext(requestId: string): CallContext | undefined;
   decisionTimeoutMs: number;
-  /** How a person can decide out of band (shown in logs while a request waits). */
+  /** A client answer sooner than this after the question is the client's own (default 500 ms). */
+  minDecisionMs?: number;
+  /** How a person can decide out of band (shown in warden's log only, never to the client). */
   outOfBandHint: string;
   /** Recovers an answer the response guard wrapped so the SDK would not drop it (see responseGuard.ts). */
   unwrapResult?: (result: unknown) => unknown;
@@ -80,7 +87,7 @@ function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, d
 
 export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
   return {
-    async ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer> {
+    async ask(input: DecideInput, signal: AbortSignal, hooks?: AskHooks): Promise<PersonAnswer> {
       const call = deps.callContext(input.requestId);
       if (!supportsFormElicitation(deps.server)) {
         logger().warn({ requestId: input.requestId }, `a request waits for a decision and this client cannot be asked; ${deps.outOfBandHint}`);
@@ -97,13 +104,17 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
       if (stop.aborted) onStop();
       else stop.addEventListener('abort', onStop, { once: true });
       const params = elicitationParams(input, { mcpToolCallId: call?.mcpToolCallId ?? '' });
+      let answer: PersonAnswer;
+      let elapsedMs: number;
       try {
+        const sent = performance.now();
         const result = await deps.server.request(
           { method: 'elicitation/create', params } as Parameters<Server['request']>[0],
           AnyResult,
           { timeout: timeoutMs, signal: sdkAbort.signal },
         );
-        return interpretAnswer(deps.unwrapResult ? deps.unwrapResult(result) : result, input.offered, clientUser(deps.server));
+        elapsedMs = performance.now() - sent;
+        answer = interpretAnswer(deps.unwrapResult ? deps.unwrapResult(result) : result, input.offered, clientUser(deps.server));
       } catch (error) {
         // Closing the connection aborts the tool call too: a client that went away is a broken channel, not a refusal.
         if (deps.server.transport === undefined) {
@@ -123,6 +134,18 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
       } finally {
         stop.removeEventListener('abort', onStop);
       }
+      const auto = automaticAnswer(answer, elapsedMs, deps.minDecisionMs ?? DEFAULT_MIN_DECISION_MS);
+      if (!auto) return answer;
+      if (!auto.approving) return auto.answer;
+      // An approval nobody could have read: not an approval. A person may still decide out of band.
+      hooks?.recordOnTimeout(auto.answer);
+      logger().warn(
+        { requestId: input.requestId, elapsedMs: Math.round(elapsedMs) },
+        `the MCP client approved a request faster than a person can read it; that is not taken as an approval. The request waits for a person: ${deps.outOfBandHint}`,
+      );
+      const waited = await waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined, call?.decisionTimeoutMs);
+      // This call's own (shorter) timeout came first: the record says what the client did, as the decider's would.
+      return waited.source === 'timeout' ? { ...auto.answer, reason: `${auto.answer.reason}; ${waited.reason} out of band` } : waited;
     },
   };
 }

@@ -10,15 +10,14 @@ import { quote } from 'shell-quote';
 import type { Decision } from '../policy.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { tryParsePatch, type PatchHunk, type UpdateFileChunk } from '../safety/patch/index.ts';
+import { DECISION_CHOICES } from '../present/labels.ts';
+import { buildQuestion, questionText } from '../present/question.ts';
 
-/** What a person reads beside each choice. */
-export const DECISION_TITLES: Record<Decision, string> = {
-  approved: 'Approve once',
-  approved_for_session: 'Approve for this session (identical requests run without asking)',
-  approved_always: 'Always allow (stores an allow rule for this command prefix)',
-  denied: 'Deny (the agent is told and continues)',
-  abort: 'Abort (deny and stop the agent until you speak)',
-};
+/** What a person reads beside each choice: the one label table every surface uses. */
+export const DECISION_TITLES: Record<Decision, string> = DECISION_CHOICES;
+
+/** How much of a patch's diff the message carries; the rest is counted in its last line. */
+export const MESSAGE_DIFF_LINES = 120;
 
 export interface ElicitationContext {
   /** The JSON-RPC id of the `tools/call` that led here. */
@@ -121,12 +120,17 @@ export function requestedSchema(offered: readonly Decision[]) {
   };
 }
 
+/** The text a person decides from, rendered like every other surface's (src/present/question.ts). */
 export function elicitationMessage(input: DecideInput): string {
-  const lines = [input.message];
-  if (input.request.kind === 'exec') lines.push(`Command: ${quote(input.request.command ?? [])}`);
-  for (const f of input.classification.files ?? []) lines.push(`${f.kind}: ${f.path}${f.moveTo ? ` -> ${f.moveTo}` : ''}`);
-  lines.push(`Working directory: ${input.request.cwd}`);
-  return lines.join('\n');
+  const q = buildQuestion({
+    request: input.request,
+    classification: input.classification,
+    reason: input.reason,
+    offered: input.offered,
+    escalation: input.escalation,
+    rulesPath: null,
+  });
+  return questionText(q, { maxDiffLines: MESSAGE_DIFF_LINES });
 }
 
 /** The full `params` of the `elicitation/create` request. */

@@ -1,17 +1,23 @@
 /**
  * What a finished request looks like to the agent: one sentence first that tells "the person said
- * no" from "the command failed", then the decision path, exit code, duration and output, and the
- * same facts as `structuredContent`. Denials, aborts, failures and sandbox denials are `isError`.
- * Pure; no I/O.
+ * no" from "the command failed" (and from "nobody was asked": a client that dismissed the question
+ * by itself), then the decision path, exit code, duration and output, and the same facts as
+ * `structuredContent`. Denials, aborts, failures and sandbox denials are `isError`.
+ *
+ * Nothing here tells the agent how a decision could be made elsewhere: no store path, no `warden
+ * approve`, no inspector, and no out-of-band decision's `reason` ("decided via warden approve").
+ * An agent that learns the way to decide could try to decide its own request (issue 13); the person
+ * finds those hints in warden's log, the terminal and the inspector. Internal and store error texts
+ * may name the store, so the agent gets only that they happened. Pure; no I/O.
  */
 import type { RequestResult } from '../requests/runRequest.ts';
 import type { RecordedDecision } from '../machines/approval.machine.ts';
+import { clientAction } from './answer.ts';
 import type { ToolOutput } from './tools.ts';
 
 export interface ResultContext {
-  /** Whether this client can be asked; if not, a timeout comes with how the person decides elsewhere. */
+  /** Whether this client can be asked (elicitation); if not, a timeout says so. */
   canAsk: boolean;
-  outOfBandHint: string;
 }
 
 export interface ToolResult {
@@ -21,10 +27,21 @@ export interface ToolResult {
   isError: boolean;
 }
 
+/**
+ * The reason of a decision as the agent may read it. A person's decision made out of band carries
+ * how it was made ("decided via warden approve"): the agent gets only that a person decided.
+ */
+export function agentReason(d: RecordedDecision): string | undefined {
+  return d.source === 'user' ? undefined : d.reason;
+}
+
 function describeDecision(d: RecordedDecision | null): string {
   if (!d) return 'none needed';
+  const reason = agentReason(d);
   const by: Record<string, string> = {
     user: 'by the person',
+    client: 'in the MCP client',
+    'client-auto': 'because the MCP client answered by itself, not a person',
     'session-cache': 'approved earlier for this session',
     policy: 'by the policy',
     rule: 'by a rule',
@@ -33,7 +50,7 @@ function describeDecision(d: RecordedDecision | null): string {
     error: 'because asking failed',
     restart: 'because warden restarted',
   };
-  return `${d.decision} ${by[d.source] ?? d.source}${d.reason ? ` (${d.reason})` : ''}`;
+  return `${d.decision} ${by[d.source] ?? d.source}${reason ? ` (${reason})` : ''}`;
 }
 
 function headline(result: RequestResult, ctx: ResultContext): { sentence: string; isError: boolean } {
@@ -57,6 +74,9 @@ function headline(result: RequestResult, ctx: ResultContext): { sentence: string
       return { sentence: `${Subject} ran and was killed by ${run?.signal ?? 'a signal'}.`, isError: false };
     }
     case 'aborted':
+      if (d?.source === 'client') {
+        return { sentence: `The MCP client answered abort, so warden aborted: ${subject} was not run. Stop and wait for the person's instructions.`, isError: true };
+      }
       return { sentence: `The person aborted: ${subject} was not run. Stop and wait for their instructions.`, isError: true };
     case 'failed':
       if (run?.timedOut) return { sentence: `${Subject} timed out after ${Math.round(run.durationMs)} ms and its process group was killed (it was approved; it failed).`, isError: true };
@@ -68,9 +88,22 @@ function headline(result: RequestResult, ctx: ResultContext): { sentence: string
       switch (d.source) {
         case 'user':
           return { sentence: `The person said no: ${subject} was not run. Do not retry it unchanged; change approach or ask them.`, isError: true };
+        case 'client':
+          if (clientAction(d.raw) === 'cancel') {
+            return { sentence: `Nobody approved this: the MCP client dismissed the question; ${subject} was not run.`, isError: true };
+          }
+          return { sentence: `The answer in the MCP client was no: ${subject} was not run. Do not retry it unchanged; change approach or ask the person.`, isError: true };
+        case 'client-auto':
+          return {
+            sentence:
+              clientAction(d.raw) === 'cancel'
+                ? `Nobody approved this: the client dismissed the question without showing it; it may not be able to show questions in this mode. ${Subject} was not run.`
+                : `Nobody approved this: the client answered the question by itself, faster than a person could read it; it may not be able to show questions in this mode. ${Subject} was not run.`,
+            isError: true,
+          };
         case 'timeout':
           return {
-            sentence: `Nobody decided within the decision timeout, so warden denied it; ${subject} was not run.${ctx.canAsk ? '' : ` This client cannot show approval questions; the person can decide pending requests out of band: ${ctx.outOfBandHint}.`}`,
+            sentence: `Nobody decided within the decision timeout, so warden denied it; ${subject} was not run.${ctx.canAsk ? '' : ' This client cannot show approval questions.'}`,
             isError: true,
           };
         case 'malformed':
@@ -89,7 +122,7 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
   const run = c.execution ?? c.sandboxRun;
   let { sentence, isError } = headline(result, ctx);
   if (result.storeError && result.finalState !== 'completed') {
-    sentence = `warden could not record this request (${String((result.storeError as Error)?.message ?? result.storeError)}), so nothing further was run.`;
+    sentence = "warden could not record this request (its event store failed; the details are in warden's log), so nothing further was run.";
     isError = true;
   }
   const stdout = result.output?.stdout ?? run?.stdoutExcerpt ?? '';
@@ -117,7 +150,7 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
     exitCode: run?.exitCode ?? null,
     ...(stdout ? { stdout } : {}),
     ...(stderr ? { stderr } : {}),
-    decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(c.decision.reason ? { reason: c.decision.reason } : {}) } : null,
+    decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(agentReason(c.decision) ? { reason: agentReason(c.decision) } : {}) } : null,
     ...(c.askReason ? { askReason: c.askReason } : {}),
     ...(c.plan ? { sandbox: { type: c.plan.sandbox, mode: c.plan.mode } } : {}),
     ...(run?.signal ? { signal: run.signal } : {}),

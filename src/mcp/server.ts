@@ -31,12 +31,18 @@ export interface ServerDeps {
   /** Where a call without `workdir` runs. */
   defaultCwd: string;
   decisionTimeoutMs: number;
+  /** A client answer sooner than this after the question is the client's own, not a person's (default 500). */
+  minDecisionMs?: number;
   /**
    * The decision timeout of a call that carries no progressToken, when shorter: such a client cannot
    * be kept waiting past its own request timeout (60 s in the SDKs), so warden must decide first.
    */
   decisionTimeoutWithoutProgressMs?: number;
-  /** How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal". */
+  /**
+   * How the person can decide out of band, e.g. "run `warden approve --store X` in a terminal".
+   * For warden's log only: nothing sent to the client names the store or the approve command, or
+   * the agent would be told how to approve its own request.
+   */
   outOfBandHint: string;
   /** Who asked: `mcpCallId` is the JSON-RPC id of the tools/call, `clientCallId` the client's own id from `_meta`. */
   origin(mcpCallId: string, clientCallId?: string): ApprovalRequest['origin'];
@@ -112,6 +118,7 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     server,
     callContext: (requestId) => calls.get(requestId),
     decisionTimeoutMs: deps.decisionTimeoutMs,
+    ...(deps.minDecisionMs === undefined ? {} : { minDecisionMs: deps.minDecisionMs }),
     outOfBandHint: deps.outOfBandHint,
     ...(deps.unwrapResult ? { unwrapResult: deps.unwrapResult } : {}),
   });
@@ -122,10 +129,12 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     try {
       const result = await runRequest({ store: deps.store, sessionId: deps.sessionId, requestId, request, effects: deps.effects });
       logger().info({ requestId, state: result.finalState, decision: result.context.decision }, 'tool call finished');
-      return toToolResult(result, { canAsk: supportsFormElicitation(server), outOfBandHint: deps.outOfBandHint });
+      if (result.storeError) logger().error({ err: result.storeError, requestId }, 'the store failed while recording a tool call');
+      return toToolResult(result, { canAsk: supportsFormElicitation(server) });
     } catch (error) {
       logger().error({ err: error, requestId }, 'a tool call failed inside warden');
-      return errorResult(`warden failed internally (${error instanceof Error ? error.message : String(error)}); nothing further was run for request ${requestId}.`);
+      // The message may name the store: the agent gets only that it happened (see result.ts).
+      return errorResult(`warden failed internally (the details are in warden's log); nothing further was run for request ${requestId}.`);
     } finally {
       calls.delete(requestId);
     }

@@ -5,7 +5,7 @@
  */
 import type { EventData, PatchFile, StoredEvent } from '../events/types.ts';
 import type { Decision, DecisionSource } from '../policy.ts';
-import { runEnded, stateAfterClassified, stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
+import { isFinalState, runEnded, stateAfterClassified, stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
 
 export interface RequestSummary {
@@ -28,6 +28,12 @@ export interface RequestSummary {
   decision: Decision | null;
   decisionSource: DecisionSource | null;
   decidedBy: string | null;
+  /** The decision's recorded reason (for a person: "decided via warden approve"). */
+  decisionReason: string | null;
+  /** What the sandbox denied, when that led to the question. */
+  escalation: string | null;
+  /** The digest of the diff the question showed (patches; absent on old records). */
+  shown: EventData<'DecisionRequested'>['shown'] | null;
   exitCode: number | null;
   timedOut: boolean;
   interrupted: boolean;
@@ -38,7 +44,6 @@ export interface RequestSummary {
   version: number;
 }
 
-export const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
 
 export interface RequestsDoc {
   byId: Map<string, RequestSummary>;
@@ -47,7 +52,7 @@ export interface RequestsDoc {
 function enter(s: RequestSummary, state: string, time: string): void {
   s.state = state;
   s.states.push(state);
-  if (FINAL.has(state)) {
+  if (isFinalState(state)) {
     s.final = true;
     s.finishedAt = time;
   }
@@ -79,6 +84,7 @@ export function evolveSummary(s: RequestSummary, e: StoredEvent): void {
       s.decision = e.data.decision;
       s.decisionSource = e.data.source;
       s.decidedBy = e.data.user ?? null;
+      s.decisionReason = e.data.reason ?? null;
       if (s.state === 'classifying' && s.classification && stateAfterClassified(s.classification) === 'autoApproved') {
         enter(s, 'autoApproved', e.time);
       }
@@ -95,11 +101,13 @@ export function evolveSummary(s: RequestSummary, e: StoredEvent): void {
     }
     case 'Escalated':
       s.reason = `sandbox denied: ${e.data.denial}`;
+      s.escalation = e.data.denial;
       break;
     case 'DecisionRequested':
       s.askMessage = e.data.message;
       s.askReason = e.data.reason;
       s.offered = e.data.offered;
+      s.shown = e.data.shown ?? null;
       enter(s, 'awaitingDecision', e.time);
       break;
     case 'ExecutionStarted':
@@ -145,6 +153,9 @@ export function newSummary(e: StoredEvent & { type: 'ApprovalRequested' }): Requ
     decision: null,
     decisionSource: null,
     decidedBy: null,
+    decisionReason: null,
+    escalation: null,
+    shown: null,
     exitCode: null,
     timedOut: false,
     interrupted: false,

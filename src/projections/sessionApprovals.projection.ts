@@ -4,8 +4,10 @@
  * the same words in another directory are asked again. Pure.
  */
 import type { StoredEvent } from '../events/types.ts';
+import { ENDING_EVENTS } from '../events/lifecycle.ts';
 import type { ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
+import { isPersonSource } from '../policy.ts';
 
 export interface SessionApprovalsDoc {
   /** stream -> key, for requests not yet decided */
@@ -20,7 +22,7 @@ export function requestKey(request: Pick<ApprovalRequest, 'kind' | 'command' | '
 
 export const sessionApprovalsProjection: Projection<SessionApprovalsDoc> = {
   name: 'sessionApprovals',
-  canHandle: ['ApprovalRequested', 'DecisionRecorded', 'Rejected', 'Aborted', 'ExecutionFinished', 'Interrupted'],
+  canHandle: ['ApprovalRequested', 'DecisionRecorded', ...ENDING_EVENTS],
   init: () => ({ open: new Map(), approved: new Map() }),
   evolve(doc, e: StoredEvent) {
     if (e.type === 'ApprovalRequested') {
@@ -29,7 +31,7 @@ export const sessionApprovalsProjection: Projection<SessionApprovalsDoc> = {
     }
     const open = doc.open.get(e.stream);
     if (!open) return doc;
-    if (e.type === 'DecisionRecorded' && e.data.decision === 'approved_for_session' && e.data.source === 'user') {
+    if (e.type === 'DecisionRecorded' && e.data.decision === 'approved_for_session' && isPersonSource(e.data.source)) {
       let keys = doc.approved.get(open.sessionId);
       if (!keys) doc.approved.set(open.sessionId, (keys = new Set()));
       keys.add(open.key);

@@ -20,12 +20,22 @@ export interface PersonAnswer {
   raw?: string;
 }
 
+/** What a channel may tell the decider beside its answer. */
+export interface AskHooks {
+  /**
+   * The channel got an answer it will not take (an MCP client approving faster than a person can
+   * read): the question stays open out of band, and if the decision timeout passes first this is
+   * recorded instead of a plain timeout, so the record says what the client did.
+   */
+  recordOnTimeout(answer: PersonAnswer): void;
+}
+
 export interface PersonChannel {
   /**
    * Asks the person. Resolves with their answer (a malformed one already mapped to a denial with
    * source `malformed`); rejects when the channel broke. Stops asking when `signal` aborts.
    */
-  ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer>;
+  ask(input: DecideInput, signal: AbortSignal, hooks?: AskHooks): Promise<PersonAnswer>;
 }
 
 export interface DeciderOptions {
@@ -118,6 +128,8 @@ export function createDecider(opts: DeciderOptions) {
     const controller = new AbortController();
     const from = (journal.stored.at(-1)?.position ?? 0) + 1;
     const contenders: Array<Promise<{ kind: 'answer'; answer: PersonAnswer } | { kind: 'stored' }>> = [];
+    let onTimeout: PersonAnswer | null = null;
+    const hooks: AskHooks = { recordOnTimeout: (answer) => (onTimeout = answer) };
 
     contenders.push(
       new Promise((resolve) => {
@@ -127,7 +139,7 @@ export function createDecider(opts: DeciderOptions) {
     );
     if (opts.channel) {
       contenders.push(
-        opts.channel.ask(input, controller.signal).then(
+        opts.channel.ask(input, controller.signal, hooks).then(
           (answer) => ({ kind: 'answer' as const, answer }),
           (error: unknown) => ({
             kind: 'answer' as const,
@@ -144,18 +156,22 @@ export function createDecider(opts: DeciderOptions) {
       const ms = opts.timeoutMs;
       contenders.push(
         new Promise((resolve) => {
-          const timer = setTimeout(
-            () => resolve({ kind: 'answer', answer: { decision: 'denied', source: 'timeout', reason: `no decision within ${ms / 1000} s` } }),
-            ms,
-          );
+          const timer = setTimeout(() => {
+            const why = `no decision within ${ms / 1000} s`;
+            const held: PersonAnswer | null = onTimeout;
+            const answer: PersonAnswer = held
+              ? { ...held, decision: 'denied', reason: `${held.reason ?? 'not taken as a decision'}; ${why} out of band` }
+              : { decision: 'denied', source: 'timeout', reason: why };
+            resolve({ kind: 'answer', answer });
+          }, ms);
           controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
         }),
       );
     }
 
+    let recorded: RecordedDecision | undefined;
     try {
       const first = await Promise.race(contenders);
-      let recorded: RecordedDecision;
       if (first.kind === 'stored') {
         const adopted = await journal.adoptStoredDecision();
         if (!adopted) throw new Error('a decision event appeared but could not be read back');
@@ -173,7 +189,8 @@ export function createDecider(opts: DeciderOptions) {
       }
       return recorded;
     } finally {
-      controller.abort();
+      // the reason tells a channel still asking what was recorded (so it says "decided elsewhere" only then)
+      controller.abort(recorded);
     }
   };
 }

@@ -66,6 +66,12 @@ export function runRequestFor(request: ApprovalRequest, plan: ExecutionPlan, pat
   return { command: request.command ?? [], cwd: request.cwd, sandbox, timeoutMs: request.timeoutMs, env };
 }
 
+/** The classification's environment additions (known-safe git's hardening) over the runner's env. */
+export function withRunEnv(env: NodeJS.ProcessEnv | undefined, classification: Classification | null): NodeJS.ProcessEnv | undefined {
+  if (!classification?.runEnv) return env;
+  return { ...(env ?? process.env), ...classification.runEnv };
+}
+
 export function createEffects(deps: EffectDeps): RequestEffects {
   return {
     async classify({ sessionId, request }) {
@@ -97,8 +103,8 @@ export function createEffects(deps: EffectDeps): RequestEffects {
         deps.platformSandbox,
       );
     },
-    runSandboxed: ({ request, plan }) => deps.run(runRequestFor(request, plan, deps.patchCommand, deps.env)),
-    execute: ({ request, plan }) => deps.run(runRequestFor(request, plan, deps.patchCommand, deps.env)),
+    runSandboxed: ({ request, plan, classification }) => deps.run(runRequestFor(request, plan, deps.patchCommand, withRunEnv(deps.env, classification))),
+    execute: ({ request, plan, classification }) => deps.run(runRequestFor(request, plan, deps.patchCommand, withRunEnv(deps.env, classification))),
     decide: deps.decide,
   };
 }

@@ -17,7 +17,13 @@ import { zshAsBash } from './knownSafe.ts';
 /** How deep scripts may nest inside scripts before we stop and call it dangerous. */
 const MAX_DEPTH = 6;
 /** Wrappers that join their words into a shell script (`eval "rm -rf /"`, `watch rm -rf x`, `ssh h rm -rf /`). */
-const JOINING_WRAPPERS = new Set(['eval', 'watch', 'ssh', 'su', 'runuser', 'script', 'parallel']);
+const JOINING_WRAPPERS = new Set(['eval', 'watch', 'ssh', 'su', 'runuser', 'script', 'parallel', 'sudo']);
+
+/** sudo joins its words only with -s/-i (`sudo -s 'rm -rf /'` hands them to $SHELL -c). */
+function joins(name: string, args: readonly string[]): boolean {
+  if (name !== 'sudo') return true;
+  return args.some((a) => a === '--shell' || a === '--login' || (/^-[A-Za-z]+$/.test(a) && /[si]/.test(a)));
+}
 
 /** More words than this is not a command a person reviews word by word: dangerous. */
 const MAX_WORDS = 4096;
@@ -72,6 +78,10 @@ function dangerousArgv(argv: readonly string[], depth: number, budget: Budget): 
 function directlyDangerous(name: string, argv: readonly string[], depth: number, budget: Budget): boolean {
   const args = argv.slice(1);
   if (name === 'git' && isDangerousGit(argv)) return true;
+  if (name === 'git') {
+    // `git -c alias.x='!rm -rf /' x` runs the alias through the shell
+    for (const script of gitAliasScripts(argv)) if (scriptIsDangerous(script, depth, budget)) return true;
+  }
   // rm with a computed argument ($FLAGS) could be rm -rf
   if (name === 'rm' && (isDangerousRm(args) || args.includes(DYNAMIC_WORD))) return true;
   if (isShell(name) || isWrapper(name)) {
@@ -79,7 +89,7 @@ function directlyDangerous(name: string, argv: readonly string[], depth: number,
       if (scriptIsDangerous(script, depth, budget)) return true;
     }
   }
-  if (JOINING_WRAPPERS.has(name)) {
+  if (JOINING_WRAPPERS.has(name) && joins(name, args)) {
     // the script starts after the wrapper's own options and operands (`ssh -p 22 host rm -rf /`):
     // try the joined words from each of the first few non-option words
     let tried = 0;
@@ -97,8 +107,35 @@ function directlyDangerous(name: string, argv: readonly string[], depth: number,
   return false;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
 function scriptIsDangerous(script: string, depth: number, budget: Budget): boolean {
   budget.scans += 1;
   if (budget.scans > MAX_SCANS) return true;
-  return deepScanScript(script).some((words) => dangerousArgv(zshAsBash(words), depth + 1, budget));
+  if (deepScanScript(script).some((words) => dangerousArgv(zshAsBash(words), depth + 1, budget))) return true;
+  // tree-sitter and bash disagree on CR, VT and other control characters: read them both as a
+  // word break and as a line break, so neither reading hides a command
+  if (CONTROL.test(script)) {
+    CONTROL.lastIndex = 0;
+    for (const sep of [' ', '\n']) {
+      const variant = script.replace(CONTROL, sep);
+      if (deepScanScript(variant).some((words) => dangerousArgv(zshAsBash(words), depth + 1, budget))) return true;
+    }
+  }
+  CONTROL.lastIndex = 0;
+  return false;
+}
+
+/** Shell aliases set on git's command line: `-c alias.NAME=!script` and `--config-env` forms. */
+function gitAliasScripts(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const word = argv[i]!;
+    const value = word === '-c' ? argv[i + 1] : word.startsWith('-c') ? word.slice(2) : undefined;
+    if (value === undefined) continue;
+    const m = /^alias\.[^=]*=\s*!(.*)$/is.exec(value);
+    if (m) out.push(m[1]!);
+  }
+  return out;
 }

@@ -14,6 +14,7 @@ import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { programName } from './programs/programPath.ts';
+import { findRiskyWord } from './programs/riskyOptions.ts';
 
 export const RULE_DECISIONS = ['allow', 'prompt', 'forbidden'] as const;
 export type RuleDecision = (typeof RULE_DECISIONS)[number];
@@ -27,6 +28,10 @@ export interface PrefixRule {
   pattern: string[][];
   decision: RuleDecision;
   justification: string;
+  /** Allow rules: option words the rule also covers after its prefix (`options = ["--watch"]`). */
+  options: readonly string[];
+  /** Allow rules: cover any option after the prefix, except the program's exec/write table. */
+  anyOptions: boolean;
 }
 
 export interface RuleSet {
@@ -45,6 +50,8 @@ const RuleSchema = z.strictObject({
   justification: z.string().refine((s) => s.trim() !== '', 'justification cannot be empty'),
   match: z.array(Example).optional(),
   not_match: z.array(Example).optional(),
+  options: z.array(z.string().regex(/^-/, 'an option starts with -')).optional(),
+  any_options: z.boolean().optional(),
 });
 const FileSchema = z.strictObject({ rule: z.array(z.unknown()).optional() });
 
@@ -95,7 +102,12 @@ export function parseRules(text: string, source: string): RuleSet {
       pattern: r.pattern.map((p) => (typeof p === 'string' ? [p] : [...p])),
       decision: r.decision,
       justification: r.justification.trim(),
+      options: r.options ?? [],
+      anyOptions: r.any_options ?? false,
     };
+    if (r.decision !== 'allow' && (r.options !== undefined || r.any_options !== undefined)) {
+      throw new ConfigError(`rules file ${source}: ${name}: options and any_options belong to allow rules only`);
+    }
     for (const example of r.match ?? []) {
       const argv = exampleArgv(example, source, name);
       if (!ruleMatches(rule, argv)) {
@@ -168,6 +180,10 @@ export function splitExample(line: string): string[] | null {
  * by a `git push` rule); an allow rule needs the program spelled as in the rule.
  */
 export function ruleMatches(rule: PrefixRule, argv: readonly string[]): boolean {
+  return prefixMatches(rule, argv) && (rule.decision !== 'allow' || uncoveredWord(rule, argv) === null);
+}
+
+function prefixMatches(rule: PrefixRule, argv: readonly string[]): boolean {
   if (argv.length < rule.pattern.length) return false;
   for (let i = 0; i < rule.pattern.length; i++) {
     const token = argv[i]!;
@@ -177,6 +193,39 @@ export function ruleMatches(rule: PrefixRule, argv: readonly string[]): boolean 
     return false;
   }
   return true;
+}
+
+/**
+ * Why an allow rule whose prefix matches does not cover the rest of argv, or null when it does.
+ * The words after the prefix may hold no word of the program's exec/write table (whatever the
+ * rule says: `allow ["git","fetch"]` never covers `--upload-pack=CMD` or an `ext::` URL), and no
+ * option at all unless the rule lists it (`options`) or takes any (`any_options`). After `--`
+ * every word is an operand. Pure.
+ */
+export function uncoveredWord(rule: PrefixRule, argv: readonly string[]): { word: string; why: string } | null {
+  const risky = findRiskyWord(argv, rule.pattern.length);
+  if (risky !== null) return { word: risky.word, why: `\`${risky.word}\` ${risky.why}` };
+  for (let i = rule.pattern.length; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') break;
+    if (!word.startsWith('-') || word === '-') continue;
+    const eq = word.indexOf('=');
+    const name = eq < 0 ? word : word.slice(0, eq);
+    if (rule.options.includes(word) || rule.options.includes(name) || rule.anyOptions) continue;
+    return { word, why: `the rule covers no option it does not list, and \`${word}\` is not listed` };
+  }
+  return null;
+}
+
+/** Allow rules whose prefix matches argv but which do not cover it, with the word why (for reasons). */
+export function declinedAllowRules(ruleSet: RuleSet, argv: readonly string[]): Array<{ rule: PrefixRule; word: string; why: string }> {
+  const out: Array<{ rule: PrefixRule; word: string; why: string }> = [];
+  for (const rule of ruleSet.rules) {
+    if (rule.decision !== 'allow' || !prefixMatches(rule, argv)) continue;
+    const w = uncoveredWord(rule, argv);
+    if (w !== null) out.push({ rule, ...w });
+  }
+  return out;
 }
 
 export interface RuleVerdict {

@@ -11,7 +11,8 @@
  * can refuse to reason about arguments the shell will rewrite. `deepScanScript` is the lenient
  * companion used only to find dangerous commands hidden inside substitutions and redirections.
  *
- * The wasm must be loaded once with `await initShellParser()`; parsing is synchronous after that.
+ * The wasm must be loaded once with `await loadShellGrammar()`; parsing is synchronous after that,
+ * and every reader throws ShellGrammarNotLoadedError before it.
  */
 import { createRequire } from 'node:module';
 import { Language, Parser, Query, type Node } from 'web-tree-sitter';
@@ -68,14 +69,33 @@ export function initShellParser(): Promise<void> {
   return initPromise;
 }
 
+/**
+ * The one init every classification entry point awaits (classify, exec, serve, hooks) before its
+ * first verdict, whatever the command looks like: verdicts must not depend on whether an earlier
+ * request happened to load the grammar. I/O once; safe to call many times.
+ */
+export function loadShellGrammar(): Promise<void> {
+  return initShellParser();
+}
+
 export function isShellParserReady(): boolean {
   return parser !== null;
 }
 
-function requireParser(): Parser {
-  if (parser === null) {
-    throw new Error('shell parser not initialised: await initShellParser() once before classifying');
+export class ShellGrammarNotLoadedError extends Error {
+  constructor() {
+    super('shell grammar not loaded: await loadShellGrammar() once before classifying');
+    this.name = 'ShellGrammarNotLoadedError';
   }
+}
+
+/** Throws ShellGrammarNotLoadedError unless the grammar is loaded: a classification never guesses without it. */
+export function requireShellGrammar(): void {
+  if (parser === null) throw new ShellGrammarNotLoadedError();
+}
+
+function requireParser(): Parser {
+  if (parser === null) throw new ShellGrammarNotLoadedError();
   return parser;
 }
 
@@ -158,11 +178,23 @@ function buildShapeQuery(language: Language): Query {
 /** Unquoted characters the shell rewrites: globs (`*?[]`), braces (`{a,b}`) and tilde. */
 const EXPANDING = /[*?[\]{}~]/;
 
+/**
+ * How the shell may rewrite a command's arguments: 'none'; 'prefixed' when every expanding word
+ * is a glob or tilde whose expansion cannot start with `-` or `+` (a non-empty literal prefix
+ * before the first wildcard, or a leading `~`, which expands to an absolute path); 'unsafe'
+ * otherwise (`*.py` could expand to a file named `--pre=x.py`; brace expansion is never read).
+ */
+export type Expansion = 'none' | 'prefixed' | 'unsafe';
+
 export interface ParsedScript {
   /** Each sub-command's words, in source order. */
   commands: string[][];
   /** Per command: true when an unquoted argument holds glob, brace or tilde characters. */
   expands: boolean[];
+  /** Per command: the worst expansion among its arguments. */
+  expansion: Expansion[];
+  /** Per command: the first argument whose expansion is unsafe (for reasons), else null. */
+  expandingWord: (string | null)[];
 }
 
 /** Word-only commands of a script, or null when it is anything more than plain words. Sync. */
@@ -174,7 +206,9 @@ export function parseWordOnlyScript(script: string): string[][] | null {
 export function parseWordOnlyScriptDetailed(script: string): ParsedScript | null {
   requireParser();
   const parsed = analyze(script).parsed;
-  return parsed === null ? null : { commands: parsed.commands.map((c) => [...c]), expands: [...parsed.expands] };
+  return parsed === null
+    ? null
+    : { commands: parsed.commands.map((c) => [...c]), expands: [...parsed.expands], expansion: [...parsed.expansion], expandingWord: [...parsed.expandingWord] };
 }
 
 interface Analysis {
@@ -219,13 +253,17 @@ function analyzeUncached(script: string, useWalk = false): Analysis {
     commandNodes.sort((a, b) => a.startIndex - b.startIndex);
     const commands: string[][] = [];
     const expands: boolean[] = [];
+    const expansion: Expansion[] = [];
+    const expandingWord: (string | null)[] = [];
     for (const node of commandNodes) {
       const words = commandWords(node, source);
       if (words === null) return { parsed: null, deep };
       commands.push(words.words);
-      expands.push(words.expands);
+      expands.push(words.expansion !== 'none');
+      expansion.push(words.expansion);
+      expandingWord.push(words.expandingWord);
     }
-    return { parsed: { commands, expands }, deep };
+    return { parsed: { commands, expands, expansion, expandingWord }, deep };
   } finally {
     tree.delete();
   }
@@ -285,7 +323,8 @@ function walkTree(root: Node): { plain: boolean; commands: Node[] } {
 
 interface Words {
   words: string[];
-  expands: boolean;
+  expansion: Expansion;
+  expandingWord: string | null;
 }
 
 /**
@@ -315,19 +354,49 @@ function commandWords(command: Node, source: string): Words | null {
   const name = nameWord.text;
   if (name.includes('\\') || EXPANDING.test(name)) return null;
   const words = [name];
-  let expands = false;
+  let expansion: Expansion = 'none';
+  let expandingWord: string | null = null;
   for (const arg of args) {
     const piece = literal(arg);
     if (piece === null) return null;
     words.push(piece.text);
-    expands ||= piece.expands;
+    const e = pieceExpansion(piece);
+    if (e === 'unsafe' && expansion !== 'unsafe') {
+      expansion = 'unsafe';
+      expandingWord = piece.text;
+    } else if (e === 'prefixed' && expansion === 'none') expansion = 'prefixed';
   }
-  return { words, expands };
+  return { words, expansion, expandingWord };
 }
 
 interface Piece {
   text: string;
-  expands: boolean;
+  /** Index in text of the first unquoted glob character (`*?[]`), or -1. */
+  glob: number;
+  /** The word starts with an unquoted `~` (tilde expansion). */
+  tilde: boolean;
+  /** An unquoted `{` or `}` (brace expansion, never read). */
+  brace: boolean;
+}
+
+/** What the shell's expansion of a whole argument can look like (see Expansion). */
+function pieceExpansion(piece: Piece): Expansion {
+  if (piece.brace) return 'unsafe';
+  if (piece.glob < 0) return piece.tilde ? 'prefixed' : 'none';
+  if (piece.tilde) return 'prefixed';
+  const prefix = piece.text.slice(0, piece.glob);
+  return prefix === '' || prefix.startsWith('-') || prefix.startsWith('+') ? 'unsafe' : 'prefixed';
+}
+
+const GLOB_CHAR = /[*?[\]]/;
+
+function unquotedPiece(text: string): Piece {
+  const m = GLOB_CHAR.exec(text);
+  return { text, glob: m === null ? -1 : m.index, tilde: text.startsWith('~'), brace: /[{}]/.test(text) };
+}
+
+function quotedPiece(text: string): Piece {
+  return { text, glob: -1, tilde: false, brace: false };
 }
 
 /** The literal value of an argument node, or null when the shell would compute it. */
@@ -338,12 +407,12 @@ function literal(node: Node): Piece | null {
       const text = node.text;
       // `--out\put` runs as `--output`: refuse rather than unescape.
       if (text.includes('\\')) return null;
-      return { text, expands: EXPANDING.test(text) };
+      return unquotedPiece(text);
     }
     case 'raw_string': {
       const text = node.text;
       if (text.length < 2 || !text.startsWith("'") || !text.endsWith("'")) return null;
-      return { text: text.slice(1, -1), expands: false };
+      return quotedPiece(text.slice(1, -1));
     }
     case 'string': {
       // Only string_content children (no $x, $(..), `..`); the value is the source between the
@@ -355,11 +424,13 @@ function literal(node: Node): Piece | null {
       if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return null;
       const inner = text.slice(1, -1);
       if (inner.includes('\\')) return null;
-      return { text: inner, expands: false };
+      return quotedPiece(inner);
     }
     case 'concatenation': {
       let text = '';
-      let expands = false;
+      let glob = -1;
+      let tilde = false;
+      let brace = false;
       let end = node.startIndex;
       for (const child of node.namedChildren) {
         if (child === null || child.type === 'concatenation') return null;
@@ -368,11 +439,14 @@ function literal(node: Node): Piece | null {
         end = child.endIndex;
         const piece = literal(child);
         if (piece === null) return null;
+        if (glob < 0 && piece.glob >= 0) glob = text.length + piece.glob;
+        // only a `~` at the very start of the word is expanded
+        if (text === '' && piece.tilde) tilde = true;
+        brace ||= piece.brace;
         text += piece.text;
-        expands ||= piece.expands;
       }
       if (end !== node.endIndex) return null;
-      return { text, expands };
+      return { text, glob, tilde, brace };
     }
     default:
       return null;
@@ -383,12 +457,11 @@ function literal(node: Node): Piece | null {
  * Every simple command anywhere in a script, including inside substitutions, subshells, pipelines
  * with redirections, control flow and (partially) broken input, with arguments taken literally when
  * possible and as DYNAMIC_WORD otherwise. Used only to look for DANGEROUS commands, where finding
- * too much is the safe error. A script too complex to read, or any script while the parser is not
- * initialised, yields [[DYNAMIC_WORD]], which the danger check flags. Sync.
+ * too much is the safe error. A script too complex to read yields [[DYNAMIC_WORD]], which the
+ * danger check flags. Throws if the grammar is not loaded. Sync.
  */
 export function deepScanScript(script: string): string[][] {
-  // not initialised: we cannot look inside, so the script is unknowable (fail closed)
-  if (parser === null) return [[DYNAMIC_WORD]];
+  requireParser();
   return analyze(script).deep.map((c) => [...c]);
 }
 

@@ -19,7 +19,13 @@ export interface Classification {
   reason: string;
   askReason?: AskReason;
   decisionSource?: 'policy' | 'rule' | 'session-cache';
+  /** The exact allow rule `approved_always` would store (see rules.md "Approve always"). */
   proposedPrefix?: string[];
+  /**
+   * Environment additions for the run: a known-safe git command gets git's exec hooks neutralised
+   * (programs/gitHardening.ts). The runner applies them where the command is spawned.
+   */
+  runEnv?: Record<string, string>;
   files?: PatchFile[];
 }
 

@@ -39,6 +39,8 @@ export interface BwrapInput {
   seccompFd?: number;
   /** An empty mode-000 file bound over hidden files; needed when spec.hidden names existing files. */
   decoy?: string;
+  /** Paths bound read-only onto themselves after everything else (the domain proxy's socket directory). */
+  readOnlyBinds?: string[];
 }
 
 export interface BwrapPlan {
@@ -144,6 +146,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     args.push('--perms', '0000', '--tmpfs', decoyDir, '--remount-ro', decoyDir);
   }
 
+  for (const path of input.readOnlyBinds ?? []) args.push('--ro-bind', path, path);
   if (input.infoFd !== undefined) args.push('--info-fd', String(input.infoFd));
   if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));
   args.push('--chdir', cwd, '--', ...command);

@@ -24,6 +24,7 @@ import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe } from './writableRoots.ts';
 import { sandboxSeccompFilter } from './seccomp.ts';
+import { openSandboxNetwork, type SandboxNetwork } from '../network/sandboxNetwork.ts';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL on timeout. */
@@ -124,7 +125,14 @@ function canonicalOrSelf(path: string): string {
   }
 }
 
-function invocation(req: RunRequest, detection: () => SandboxDetection): Invocation {
+/** A run that needs the domain proxy: bwrap, network off, some domain allowed. */
+function wantsProxy(req: RunRequest, detection: () => SandboxDetection): boolean {
+  const spec = req.sandbox;
+  if (spec === null || spec.mode === 'danger-full-access' || spec.network) return false;
+  return (spec.domains?.allow.length ?? 0) > 0 && detection().type === 'bwrap';
+}
+
+function invocation(req: RunRequest, detection: () => SandboxDetection, net: SandboxNetwork | null = null): Invocation {
   const env = { ...(req.env ?? process.env) };
   const [file, ...args] = req.command;
   if (file === undefined) throw new TypeError('runCommand: empty command');
@@ -145,17 +153,25 @@ function invocation(req: RunRequest, detection: () => SandboxDetection): Invocat
     const unixByPath = allowed.length > 0;
     // With sockets allowed by path, seccomp lets AF_UNIX through and every other socket is masked.
     const socketMasks = unixByPath ? hostUnixSockets().filter((p) => !allowed.includes(canonicalOrSelf(p))) : [];
-    const seccomp = sandboxSeccompFilter({ network: spec.network, unixByPath });
+    // Behind the domain proxy the command keeps its empty network namespace but may make TCP sockets
+    // (they reach only the relay on its loopback): the network-on filter (no AF_UNIX socket), installed
+    // by the relay on the command alone, since the relay itself must reach the proxy's Unix socket.
+    const seccomp = sandboxSeccompFilter({ network: spec.network || net !== null, unixByPath });
+    if (net !== null && seccomp === null) {
+      throw new SandboxUnavailableError(`no seccomp table for ${process.arch}: allowed domains need one to keep host sockets closed`);
+    }
+    if (net !== null) Object.assign(env2, net.env);
     const hiddenSpec = socketMasks.length === 0 ? spec : { ...spec, hidden: [...(spec.hidden ?? []), ...socketMasks] };
     const plan = buildBwrapArgs({
       spec: hiddenSpec,
       cwd: req.cwd,
-      command: req.command,
+      command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
+      readOnlyBinds: net?.readOnly ?? [],
       env: env2,
       probe: nodeFsProbe,
       infoFd: INFO_FD,
       decoy: decoy(),
-      ...(seccomp === null ? {} : { seccompFd: SECCOMP_FD }),
+      ...(seccomp === null || net !== null ? {} : { seccompFd: SECCOMP_FD }),
     });
     // A run that finds another run's mask file (an empty file it sees as an existing entry) holds it too,
     // so the first run to finish does not remove it from under the second.
@@ -229,7 +245,39 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /** Runs a command; resolves with its outcome. Throws only SandboxUnavailableError (and TypeError on an empty command). */
 export async function runCommand(req: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
-  const inv = invocation(req, () => options.detection ?? sandboxDetection());
+  const detection = () => options.detection ?? sandboxDetection();
+  let net: SandboxNetwork | null = null;
+  if (wantsProxy(req, detection)) {
+    try {
+      net = await openSandboxNetwork(req.sandbox!.domains!);
+    } catch (err) {
+      // Fail closed: without the proxy the run does not start (it would have no network anyway).
+      return failed('bwrap', performance.now(), `the domain proxy could not start: ${(err as Error).message}`);
+    }
+  }
+  let inv: Invocation;
+  try {
+    inv = invocation(req, detection, net);
+  } catch (err) {
+    await net?.finish();
+    throw err;
+  }
+  if (net !== null) return withNetworkUse(await spawnAndWait(req, inv, options), net);
+  return await spawnAndWait(req, inv, options);
+}
+
+/** Records what the run's connections did; a refused host behind a failed run is a sandbox denial naming it. */
+async function withNetworkUse(outcome: RunOutcome, net: SandboxNetwork): Promise<RunOutcome> {
+  const use = await net.finish();
+  outcome.network = use;
+  const refused = use.refused[0];
+  if (refused !== undefined && outcome.exitCode !== 0 && !outcome.denial.denied && outcome.error === undefined) {
+    outcome.denial = { denied: true, what: `network access to ${refused.host} refused: ${refused.reason}` };
+  }
+  return outcome;
+}
+
+async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOptions): Promise<RunOutcome> {
   const cap = req.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
@@ -277,7 +325,11 @@ export async function runCommand(req: RunRequest, options: RunOptions = {}): Pro
       let setupError =
         !sandboxReady && !timedOut ? `sandbox set-up failed: ${err.trim() || `exit ${exitCode ?? signal}`}` : undefined;
       // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
-      const execFailed = inv.sandboxType === 'bwrap' && exitCode === 1 ? /^bwrap: execvp (.*)$/m.exec(err) : null;
+      // Behind the domain proxy the relay execs the command and says so the same way (exit 127).
+      const execFailed =
+        inv.sandboxType === 'bwrap' && (exitCode === 1 || exitCode === 127)
+          ? (exitCode === 1 ? /^bwrap: execvp (.*)$/m : /^warden-netns: execvp (.*)$/m).exec(err)
+          : null;
       if (setupError === undefined && execFailed) setupError = `spawn ${execFailed[1]}`;
       const outcome: RunOutcome = {
         sandboxType: inv.sandboxType,

@@ -3,6 +3,8 @@
  * or an approved retry without the sandbox); every other run goes through bwrap / sandbox-exec.
  */
 import type { SandboxMode, SandboxType } from '../policy.ts';
+import type { DomainLists } from '../network/domainPolicy.ts';
+import type { NetworkUse } from '../network/proxy.ts';
 
 export interface SandboxSpec {
   mode: SandboxMode;
@@ -21,6 +23,11 @@ export interface SandboxSpec {
    * unreachable (seccomp.ts).
    */
   allowUnixSockets?: string[];
+  /**
+   * Domains a run without the network may still reach, through warden's proxy (src/network). With any
+   * allowed, the run keeps its empty network namespace; the proxy is its only way out.
+   */
+  domains?: DomainLists;
 }
 
 export interface RunRequest {
@@ -49,4 +56,6 @@ export interface RunOutcome {
   denial: { denied: boolean; what?: string };
   /** Set when the process could not be started at all. */
   error?: string;
+  /** With allowed domains: what the run's connections did (counts per host, refusals). */
+  network?: NetworkUse;
 }

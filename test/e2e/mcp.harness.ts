@@ -71,6 +71,10 @@ export class RawClient {
       workspace.rulesPath,
       '--log-level',
       'info',
+      // These tests answer at once as a scripted person would; the tests of automatic answers
+      // (mcp.whoAnswered) pass their own --min-decision-ms, which comes later and wins.
+      '--min-decision-ms',
+      '0',
       ...(options.args ?? []),
     ];
     this.child = spawn(process.execPath, args, { cwd: workspace.ws, env: { ...process.env, WARDEN_SESSION: '', ...options.env } });

@@ -95,14 +95,17 @@ test('no elicitation: the request waits for an out-of-band decision and runs onc
   }
 });
 
-test('no elicitation and nobody decides: denied at the timeout, and the result says how the person can decide', async () => {
+test('no elicitation and nobody decides: denied at the timeout; the hint for the person goes to the log, never to the agent', async () => {
   const w = makeWorkspace();
   const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '1'], elicitation: false });
   try {
     const r = await client.call('shell', { command: ['touch', 'oob-timeout.txt'] });
     assert.equal(r.isError, true);
     assert.match(r.content[0].text, /^Nobody decided within the decision timeout/);
-    assert.ok(r.content[0].text.includes(`warden approve --store ${w.storePath}`), r.content[0].text);
+    // Issue 13: telling the agent the approve command and the store is telling it how to approve itself.
+    assert.ok(!JSON.stringify(r).includes(w.storePath), r.content[0].text);
+    assert.doesNotMatch(JSON.stringify(r), /warden approve|--store/);
+    assert.ok(client.stderr.includes(`warden approve --store ${w.storePath}`), 'the person finds the hint in the log');
     assert.equal(existsSync(join(w.ws, 'oob-timeout.txt')), false);
     const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
     assert.deepEqual([d.decision, d.source], ['denied', 'timeout']);

@@ -18,11 +18,11 @@ function plainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Independent of the code under test: what source a denial of this answer must carry, or null for a real approval. */
-function expectedSource(answer: unknown): 'user' | 'malformed' | null {
+function expectedSource(answer: unknown): 'client' | 'malformed' | null {
   if (!plainObject(answer)) return 'malformed';
   const keys = Object.keys(answer).filter((k) => k !== '_meta');
   if ('_meta' in answer && !plainObject(answer._meta)) return 'malformed';
-  if ((answer.action === 'decline' || answer.action === 'cancel') && keys.length === 1) return 'user';
+  if ((answer.action === 'decline' || answer.action === 'cancel') && keys.length === 1) return 'client';
   if (answer.action === 'accept' && keys.length === 2 && plainObject(answer.content)) {
     const c = answer.content;
     if (Object.keys(c).length === 1 && ['approved', 'approved_for_session', 'approved_always', 'denied', 'abort'].includes(c.decision as string)) return null;

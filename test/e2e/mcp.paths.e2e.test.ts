@@ -91,7 +91,7 @@ describe('untrusted: ask, then each decision', () => {
     const events = await readEvents(w.storePath, r.structuredContent.requestId);
     assert.deepEqual(types(events), ['ApprovalRequested', 'Classified', 'DecisionRequested', 'DecisionRecorded', 'ExecutionStarted', 'ExecutionFinished']);
     const d = decisionOf(events)!;
-    assert.deepEqual([d.decision, d.source, d.user], ['approved', 'user', 'mcp:raw-test-client']);
+    assert.deepEqual([d.decision, d.source, d.user], ['approved', 'client', 'mcp:raw-test-client']);
     assert.equal(d.raw, JSON.stringify({ action: 'accept', content: { decision: 'approved' } }));
   });
 
@@ -113,28 +113,29 @@ describe('untrusted: ask, then each decision', () => {
     assert.equal(s.client.elicitations.length, asked + 1);
   });
 
-  test('denied: isError, the sentence says the person said no, nothing ran', async () => {
+  test('denied: isError, the sentence says the answer in the client was no, nothing ran', async () => {
     s.state.reply = () => accept('denied');
     const r = await s.client.call('shell', { command: ['touch', 'denied.txt'] });
     assert.equal(r.isError, true);
-    assert.match(r.content[0].text, /^The person said no/);
+    assert.match(r.content[0].text, /^The answer in the MCP client was no/);
     assert.equal(r.structuredContent.state, 'rejected');
     assert.equal(existsSync(join(w.ws, 'denied.txt')), false);
     const events = await readEvents(w.storePath, r.structuredContent.requestId);
-    assert.deepEqual([decisionOf(events)!.decision, decisionOf(events)!.source], ['denied', 'user']);
+    assert.deepEqual([decisionOf(events)!.decision, decisionOf(events)!.source], ['denied', 'client']);
     assert.ok(!types(events).includes('ExecutionStarted'));
   });
 
   for (const action of ['decline', 'cancel']) {
-    test(`${action}: a denial by the person`, async () => {
+    test(`${action}: a denial by the client, never called the person's`, async () => {
       s.state.reply = () => ({ result: { action } });
       const r = await s.client.call('shell', { command: ['touch', `${action}.txt`] });
       assert.equal(r.isError, true);
-      assert.match(r.content[0].text, /^The person said no/);
+      assert.match(r.content[0].text, action === 'cancel' ? /^Nobody approved this: the MCP client dismissed the question/ : /^The answer in the MCP client was no/);
+      assert.doesNotMatch(r.content[0].text, /person said no/);
       assert.equal(existsSync(join(w.ws, `${action}.txt`)), false);
       const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
-      assert.deepEqual([d.decision, d.source], ['denied', 'user']);
-      assert.match(d.reason ?? '', action === 'decline' ? /declined/ : /cancelled/);
+      assert.deepEqual([d.decision, d.source], ['denied', 'client']);
+      assert.match(d.reason ?? '', action === 'decline' ? /declined/ : /dismissed/);
     });
   }
 
@@ -185,26 +186,28 @@ describe('untrusted: ask, then each decision', () => {
     assert.equal(readFileSync(join(w.ws, 'p-ok.txt'), 'utf8'), 'patched\n');
     assert.equal(asked.codex_elicitation, 'patch-approval');
     assert.deepEqual(asked.codex_changes, { 'p-ok.txt': { type: 'add', content: 'patched\n' } });
-    assert.match(asked.message, /add: .*p-ok\.txt/);
+    assert.match(asked.message, /Files: add .*p-ok\.txt[\s\S]*\+\+\+ p-ok\.txt\nnew file\n@@ -0,0 \+1,1 @@\n\+patched/);
     s.state.reply = () => accept('denied');
     const no = await s.client.call('apply_patch', { patch: patch('p-no.txt') });
     assert.equal(no.isError, true);
-    assert.match(no.content[0].text, /^The person said no: the patch was not run/);
+    assert.match(no.content[0].text, /^The answer in the MCP client was no: the patch was not run/);
     assert.equal(existsSync(join(w.ws, 'p-no.txt')), false);
   });
 
   test('approved_always: stores an allow rule, and the next such command runs without asking', async () => {
     s.state.reply = () => accept('approved_always');
-    const r = await s.client.call('shell', { command: ['mkdir', 'always-dir'] });
+    const r = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(r.isError, false, r.content[0].text);
     assert.ok(existsSync(join(w.ws, 'always-dir')));
     const d = decisionOf(await readEvents(w.storePath, r.structuredContent.requestId))!;
-    assert.deepEqual([d.decision, d.source], ['approved_always', 'user']);
+    assert.deepEqual([d.decision, d.source], ['approved_always', 'client']);
     assert.ok(d.rulePrefix && d.rulePrefix.length > 0);
     assert.match(readFileSync(w.rulesPath, 'utf8'), /mkdir/);
     const asked = s.client.elicitations.length;
     s.state.reply = () => accept('denied');
-    const again = await s.client.call('shell', { command: ['mkdir', 'always-dir-2'] });
+    // the stored rule is what was approved, no more (issue #12): the literal argv
+    assert.match(readFileSync(w.rulesPath, 'utf8'), /pattern = \["mkdir", "-p", "always-dir"\]/);
+    const again = await s.client.call('shell', { command: ['mkdir', '-p', 'always-dir'] });
     assert.equal(again.isError, false, again.content[0].text);
     assert.equal(s.client.elicitations.length, asked);
   });

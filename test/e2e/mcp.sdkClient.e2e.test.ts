@@ -16,7 +16,7 @@ test('the SDK Client lists the tools, is asked through its elicitation handler, 
   const w = makeWorkspace();
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [WARDEN_BIN, 'serve', '--approval', 'untrusted', '--store', w.storePath, '--rules', w.rulesPath, '--log-level', 'warn'],
+    args: [WARDEN_BIN, 'serve', '--approval', 'untrusted', '--store', w.storePath, '--rules', w.rulesPath, '--log-level', 'warn', '--min-decision-ms', '0'],
     cwd: w.ws,
     stderr: 'pipe',
   });
@@ -41,12 +41,12 @@ test('the SDK Client lists the tools, is asked through its elicitation handler, 
     assert.ok(existsSync(join(w.ws, 'sdk-ok.txt')));
     assert.match(asked[0]!.message, /touch sdk-ok\.txt/);
     assert.ok(asked[0]!.enum.includes('approved_for_session'));
-    assert.equal((ok.structuredContent as any).decision.source, 'user');
+    assert.equal((ok.structuredContent as any).decision.source, 'client');
 
     answer = { action: 'decline' };
     const no = await client.callTool({ name: 'shell', arguments: { command: ['touch', 'sdk-no.txt'] } });
     assert.equal(no.isError, true);
-    assert.match((no.content as Array<{ text: string }>)[0]!.text, /^The person said no/);
+    assert.match((no.content as Array<{ text: string }>)[0]!.text, /^The answer in the MCP client was no/);
     assert.equal(existsSync(join(w.ws, 'sdk-no.txt')), false);
 
     const safe = await client.callTool({ name: 'shell', arguments: { command: ['pwd'] } });

@@ -10,12 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classifyExec, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
-import { initShellParser, parseWordOnlyScriptByQuery, parseWordOnlyScriptByWalk } from '../../src/safety/shellParse.ts';
+import { loadShellGrammar, parseWordOnlyScriptByQuery, parseWordOnlyScriptByWalk } from '../../src/safety/shellParse.ts';
 import { EMPTY_RULE_SET } from '../../src/safety/rules.ts';
 import { APPROVAL_POLICIES, SANDBOX_MODES, SANDBOX_TYPES } from '../../src/policy.ts';
 import type { ExecClassificationInput } from '../../src/safety/types.ts';
 
-await initShellParser();
+await loadShellGrammar();
 
 const SAFE_COMMANDS = ['ls', 'ls -la', 'pwd', 'git status', 'git log -n 3', 'cat README.md', "grep -n 'x' f", 'wc -l', 'echo hi', 'sed -n 1,5p f', 'rg foo', 'find . -name x', 'head -n 2 f', 'true'];
 const JOINERS = [' && ', ' || ', '; ', ' | ', '\n'];

@@ -40,10 +40,10 @@ test('law: an answer approves only if it is exactly accept with one offered deci
     fc.property(fc.oneof(fc.jsonValue(), nearMiss), offeredSets, (answer, offered) => {
       const a = interpretAnswer(answer, offered);
       if (isApproving(a.decision)) {
-        assert.equal(a.source, 'user');
+        assert.equal(a.source, 'client');
         assert.ok(isExactAccept(answer, offered), JSON.stringify(answer));
       }
-      if (a.source !== 'user') assert.equal(a.decision, 'denied');
+      if (a.source !== 'client') assert.equal(a.decision, 'denied');
       assert.ok(offered.includes(a.decision) || a.decision === 'denied');
     }),
     { numRuns: 3000 },

@@ -51,7 +51,8 @@ export function wardenOnTerminal(
     }, opts.timeoutMs ?? 60_000);
     const onData = (chunk: Buffer) => {
       screen += chunk.toString('utf8');
-      const seen = screen.split('[n] deny').length - 1;
+      // one title per question asked (the footer below it redraws, the title does not)
+      const seen = screen.split(/Run this command\?|Apply these edits\?/).length - 1;
       while (prompts < seen) {
         prompts += 1;
         const key = pending.shift();

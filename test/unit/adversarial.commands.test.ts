@@ -9,11 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyExec } from '../../src/safety/classifyExec.ts';
-import { initShellParser } from '../../src/safety/shellParse.ts';
+import { loadShellGrammar } from '../../src/safety/shellParse.ts';
 import { EMPTY_RULE_SET } from '../../src/safety/rules.ts';
 import type { Classification } from '../../src/safety/types.ts';
 
-await initShellParser();
+await loadShellGrammar();
 
 type Case = [argv: string[], knownSafe: boolean, dangerous: boolean, why: string];
 const b = (script: string): string[] => ['bash', '-lc', script];
@@ -165,7 +165,7 @@ const CONFIG_OVERRIDES: Case[] = [
   [['git', '-p', 'status'], false, false, 'global pager flag (stricter)'],
   [['git', '--paginate', 'log'], false, false, 'global paginate'],
   [['git', '--no-pager', 'log', '-n', '3'], true, false, 'no pager is fine'],
-  [['git', '--git-dir=.git', 'status'], true, false, 'git-dir is read-only use'],
+  [['git', '--git-dir=.git', 'status'], false, false, 'an explicit git dir can name any repository (issue #12: stricter than Codex)'],
   [b('git -c core.pager=cat log'), false, false, 'in a script'],
   [['git', '-c', 'x=y', 'reset', '--hard'], false, true, 'override then reset'],
 ];
@@ -266,7 +266,8 @@ const SHELL_OPERATORS: Case[] = [
   [b('ls && git push --force'), false, true, 'force push after ls'],
   [b('git status; git clean -fdx'), false, true, 'clean after status'],
   [b('cd /; rm -rf *'), false, true, 'rm -rf with a glob'],
-  [b('ls *'), true, false, 'glob to ls is read-only'],
+  [b('ls *'), false, false, 'a bare glob can expand to an option (issue #12)'],
+  [b('ls src/*'), true, false, 'a glob with a literal prefix cannot expand to an option'],
   [b('cat ~/.ssh/id_rsa'), true, false, 'reading is read-only (exfiltration needs network)'],
   [b('git log --o*'), false, false, 'glob could expand to a file named --output=...'],
   [b('git diff {--output=x,HEAD}'), false, false, 'brace expansion'],

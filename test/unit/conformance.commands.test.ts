@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { initShellParser, parseWordOnlyScript, shellScriptOf } from '../../src/safety/shellParse.ts';
+import { loadShellGrammar, parseWordOnlyScript, shellScriptOf } from '../../src/safety/shellParse.ts';
 import { isDangerousCommand, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
 
 interface Vector {
@@ -39,12 +39,21 @@ const STRICTER_DANGEROUS: Record<string, string> = {
   'codex-177': 'echo $(git reset --hard): reset inside a substitution',
 };
 
+/** Vectors where warden says known_safe=false and Codex true, each on purpose (issue #12). */
+const STRICTER_SAFE: Record<string, string> = {
+  // GNU grep has no -g option: every word must be in grep's option table, an unknown one is not known-safe
+  'codex-114': "grep -n 'pattern' -g'*.txt': -g is not a grep option",
+  // an explicit --git-dir skips repository discovery and the ownership check, and can name any
+  // repository, whose config runs programs (core.fsmonitor, core.pager ...)
+  'codex-151': 'git --git-dir=.git log: explicit git dir',
+};
+
 test('the conformance file is present and non-trivial', () => {
   assert.ok(vectors.length >= 170, `only ${vectors.length} vectors`);
 });
 
 test('every conformance vector holds (Windows rows skipped on this platform)', async (t) => {
-  await initShellParser();
+  await loadShellGrammar();
   const onWindows = process.platform === 'win32';
   let skipped = 0;
   let checked = 0;
@@ -58,7 +67,8 @@ test('every conformance vector holds (Windows rows skipped on this platform)', a
       continue;
     }
     checked += 1;
-    assert.equal(isKnownSafeCommand(v.command), v.known_safe, `${v.id} known_safe ${JSON.stringify(v.command)}`);
+    const expectedSafe = v.id in STRICTER_SAFE ? false : v.known_safe;
+    assert.equal(isKnownSafeCommand(v.command), expectedSafe, `${v.id} known_safe ${JSON.stringify(v.command)}`);
     const expectedDangerous = v.id in STRICTER_DANGEROUS ? true : v.dangerous;
     assert.equal(isDangerousCommand(v.command), expectedDangerous, `${v.id} dangerous ${JSON.stringify(v.command)}`);
     if (v.parsed !== undefined) {
@@ -69,6 +79,14 @@ test('every conformance vector holds (Windows rows skipped on this platform)', a
   }
   t.diagnostic(`checked ${checked} vectors, skipped ${skipped} (platform)`);
   assert.equal(skipped, vectors.filter((v) => v.platform === 'windows').length);
+});
+
+test('each listed known-safe deviation really is a vector where Codex says known-safe', () => {
+  for (const id of Object.keys(STRICTER_SAFE)) {
+    const v = vectors.find((x) => x.id === id);
+    assert.ok(v, id);
+    assert.equal(v.known_safe, true, id);
+  }
 });
 
 test('each listed deviation really is a vector where Codex says not dangerous', () => {

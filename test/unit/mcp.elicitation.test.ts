@@ -74,7 +74,27 @@ test('patch elicitation carries codex_changes per file', () => {
     'b.txt': { type: 'delete', content: '' },
     'c.txt': { type: 'update', unified_diff: '@@\n keep\n-old\n+new', move_path: 'd.txt' },
   });
-  assert.match(String(p.message), /add: \/w\/a\.txt/);
+  const message = String(p.message);
+  assert.match(message, /^Apply these edits\?/);
+  assert.match(message, /Files: add \/w\/a\.txt/);
+  // the diff itself, in unified format with file headers; a move and a delete say so
+  assert.match(message, /--- \/dev\/null\n\+\+\+ a\.txt\nnew file\n@@ -0,0 \+1,1 @@\n\+hello\n/);
+  assert.match(message, /--- b\.txt\n\+\+\+ \/dev\/null\ndeleted file/);
+  assert.match(message, /--- c\.txt\n\+\+\+ d\.txt\nrename from c\.txt\nrename to d\.txt\n@@\n keep\n-old\n\+new\n/);
+  assert.match(message, /Changes: 3 files, \+2 -1/);
+});
+
+test('a long patch: the message carries as much of the diff as fits, then how much more there is', () => {
+  const body = Array.from({ length: 500 }, (_, i) => `+line ${i}`);
+  const input = execInput([], ['approved', 'denied']);
+  input.request = { kind: 'patch', patch: ['*** Begin Patch', '*** Add File: big.txt', ...body, '*** End Patch'].join('\n'), cwd: '/w', withEscalatedPermissions: false, policy, origin };
+  const message = String(elicitationParams(input, { mcpToolCallId: '3' }).message);
+  assert.match(message, /\+line 0\n/);
+  assert.doesNotMatch(message, /\+line 499/);
+  const cut = /… (\d+) more lines not shown \(\+(\d+) -0\)/.exec(message);
+  assert.ok(cut, message.slice(-300));
+  const shown = message.split('\n').filter((l) => /^\+line \d+$/.test(l)).length;
+  assert.equal(shown + Number(cut[2]), 500, 'shown plus counted as cut is every added line');
 });
 
 test('an unparsable patch has no changes to show', () => {

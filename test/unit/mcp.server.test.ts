@@ -63,7 +63,9 @@ test('a call with a progressToken reports progress while it waits for a decision
       resetTimeoutOnProgress: true,
     });
     assert.equal(r.isError, true);
-    assert.match((r.content as Array<{ text: string }>)[0]!.text, /warden approve/);
+    // Issue 13: the agent is not told how to decide out of band (that would teach it to approve itself).
+    assert.match((r.content as Array<{ text: string }>)[0]!.text, /This client cannot show approval questions\.$/m);
+    assert.doesNotMatch((r.content as Array<{ text: string }>)[0]!.text, /approve|--store/);
     assert.ok(ticks.length >= 3, `progress ticks: ${ticks}`);
     assert.deepEqual(ticks, ticks.map((_, i) => i + 1));
     const events = await t.store.readAll(1);

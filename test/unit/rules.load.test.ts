@@ -100,8 +100,10 @@ justification = "p"
   assert.equal(v.matched.length, 3);
   assert.equal(matchRules(rules, ['/usr/bin/git', 'status']).decision, null);
   assert.equal(matchRules(rules, ['/usr/bin/git', 'push']).decision, 'forbidden');
-  // no option skipping: git --x push is not "git push"
-  assert.equal(matchRules(rules, ['git', '--no-pager', 'push']).decision, 'allow');
+  // no option skipping: git --x push is not "git push"; and an allow rule covers no option it
+  // does not list (issue #12), so the bare ["git"] allow does not cover it either
+  assert.equal(matchRules(rules, ['git', '--no-pager', 'push']).decision, null);
+  assert.equal(matchRules(rules, ['git', 'status', 'x']).decision, 'allow');
 });
 
 test('missing default file means no rules; a missing explicit file is an error', () => {
@@ -141,12 +143,27 @@ test('a rule book reloads, and an appended rule takes effect at once', () => {
   const book = createRuleBook(path, { explicit: false });
   assert.equal(book.current().rules.length, 0);
   book.appendAllow(['npm', 'test']);
-  assert.equal(matchRules(book.current(), ['npm', 'test', '--watch']).decision, 'allow');
+  assert.equal(matchRules(book.current(), ['npm', 'test', 'unit']).decision, 'allow');
+  // an appended rule covers operands only, no option (issue #12)
+  assert.equal(matchRules(book.current(), ['npm', 'test', '--watch']).decision, null);
   writeFileSync(path, readFileSync(path, 'utf8') + '\n[[rule]]\npattern = ["npm"]\ndecision = "forbidden"\njustification = "no"\n');
   assert.equal(matchRules(book.current(), ['npm', 'test']).decision, 'allow', 'not reloaded yet');
   book.reload();
   assert.equal(matchRules(book.current(), ['npm', 'test']).decision, 'forbidden');
   assert.ok(existsSync(path));
+});
+
+test('options and any_options: only on allow rules, and never over the exec/write table', () => {
+  const rules = parseRules('[[rule]]\npattern = ["npm", "test"]\ndecision = "allow"\njustification = "t"\noptions = ["--watch"]\nmatch = ["npm test --watch"]\nnot_match = ["npm test --script-shell=x", "npm test --ci"]\n', 'r');
+  assert.equal(matchRules(rules, ['npm', 'test', '--watch=all']).decision, 'allow');
+  assert.throws(
+    () => parseRules('[[rule]]\npattern = ["npm"]\ndecision = "prompt"\njustification = "t"\nany_options = true\n', 'r'),
+    (e) => isConfigError(e) && /allow rules only/.test((e as Error).message),
+  );
+  const any = parseRules('[[rule]]\npattern = ["git", "push"]\ndecision = "allow"\njustification = "t"\nany_options = true\n', 'r');
+  assert.equal(matchRules(any, ['git', 'push', '-u', 'origin', 'main']).decision, 'allow');
+  assert.equal(matchRules(any, ['git', 'push', '--receive-pack=./evil', 'origin']).decision, null);
+  assert.equal(matchRules(any, ['git', 'push', '--recei=./evil', 'origin']).decision, null, 'abbreviation');
 });
 
 test('example strings split on blanks with quotes', () => {

@@ -29,7 +29,7 @@ test('one verdict line per input line, in order; bad lines get {error} and the r
   ]);
   assert.equal(status, 0, stderr);
   assert.equal(out.length, 6);
-  assert.deepEqual(Object.keys(out[0]!).sort(), ['commands', 'dangerous', 'known_safe', 'outcome', 'reason', 'sandbox']);
+  assert.deepEqual(Object.keys(out[0]!).sort(), ['commands', 'dangerous', 'decision_source', 'known_safe', 'outcome', 'proposed_rule', 'reason', 'sandbox']);
   assert.equal(out[0]!.known_safe, true);
   assert.equal(out[0]!.outcome, 'auto-approve');
   assert.deepEqual(out[0]!.commands, [['ls', '-la']]);

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyExec, proposedPrefix } from '../../src/safety/classifyExec.ts';
-import { initShellParser } from '../../src/safety/shellParse.ts';
+import { loadShellGrammar } from '../../src/safety/shellParse.ts';
 import { EMPTY_RULE_SET, parseRules, type RuleSet } from '../../src/safety/rules.ts';
 import type { ApprovalPolicy, SandboxMode, SandboxType } from '../../src/policy.ts';
 import type { Classification } from '../../src/safety/types.ts';
 
-await initShellParser();
+await loadShellGrammar();
 
 function classify(
   command: string[],
@@ -148,12 +148,18 @@ test('rules check every sub-command; allow needs every sub-command covered', () 
   assert.equal(classify(['/usr/bin/curl', 'x'], { rules: RULES }).outcome, 'reject');
 });
 
-test('proposed prefix: two words for subcommand tools, the program otherwise, never for shells, interpreters, wrappers or dangerous commands', () => {
-  assert.deepEqual(classify(['cargo', 'build', '--release'], { approval: 'untrusted' }).proposedPrefix, ['cargo', 'build']);
+test('proposed rule: what was approved, no more (issue #12)', () => {
+  const proposed = (argv: string[]) => classify(argv, { approval: 'untrusted' }).proposedPrefix;
+  // a subcommand tool with options: the literal argv, never the two-word prefix that would cover every option
+  assert.deepEqual(proposed(['cargo', 'build', '--release']), ['cargo', 'build', '--release']);
+  // without options after the subcommand: the two words (operands only are covered later)
+  assert.deepEqual(proposed(['git', 'push', 'origin', 'main']), ['git', 'push']);
+  assert.deepEqual(proposed(['bash', '-lc', 'npm test']), ['npm', 'test']);
   // make runs whatever the (agent-writable) Makefile says: treated as an interpreter
-  assert.equal(classify(['make', 'all'], { approval: 'untrusted' }).proposedPrefix, undefined);
-  assert.deepEqual(classify(['touch', 'x'], { approval: 'untrusted' }).proposedPrefix, ['touch']);
-  assert.deepEqual(classify(['bash', '-lc', 'npm test'], { approval: 'untrusted' }).proposedPrefix, ['npm', 'test']);
+  assert.equal(proposed(['make', 'all']), undefined);
+  // not a subcommand tool: the literal argv, never the bare program
+  assert.deepEqual(proposed(['touch', 'x']), ['touch', 'x']);
+  assert.equal(proposed(['touch']), undefined);
   for (const argv of [
     ['bash', '-lc', 'echo hi > x'],
     ['bash'],
@@ -164,10 +170,57 @@ test('proposed prefix: two words for subcommand tools, the program otherwise, ne
     ['xargs', 'touch'],
     ['rm', '-rf', 'x'],
     ['bash', '-lc', 'touch a && touch b'],
+    // exec/write options: no rule is offered at all
+    ['git', '-c', 'core.pager=cat', 'log'],
+    ['find', '.', '-exec', 'touch', '{}', ';'],
+    ['sed', '-i', 's/a/b/', 'f'],
+    ['rg', '--pre', './x', 'y'],
+    ['sort', '-o', 'out', 'in'],
+    ['npm', 'test', '--script-shell=./evil.sh'],
+    ['git', 'fetch', 'ext::sh -c evil'],
   ]) {
-    assert.equal(classify(argv, { approval: 'untrusted' }).proposedPrefix, undefined, JSON.stringify(argv));
+    assert.equal(proposed(argv), undefined, JSON.stringify(argv));
   }
   assert.equal(proposedPrefix(['x'], null, false), null);
+});
+
+test('an allow rule covers no option it does not list, and never an exec/write option (issue #12)', () => {
+  const rules = parseRules(
+    [
+      '[[rule]]\npattern = ["npm", "test"]\ndecision = "allow"\njustification = "t"',
+      '[[rule]]\npattern = ["npm", "run", "lint"]\ndecision = "allow"\njustification = "t"\noptions = ["--fix"]',
+      '[[rule]]\npattern = ["cargo", "build"]\ndecision = "allow"\njustification = "t"\nany_options = true',
+      '[[rule]]\npattern = ["git", "fetch"]\ndecision = "allow"\njustification = "t"\nany_options = true',
+      '[[rule]]\npattern = ["git", "log"]\ndecision = "allow"\njustification = "t"\nany_options = true',
+    ].join('\n'),
+    'test',
+  );
+  const c = (argv: string[]) => classify(argv, { approval: 'untrusted', sandbox: 'workspace-write', rules });
+  assert.equal(c(['npm', 'test']).decisionSource, 'rule');
+  assert.equal(c(['npm', 'test', 'unit']).decisionSource, 'rule');
+  assert.match(c(['npm', 'test']).reason, /not known-safe; runs inside the workspace-write sandbox/);
+  for (const argv of [
+    ['npm', 'test', '--script-shell=./evil.sh'],
+    ['npm', 'test', '--prefix', '/tmp/x'],
+    ['npm', 'test', '--node-options=--require=./evil.js'],
+    ['npm', 'test', '--userconfig', './npmrc'],
+    ['npm', 'test', '--watch'],
+    ['npm', 'run', 'lint', '--fix', '--script-shell', 'x'],
+    ['cargo', 'build', '--config', 'build.rustc-wrapper="./x"'],
+    ['cargo', 'build', '--manifest-path', '../other/Cargo.toml'],
+    ['git', 'fetch', '--upload-pack=./evil', 'origin'],
+    ['git', 'fetch', 'ext::sh -c evil'],
+    ['git', 'log', '--output=/tmp/x'],
+    ['git', 'log', '--ext-diff'],
+  ]) {
+    const v = c(argv);
+    assert.notEqual(v.decisionSource, 'rule', JSON.stringify(argv));
+    assert.equal(v.outcome, 'ask', JSON.stringify(argv));
+    assert.match(v.reason, /does not cover it/, JSON.stringify(argv));
+  }
+  assert.equal(c(['npm', 'run', 'lint', '--fix']).decisionSource, 'rule');
+  assert.equal(c(['cargo', 'build', '--release', '-j', '2']).decisionSource, 'rule');
+  assert.equal(c(['git', 'fetch', '--prune-tags', 'origin']).decisionSource, 'rule');
 });
 
 test('never throws: malformed input fails closed', () => {

@@ -4,33 +4,37 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   deepScanScript,
-  initShellParser,
+  loadShellGrammar,
   parseWordOnlyScript,
   parseWordOnlyScriptDetailed,
   shellScriptOf,
 } from '../../src/safety/shellParse.ts';
 
-test('parsing before init throws a clear error', () => {
+test('before the grammar is loaded every classification throws instead of guessing', () => {
   const r = spawnSync(
     process.execPath,
     [
       '--import',
       'tsx',
       '-e',
-      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/dangerous.ts'), import('./src/safety/knownSafe.ts')]).then(([m, d, k]) => { " +
-        "console.log('dangerous=' + d.isDangerousCommand(['bash', '-lc', 'ls']) + ' safe=' + k.isKnownSafeCommand(['bash', '-lc', 'ls']) + ' plain=' + k.isKnownSafeCommand(['ls'])); " +
+      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/classifyExec.ts'), import('./src/safety/rules.ts')]).then(([m, c, r]) => { " +
+        "const input = (command) => ({ command, cwd: '/', withEscalatedPermissions: false, approvedForSession: false, platformSandbox: 'bwrap', " +
+        "policy: { approval: 'on-request', sandbox: 'read-only', writableRoots: [], network: false, tmpWrite: false } }); " +
+        "for (const argv of [['ls'], ['bash', '-lc', 'ls'], ['find', '.', '-exec', 'sh', '-c', 'x', ';']]) { " +
+        "try { c.classifyExec(input(argv), r.EMPTY_RULE_SET); console.log('verdict'); } catch (e) { console.log(e.name); } } " +
         "try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.message) } })",
     ],
     { encoding: 'utf8' },
   );
-  assert.match(r.stdout, /await initShellParser\(\)/);
-  // without the parser a script cannot be inspected: not known-safe, and counted dangerous
-  assert.match(r.stdout, /dangerous=true safe=false plain=true/);
+  assert.match(r.stdout, /await loadShellGrammar\(\)/);
+  // a plain argv too: the verdict must not depend on whether an earlier request loaded the grammar
+  assert.equal(r.stdout.split('\n').filter((l) => l === 'ShellGrammarNotLoadedError').length, 3, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /verdict/);
 });
 
-test('initShellParser is idempotent and concurrent-safe', async () => {
-  await Promise.all([initShellParser(), initShellParser()]);
-  await initShellParser();
+test('loadShellGrammar is idempotent and concurrent-safe', async () => {
+  await Promise.all([loadShellGrammar(), loadShellGrammar()]);
+  await loadShellGrammar();
   assert.deepEqual(parseWordOnlyScript('ls'), [['ls']]);
 });
 
@@ -52,12 +56,12 @@ const REFUSED = [
 ];
 
 test('accepts plain words joined by && || ; | and newlines', async () => {
-  await initShellParser();
+  await loadShellGrammar();
   for (const [script, expected] of ACCEPTED) assert.deepEqual(parseWordOnlyScript(script), expected, JSON.stringify(script));
 });
 
 test('refuses everything else', async () => {
-  await initShellParser();
+  await loadShellGrammar();
   for (const script of REFUSED) {
     const parsed = parseWordOnlyScript(script);
     // `ls ~/*` parses but is flagged as expanding; a glob in the name is refused
@@ -70,7 +74,7 @@ test('refuses everything else', async () => {
 });
 
 test('a 1 MiB script is refused quickly', async () => {
-  await initShellParser();
+  await loadShellGrammar();
   const big = `echo ${'a'.repeat(1024 * 1024)}`;
   const t0 = performance.now();
   assert.equal(parseWordOnlyScript(big), null);
@@ -86,7 +90,7 @@ test('shellScriptOf: exactly [bash|zsh|sh, -lc|-c, script], any directory', () =
 });
 
 test('deep scan finds commands inside substitutions, redirections and broken scripts', async () => {
-  await initShellParser();
+  await loadShellGrammar();
   const found = deepScanScript('echo $(git reset --hard) > /dev/null; FOO=1 r\\m -rf x 2>&1; if true; then rm -f y; fi');
   assert.ok(found.some((w) => w.join(' ') === 'git reset --hard'), JSON.stringify(found));
   assert.ok(found.some((w) => w[0] === 'rm' && w[1] === '-rf'), JSON.stringify(found));

@@ -9,19 +9,25 @@
  */
 import type { Command } from 'commander';
 import { ReadStream } from 'node:tty';
-import { quote } from 'shell-quote';
 import { decideOutOfBand } from '../../requests/outOfBandDecision.ts';
 import { localProbe, ownerIsGone } from '../../requests/recovery.ts';
 import { followProjection } from '../../projections/liveProjection.ts';
 import { pendingProjection, pendingRequests, type PendingDoc } from '../../projections/pending.projection.ts';
 import type { RequestSummary } from '../../projections/requests.projection.ts';
-import { appendAllowRule } from '../../safety/rules.ts';
-import { DECISIONS, type Decision } from '../../policy.ts';
+import { appendAllowRule, defaultRulesPath } from '../../safety/rules.ts';
+import { DECISIONS, type AskReason, type Decision } from '../../policy.ts';
 import type { EventStore } from '../../events/eventStore.ts';
 import { ConfigError } from '../../errors.ts';
+import { isEndingEvent } from '../../events/lifecycle.ts';
 import { logger } from '../../log.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
 import { currentUser, keyToDecision } from '../ttyChannel.ts';
+import { colourWanted, makeStyle, type Style } from '../../present/ansi.ts';
+import { diffStat, diffText } from '../../safety/patch/unifiedDiff.ts';
+import { ASK_REASON_LABELS, DECISION_DONE, DECISION_SHORT, decisionText, stateLabel, surfaceShort } from '../../present/labels.ts';
+import { DECISION_KEYS, questionOfSummary } from '../../present/question.ts';
+import { choiceLines, questionLines } from '../../present/terminal.ts';
+import { clip, commandText, describeRequest } from '../../present/text.ts';
 
 interface ApproveFlags {
   store?: string;
@@ -36,9 +42,7 @@ interface ApproveFlags {
 const VIA = 'warden approve';
 
 export function what(s: RequestSummary): string {
-  if (s.kind === 'exec') return quote(s.command ?? []);
-  const files = s.files ?? s.classification?.files ?? [];
-  return files.length > 0 ? `patch: ${files.map((f) => `${f.kind} ${f.path}${f.moveTo ? ` -> ${f.moveTo}` : ''}`).join(', ')}` : 'patch';
+  return describeRequest({ kind: s.kind, command: s.command, files: s.files ?? s.classification?.files ?? null });
 }
 
 export function age(fromIso: string, now: number): string {
@@ -48,15 +52,12 @@ export function age(fromIso: string, now: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
-function clip(text: string, width: number): string {
-  return text.length <= width ? text.padEnd(width) : `${text.slice(0, width - 1)}…`;
-}
-
 function ownerGone(s: RequestSummary): boolean {
   return ownerIsGone(s.request.origin, s.requestedAt, localProbe());
 }
 
-export function listJson(s: RequestSummary, now: number) {
+export function listJson(s: RequestSummary, now: number, rulesPath: string | null = null) {
+  const q = questionOfSummary(s, rulesPath);
   return {
     request_id: s.requestId,
     session_id: s.sessionId,
@@ -67,47 +68,68 @@ export function listJson(s: RequestSummary, now: number) {
     cwd: s.cwd,
     justification: s.justification,
     ask_reason: s.askReason,
+    ask_reason_label: s.askReason ? (ASK_REASON_LABELS[s.askReason as AskReason] ?? s.askReason) : null,
     message: s.askMessage,
     offered: s.offered,
+    choices: q.choices.map((c) => ({ key: c.key, decision: c.decision, label: c.label })),
     classification_reason: s.classification?.reason ?? null,
+    dangerous: q.dangerous,
+    where: q.where,
+    asked_by: q.asker,
     origin: s.request.origin,
     owner_gone: ownerGone(s),
+    diff: q.diff ? { stat: diffStat(q.diff), added: q.diff.added, removed: q.diff.removed, text: diffText(q.diff), shown: s.shown } : null,
   };
 }
 
-export function renderList(rows: RequestSummary[], cursor: number, now: number): string[] {
-  const lines = [`warden approve: ${rows.length} request(s) waiting for a decision`, ''];
+/** The waiting list: columns that matter first, fitted to the terminal's width. */
+export function renderList(rows: RequestSummary[], cursor: number, now: number, width = 100, style: Style = makeStyle(false)): string[] {
+  const lines = [style.bold(`warden approve: ${rows.length} request(s) waiting for a decision`), ''];
+  const whoW = 14;
+  const whyW = 20;
+  const whatW = Math.max(20, width - (4 + 3 + 1 + 5 + 1 + whoW + 1 + whyW + 1));
   if (rows.length === 0) lines.push('  nothing is waiting; this view updates live');
-  else lines.push(`    ${clip('#', 3)} ${clip('age', 6)} ${clip('command or files', 40)} ${clip('cwd', 28)} why asked`);
+  else lines.push(style.dim(`    ${clip('#', 3, { pad: true })} ${clip('age', 5, { pad: true })} ${clip('what', whatW, { pad: true })} ${clip('asked by', whoW, { pad: true })} why asked`));
   rows.forEach((s, i) => {
     const gone = ownerGone(s) ? ' (its process is gone)' : '';
-    lines.push(`  ${i === cursor ? '>' : ' '} ${clip(String(i + 1), 3)} ${clip(age(s.requestedAt, now), 6)} ${clip(what(s), 40)} ${clip(s.cwd, 28)} ${s.askReason ?? ''}${gone}`);
+    const why = s.askReason ? (ASK_REASON_LABELS[s.askReason as AskReason] ?? s.askReason) : '';
+    const dangerous = s.classification?.dangerous === true;
+    const text = clip(what(s), whatW, { pad: true });
+    lines.push(
+      `  ${i === cursor ? '›' : ' '} ${clip(String(i + 1), 3, { pad: true })} ${clip(age(s.requestedAt, now), 5, { pad: true })} ${dangerous ? style.red(text) : text} ${clip(surfaceShort(s.request.origin), whoW, { pad: true })} ${dangerous ? style.red(why) : why}${gone}`,
+    );
   });
-  lines.push('', '  [1-9] or [up/down]+[enter] details   [q] quit');
+  lines.push('', style.dim('  [1-9] or [up/down]+[enter] details   [q] quit'));
   return lines;
 }
 
-export function renderDetail(s: RequestSummary, stillPending: boolean, now: number): string[] {
-  const o = s.request.origin;
-  const lines = [`request ${s.requestId}  session ${s.sessionId}`, `  asked ${age(s.requestedAt, now)} ago by ${o.surface} (pid ${o.pid} on ${o.host}${o.user ? `, ${o.user}` : ''})`, ''];
-  if (s.kind === 'exec') lines.push(`  command:        ${quote(s.command ?? [])}`);
-  for (const f of s.files ?? s.classification?.files ?? []) lines.push(`  ${f.kind.padEnd(15)} ${f.path}${f.moveTo ? ` -> ${f.moveTo}` : ''}`);
-  lines.push(`  cwd:            ${s.cwd}`);
-  lines.push(`  justification:  ${s.justification ?? '-'}`);
-  lines.push(`  why asked:      ${s.askMessage ?? s.askReason ?? '-'}`);
-  lines.push(`  classification: ${s.classification ? `${s.classification.outcome}: ${s.classification.reason}` : '-'}`);
-  if (ownerGone(s)) lines.push('  note:           the process that asked is gone; recovery will deny this on the next start');
-  lines.push('');
+export interface DetailView {
+  highlighted: Decision | null;
+  hint: string;
+}
+
+export function renderDetail(
+  s: RequestSummary,
+  stillPending: boolean,
+  now: number,
+  opts: { rulesPath: string | null; width?: number; rows?: number; style?: Style; view?: DetailView } = { rulesPath: null },
+): string[] {
+  const style = opts.style ?? makeStyle(false);
+  const width = opts.width ?? 100;
+  const q = questionOfSummary(s, opts.rulesPath);
+  const lines = [style.dim(`request ${s.requestId} · session ${s.sessionId} · asked ${age(s.requestedAt, now)} ago`)];
+  lines.push(...questionLines(q, style, { width, maxDiffLines: Math.max(12, (opts.rows ?? 40) - 22) }));
+  if (s.justification && !q.justification) lines.push(`  justification: ${s.justification}`);
+  if (ownerGone(s)) lines.push(style.yellow('  note: the process that asked is gone; recovery will deny this on the next start'), '');
   if (!stillPending) {
-    const by = s.decision ? `${s.decision} (${s.decisionSource}${s.decidedBy ? ` ${s.decidedBy}` : ''})` : s.state;
+    const by = s.decision ? decisionText({ decision: s.decision, source: s.decisionSource, user: s.decidedBy, reason: s.decisionReason }) : stateLabel(s.state);
     lines.push(`  no longer waiting: already decided elsewhere: ${by}`, '  [b] back   [q] quit');
     return lines;
   }
-  const keys = ['[y] approve', '[a] approve for this session'];
-  const prefix = s.classification?.proposedPrefix;
-  if (s.offered?.includes('approved_always') && prefix) keys.push(`[A] always allow \`${quote(prefix)}\``);
-  keys.push('[n] deny', '[esc] abort', '[b] back', '[q] quit');
-  lines.push(`  ${keys.join('  ')}`);
+  const view = opts.view ?? { highlighted: q.defaultDecision, hint: '' };
+  lines.push(...choiceLines(q, style, view.highlighted), '');
+  if (view.hint) lines.push(`  ${style.yellow(view.hint)}`);
+  lines.push(style.dim(`  Enter: ${view.highlighted ? DECISION_SHORT[view.highlighted] : '-'} · Up/Down: move · b: back · q: quit`));
   return lines;
 }
 
@@ -121,7 +143,7 @@ async function whyNot(store: EventStore, requestId: string, fallback: string): P
     return `request ${requestId} was already decided: ${d.decision} (${d.source}${d.user ? ` ${d.user}` : ''}${d.reason ? `, ${d.reason}` : ''})`;
   }
   const end = events.at(-1);
-  if (end && ['Rejected', 'Aborted', 'Interrupted'].includes(end.type)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
+  if (end && isEndingEvent(end)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
   return fallback;
 }
 
@@ -132,10 +154,12 @@ export async function decide(store: EventStore, requestId: string, decision: Dec
     const line = result.reason === 'already-decided' || result.reason === 'not-pending' ? await whyNot(store, requestId, result.message) : result.message;
     return { ok: false, line: result.reason === 'already-decided' && !/already decided/.test(line) ? `${line} (already decided elsewhere)` : line };
   }
+  let rule = '';
   if (result.recorded.decision === 'approved_always' && result.recorded.rulePrefix && rulesPath) {
     appendAllowRule(rulesPath, result.recorded.rulePrefix);
+    rule = `; allow rule \`${commandText(result.recorded.rulePrefix)} …\` written to ${rulesPath}`;
   }
-  return { ok: true, line: `${decision}: request ${requestId} (recorded as ${currentUser()} via ${VIA})` };
+  return { ok: true, line: `${decision}: request ${requestId} (${DECISION_DONE[decision]}, recorded as ${currentUser()} via ${VIA}${rule})` };
 }
 
 /** A request id or a unique prefix of one among `ids`. */
@@ -145,10 +169,12 @@ function resolveId(given: string, ids: Iterable<string>): string {
   return matches.length === 1 ? matches[0]! : given;
 }
 
-async function interactive(store: EventStore, flags: ApproveFlags): Promise<void> {
+async function interactive(store: EventStore, rulesPath: string): Promise<void> {
   const tty = process.stdin as ReadStream;
   const out = process.stdout;
+  const style = makeStyle(colourWanted(out));
   let view: 'list' | 'detail' = 'list';
+  let detailView: DetailView = { highlighted: null, hint: '' };
   let cursor = 0;
   let selected: RequestSummary | null = null;
   let status = '';
@@ -164,9 +190,9 @@ async function interactive(store: EventStore, flags: ApproveFlags): Promise<void
     let lines: string[];
     if (view === 'detail' && selected) {
       const current = doc.requests.byId.get(selected.requestId) ?? selected;
-      lines = renderDetail(current, doc.open.has(selected.requestId), now);
+      lines = renderDetail(current, doc.open.has(selected.requestId), now, { rulesPath, width: out.columns, rows: out.rows, style, view: detailView });
     } else {
-      lines = renderList(rows, cursor, now);
+      lines = renderList(rows, cursor, now, out.columns, style);
     }
     if (status) lines.push('', status);
     out.write(`\x1b[2J\x1b[H${lines.join('\n')}\n`);
@@ -183,6 +209,11 @@ async function interactive(store: EventStore, flags: ApproveFlags): Promise<void
   };
   await live.caughtUp();
   const ticker = setInterval(draw, 1000);
+  const open = (s: RequestSummary) => {
+    selected = s;
+    view = 'detail';
+    detailView = { highlighted: questionOfSummary(s, rulesPath).defaultDecision, hint: '' };
+  };
 
   const onKey = async (chunk: Buffer) => {
     const key = chunk.toString('utf8');
@@ -192,13 +223,8 @@ async function interactive(store: EventStore, flags: ApproveFlags): Promise<void
     if (view === 'list') {
       if (key === '\x1b[A' || key === 'k') cursor = Math.max(0, cursor - 1);
       else if (key === '\x1b[B' || key === 'j') cursor = Math.min(rows.length - 1, cursor + 1);
-      else if (/^[1-9]$/.test(key) && rows[Number(key) - 1]) {
-        selected = rows[Number(key) - 1]!;
-        view = 'detail';
-      } else if ((key === '\r' || key === '\n') && rows[cursor]) {
-        selected = rows[cursor]!;
-        view = 'detail';
-      }
+      else if (/^[1-9]$/.test(key) && rows[Number(key) - 1]) open(rows[Number(key) - 1]!);
+      else if ((key === '\r' || key === '\n') && rows[cursor]) open(rows[cursor]!);
       status = '';
       return draw();
     }
@@ -209,11 +235,23 @@ async function interactive(store: EventStore, flags: ApproveFlags): Promise<void
     }
     if (!selected) return;
     if (!live.doc.open.has(selected.requestId)) return draw();
-    const decision = keyToDecision(key, selected.offered ?? []);
-    if (!decision) return;
+    const offered = selected.offered ?? [];
+    let decision = keyToDecision(key, offered);
+    if (!decision && (key === '\r' || key === '\n')) decision = detailView.highlighted;
+    if (!decision) {
+      const at = offered.indexOf(detailView.highlighted ?? 'denied');
+      if (['\x1b[A', 'k', '\x1b[B', 'j', '\t'].includes(key) && offered.length > 0) {
+        const step = key === '\x1b[A' || key === 'k' ? -1 : 1;
+        detailView = { highlighted: offered[(at + step + offered.length) % offered.length]!, hint: '' };
+      } else {
+        const keys = offered.map((d) => DECISION_KEYS[d]).join(', ');
+        detailView = { ...detailView, hint: `${clip(key.startsWith('\x1b') && key.length > 1 ? 'that key' : key, 8)} is not a choice: press ${keys}, Enter for the highlighted one, b to go back` };
+      }
+      return draw();
+    }
     busy = true;
     try {
-      const r = await decide(store, selected.requestId, decision, flags.rules);
+      const r = await decide(store, selected.requestId, decision, rulesPath);
       status = r.ok ? r.line : `cannot decide: ${r.line}`;
     } catch (error) {
       status = `cannot decide: ${(error as Error).message}`;
@@ -248,7 +286,7 @@ export function register(program: Command): void {
     .option('--json', 'with --list: one JSON object per request')
     .option('--decide <request-id>', 'decide this request (id or unique prefix) and exit')
     .option('--decision <decision>', `with --decide: ${DECISIONS.join(' | ')}`)
-    .option('--rules <file>', 'also store an always-allow rule here when deciding approved_always');
+    .option('--rules <file>', 'your rules file, where an always-allow decision also stores its rule (default $XDG_CONFIG_HOME/warden/rules.toml)');
   addStoreOption(cmd);
   cmd.action(async (flags: ApproveFlags) => {
     setupLogging(flags);
@@ -256,6 +294,8 @@ export function register(program: Command): void {
       throw new ConfigError(`--decide needs --decision ${DECISIONS.join('|')}${flags.decision ? `, got '${flags.decision}'` : ''}`);
     }
     if (flags.decide === undefined && flags.decision !== undefined) throw new ConfigError('--decision goes with --decide REQUEST_ID');
+    // an always-allow decision from here writes the approver's own rules file, named before the key is pressed
+    const rulesPath = flags.rules ?? defaultRulesPath();
     const store = await openStoreFromFlags(flags);
     try {
       if (flags.decide !== undefined) {
@@ -267,7 +307,7 @@ export function register(program: Command): void {
           id = resolveId(flags.decide, live.doc.requests.byId.keys());
           live.close();
         }
-        const r = await decide(store, id, flags.decision as Decision, flags.rules);
+        const r = await decide(store, id, flags.decision as Decision, rulesPath);
         if (r.ok) process.stdout.write(`${r.line}\n`);
         else process.stderr.write(`warden: ${r.line}\n`);
         process.exitCode = r.ok ? 0 : 1;
@@ -279,14 +319,14 @@ export function register(program: Command): void {
         const now = Date.now();
         const rows = pendingRequests(live.doc);
         live.close();
-        if (flags.json) for (const s of rows) process.stdout.write(`${JSON.stringify(listJson(s, now))}\n`);
-        else process.stdout.write(`${renderList(rows, -1, now).slice(0, -2).join('\n')}\n`);
+        if (flags.json) for (const s of rows) process.stdout.write(`${JSON.stringify(listJson(s, now, rulesPath))}\n`);
+        else process.stdout.write(`${renderList(rows, -1, now, process.stdout.columns ?? 120, makeStyle(colourWanted(process.stdout))).slice(0, -2).join('\n')}\n`);
         return;
       }
       if (!(process.stdin.isTTY && process.stdin instanceof ReadStream)) {
         throw new ConfigError('warden approve needs a terminal; use --list / --decide ID --decision D in scripts');
       }
-      await interactive(store, flags);
+      await interactive(store, rulesPath);
     } catch (error) {
       logger().debug({ err: error }, 'approve failed');
       throw error;

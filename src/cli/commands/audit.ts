@@ -3,7 +3,7 @@
  * folded from the store by the requests projection.
  */
 import type { Command } from 'commander';
-import { quote } from 'shell-quote';
+import { clip, describeRequest } from '../../present/text.ts';
 import { fold } from '../../projections/projection.ts';
 import { auditRow, requestsProjection, type RequestSummary } from '../../projections/requests.projection.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
@@ -15,26 +15,19 @@ interface AuditFlags {
   logLevel?: string;
 }
 
-function what(s: RequestSummary): string {
-  if (s.kind === 'exec') return quote(s.command ?? []);
-  const files = s.files ?? [];
-  return files.length > 0 ? `patch: ${files.map((f) => `${f.kind} ${f.path}`).join(', ')}` : 'patch';
-}
-
-function clip(text: string, width: number): string {
-  return text.length <= width ? text.padEnd(width) : `${text.slice(0, width - 1)}…`;
-}
+const what = (s: RequestSummary) => describeRequest({ kind: s.kind, command: s.command, files: s.files });
+const col = (text: string, width: number) => clip(text, width, { pad: true });
 
 export function renderTable(rows: RequestSummary[]): string {
-  const header = `${clip('time', 20)} ${clip('session', 14)} ${clip('outcome', 16)} ${clip('decision (source)', 34)} ${clip('exit', 5)} command`;
+  const header = `${col('time', 20)} ${col('session', 14)} ${col('outcome', 16)} ${col('decision (source)', 34)} ${col('exit', 5)} command`;
   const lines = rows.map((s) => {
     const decision = s.decision ? `${s.decision} (${s.decisionSource}${s.decidedBy ? ` ${s.decidedBy}` : ''})` : '-';
     return [
-      clip(s.requestedAt.replace('T', ' ').slice(0, 19), 20),
-      clip(s.sessionId, 14),
-      clip(s.state + (s.interrupted ? '*' : ''), 16),
-      clip(decision, 34),
-      clip(s.exitCode === null ? '-' : String(s.exitCode), 5),
+      col(s.requestedAt.replace('T', ' ').slice(0, 19), 20),
+      col(s.sessionId, 14),
+      col(s.state + (s.interrupted ? '*' : ''), 16),
+      col(decision, 34),
+      col(s.exitCode === null ? '-' : String(s.exitCode), 5),
       what(s),
     ].join(' ');
   });

@@ -12,7 +12,7 @@ import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type Policy
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyExec } from '../../safety/classifyExec.ts';
 import { loadRules, type RuleSet } from '../../safety/rules.ts';
-import { initShellParser } from '../../safety/shellParse.ts';
+import { loadShellGrammar } from '../../safety/shellParse.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
 
 const InputLine = z.object({
@@ -40,7 +40,17 @@ export function classifyLine(line: string, policy: RequestPolicy, sandbox: Sandb
     },
     rules,
   );
-  return { known_safe: c.knownSafe, dangerous: c.dangerous, outcome: c.outcome, sandbox: c.sandbox, commands: c.commands, reason: c.reason };
+  return {
+    known_safe: c.knownSafe,
+    dangerous: c.dangerous,
+    outcome: c.outcome,
+    sandbox: c.sandbox,
+    commands: c.commands,
+    reason: c.reason,
+    // added by issue #12: who decided, and the exact allow rule "always allow" would store
+    decision_source: c.decisionSource ?? null,
+    proposed_rule: c.proposedPrefix ?? null,
+  };
 }
 
 export function register(program: Command): void {
@@ -52,7 +62,7 @@ export function register(program: Command): void {
   cmd.action(async (options: Options) => {
     const policy = buildPolicy(options, { resolveRoots: false });
     const rules = loadRules(options.rules);
-    await initShellParser();
+    await loadShellGrammar();
     const sandbox = platformSandbox();
     await mapJsonLines((line) => classifyLine(line, policy, sandbox, rules));
   });

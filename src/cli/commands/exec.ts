@@ -22,6 +22,7 @@ import {
 } from '../options.ts';
 import { ConfigError } from '../../errors.ts';
 import { recoverStore } from '../recovery.ts';
+import { defaultRulesPath } from '../../safety/rules.ts';
 
 interface ExecFlags extends PolicyFlags {
   session?: string;
@@ -95,7 +96,13 @@ export function register(program: Command): void {
     const store = await openStoreFromFlags(flags);
     try {
       await recoverStore(store);
-      const channel = process.stdin.isTTY && process.stdin instanceof ReadStream ? createTtyChannel(process.stdin, process.stderr) : nobodyChannel;
+      const channel =
+        process.stdin.isTTY && process.stdin instanceof ReadStream
+          ? createTtyChannel(process.stdin, process.stderr, {
+              rulesPath: flags.rules ?? defaultRulesPath(),
+              decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
+            })
+          : nobodyChannel;
       const runtime = await createRuntime({
         store,
         rulesPath: flags.rules,

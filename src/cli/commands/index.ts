@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Registrar }>> = {
   verify: () => import('./verify.ts'),
   'check-patch': () => import('./checkPatch.ts'),
   classify: () => import('./classify.ts'),
+  explain: () => import('./explain.ts'),
   inspect: () => import('./inspect.ts'),
   replay: () => import('./replay.ts'),
   approve: () => import('./approve.ts'),

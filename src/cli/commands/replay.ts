@@ -5,7 +5,7 @@
  * breaks the machine's rules; 0 otherwise. I/O: reads the store.
  */
 import type { Command } from 'commander';
-import { quote } from 'shell-quote';
+import { commandText } from '../../present/text.ts';
 import { replayAll, type ReplayResult, type ReplayStep } from '../../machines/replay.ts';
 import type { StoredEvent } from '../../events/types.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
@@ -21,7 +21,7 @@ interface ReplayFlags {
 function what(first: StoredEvent | undefined): string {
   if (!first || first.type !== 'ApprovalRequested') return '?';
   const d = first.data;
-  return d.kind === 'exec' ? quote(d.command ?? []) : 'apply a patch';
+  return d.kind === 'exec' ? commandText(d.command ?? []) : 'apply a patch';
 }
 
 function detail(s: ReplayStep): string {

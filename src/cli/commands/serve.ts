@@ -18,12 +18,15 @@ import { describeStoreLocation, openStore, resolveStoreLocation } from '../../ev
 import { recoverStore } from '../recovery.ts';
 import { logger } from '../../log.ts';
 import { positiveNumber } from './exec.ts';
+import { DEFAULT_MIN_DECISION_MS } from '../../mcp/answer.ts';
+import { ConfigError } from '../../errors.ts';
 
 interface ServeFlags extends PolicyFlags {
   store?: string;
   logLevel?: string;
   rules?: string;
   decisionTimeout?: string;
+  minDecisionMs?: string;
 }
 
 export const DEFAULT_DECISION_TIMEOUT_S = 120;
@@ -42,6 +45,13 @@ function guardStdout(): void {
   console.warn = toStderr;
 }
 
+function nonNegativeMs(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MIN_DECISION_MS;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`--min-decision-ms must be a number of milliseconds >= 0, got '${value}'`);
+  return n;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
@@ -52,6 +62,10 @@ export function register(program: Command): void {
       `deny when nobody decides within this time (default ${DEFAULT_DECISION_TIMEOUT_S} for a call that carries a progressToken, ` +
         `${DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S} for one that does not: most clients give up on a call after 60 s unless progress resets their clock; ` +
         'a value given here applies to every call, so raise the client\'s tool timeout to match)',
+    )
+    .option(
+      '--min-decision-ms <ms>',
+      `a client answer sooner than this after the question is the client's own, not a person's: recorded as client-auto, never an approval (default ${DEFAULT_MIN_DECISION_MS}; 0 trusts every answer)`,
     );
   addPolicyOptions(cmd);
   addStoreOption(cmd);
@@ -61,6 +75,7 @@ export function register(program: Command): void {
     const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const explicitTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
     const decisionTimeoutMs = (explicitTimeout ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
+    const minDecisionMs = nonNegativeMs(flags.minDecisionMs);
     const location = resolveStoreLocation({ flag: flags.store });
     const store = await openStore(location);
     await recoverStore(store);
@@ -71,7 +86,7 @@ export function register(program: Command): void {
       store,
       rulesPath: flags.rules,
       decisionTimeoutMs,
-      channel: { ask: (input, signal) => (channel ? channel.ask(input, signal) : Promise.reject(new Error('the MCP server is not built yet'))) },
+      channel: { ask: (input, signal, hooks) => (channel ? channel.ask(input, signal, hooks) : Promise.reject(new Error('the MCP server is not built yet'))) },
     });
     const sessionId = `mcp-${randomUUID()}`;
     const guard = createResponseGuard();
@@ -82,6 +97,7 @@ export function register(program: Command): void {
       sessionId,
       defaultCwd: realpathSync(process.cwd()),
       decisionTimeoutMs,
+      minDecisionMs,
       ...(explicitTimeout === undefined ? { decisionTimeoutWithoutProgressMs: DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S * 1000 } : {}),
       outOfBandHint: `run \`warden approve --store ${describeStoreLocation(location)}\` in a terminal (or use \`warden inspect\`)`,
       origin: (callId, clientCallId) => origin('mcp', callId, clientCallId),

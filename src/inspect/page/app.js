@@ -5,7 +5,8 @@
 'use strict';
 
 const PAGE_SIZE = 100;
-const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
+// The machine's final states, read from the chart's graph (the server derives it from the machine).
+const FINAL = new Set();
 const $ = (id) => document.getElementById(id);
 
 const ui = {
@@ -71,6 +72,7 @@ async function loadChart() {
   holder.innerHTML = body.svg; // server-rendered from the machine definition, XML-escaped there
   for (const g of holder.querySelectorAll('g.state')) ui.stateEls.set(g.dataset.state, g);
   ui.edgeEls = [...holder.querySelectorAll('g.edge')];
+  for (const node of body.graph.nodes) if (node.kind === 'final') FINAL.add(node.id);
 }
 
 function compactCount(n) {
@@ -181,9 +183,10 @@ function decisionText(r) {
 function rowEl(r, flash) {
   const tr = el('tr', { 'data-id': r.id, 'data-state': r.state, class: [r.id === ui.selected ? 'selected' : '', flash ? 'flash' : ''].join(' ').trim(), onclick: () => select(r.id) },
     el('td', { title: r.requestedAt, text: fmtTime(r.requestedAt) }),
-    el('td', {}, el('span', { class: `pill s-${r.state}`, text: r.state })),
+    // the shared outcome words and tone: a run that exited non-zero is a failure, not a green "completed"
+    el('td', {}, el('span', { class: `pill s-${r.state} tone-${r.outcome?.tone ?? 'plain'}`, title: r.state, text: r.outcome?.label ?? r.state })),
     el('td', { class: 'cmd', title: r.what, text: r.what }),
-    el('td', { text: decisionText(r) }),
+    el('td', { text: r.decisionText ?? decisionText(r) }),
     el('td', { text: r.exitCode === null ? '' : String(r.exitCode) }),
     el('td', { class: 'cmd sess', title: r.session, text: r.session }),
   );

@@ -1,13 +1,17 @@
-/** base64: read-only unless told to write an output file (BSD/macOS `-o`, `--output`). Pure. */
-import { abbreviates, isShortGroup } from './flags.ts';
+/** base64 (GNU coreutils; BSD/macOS `-o`/`--output` writes a file). Pure. */
+import { type RiskyOption, type SafeVerdict, checkWithTable, optionTable } from './optionTable.ts';
 
-export function isSafeBase64(args: readonly string[]): boolean {
-  for (const arg of args) {
-    if (arg === '--') break;
-    // --output FILE / --output=FILE / --outp (getopt_long abbreviation) write FILE
-    if (arg === '--output' || arg.startsWith('--output=') || abbreviates(arg, '--output', 3)) return false;
-    // -o FILE, -oFILE, and -do FILE (o inside a short group, stricter than Codex)
-    if (isShortGroup(arg) && arg.slice(1).includes('o')) return false;
-  }
-  return true;
+export const BASE64_TABLE = optionTable({
+  short: 'diw:o:',
+  long: ['decode', 'ignore-garbage', 'wrap=', 'output=', 'help', 'version'],
+  same: [['o', 'output']],
+});
+
+export const BASE64_RISKY: readonly RiskyOption[] = [
+  // base64 -o FILE (BSD) writes FILE
+  { option: '--output', kind: 'write', why: 'writes a file' },
+];
+
+export function checkBase64(args: readonly string[]): SafeVerdict {
+  return checkWithTable('base64', BASE64_TABLE, BASE64_RISKY, args);
 }

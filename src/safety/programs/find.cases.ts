@@ -12,4 +12,12 @@ export const FIND_CASES: Array<{ args: string[]; safe: boolean; why: string }> =
   { args: ['.', '-fprint0', 'x'], safe: false, why: 'writes a file' },
   { args: ['.', '-fprintf', 'x', '%p'], safe: false, why: 'writes a file' },
   { args: ['.', '-fls', 'x'], safe: false, why: 'writes a file' },
+  { args: ['-L', '.', '-maxdepth', '2', '-name', 'x', '-o', '-type', 'd'], safe: true, why: 'options, tests, operators' },
+  { args: ['.', '(', '-name', 'a', '-or', '-name', 'b', ')', '-print0'], safe: true, why: 'grouping' },
+  { args: ['.', '-name', '-exec'], safe: true, why: '-exec is the value of -name' },
+  { args: ['.', '-newermt', '2024-01-01'], safe: true, why: '-newerXY' },
+  { args: ['.', '-evil'], safe: false, why: 'unknown primary' },
+  { args: ['.', '-name'], safe: false, why: 'missing value' },
+  { args: ['-D', 'exec', '.'], safe: false, why: 'debug options not read' },
+  { args: ['.', '-exec', 'cat', '{}', '+'], safe: false, why: 'runs a program' },
 ];

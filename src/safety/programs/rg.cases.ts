@@ -14,4 +14,9 @@ export const RG_CASES: Array<{ args: string[]; safe: boolean; why: string }> = [
   { args: ['--pr=./evil', 'x'], safe: false, why: 'abbreviation of --pre' },
   { args: ['--hostname-bin', 'x'], safe: false, why: 'runs a program' },
   { args: ['--hostname=x'], safe: false, why: 'abbreviation of --hostname-bin' },
+  { args: ['-e', '--pre=x', 'f'], safe: true, why: 'the pattern is the value of -e' },
+  { args: ['--no-config', '-uu', 'x'], safe: true, why: 'flags' },
+  { args: ['--evil', 'x'], safe: false, why: 'unknown option' },
+  { args: ['--type-add', 'x:*.x', 'x'], safe: true, why: 'defines a file type only' },
+  { args: ['-nsz', 'x'], safe: false, why: 'z late in a group' },
 ];

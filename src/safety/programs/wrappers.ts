@@ -56,18 +56,107 @@ export function wrappedCandidates(argv: readonly string[]): string[][] {
 }
 
 /**
- * Scripts a shell argv runs: for `bash [opts] -c SCRIPT`, `-lc`, `-xc`, `-o x -c`, ... the word after
- * the first option group holding `c`. Also used for `su -c`, `watch`, and `env -S` strings.
+ * Scripts an argv runs inline, found the way the programs themselves read their options, and
+ * over-finding where programs disagree (this feeds only the danger check):
+ * - shells (bash, sh, dash, zsh, ksh, fish ...): options are clusters of `-x`/`+x` letters; `o`
+ *   and `O` take the next word (`-o posix`, `+O extglob`), `--rcfile`/`--init-file` take the next
+ *   word, `--` or `-` ends the options; with `c` anywhere in a cluster the first word after the
+ *   options is the script (`bash -c -- 'rm -rf x'`, `bash -ec 'rm ...'`, `bash -o posix -c ...`).
+ *   getopt-style shells (fish, csh) also take the rest of the cluster or the very next word, so
+ *   those are scanned too; fish's `-C`/`--init-command` and `--command` run code as well.
+ * - env: `-S STRING`, `-SSTRING`, `-iS STRING`, `--split-string[=]STRING` and its abbreviations.
+ * - su / runuser: `-c CMD`, `-lcCMD`, `--command[=] CMD`.
  */
 export function inlineScripts(argv: readonly string[]): string[] {
+  const name = programBase(argv[0] ?? '');
+  if (name === 'env') return envSplitStrings(argv);
+  const out: string[] = [];
+  let sawC = false;
+  let i = 1;
+  for (; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--' || word === '-') {
+      i += 1;
+      break;
+    }
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const long = eq < 0 ? word : word.slice(0, eq);
+      if (long === '--command' || long === '--init-command') {
+        if (eq >= 0) out.push(word.slice(eq + 1));
+        else if (argv[i + 1] !== undefined) {
+          out.push(argv[i + 1]!);
+          i += 1;
+        }
+        continue;
+      }
+      if (eq < 0 && (long === '--rcfile' || long === '--init-file')) i += 1;
+      continue;
+    }
+    if (word.startsWith('-') || word.startsWith('+')) {
+      const letters = word.slice(1);
+      const c = letters.indexOf('c');
+      const bigC = letters.indexOf('C');
+      for (const at of [c, bigC]) {
+        if (at < 0) continue;
+        if (at === c) sawC = true;
+        // getopt shells (fish, csh, su): the rest of the cluster, or the next word, is the script
+        const rest = letters.slice(at + 1);
+        if (rest !== '') out.push(rest);
+        if (argv[i + 1] !== undefined) out.push(argv[i + 1]!);
+      }
+      for (const ch of letters) if (ch === 'o' || ch === 'O') i += 1;
+      continue;
+    }
+    break;
+  }
+  if (sawC && i < argv.length) out.push(argv[i]!);
+  return [...new Set(out)];
+}
+
+function programBase(argv0: string): string {
+  const i = argv0.lastIndexOf('/');
+  return i < 0 ? argv0 : argv0.slice(i + 1);
+}
+
+/** env's -S / --split-string strings in every spelling getopt_long accepts. */
+function envSplitStrings(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 1; i < argv.length; i++) {
     const word = argv[i]!;
-    const next = argv[i + 1];
-    if (next !== undefined && (/^-[A-Za-z]*c[A-Za-z]*$/.test(word) || word === '--command' || word === '-S' || word === '--split-string')) {
-      out.push(next);
+    if (word === '--') break;
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const long = eq < 0 ? word : word.slice(0, eq);
+      // getopt_long takes any unique prefix: --s, --sp, ... --split-string
+      if (long.length >= 3 && '--split-string'.startsWith(long)) {
+        if (eq >= 0) out.push(word.slice(eq + 1));
+        else if (argv[i + 1] !== undefined) out.push(argv[++i]!);
+      } else if (eq < 0 && long.length >= 3 && ('--unset'.startsWith(long) || '--chdir'.startsWith(long))) {
+        i += 1;
+      }
+      continue;
     }
-    if (word.startsWith('--split-string=') || word.startsWith('--command=')) out.push(word.slice(word.indexOf('=') + 1));
+    if (word.startsWith('-') && word.length > 1) {
+      const letters = word.slice(1);
+      for (let j = 0; j < letters.length; j++) {
+        const ch = letters[j]!;
+        if (ch === 'S') {
+          const rest = letters.slice(j + 1);
+          if (rest !== '') out.push(rest);
+          else if (argv[i + 1] !== undefined) out.push(argv[++i]!);
+          break;
+        }
+        // -u NAME, -C DIR, -P PATH (BSD) take a value: attached, or the next word
+        if (ch === 'u' || ch === 'C' || ch === 'P') {
+          if (j === letters.length - 1) i += 1;
+          break;
+        }
+      }
+      continue;
+    }
+    // an assignment, or the first word of the command: env stops reading options there
+    if (!/^[^=]+=/.test(word)) break;
   }
   return out;
 }

@@ -1,0 +1,106 @@
+/**
+ * `warden explain`'s report: for each sub-command and each word, why it is or is not known-safe or
+ * dangerous, which rules matched and which one won (and why an allow rule declined), the sandbox
+ * the command would run in, and the rule "always allow" would store. Pure: built from the same
+ * functions classifyExec uses, so the explanation cannot drift from the verdict.
+ */
+import { classifyExec } from './classifyExec.ts';
+import { isDangerousCommand } from './dangerous.ts';
+import { checkKnownSafe, checkProgram } from './knownSafe.ts';
+import { findRiskyWord } from './programs/riskyOptions.ts';
+import { type RuleSet, declinedAllowRules, matchRules } from './rules.ts';
+import { parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
+import type { Classification, ExecClassificationInput } from './types.ts';
+
+export interface WordNote {
+  word: string;
+  note: string;
+}
+
+export interface SubCommandReport {
+  words: string[];
+  knownSafe: boolean;
+  /** The word that decided a not-known-safe verdict, and why. */
+  decidingWord: string | null;
+  why: string | null;
+  dangerous: boolean;
+  perWord: WordNote[];
+  rules: Array<{ rule: string; decision: string; covers: boolean; why: string }>;
+}
+
+export interface ExplainReport {
+  command: string[];
+  classification: Classification;
+  /** For a shell form whose script did not parse: why the whole argv is opaque. */
+  scriptNote: string | null;
+  subCommands: SubCommandReport[];
+  alwaysAllow: string[] | null;
+}
+
+function ruleName(index: number, pattern: string[][], rules: RuleSet): string {
+  return `rule #${index + 1}${rules.source === null ? '' : ` of ${rules.source}`} (${pattern.map((a) => a.join('|')).join(' ')})`;
+}
+
+export function explainExec(input: ExecClassificationInput, rules: RuleSet): ExplainReport {
+  const classification = classifyExec(input, rules);
+  const shell = shellScriptOf(input.command.map((a) => (a === 'zsh' ? 'bash' : a)));
+  let commands: string[][] = [input.command];
+  let scriptNote: string | null = null;
+  let expansion: Array<'none' | 'prefixed' | 'unsafe'> = ['none'];
+  let expandingWord: Array<string | null> = [null];
+  if (shell !== null) {
+    const parsed = parseWordOnlyScriptDetailed(shell.script);
+    if (parsed === null) {
+      const whole = checkKnownSafe(input.command);
+      scriptNote = whole.safe ? null : whole.why;
+    } else {
+      commands = parsed.commands;
+      expansion = parsed.expansion;
+      expandingWord = parsed.expandingWord;
+    }
+  }
+  const subCommands = commands.map((words, i): SubCommandReport => {
+    const verdict = shell !== null && scriptNote === null ? checkProgram(words, expansion[i] ?? 'unsafe', {}, expandingWord[i] ?? null) : checkKnownSafe(words);
+    const perWord = words.map((word, at): WordNote => {
+      if (at === 0) return { word, note: 'program' };
+      const risky = findRiskyWord(words.slice(0, at + 1), at);
+      if (risky !== null && risky.word === word) return { word, note: `${risky.kind === 'exec' ? 'runs a program' : 'writes'}: ${risky.why}` };
+      if (!verdict.safe && verdict.word === word) return { word, note: `decides: ${verdict.why}` };
+      return { word, note: verdict.safe ? 'understood' : '' };
+    });
+    const matched = matchRules(rules, words).matched.map((r) => ({ rule: ruleName(r.index, r.pattern, rules), decision: r.decision, covers: true, why: r.justification }));
+    const declined = declinedAllowRules(rules, words).map((d) => ({ rule: ruleName(d.rule.index, d.rule.pattern, rules), decision: 'allow', covers: false, why: d.why }));
+    return {
+      words,
+      knownSafe: verdict.safe,
+      decidingWord: verdict.safe ? null : verdict.word,
+      why: verdict.safe ? null : verdict.why,
+      dangerous: isDangerousCommand(words),
+      perWord,
+      rules: [...matched, ...declined],
+    };
+  });
+  return { command: [...input.command], classification, scriptNote, subCommands, alwaysAllow: classification.proposedPrefix ?? null };
+}
+
+/** The report as text for a person. */
+export function formatExplain(report: ExplainReport): string {
+  const c = report.classification;
+  const lines: string[] = [];
+  lines.push(`command: ${JSON.stringify(report.command)}`);
+  lines.push(`verdict: ${c.outcome}${c.askReason ? ` (${c.askReason})` : ''}${c.decisionSource ? ` by ${c.decisionSource}` : ''}`);
+  lines.push(`reason: ${c.reason}`);
+  lines.push(`sandbox: ${c.sandbox === 'none' ? 'none (runs bare)' : `${c.sandbox}`}`);
+  if (report.scriptNote !== null) lines.push(`script: ${report.scriptNote}`);
+  report.subCommands.forEach((s, i) => {
+    lines.push(`sub-command ${i + 1}: ${s.words.join(' ')}`);
+    lines.push(`  known-safe: ${s.knownSafe ? 'yes' : `no (${s.why})`}`);
+    lines.push(`  dangerous: ${s.dangerous ? 'yes' : 'no'}`);
+    for (const w of s.perWord) lines.push(`    ${JSON.stringify(w.word)}${w.note === '' ? '' : `: ${w.note}`}`);
+    if (s.rules.length === 0) lines.push('  rules: none match');
+    for (const r of s.rules) lines.push(`  ${r.rule}: ${r.decision}${r.covers ? ` matches (${r.why})` : ` does not cover it: ${r.why}`}`);
+  });
+  lines.push(`always allow would store: ${report.alwaysAllow === null ? 'nothing (not offered)' : JSON.stringify(report.alwaysAllow)}`);
+  if (c.runEnv) lines.push(`runs with git's exec hooks off: ${Object.keys(c.runEnv).length} environment settings`);
+  return `${lines.join('\n')}\n`;
+}

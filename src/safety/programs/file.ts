@@ -1,0 +1,31 @@
+/**
+ * file(1) (file 5.x): read-only except `-C` (compiles a magic file, writing `NAME.mgc`), `-z`/`-Z`
+ * (libmagic forks external decompressors for compressed input), `-p` (resets access times with
+ * utime), and `-S` (turns off file's own seccomp sandbox, so it is not in the accepted table). Pure.
+ */
+import { type RiskyOption, type SafeVerdict, checkWithTable, optionTable } from './optionTable.ts';
+
+export const FILE_TABLE = optionTable({
+  short: 'bcCdEe:F:f:hiklLm:NnP:prszZ0v',
+  long: [
+    'brief', 'checking-printout', 'compile', 'exclude=', 'exclude-quiet=', 'extension', 'separator=', 'files-from=',
+    'no-dereference', 'mime', 'mime-type', 'mime-encoding', 'keep-going', 'list', 'dereference', 'magic-file=', 'no-pad',
+    'no-buffer', 'parameter=', 'preserve-date', 'raw', 'special-files', 'uncompress', 'uncompress-noreport', 'print0',
+    'apple', 'help', 'version',
+  ],
+  same: [['C', 'compile'], ['z', 'uncompress'], ['Z', 'uncompress-noreport'], ['p', 'preserve-date']],
+});
+
+export const FILE_RISKY: readonly RiskyOption[] = [
+  // file -C -m evil writes evil.mgc
+  { option: '--compile', kind: 'write', why: 'writes a compiled magic file' },
+  // file -z runs gzip, bzip2, xz ... on the input
+  { option: '--uncompress', kind: 'exec', why: 'runs decompressor programs' },
+  { option: '--uncompress-noreport', kind: 'exec', why: 'runs decompressor programs' },
+  // file -p writes access times back
+  { option: '--preserve-date', kind: 'write', why: 'writes file times' },
+];
+
+export function checkFile(args: readonly string[]): SafeVerdict {
+  return checkWithTable('file', FILE_TABLE, FILE_RISKY, args);
+}

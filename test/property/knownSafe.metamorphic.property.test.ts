@@ -1,0 +1,187 @@
+/**
+ * Metamorphic laws of the known-safe allow-lists (issue #12): take a command warden knows to be
+ * read-only, change it in a way that adds a word nobody listed, and the verdict must move away
+ * from auto-approval. Seeds come from the conformance vectors and the case tables beside the
+ * program rules; fast-check picks the insertions.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { classifyExec, isDangerousCommand, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
+import { ANY_ARGUMENTS } from '../../src/safety/programs/coreutils.ts';
+import { COREUTILS_CASES } from '../../src/safety/programs/coreutils.cases.ts';
+import { GIT_CASES } from '../../src/safety/programs/git.cases.ts';
+import { RISKY_TABLES } from '../../src/safety/programs/riskyOptions.ts';
+import { SORT_CASES } from '../../src/safety/programs/sort.cases.ts';
+import { FILE_CASES } from '../../src/safety/programs/file.cases.ts';
+import { RG_CASES } from '../../src/safety/programs/rg.cases.ts';
+import { FIND_CASES } from '../../src/safety/programs/find.cases.ts';
+import { parseRules } from '../../src/safety/rules.ts';
+import { loadShellGrammar } from '../../src/safety/shellParse.ts';
+
+await loadShellGrammar();
+
+interface Vector { id: string; command: string[]; known_safe: boolean; dangerous: boolean; platform?: string }
+const vectors: Vector[] = readFileSync(fileURLToPath(new URL('../../../shared/conformance/commands.jsonl', import.meta.url)), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Vector)
+  .filter((v) => v.platform !== 'windows');
+
+/** Plain known-safe argv from every source, without the programs that take any words at all. */
+const SAFE_ARGV: string[][] = [
+  ...vectors.filter((v) => v.known_safe && v.command[0] !== 'bash' && v.command[0] !== 'zsh').map((v) => v.command),
+  ...COREUTILS_CASES.filter((c) => c.safe).map((c) => c.argv),
+  ...GIT_CASES.filter((c) => c.safe).map((c) => c.argv),
+  ...SORT_CASES.filter((c) => c.safe).map((c) => ['sort', ...c.args]),
+  ...FILE_CASES.filter((c) => c.safe).map((c) => ['file', ...c.args]),
+  ...RG_CASES.filter((c) => c.safe).map((c) => ['rg', ...c.args]),
+  ...FIND_CASES.filter((c) => c.safe).map((c) => ['find', ...c.args]),
+].filter((argv) => !ANY_ARGUMENTS.has(argv[0]!) && isKnownSafeCommand(argv, { platform: 'linux' }));
+
+/**
+ * Positions where an inserted word is read as an option: before any `--`, and not right after a
+ * word starting with `-` (that slot may be an option's value, which getopt takes whatever it is).
+ */
+function optionSlots(argv: readonly string[]): number[] {
+  const slots: number[] = [];
+  const end = argv.indexOf('--') < 0 ? argv.length : argv.indexOf('--');
+  for (let i = 1; i <= end; i++) {
+    const prev = argv[i - 1]!;
+    if (i > 1 && prev.startsWith('-')) continue;
+    // sed's shape is fixed and find's paths come first: both refuse any unknown word anyway
+    slots.push(i);
+  }
+  return slots;
+}
+
+const unknownLong = fc.stringMatching(/^[a-z]{3,10}$/).map((n) => `--zz-${n}`);
+/** A short group holding a letter no table lists, after flags that take no value anywhere. */
+const unknownShortCluster = fc.constantFrom('%', '^', '#', '~', ':', '!').chain((bad) =>
+  fc.tuple(fc.constantFrom('', 'a'), fc.constantFrom('', 'r', 'v')).map(([a, b]) => `-${a}${bad}${b}`),
+);
+const unknownWord = fc.oneof(
+  unknownLong,
+  unknownLong.map((o) => `${o}=x`),
+  unknownShortCluster,
+);
+
+test('law: inserting any option not in the allow-list before `--` makes a known-safe argv not known-safe', () => {
+  assert.ok(SAFE_ARGV.length >= 60, `only ${SAFE_ARGV.length} seeds`);
+  fc.assert(
+    fc.property(fc.constantFrom(...SAFE_ARGV), unknownWord, fc.nat(), (argv, word, pick) => {
+      const slots = optionSlots(argv);
+      const at = slots[pick % slots.length]!;
+      const mutated = [...argv.slice(0, at), word, ...argv.slice(at)];
+      return !isKnownSafeCommand(mutated, { platform: 'linux' });
+    }),
+    { numRuns: 3000, seed: 12 },
+  );
+});
+
+test('law: every git global option other than the harmless ones, before a read-only subcommand, makes it not known-safe', () => {
+  const globals = [
+    ['-C', 'sub'], ['-c', 'core.pager=cat'], ['--config-env=core.pager=P'], ['--exec-path=/tmp'], ['-p'], ['--paginate'],
+    ['--git-dir', '.git'], ['--git-dir=.git'], ['--work-tree', '.'], ['--work-tree=.'], ['--namespace', 'x'], ['--namespace=x'],
+    ['--super-prefix', 'x'], ['--bare'], ['--attr-source', 'HEAD'], ['--shallow-file', 'x'], ['--list-cmds=main'],
+    ['--help'], ['-h'], ['--version'], ['-v'], ['--html-path'], ['--man-path'], ['--info-path'], ['--zz-unknown'], ['-Cdir'],
+    ['-ccore.pager=cat'],
+  ];
+  const gitSeeds = SAFE_ARGV.filter((a) => a[0] === 'git');
+  fc.assert(
+    fc.property(fc.constantFrom(...gitSeeds), fc.constantFrom(...globals), (argv, global) => {
+      return !isKnownSafeCommand(['git', ...global, ...argv.slice(1)]);
+    }),
+    { numRuns: 1000, seed: 12 },
+  );
+});
+
+const policy = { approval: 'untrusted' as const, sandbox: 'workspace-write' as const, writableRoots: [], network: false, tmpWrite: true };
+
+test('law: inserting any exec/write option makes a command not auto-approved under any rule', () => {
+  const programs = Object.keys(RISKY_TABLES);
+  fc.assert(
+    fc.property(fc.constantFrom(...programs), fc.nat(), fc.boolean(), (program, pick, attached) => {
+      const table = RISKY_TABLES[program]!;
+      const risk = table[pick % table.length]!;
+      const sub = ['git', 'npm', 'pnpm', 'yarn', 'cargo', 'go', 'pip', 'pip3', 'docker', 'podman', 'kubectl'].includes(program) ? ['run'] : [];
+      const option = program === 'find' ? [risk.option, 'x'] : attached && risk.option.startsWith('--') ? [`${risk.option}=x`] : [risk.option, 'x'];
+      const argv = [program, ...sub, 'a', ...option];
+      const text = [
+        `[[rule]]\npattern = ${JSON.stringify([program, ...sub])}\ndecision = "allow"\njustification = "t"\nany_options = true`,
+        `[[rule]]\npattern = ${JSON.stringify([program])}\ndecision = "allow"\njustification = "t"\nany_options = true`,
+        `[[rule]]\npattern = ${JSON.stringify([program, ...sub, 'a'])}\ndecision = "allow"\njustification = "t"\noptions = ${JSON.stringify([risk.option])}`,
+      ].join('\n');
+      const rules = parseRules(text, 'law');
+      const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox: 'bwrap', approvedForSession: false }, rules);
+      return c.outcome !== 'auto-approve' && c.knownSafe === false;
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
+});
+
+const WRAPPERS: string[][] = [
+  ['env'], ['env', 'A=1'], ['env', '-i'], ['nice'], ['nice', '-n', '5'], ['timeout', '5'], ['timeout', '-s', 'KILL', '5'], ['xargs'],
+  ['xargs', '-0'], ['sudo'], ['sudo', '-u', 'root'], ['busybox'], ['stdbuf', '-oL'], ['ionice', '-c3'], ['nohup'], ['time'],
+  ['command'], ['exec'], ['setsid'], ['doas'], ['chrt', '-f', '1'], ['taskset', '1'], ['flock', 'x'],
+];
+
+test('law: wrapping in any wrapper never turns an unsafe command safe, nor a dangerous one harmless', () => {
+  const seeds = vectors.filter((v) => !v.known_safe).map((v) => v.command);
+  fc.assert(
+    fc.property(fc.constantFrom(...seeds), fc.array(fc.constantFrom(...WRAPPERS), { minLength: 1, maxLength: 3 }), (argv, wrappers) => {
+      const wrapped = [...wrappers.flat(), ...argv];
+      if (isKnownSafeCommand(wrapped)) return false;
+      return !isDangerousCommand(argv) || isDangerousCommand(wrapped);
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
+  // and known-safe commands do not become known-safe through a wrapper either (it could change their environment)
+  for (const w of WRAPPERS) assert.equal(isKnownSafeCommand([...w, 'ls']), false, JSON.stringify(w));
+});
+
+/** A word re-quoted in a way bash reads as the same word. */
+function requote(word: string, style: number): string {
+  if (word === '' ) return "''";
+  switch (style % 5) {
+    case 0:
+      return word;
+    case 1:
+      return `'${word.replaceAll("'", `'\\''`)}'`;
+    case 2:
+      return /["\\$`]/.test(word) ? word : `"${word}"`;
+    case 3:
+      // split into two quoted halves: "ab" -> 'a'"b"
+      return word.length < 2 || /['"\\$`]/.test(word) ? word : `'${word.slice(0, 1)}'"${word.slice(1)}"`;
+    default:
+      return `$'${word.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  }
+}
+
+test('law: quoting and line continuations never turn an unsafe script safe; plain quoting keeps a safe one safe; the danger verdict survives any quoting', () => {
+  const safeScripts = vectors.filter((v) => v.known_safe && v.command[0] === 'bash' && v.command.length === 3).map((v) => v.command[2]!);
+  const plainSeeds = SAFE_ARGV.filter((a) => a.every((w) => /^[A-Za-z0-9_./=,:%-]+$/.test(w)));
+  const dangerousSeeds = vectors.filter((v) => v.dangerous && !['bash', 'zsh', 'sudo'].includes(v.command[0]!)).map((v) => v.command);
+  fc.assert(
+    fc.property(fc.constantFrom(...plainSeeds), fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), fc.boolean(), (argv, styles, continuation) => {
+      const sep = continuation ? ' \\\n  ' : ' ';
+      // the command name stays a plain word (a quoted name is refused by design, as in Codex)
+      const script = [argv[0]!, ...argv.slice(1).map((w, i) => requote(w, styles[i % 8]!))].join(sep);
+      const safe = isKnownSafeCommand(['bash', '-lc', script], { platform: 'linux' });
+      const usesAnsiC = script.includes("$'");
+      // ANSI-C quoting is stricter (not a plain word): never safer; every other quoting keeps the verdict
+      return usesAnsiC ? true : safe;
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
+  fc.assert(
+    fc.property(fc.constantFrom(...dangerousSeeds), fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), (argv, styles) => {
+      const script = argv.map((w, i) => requote(w, styles[i % 8]!)).join(' ');
+      return isDangerousCommand(['bash', '-lc', script]) && !isKnownSafeCommand(['bash', '-lc', script]);
+    }),
+    { numRuns: 800, seed: 12 },
+  );
+  assert.ok(safeScripts.length > 10);
+});
