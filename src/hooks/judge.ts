@@ -59,7 +59,7 @@ function requestOf(call: ClientCall, deps: JudgeDeps, runner: 'warden' | 'client
 }
 
 function denial(result: RequestResult, deps: JudgeDeps): Verdict {
-  const sentence = toToolResult(result, { canAsk: false, outOfBandHint: deps.outOfBandHint }).structuredContent.summary;
+  const sentence = toToolResult(result, { canAsk: false }).structuredContent.summary;
   return { kind: 'deny', requestId: result.requestId, sentence, abort: result.finalState === 'aborted' };
 }
 
