@@ -23,27 +23,41 @@ export function isApproving(decision: Decision): boolean {
 }
 
 /**
- * Where a decision came from. `user` is a person warden itself saw decide (its terminal, `warden
- * approve`, the inspector); `client` is an MCP client's answer to elicitation (a person may or may
- * not have seen the question: warden cannot tell); `client-auto` is a client's answer that came
- * faster than a person could read the question. `client-auto`, `malformed`, `timeout`, `error` and
- * `restart` always carry `denied`: they are the fail-closed answers to an automatic reply, an
- * unusable reply, no reply, a broken channel, or a crash.
+* Where a decision came from, and what it stands for. Adding a source is one line here:
+ * - `person`: someone answered the question. `user` is a person warden itself saw decide (its
+ *   terminal, `warden approve`, the inspector); `client` is an MCP client's answer to elicitation
+ *   (a person may or may not have seen the question: warden cannot tell);
+ * - `fail-closed`: the stand-in for an automatic reply (`client-auto`: faster than a person could
+ *   read the question), an unusable reply, no reply, a broken channel or a crash; it always
+ *   carries `denied` (the stream rules reject a record where it does not);
+ * - `automatic`: decided without asking (the policy, an allow rule, a session approval).
  */
-export const DECISION_SOURCES = [
-  'user',
-  'client',
-  'client-auto',
-  'session-cache',
-  'policy',
-  'rule',
-  'malformed',
-  'timeout',
-  'error',
-  'restart',
-] as const;
+export const DECISION_SOURCE_KINDS = {
+  user: 'person',
+  client: 'person',
+  'client-auto': 'fail-closed',
+  'session-cache': 'automatic',
+  policy: 'automatic',
+  rule: 'automatic',
+  malformed: 'fail-closed',
+  timeout: 'fail-closed',
+  error: 'fail-closed',
+  restart: 'fail-closed',
+} as const satisfies Record<string, 'person' | 'fail-closed' | 'automatic'>;
+export type DecisionSource = keyof typeof DECISION_SOURCE_KINDS;
+export const DECISION_SOURCES = Object.keys(DECISION_SOURCE_KINDS) as [DecisionSource, ...DecisionSource[]];
 export const DecisionSourceSchema = z.enum(DECISION_SOURCES);
-export type DecisionSource = z.infer<typeof DecisionSourceSchema>;
+
+/** Sources that stand for "no usable answer": they may only ever deny. */
+export function isFailClosedSource(source: string): boolean {
+  return (DECISION_SOURCE_KINDS as Record<string, string>)[source] === 'fail-closed';
+}
+
+/** Sources an asked decision (one answering a DecisionRequested) may carry: a person, or a fail-closed stand-in. */
+export function isAskedSource(source: string): boolean {
+  const kind = (DECISION_SOURCE_KINDS as Record<string, string>)[source];
+  return kind === 'person' || kind === 'fail-closed';
+}
 
 /** Sources whose approval may stand for a person's: only these may run a request bare or cache it for the session. */
 export const PERSON_SOURCES: readonly DecisionSource[] = ['user', 'client'];

@@ -15,6 +15,7 @@ import { createRuleBook, type RuleBook } from '../safety/rules.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
 import { platformSandbox } from '../sandbox/platform.ts';
+import type { SandboxType } from '../policy.ts';
 import { runCommand } from '../sandbox/runCommand.ts';
 
 export interface RuntimeOptions {
@@ -28,6 +29,12 @@ export interface RuntimeOptions {
    * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
    */
   sandboxNeeded?: boolean;
+  /**
+   * The sandbox classification counts on; default the platform's. `none` for requests that a
+   * client's own tool runs (hook mode without rewriting): warden cannot contain them, so only what
+   * needs no sandbox runs without asking.
+   */
+  platformSandbox?: SandboxType;
 }
 
 export interface Runtime {
@@ -48,7 +55,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: opts.sandboxNeeded === false ? 'none' : platformSandbox(),
+    platformSandbox: opts.platformSandbox ?? (opts.sandboxNeeded === false ? 'none' : platformSandbox()),
     // Read fresh at each classification, from the session's own events (an index), not the whole log.
     approvedForSession: async (sessionId, key) =>
       isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),

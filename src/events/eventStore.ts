@@ -40,8 +40,8 @@ export interface EventStore {
   /** The events of one session, in position order (indexed: cost follows the session, not the log). */
   readSession(sessionId: string): Promise<StoredEvent[]>;
   /**
-   * Request streams (starting with ApprovalRequested) not provably finished: no Rejected, Aborted,
-   * Interrupted or ExecutionFinished, and no SandboxRunFinished without a denial. A superset of the
+   * Request streams (starting with ApprovalRequested) not provably finished: none of the
+   * ENDING_EVENTS (lifecycle.ts), and no SandboxRunFinished without a denial. A superset of the
    * open requests, in request order, answered from an index so recovery need not read the log.
    */
   unfinishedStreams(): Promise<string[]>;

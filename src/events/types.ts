@@ -79,6 +79,13 @@ export const ApprovalRequestedData = z.object({
     callId: z.string().optional(),
     /** The agent client's own id for the call (Claude Code's tool_use id, Codex's call id), as it sent it. */
     clientCallId: z.string().optional(),
+    /**
+     * Who runs the request once approved, for requests made by a client's hook: `warden` (the tool
+     * call was rewritten to `warden exec --request`, which claims it) or `client` (the client's own
+     * tool runs it outside warden's sandbox; its result is recorded after the fact). Absent: the
+     * process that made the request runs it.
+     */
+    runner: z.enum(['warden', 'client']).optional(),
   }),
 });
 

@@ -9,9 +9,10 @@ import { clip, describeRequest } from '../present/text.ts';
 import { decisionText, outcome, type Tone } from '../present/labels.ts';
 import type { EventStore } from '../events/eventStore.ts';
 import type { StoredEvent } from '../events/types.ts';
+import { isFinalState } from '../machines/approval.machine.ts';
 import { followProjection, type LiveProjection } from '../projections/liveProjection.ts';
 import type { Projection } from '../projections/projection.ts';
-import { FINAL, requestsProjection, type RequestSummary, type RequestsDoc } from '../projections/requests.projection.ts';
+import { requestsProjection, type RequestSummary, type RequestsDoc } from '../projections/requests.projection.ts';
 
 /** One line of the request list; small on purpose (a page of 100 is a few tens of KB). */
 export interface RequestRow {
@@ -262,7 +263,7 @@ export class LiveRequests {
       } else {
         this.stateCounts.set(before, (this.stateCounts.get(before) ?? 1) - 1);
         if (before === 'awaitingDecision') acc.pending--;
-        if (!isFinal(before)) acc.live--;
+        if (!isFinalState(before)) acc.live--;
       }
       this.counted.set(id, s.state);
       this.texts.set(id, searchText(s));
@@ -302,6 +303,3 @@ export class LiveRequests {
   }
 }
 
-function isFinal(state: string): boolean {
-  return FINAL.has(state);
-}

@@ -68,6 +68,10 @@ export interface ExecuteInput extends ApprovalInput {
 export const WAITING_STATES = ['awaitingDecision'] as const;
 export const FINAL_STATES = ['completed', 'rejected', 'aborted', 'failed'] as const;
 export type FinalState = (typeof FINAL_STATES)[number];
+const finalStates: ReadonlySet<string> = new Set(FINAL_STATES);
+export function isFinalState(state: string): state is FinalState {
+  return finalStates.has(state);
+}
 
 const NOT_PROVIDED = (name: string) =>
   fromPromise<never, unknown>(async () => {

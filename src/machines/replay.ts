@@ -15,7 +15,8 @@ import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, 
 import { isDeepStrictEqual } from 'node:util';
 import type { DomainEvent, StoredEvent } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
-import { approvalMachine, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
+import { isAskedSource, isFailClosedSource } from '../policy.ts';
+import { approvalMachine, isFinalState, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
 import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
 
 type Snapshot = ReturnType<typeof getInitialMicrosteps<typeof approvalMachine>>[number][0];
@@ -67,7 +68,6 @@ export interface ReplayResult {
   ok: boolean;
 }
 
-const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
 /** States in which a run may have been cut off: the only ones an Interrupted event may end. */
 export const INTERRUPTIBLE = new Set(['executing', 'sandboxedRun']);
 
@@ -148,10 +148,6 @@ const EXPECTED_NEXT: Record<string, string> = {
   executing: 'ExecutionFinished',
 };
 
-/** Sources an asked decision may carry: a person, or a fail-closed stand-in for one. */
-const ASKED_SOURCES = new Set(['user', 'client', 'client-auto', 'malformed', 'timeout', 'error', 'restart']);
-/** Fail-closed stand-ins (policy.ts): an approval from one of them is a forged or broken record. */
-const DENIAL_ONLY_SOURCES = new Set(['client-auto', 'malformed', 'timeout', 'error', 'restart']);
 
 interface Stepped {
   snapshot: Snapshot;
@@ -328,7 +324,7 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
     if (stopped) break;
 
     const e = events[cursor];
-    if (FINAL.has(result.state) && result.pending.length === 0) {
+    if (isFinalState(result.state) && result.pending.length === 0) {
       result.final = true;
       if (e) diverge(cursor, `${e.type} after the final state ${result.state}`, null);
       break;
@@ -366,11 +362,11 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
         diverge(cursor, `decision '${e.data.decision}' was not offered (${asked.data.offered.join(', ')})`, null);
         break;
       }
-      if (!ASKED_SOURCES.has(e.data.source)) {
+      if (!isAskedSource(e.data.source)) {
         diverge(cursor, `an asked decision cannot come from '${e.data.source}'`, null);
         break;
       }
-      if (DENIAL_ONLY_SOURCES.has(e.data.source) && e.data.decision !== 'denied') {
+      if (isFailClosedSource(e.data.source) && e.data.decision !== 'denied') {
         diverge(cursor, `a decision from '${e.data.source}' can only be a denial, found '${e.data.decision}'`, null);
         break;
       }

@@ -5,7 +5,8 @@
  * before stepping the machine so a broken record is named by the rule it breaks. Pure.
  */
 import type { StoredEvent } from '../events/types.ts';
-import { isApproving } from '../policy.ts';
+import { isEndingEvent } from '../events/lifecycle.ts';
+import { isApproving, isFailClosedSource } from '../policy.ts';
 
 export interface RuleViolation {
   /** Index of the offending event in the stream (0-based). */
@@ -14,10 +15,6 @@ export interface RuleViolation {
   message: string;
 }
 
-/** Sources that stand for "no usable answer": they may only ever deny. */
-const FAIL_CLOSED_SOURCES = new Set(['malformed', 'timeout', 'error', 'restart']);
-/** Events after which a stream has ended (SandboxRunFinished may end it too; the replay judges that). */
-const TERMINAL = new Set(['Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished']);
 
 export function streamRuleViolations(events: readonly StoredEvent[]): RuleViolation[] {
   const out: RuleViolation[] = [];
@@ -44,7 +41,7 @@ export function streamRuleViolations(events: readonly StoredEvent[]): RuleViolat
         break;
       case 'DecisionRecorded':
         // restart, timeout, malformed and error are fail-closed answers: an approval under them is forged
-        if (FAIL_CLOSED_SOURCES.has(e.data.source) && e.data.decision !== 'denied') {
+        if (isFailClosedSource(e.data.source) && e.data.decision !== 'denied') {
           out.push({ index: i, rule: 'fail-closed-denies', message: `a ${e.data.source} decision must be denied, found ${e.data.decision}` });
         }
         lastDecision = e;
@@ -75,7 +72,7 @@ export function streamRuleViolations(events: readonly StoredEvent[]): RuleViolat
       default:
         break;
     }
-    if (TERMINAL.has(e.type) && endedAt < 0) endedAt = i;
+    if (isEndingEvent(e) && endedAt < 0) endedAt = i;
   });
   return out;
 }

@@ -1,10 +1,11 @@
 /**
  * The questions waiting for a person across every process on the store: the requests projection
- * plus the set of streams whose last DecisionRequested has no answer and no end yet (the same rule
- * as `openQuestion` in src/requests/outOfBandDecision.ts). `warden approve` and the inspector follow
+ * plus the set of streams whose last DecisionRequested has no answer and no end yet (`closesQuestion`
+ * in src/events/lifecycle.ts, which `openQuestion` uses too). `warden approve` and the inspector follow
  * it live. Pure.
  */
 import type { StoredEvent } from '../events/types.ts';
+import { closesQuestion } from '../events/lifecycle.ts';
 import type { Projection } from './projection.ts';
 import { requestsProjection, type RequestSummary, type RequestsDoc } from './requests.projection.ts';
 
@@ -21,7 +22,7 @@ export const pendingProjection: Projection<PendingDoc> = {
   evolve(doc, e: StoredEvent) {
     doc.requests = requestsProjection.evolve(doc.requests, e);
     if (e.type === 'DecisionRequested') doc.open.add(e.stream);
-    else if (e.type === 'DecisionRecorded' || e.type === 'Rejected' || e.type === 'Aborted' || e.type === 'Interrupted') doc.open.delete(e.stream);
+    else if (closesQuestion(e)) doc.open.delete(e.stream);
     return doc;
   },
 };

@@ -5,7 +5,7 @@
  */
 import type { EventData, PatchFile, StoredEvent } from '../events/types.ts';
 import type { Decision, DecisionSource } from '../policy.ts';
-import { runEnded, stateAfterClassified, stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
+import { isFinalState, runEnded, stateAfterClassified, stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
 
 export interface RequestSummary {
@@ -44,7 +44,6 @@ export interface RequestSummary {
   version: number;
 }
 
-export const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
 
 export interface RequestsDoc {
   byId: Map<string, RequestSummary>;
@@ -53,7 +52,7 @@ export interface RequestsDoc {
 function enter(s: RequestSummary, state: string, time: string): void {
   s.state = state;
   s.states.push(state);
-  if (FINAL.has(state)) {
+  if (isFinalState(state)) {
     s.final = true;
     s.finishedAt = time;
   }

@@ -4,6 +4,7 @@
  * the same words in another directory are asked again. Pure.
  */
 import type { StoredEvent } from '../events/types.ts';
+import { ENDING_EVENTS } from '../events/lifecycle.ts';
 import type { ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
 import { isPersonSource } from '../policy.ts';
@@ -21,7 +22,7 @@ export function requestKey(request: Pick<ApprovalRequest, 'kind' | 'command' | '
 
 export const sessionApprovalsProjection: Projection<SessionApprovalsDoc> = {
   name: 'sessionApprovals',
-  canHandle: ['ApprovalRequested', 'DecisionRecorded', 'Rejected', 'Aborted', 'ExecutionFinished', 'Interrupted'],
+  canHandle: ['ApprovalRequested', 'DecisionRecorded', ...ENDING_EVENTS],
   init: () => ({ open: new Map(), approved: new Map() }),
   evolve(doc, e: StoredEvent) {
     if (e.type === 'ApprovalRequested') {

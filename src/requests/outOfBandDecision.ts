@@ -6,6 +6,7 @@
  */
 import type { EventStore } from '../events/eventStore.ts';
 import type { EventData, StoredEvent } from '../events/types.ts';
+import { closesQuestion } from '../events/lifecycle.ts';
 import type { Decision } from '../policy.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
 
@@ -18,7 +19,7 @@ export function openQuestion(events: StoredEvent[]): EventData<'DecisionRequeste
   const asked = events.findLastIndex((e) => e.type === 'DecisionRequested');
   if (asked < 0) return null;
   const after = events.slice(asked + 1);
-  if (after.some((e) => e.type === 'DecisionRecorded' || e.type === 'Rejected' || e.type === 'Aborted' || e.type === 'Interrupted')) return null;
+  if (after.some(closesQuestion)) return null;
   const e = events[asked]!;
   return e.type === 'DecisionRequested' ? e.data : null;
 }

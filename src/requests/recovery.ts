@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EventStore } from '../events/eventStore.ts';
 import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
+import { isEndingEvent } from '../events/lifecycle.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
 import { stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
 import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../machines/replay.ts';
@@ -145,7 +146,7 @@ export function storeFailureWords(): ClosingWords {
  */
 export function closingEvents(replay: ReplayResult, events: readonly StoredEvent[], who: string | ClosingWords): DomainEvent[] {
   const words = typeof who === 'string' ? restartWords(who) : who;
-  const terminal = events.some((e) => ['Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished'].includes(e.type));
+  const terminal = events.some(isEndingEvent);
   if (!replay.ok || !replay.snapshot) {
     // A record that does not replay is not trusted to continue; close it without running anything.
     if (terminal || replay.final) return [];

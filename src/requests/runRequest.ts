@@ -44,6 +44,11 @@ export interface RequestResult {
   output: RunOutcome | null;
   /** Set when the store refused an append: the record stops there, and nothing ran after it. */
   storeError: unknown;
+  /**
+   * With `stopBeforeRun`: the run the machine was about to start (its announcement, not stored) and
+   * the state it would run in. `finalState` is then not final: the request waits for its runner.
+   */
+  handedOff?: { state: 'executing' | 'sandboxedRun'; start: DomainEvent };
 }
 
 /** How much of each output stream is kept in the event itself (the caller gets the full capped text). */
@@ -84,6 +89,12 @@ export interface RunRequestOptions {
   inspect?: (event: InspectionEvent) => void;
   /** How a record left open by a store failure is closed once the store is back (tests shorten it). */
   closeAbandoned?: CloseOptions;
+  /**
+   * Hook mode: store everything up to the run and stop there, leaving the run to another process
+   * (`warden exec --request`, or the agent client itself), which appends the run's start as its
+   * claim. Nothing runs here.
+   */
+  stopBeforeRun?: boolean;
 }
 
 /** What one request's effects need besides their input: its journal and where to leave the full output. */
@@ -94,6 +105,9 @@ interface RequestSlot {
   onQuestion: ((input: DecideInput) => void) | null;
   /** The answer (or the failure to get one) handed to the restored actor's `decide`. */
   answer: { decision: RecordedDecision } | { error: unknown } | null;
+  /** Set when the actor is about to start a run that `stopBeforeRun` hands to someone else. */
+  onHandOff: ((start: DomainEvent) => void) | null;
+  handedOff: boolean;
 }
 
 /**
@@ -127,6 +141,7 @@ function bindEffects(effects: RequestEffects): BoundMachine {
     actors: {
       classify: afterFlush((input: ClassifyInput) => effects.classify(input)),
       runSandboxed: afterFlush(async (input: RunSandboxedInput, slot) => {
+        if (slot.handedOff) return new Promise<never>(() => {});
         const outcome = await effects.runSandboxed(input);
         slot.output = outcome;
         return toRecordedRun(outcome);
@@ -144,6 +159,7 @@ function bindEffects(effects: RequestEffects): BoundMachine {
         return new Promise<RecordedDecision>(() => {});
       }),
       execute: afterFlush(async (input: ExecuteInput, slot) => {
+        if (slot.handedOff) return new Promise<never>(() => {});
         const outcome = await effects.execute(input);
         slot.output = outcome;
         return toRecordedRun(outcome);
@@ -155,7 +171,7 @@ function bindEffects(effects: RequestEffects): BoundMachine {
   return created;
 }
 
-type Stage = { kind: 'done' } | { kind: 'question'; input: DecideInput };
+type Stage = { kind: 'done' } | { kind: 'question'; input: DecideInput } | { kind: 'handoff'; start: DomainEvent };
 
 /** Runs an actor until it is done or puts a question. */
 function untilDoneOrQuestion(actor: AnyActorRef, slot: RequestSlot): Promise<Stage> {
@@ -163,6 +179,10 @@ function untilDoneOrQuestion(actor: AnyActorRef, slot: RequestSlot): Promise<Sta
     slot.onQuestion = (input) => {
       slot.onQuestion = null;
       resolve({ kind: 'question', input });
+    };
+    slot.onHandOff = (start) => {
+      slot.onHandOff = null;
+      resolve({ kind: 'handoff', start });
     };
     actor.subscribe({
       complete: () => resolve({ kind: 'done' }),
@@ -182,7 +202,7 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
   const { machine, slots } = bindEffects(opts.effects);
   if (slots.has(requestId)) throw new Error(`request ${requestId} is already running`);
   const journal = new StreamJournal(opts.store, requestId, opts.sessionId, opts.onStored);
-  const slot: RequestSlot = { journal, output: null, onQuestion: null, answer: null };
+  const slot: RequestSlot = { journal, output: null, onQuestion: null, answer: null, onHandOff: null, handedOff: false };
   slots.set(requestId, slot);
   const input = { requestId, sessionId: opts.sessionId, request: opts.request };
   // Passivation stops the actor, which XState reports as a microstep: not a step of the request.
@@ -190,7 +210,15 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
   const inspect = observe
     ? { inspect: (e: InspectionEvent) => (e.type === '@xstate.microstep' && e.event.type === 'xstate.stop' ? undefined : observe(e)) }
     : {};
-  const emitTo = (actor: AnyActorRef) => actor.on('*', (event: DomainEvent) => journal.enqueue(event));
+  const emitTo = (actor: AnyActorRef) =>
+    actor.on('*', (event: DomainEvent) => {
+      if (opts.stopBeforeRun && (event.type === 'ExecutionStarted' || event.type === 'SandboxRunStarted')) {
+        slot.handedOff = true;
+        slot.onHandOff?.(event);
+        return;
+      }
+      journal.enqueue(event);
+    });
   try {
     let actor = createActor(machine, { input, ...inspect });
     emitTo(actor);
@@ -208,6 +236,7 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
       stage = await untilDoneOrQuestion(actor, slot);
     }
     const snapshot = actor.getSnapshot();
+    if (stage.kind === 'handoff') actor.stop();
     let storeError: unknown = null;
     try {
       await journal.flush();
@@ -225,6 +254,9 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
       events: journal.stored,
       output: slot.output,
       storeError: failure,
+      ...(stage.kind === 'handoff'
+        ? { handedOff: { state: stage.start.type === 'ExecutionStarted' ? ('executing' as const) : ('sandboxedRun' as const), start: stage.start } }
+        : {}),
     };
   } finally {
     slots.delete(requestId);

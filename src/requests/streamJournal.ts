@@ -25,6 +25,16 @@ export class StreamJournal {
     private readonly onStored?: (event: StoredEvent) => void,
   ) {}
 
+  /** A journal that carries on a stream already stored (another process started it): appends follow its last event. */
+  static resume(store: EventStore, events: readonly StoredEvent[], onStored?: (event: StoredEvent) => void): StreamJournal {
+    const first = events[0];
+    if (!first) throw new Error('cannot resume an empty stream');
+    const journal = new StreamJournal(store, first.stream, first.sessionId, onStored);
+    journal.version = events.length;
+    journal.stored.push(...events);
+    return journal;
+  }
+
   get currentVersion(): number {
     return this.version;
   }

@@ -6,6 +6,7 @@
  * sysctl/mach allow-list and ptys; every file may be read; writes only to /dev/null and under each
  * writable root minus its protected subpaths; network rules appended only when the network is on.
  * Paths travel as `-D` parameters, never spliced into the profile text, so no path can inject rules.
+ * Hidden paths (hiddenPaths.ts) are denied to reads and writes at the end of the profile.
  * Seatbelt is path-based, so unlike bwrap a symlinked or missing `.git` needs no special case: the
  * protected subpath itself, and a symlink's resolved target, are both excluded.
  */
@@ -125,6 +126,11 @@ export function buildSeatbeltProfile(
   let profile = SEATBELT_BASE_POLICY;
   if (writeRules.length > 0) profile += `(allow file-write*\n  ${writeRules.join('\n  ')})\n`;
   if (spec.network) profile += SEATBELT_NETWORK_POLICY;
+  // Hidden paths last: in SBPL the last matching rule wins, so this beats `(allow file-read*)`.
+  (spec.hidden ?? []).forEach((path, i) => {
+    params.push([`HIDDEN_${i}`, path]);
+    profile += `(deny file-read* file-write* (subpath (param "HIDDEN_${i}")))\n`;
+  });
   return { profile, params };
 }
 

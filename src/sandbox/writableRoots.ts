@@ -1,18 +1,76 @@
 /**
- * Which directories a workspace-write run may write, and which paths inside them stay read-only.
- * Shared by the bubblewrap argv builder and the Seatbelt profile generator, so both platforms agree on
- * the policy. Pure given an `FsProbe` (the real one, `nodeFsProbe`, does synchronous reads only).
+ * The one writable-roots model: which directories a workspace-write run may write, and which paths
+ * inside them stay read-only. Shared by the bubblewrap argv builder, the Seatbelt profile generator
+ * and patch safety (src/safety/patch/writablePaths.ts), so the sandbox and the patch checker agree on
+ * the policy (test/property/writableRoots.property.test.ts says so). Pure given an `FsProbe` (the real
+ * one, `nodeFsProbe`, does synchronous reads only).
  *
  * Why protect `.git` and `.warden`: a write to `.git/hooks/*`, `.git/config` or `.warden/…` would run
  * code or change warden's own rules on the user's next unsandboxed action. They are protected even
  * when missing, since creating a fresh `.git` with hooks (or a `.warden`) is the same escalation.
+ * The persistence names (PERSISTENCE_NAMES) are the same attack one step removed: code or
+ * configuration that the person's shell, editor, git or agent runs later, outside any sandbox.
+ *
+ * A git directory is what git thinks it is: a directory with HEAD, objects/ and refs/ (a bare or
+ * planted repository, `git -C dir status` runs its `core.fsmonitor`), a `.git` file's gitdir target,
+ * and the target of `core.hooksPath`, at any depth the walk reaches (MAX_WALK_DIRS per root).
  */
-import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, basename, isAbsolute, join, resolve } from 'node:path';
 import type { SandboxSpec } from './types.ts';
 
-/** Names re-bound read-only inside every writable root. */
-export const PROTECTED_NAMES = ['.git', '.warden'] as const;
+/**
+ * Files and folders whose contents run later, outside the sandbox: shell start-up files (the next
+ * terminal), git's own config and submodule list, direnv's `.envrc` (runs on `cd`), MCP server lists
+ * and the editors' and agents' project settings (tasks, hooks, MCP servers they start).
+ */
+export const PERSISTENCE_NAMES = [
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.zlogin',
+  '.gitconfig',
+  '.gitmodules',
+  '.envrc',
+  '.mcp.json',
+  '.vscode',
+  '.idea',
+  '.claude',
+  '.codex',
+  '.gemini',
+  '.cursor',
+] as const;
+
+/** Names re-bound read-only (or masked when missing) inside every writable root. */
+export const PROTECTED_NAMES: readonly string[] = ['.git', '.warden', ...PERSISTENCE_NAMES];
+
+/** Code points HFS+ ignores in names (git's is_hfs_dotgit list, plus U+200B and U+2060). */
+const IGNORABLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/g;
+
+/**
+ * The protected name a path component stands for on some file system, or null. Folds what makes a
+ * different string the same name: letter case (case-insensitive volumes), HFS+ ignorable code points
+ * (`.g\u200cit`), NTFS trailing dots and spaces (`.git.`), NTFS streams (`.git::$INDEX_ALLOCATION`)
+ * and 8.3 short names (`GIT~1`, `WARDEN~1`). Pure.
+ */
+export function protectedNameOf(component: string): string | null {
+  let name = component.normalize('NFC').replace(IGNORABLE, '');
+  const colon = name.indexOf(':');
+  if (colon > 0) name = name.slice(0, colon);
+  name = name.replace(/[. ]+$/, '').toLowerCase();
+  if (name === '') return null;
+  for (const p of PROTECTED_NAMES) {
+    if (name === p) return p;
+    const short = p.replace(/\./g, '').slice(0, 6);
+    if (name.startsWith(`${short}~`) && /^~\d+$/.test(name.slice(short.length))) return p;
+  }
+  return null;
+}
 
 export type PathKind = 'dir' | 'file' | 'symlink' | 'missing';
 
@@ -24,6 +82,8 @@ export interface FsProbe {
   realpath(path: string): string | null;
   /** Contents of a small regular file, or null. */
   readText(path: string): string | null;
+  /** A directory's entries with their lstat kinds, or null; without it nothing below a root is walked. */
+  list?(path: string): Array<{ name: string; kind: PathKind }> | null;
 }
 
 export const nodeFsProbe: FsProbe = {
@@ -46,7 +106,17 @@ export const nodeFsProbe: FsProbe = {
   },
   readText(path) {
     try {
-      return readFileSync(path, 'utf8').slice(0, 4096);
+      return readFileSync(path, 'utf8').slice(0, 64 * 1024);
+    } catch {
+      return null;
+    }
+  },
+  list(path) {
+    try {
+      return readdirSync(path, { withFileTypes: true }).map((d) => ({
+        name: d.name,
+        kind: d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'file',
+      }));
     } catch {
       return null;
     }
@@ -60,7 +130,7 @@ export interface ProtectedPath {
   /** For a symlink: where it resolves to, when it does. */
   target?: string;
   /** Why this path is protected, for messages and tests. */
-  why: 'name' | 'gitdir';
+  why: 'name' | 'gitdir' | 'repo' | 'hooks';
 }
 
 export interface WritableRoot {
@@ -73,9 +143,14 @@ export interface WritableRoot {
 
 export interface RootsPlan {
   roots: WritableRoot[];
-  /** Requested roots that do not exist (nothing to bind, so they stay read-only). */
+  /** Requested roots that do not exist or are not directories (nothing to bind, so they stay read-only). */
   skipped: string[];
+  /** Roots whose walk stopped at MAX_WALK_DIRS: protected entries deeper than that were not looked for. */
+  truncated: string[];
 }
+
+/** Directories looked at below one root, at most (a big tree costs time on every run). */
+export const MAX_WALK_DIRS = 4000;
 
 /** Parse a `.git` file ("gitdir: ../x/.git/worktrees/y") into an absolute path, or null. */
 export function parseGitdirPointer(text: string, gitFileDir: string): string | null {
@@ -102,48 +177,133 @@ function describe(path: string, why: ProtectedPath['why'], probe: FsProbe): Prot
   return { path, kind, why };
 }
 
+/** Whether a directory's entries make it a git directory: HEAD plus objects/ plus refs/, as git's is_git_directory. */
+export function looksLikeGitDir(entries: ReadonlyArray<{ name: string; kind: PathKind }>): boolean {
+  const kind = (n: string) => entries.find((e) => e.name === n)?.kind;
+  return kind('HEAD') === 'file' && kind('objects') === 'dir' && kind('refs') === 'dir';
+}
+
+/** `core.hooksPath` from a git config text, or null. */
+export function hooksPathOf(configText: string): string | null {
+  let inCore = false;
+  for (const raw of configText.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[\s*([^\]\s"]+)/.exec(line);
+    if (section) inCore = section[1]!.toLowerCase() === 'core';
+    const m = inCore ? /^hookspath\s*=\s*(.+?)\s*$/i.exec(line) : null;
+    if (m?.[1]) return m[1].replace(/^"(.*)"$/, '$1');
+  }
+  return null;
+}
+
+/**
+ * What a git directory adds: itself, and its `core.hooksPath` target (relative to the worktree top,
+ * `worktree`, as git resolves it; `~/` against $HOME is left alone: it is outside the roots or a
+ * persistence name's business). Does I/O only through `probe`.
+ */
+function gitDirEntries(gitDir: string, worktree: string, why: ProtectedPath['why'], probe: FsProbe): ProtectedPath[] {
+  const out = [describe(gitDir, why, probe)];
+  const config = probe.readText(join(gitDir, 'config'));
+  const hooks = config === null ? null : hooksPathOf(config);
+  if (hooks !== null && !hooks.startsWith('~')) out.push(describe(canonicalize(resolve(worktree, hooks), probe), 'hooks', probe));
+  return out;
+}
+
+/**
+ * The protected entries of one writable root: the protected names at its top (missing ones too), a
+ * `.git` file's gitdir target, hooksPath targets, and, walking below it (not into protected entries,
+ * not through symlinks), every existing protected name, `.git` file target and git-looking directory.
+ */
+function protectedEntries(root: string, walk: boolean, probe: FsProbe): { entries: ProtectedPath[]; truncated: boolean } {
+  const prot: ProtectedPath[] = [];
+  const add = (e: ProtectedPath) => {
+    if (!prot.some((p) => p.path === e.path)) prot.push(e);
+  };
+  /** A protected entry found at `dir/name` (kind known); its extras (gitdir target, hooksPath). */
+  const found = (dir: string, name: string) => {
+    const entry = describe(join(dir, name), 'name', probe);
+    add(entry);
+    if (protectedNameOf(name) !== '.git') return;
+    if (entry.kind === 'file') {
+      // A `.git` FILE points at the real git dir (worktrees, submodules): protect that too.
+      const text = probe.readText(entry.path);
+      const pointer = text === null ? null : parseGitdirPointer(text, dir);
+      if (pointer !== null) for (const e of gitDirEntries(canonicalize(pointer, probe), dir, 'gitdir', probe)) add(e);
+    } else if (entry.kind === 'dir') {
+      for (const e of gitDirEntries(entry.path, dir, 'name', probe).slice(1)) add(e);
+    }
+  };
+  for (const name of PROTECTED_NAMES) found(root, name);
+  const top = probe.list?.(root);
+  if (top && looksLikeGitDir(top)) for (const e of gitDirEntries(root, root, 'repo', probe)) add(e);
+  if (!walk || probe.list === undefined) return { entries: prot, truncated: false };
+
+  let budget = MAX_WALK_DIRS;
+  const queue: string[] = [root];
+  while (queue.length > 0) {
+    const dir = queue.shift()!;
+    const list = dir === root ? top : probe.list(dir);
+    if (!list) continue;
+    for (const e of list) {
+      if (protectedNameOf(e.name) !== null) {
+        if (dir !== root || !PROTECTED_NAMES.includes(e.name)) found(dir, e.name);
+        continue; // never walk into a protected entry: it is read-only as a whole
+      }
+      if (e.kind !== 'dir') continue;
+      const sub = join(dir, e.name);
+      if (budget-- <= 0) return { entries: prot, truncated: true };
+      const entries = probe.list(sub);
+      if (entries && looksLikeGitDir(entries)) {
+        for (const g of gitDirEntries(sub, dir, 'repo', probe)) add(g);
+        continue;
+      }
+      queue.push(sub);
+    }
+  }
+  return { entries: prot, truncated: false };
+}
+
 /**
  * The writable roots of a spec: cwd, spec.writableRoots (relative ones against cwd), then /tmp and
- * $TMPDIR unless `tmpWrite` is off; each canonicalised (a root that is a symlink binds its real target),
- * de-duplicated, with its protected entries. Empty for any mode but workspace-write.
+ * $TMPDIR (absolute only: a relative one means nothing certain) unless `tmpWrite` is off; each
+ * canonicalised (a root that is a symlink binds its real target), de-duplicated, with its protected
+ * entries. A root that is missing or not a directory is skipped. Empty for any mode but
+ * workspace-write. Shared temp roots are not walked (all of /tmp on every run would be slow, and
+ * there only what exists is protected anyway, see bwrapArgs.ts).
  */
 export function planWritableRoots(
-  spec: SandboxSpec,
+  spec: Pick<SandboxSpec, 'mode' | 'writableRoots' | 'tmpWrite'>,
   cwd: string,
   env: { TMPDIR?: string | undefined },
   probe: FsProbe,
 ): RootsPlan {
-  if (spec.mode !== 'workspace-write') return { roots: [], skipped: [] };
+  if (spec.mode !== 'workspace-write') return { roots: [], skipped: [], truncated: [] };
   const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
     requested.push({ path: '/tmp', temp: true });
-    if (env.TMPDIR) requested.push({ path: resolve(env.TMPDIR), temp: true });
+    if (env.TMPDIR && isAbsolute(env.TMPDIR)) requested.push({ path: resolve(env.TMPDIR), temp: true });
   }
   const seen = new Set<string>();
   const roots: WritableRoot[] = [];
   const skipped: string[] = [];
+  const truncated: string[] = [];
   for (const { path: want, temp } of requested) {
+    if (want.includes('\0')) continue;
     const root = probe.realpath(want);
     if (root === null || probe.kind(root) !== 'dir') {
       if (want !== '/tmp' && !skipped.includes(want)) skipped.push(want); // no /tmp is normal on some hosts
       continue;
     }
-    if (seen.has(root)) continue;
-    seen.add(root);
-    const prot: ProtectedPath[] = [];
-    for (const name of PROTECTED_NAMES) {
-      const entry = describe(join(root, name), 'name', probe);
-      prot.push(entry);
-      // A `.git` FILE points at the real git dir (worktrees, submodules): protect that too.
-      if (name === '.git' && entry.kind === 'file') {
-        const text = probe.readText(entry.path);
-        const pointer = text === null ? null : parseGitdirPointer(text, root);
-        if (pointer !== null) prot.push(describe(canonicalize(pointer, probe), 'gitdir', probe));
-      }
+    if (seen.has(root)) {
+      // A temp root that is also cwd or a configured root is walked and masked as that one.
+      continue;
     }
-    roots.push({ root, protected: prot, temp });
+    seen.add(root);
+    const { entries, truncated: cut } = protectedEntries(root, !temp, probe);
+    if (cut) truncated.push(root);
+    roots.push({ root, protected: entries, temp });
   }
-  return { roots, skipped };
+  return { roots, skipped, truncated };
 }
 
 /** True when `path` is `dir` or lies below it (both canonical). */

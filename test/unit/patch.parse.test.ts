@@ -170,3 +170,9 @@ test('blank lines between hunks are skipped', () => {
   const p = parsePatch(wrap('', '*** Add File: a', '+x', '', '   ', '*** Delete File: b', ''));
   assert.deepEqual(p.hunks.map((h) => [h.kind, h.path, h.line]), [['add', 'a', 3], ['delete', 'b', 7]]);
 });
+
+test('a byte-order mark before the envelope makes the patch invalid (issue #13: trim() would hide it)', () => {
+  for (const text of ['\ufeff*** Begin Patch\n*** Add File: a\n+x\n*** End Patch', '\n \ufeff*** Begin Patch\n*** Add File: a\n+x\n*** End Patch']) {
+    assert.throws(() => parsePatch(text), /byte-order mark/);
+  }
+});

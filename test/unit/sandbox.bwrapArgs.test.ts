@@ -6,10 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { buildBwrapArgs, type BwrapInput } from '../../src/sandbox/bwrapArgs.ts';
-import { planWritableRoots, parseGitdirPointer, type FsProbe, type PathKind } from '../../src/sandbox/writableRoots.ts';
+import { planWritableRoots, parseGitdirPointer, PERSISTENCE_NAMES, type FsProbe, type PathKind } from '../../src/sandbox/writableRoots.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 
 type Node = { kind: 'dir' } | { kind: 'file'; text?: string } | { kind: 'symlink'; to: string };
+
+/** A list without the persistence-name entries (they have their own tests below). */
+const gw = (xs: string[]) => xs.filter((x) => !(PERSISTENCE_NAMES as readonly string[]).includes(posix.basename(x)));
 
 /** An in-memory tree: every listed path exists; parents of listed paths are directories. */
 function fakeFs(entries: Record<string, Node>): FsProbe {
@@ -48,6 +51,11 @@ function fakeFs(entries: Record<string, Node>): FsProbe {
       const r = resolveLinks(path);
       const n = r === null ? undefined : nodes.get(r);
       return n?.kind === 'file' ? (n.text ?? '') : null;
+    },
+    list(path) {
+      const r = resolveLinks(path);
+      if (r === null || nodes.get(r)?.kind !== 'dir') return null;
+      return [...nodes].filter(([p]) => p !== '/' && posix.dirname(p) === r).map(([p, n]) => ({ name: posix.basename(p), kind: n.kind }));
     },
   };
 }
@@ -100,13 +108,13 @@ test('workspace-write: cwd, extra roots, /tmp and $TMPDIR bound read-write, then
   assert.ok(m.includes('--ro-bind /dev/null /ws/.warden'));
   assert.ok(!m.includes('--ro-bind /dev/null /tmp/.git'), 'shared temp roots get no masks');
   assert.ok(m.includes('--ro-bind /dev/null /ws/rel/.warden'));
-  assert.deepEqual(plan.masks.sort(), ['/data/.git', '/data/.warden', '/ws/.git', '/ws/.warden', '/ws/rel/.git', '/ws/rel/.warden']);
+  assert.deepEqual(gw(plan.masks).sort(), ['/data/.git', '/data/.warden', '/ws/.git', '/ws/.warden', '/ws/rel/.git', '/ws/rel/.warden']);
 });
 
 test('an existing /tmp/.git is still protected; a temp dir that is also cwd gets masks', () => {
   const plan = build(WW, { '/tmp/.git': { kind: 'dir' } }, { cwd: '/tmp' });
   assert.ok(mounts(plan.args).includes('--ro-bind /tmp/.git /tmp/.git'));
-  assert.deepEqual(plan.masks, ['/tmp/.warden']);
+  assert.deepEqual(gw(plan.masks), ['/tmp/.warden']);
   const other = build(WW, { '/ws': { kind: 'dir' }, '/tmp/.git': { kind: 'dir' } });
   assert.ok(mounts(other.args).includes('--ro-bind /tmp/.git /tmp/.git'));
   assert.ok(!other.masks.includes('/tmp/.warden'));
@@ -129,8 +137,8 @@ test('a root that is a symlink binds its real target; duplicates collapse; missi
 
 test('an existing .git dir and .warden dir are re-bound read-only onto themselves', () => {
   const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git/hooks': { kind: 'dir' }, '/ws/.warden': { kind: 'dir' } });
-  assert.deepEqual(mounts(plan.args), ['--ro-bind / /', '--bind /ws /ws', '--ro-bind /ws/.git /ws/.git', '--ro-bind /ws/.warden /ws/.warden']);
-  assert.deepEqual(plan.masks, []);
+  assert.deepEqual(gw(mounts(plan.args)), ['--ro-bind / /', '--bind /ws /ws', '--ro-bind /ws/.git /ws/.git', '--ro-bind /ws/.warden /ws/.warden']);
+  assert.deepEqual(gw(plan.masks), []);
 });
 
 test('a .git file protects itself and its gitdir target (relative pointer)', () => {
@@ -249,4 +257,46 @@ test('a hidden directory that holds the workspace or a writable root is reported
 
 test('hidden files without a decoy are a programming error, not a silent no-op', () => {
   assert.throws(() => build({ ...RO, hidden: ['/h/f'] }, { '/h/f': { kind: 'file' } }), TypeError);
+});
+
+test('persistence names: existing ones re-bound read-only, missing ones masked, at the top of every writable root', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.bashrc': { kind: 'file' }, '/ws/.vscode/tasks.json': { kind: 'file' } });
+  const m = mounts(plan.args);
+  assert.ok(m.includes('--ro-bind /ws/.bashrc /ws/.bashrc'));
+  assert.ok(m.includes('--ro-bind /ws/.vscode /ws/.vscode'));
+  for (const name of PERSISTENCE_NAMES.filter((n) => n !== '.bashrc' && n !== '.vscode')) assert.ok(plan.masks.includes(`/ws/${name}`), name);
+});
+
+test('below a root: existing protected names, .git dirs and files, and git-looking directories are found at any depth', () => {
+  const plan = build(
+    { ...WW, tmpWrite: false },
+    {
+      '/ws/a/b/.envrc': { kind: 'file' },
+      '/ws/sub/.git/config': { kind: 'file' },
+      '/ws/mod/.git': { kind: 'file', text: 'gitdir: ../.mod-gitdir\n' },
+      '/ws/.mod-gitdir/HEAD': { kind: 'file' },
+      '/ws/vendor/x/HEAD': { kind: 'file', text: 'ref: refs/heads/main' },
+      '/ws/vendor/x/objects': { kind: 'dir' },
+      '/ws/vendor/x/refs': { kind: 'dir' },
+      '/ws/vendor/y/HEAD': { kind: 'file' }, // no objects/refs: not a repository
+      '/ws/deep/a/b/c/d/.claude/settings.json': { kind: 'file' },
+      '/ws/link': { kind: 'symlink', to: '/elsewhere' },
+      '/elsewhere/.bashrc': { kind: 'file' },
+    },
+  );
+  const ro = plan.readOnly;
+  for (const p of ['/ws/a/b/.envrc', '/ws/sub/.git', '/ws/mod/.git', '/ws/.mod-gitdir', '/ws/vendor/x', '/ws/deep/a/b/c/d/.claude']) assert.ok(ro.includes(p), p);
+  assert.ok(!ro.includes('/ws/vendor/y'));
+  assert.ok(!ro.some((p) => p.startsWith('/elsewhere')), 'symlinks are not walked');
+  assert.deepEqual(plan.writableRoots, ['/ws']);
+});
+
+test('core.hooksPath: its target is protected, relative to the worktree', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/.git/config': { kind: 'file', text: '[core]\n\thooksPath = tools/hooks\n' }, '/ws/tools/hooks/pre-commit': { kind: 'file' } });
+  assert.ok(plan.readOnly.includes('/ws/tools/hooks'));
+});
+
+test('a root that itself looks like a git directory is read-only as a whole', () => {
+  const plan = build({ ...WW, tmpWrite: false }, { '/ws/HEAD': { kind: 'file' }, '/ws/objects': { kind: 'dir' }, '/ws/refs': { kind: 'dir' } });
+  assert.ok(plan.readOnly.includes('/ws'));
 });

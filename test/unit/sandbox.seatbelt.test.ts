@@ -46,7 +46,7 @@ test('workspace-write: a write rule per canonical root minus protected subpaths,
   assert.ok(!Object.values(p).includes('/tmp'));
   assert.match(
     profile,
-    /\(allow file-write\*\n  \(require-all \(subpath \(param "WRITABLE_ROOT_0"\)\) \(require-not \(subpath \(param "WRITABLE_ROOT_0_RO_0"\)\)\) \(require-not \(subpath \(param "WRITABLE_ROOT_0_RO_1"\)\)\)\)/,
+    /\(allow file-write\*\n  \(require-all \(subpath \(param "WRITABLE_ROOT_0"\)\) \(require-not \(subpath \(param "WRITABLE_ROOT_0_RO_0"\)\)\) \(require-not \(subpath \(param "WRITABLE_ROOT_0_RO_1"\)\)\) \(require-not/,
   );
   // Paths never appear in the profile text itself.
   assert.ok(!profile.includes('/ws'));
@@ -74,7 +74,10 @@ test('a symlinked .git: the link path and its resolved target are both excluded'
     readText: () => null,
   };
   const { params } = buildSeatbeltProfile({ ...WW, writableRoots: [], tmpWrite: false }, '/ws', {}, p2);
-  assert.deepEqual(params.map(([, v]) => v), ['/ws', '/ws/.git', '/ws/.warden', '/g']);
+  const values = params.map(([, v]) => v);
+  assert.deepEqual(values.slice(0, 3), ['/ws', '/ws/.git', '/ws/.warden']);
+  assert.ok(values.includes('/g'));
+  assert.ok(values.includes('/ws/.bashrc') && values.includes('/ws/.vscode'), 'persistence names too');
 });
 
 test('the sandbox-exec invocation', () => {
@@ -86,4 +89,10 @@ test('the sandbox-exec invocation', () => {
   assert.ok(argv.includes('-DWRITABLE_ROOT_0=/ws'));
   assert.deepEqual(argv.slice(argv.indexOf('--')), ['--', 'ls', '-la']);
   assert.throws(() => seatbeltArgv(prof, []), TypeError);
+});
+
+test('hidden paths are denied to reads and writes, after the allow rules', () => {
+  const { profile, params } = buildSeatbeltProfile({ ...RO, hidden: ['/Users/u/.ssh'] }, '/ws', {}, probe);
+  assert.deepEqual(params.filter(([k]) => k.startsWith('HIDDEN_')), [['HIDDEN_0', '/Users/u/.ssh']]);
+  assert.ok(profile.lastIndexOf('(deny file-read* file-write* (subpath (param "HIDDEN_0")))') > profile.indexOf('(allow file-read*)'));
 });

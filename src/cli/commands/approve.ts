@@ -18,6 +18,7 @@ import { appendAllowRule, defaultRulesPath } from '../../safety/rules.ts';
 import { DECISIONS, type AskReason, type Decision } from '../../policy.ts';
 import type { EventStore } from '../../events/eventStore.ts';
 import { ConfigError } from '../../errors.ts';
+import { isEndingEvent } from '../../events/lifecycle.ts';
 import { logger } from '../../log.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
 import { currentUser, keyToDecision } from '../ttyChannel.ts';
@@ -142,7 +143,7 @@ async function whyNot(store: EventStore, requestId: string, fallback: string): P
     return `request ${requestId} was already decided: ${d.decision} (${d.source}${d.user ? ` ${d.user}` : ''}${d.reason ? `, ${d.reason}` : ''})`;
   }
   const end = events.at(-1);
-  if (end && ['Rejected', 'Aborted', 'Interrupted'].includes(end.type)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
+  if (end && isEndingEvent(end)) return `request ${requestId} is not waiting for a decision: it ended (${end.type})`;
   return fallback;
 }
 

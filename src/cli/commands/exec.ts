@@ -33,6 +33,7 @@ interface ExecFlags extends PolicyFlags {
   decisionTimeout?: string;
   justification?: string;
   escalate?: boolean;
+  request?: string;
 }
 
 export const EXIT_DENIED = 126;
@@ -83,7 +84,8 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'kill the command after this many milliseconds')
     .option('--decision-timeout <seconds>', 'deny when nobody decides within this time')
     .option('--justification <text>', 'why the command is needed (shown when asking)')
-    .option('--escalate', 'request to run without the sandbox (asks under on-request)');
+    .option('--escalate', 'request to run without the sandbox (asks under on-request)')
+    .option('--request <id>', "run a request a client's hook handed to warden (`warden init` installs that hook): approved, not yet run, for exactly this command and directory; used once");
   addPolicyOptions(cmd);
   addStoreOption(cmd);
   cmd.action(async (command: string[], flags: ExecFlags) => {
@@ -108,6 +110,18 @@ export function register(program: Command): void {
         decisionTimeoutMs: decisionTimeout === undefined ? null : decisionTimeout * 1000,
         sandboxNeeded: policy.sandbox !== 'danger-full-access',
       });
+      if (flags.request !== undefined) {
+        const { runHandedOff, HandOffRefusedError } = await import('../../hooks/handOff.ts');
+        try {
+          const handed = await runHandedOff(store, flags.request, command, realpathSync(process.cwd()), runtime.effects);
+          report(handed);
+        } catch (error) {
+          if (!(error instanceof HandOffRefusedError)) throw error;
+          process.stderr.write(`warden: not run: ${error.message}\n`);
+          process.exitCode = EXIT_DENIED;
+        }
+        return;
+      }
       const result = await runRequest({
         store,
         sessionId: flags.session ?? defaultSessionId(),
@@ -123,18 +137,23 @@ export function register(program: Command): void {
         },
         effects: runtime.effects,
       });
-      if (result.output) {
-        process.stdout.write(result.output.stdout);
-        process.stderr.write(result.output.stderr);
-      }
-      if (result.storeError) {
-        process.stderr.write(`warden: the store refused a write (${String((result.storeError as Error).message ?? result.storeError)}); nothing further was run\n`);
-      }
-      const { code, line } = exitFor(result);
-      if (line) process.stderr.write(`${line}\n`);
-      process.exitCode = result.storeError && result.finalState !== 'completed' ? EXIT_NOT_RUN : code;
+      report(result);
     } finally {
       await store.close();
     }
   });
+}
+
+/** The command's output, one line on stderr when warden has something to say, and the exit status. */
+function report(result: RequestResult): void {
+  if (result.output) {
+    process.stdout.write(result.output.stdout);
+    process.stderr.write(result.output.stderr);
+  }
+  if (result.storeError) {
+    process.stderr.write(`warden: the store refused a write (${String((result.storeError as Error).message ?? result.storeError)}); nothing further was run\n`);
+  }
+  const { code, line } = exitFor(result);
+  if (line) process.stderr.write(`${line}\n`);
+  process.exitCode = result.storeError && result.finalState !== 'completed' ? EXIT_NOT_RUN : code;
 }

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Registrar }>> = {
   replay: () => import('./replay.ts'),
   approve: () => import('./approve.ts'),
   serve: () => import('./serve.ts'),
+  hook: () => import('./hook.ts'),
 };
 
 /** The sub-command named by `args` (process.argv without node and script), if it is a known one. */

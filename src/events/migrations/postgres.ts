@@ -16,6 +16,7 @@
  */
 import type { PoolClient } from 'pg';
 import { GENESIS_HASH } from '../hashChain.ts';
+import { ENDING_EVENTS, sqlTypeList } from '../lifecycle.ts';
 import { STORE_FORMAT, encodeHead } from './sqlite.ts';
 
 export { STORE_FORMAT };
@@ -138,7 +139,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
 export const POSTGRES_UNFINISHED_STREAMS = `
   SELECT a.stream AS stream FROM warden_events a
   WHERE a.type = 'ApprovalRequested'
-    AND NOT EXISTS (SELECT 1 FROM warden_events t WHERE t.type IN ('Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished') AND t.stream = a.stream)
+    AND NOT EXISTS (SELECT 1 FROM warden_events t WHERE t.type IN (${sqlTypeList(ENDING_EVENTS)}) AND t.stream = a.stream)
     AND NOT EXISTS (SELECT 1 FROM warden_events r WHERE r.type = 'SandboxRunFinished' AND r.stream = a.stream AND (r.data -> 'denial' ->> 'denied') = 'false')
   ORDER BY a.position`;
 

@@ -11,6 +11,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { GENESIS_HASH } from '../hashChain.ts';
+import { ENDING_EVENTS, sqlTypeList } from '../lifecycle.ts';
 
 export const STORE_FORMAT = 'warden-event-store';
 
@@ -63,7 +64,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
 export const SQLITE_UNFINISHED_STREAMS = `
   SELECT a.stream AS stream FROM events a
   WHERE a.type = 'ApprovalRequested'
-    AND NOT EXISTS (SELECT 1 FROM events t WHERE t.type IN ('Rejected', 'Aborted', 'Interrupted', 'ExecutionFinished') AND t.stream = a.stream)
+    AND NOT EXISTS (SELECT 1 FROM events t WHERE t.type IN (${sqlTypeList(ENDING_EVENTS)}) AND t.stream = a.stream)
     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.type = 'SandboxRunFinished' AND r.stream = a.stream AND json_extract(r.data, '$.denial.denied') = 0)
   ORDER BY a.position`;
 

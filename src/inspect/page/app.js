@@ -5,7 +5,8 @@
 'use strict';
 
 const PAGE_SIZE = 100;
-const FINAL = new Set(['completed', 'rejected', 'aborted', 'failed']);
+// The machine's final states, read from the chart's graph (the server derives it from the machine).
+const FINAL = new Set();
 const $ = (id) => document.getElementById(id);
 
 const ui = {
@@ -71,6 +72,7 @@ async function loadChart() {
   holder.innerHTML = body.svg; // server-rendered from the machine definition, XML-escaped there
   for (const g of holder.querySelectorAll('g.state')) ui.stateEls.set(g.dataset.state, g);
   ui.edgeEls = [...holder.querySelectorAll('g.edge')];
+  for (const node of body.graph.nodes) if (node.kind === 'final') FINAL.add(node.id);
 }
 
 function compactCount(n) {

@@ -66,6 +66,24 @@ export const PATCH_CASES: PatchCase[] = [
   { why: 'on-failure outside but no platform sandbox', body: ['*** Add File: /x', '+x'], approval: 'on-failure', platformSandbox: 'none', expect: 'ask' },
   { why: '/tmp is not writable when the policy leaves it out', body: ['*** Add File: /tmp/x', '+x'], approval: 'on-request', expect: 'ask' },
 
+  // --- issue #13: aliases of protected names, persistence files, planted git directories, Windows syntax
+  ...['.GIT/config', '.g\u200cit/config', '.git\ufeff/config', '.git./config', '.git /config', 'GIT~1/config', '.git::$INDEX_ALLOCATION/config', 'WARDEN~1/rules.toml', '.warden./rules.toml'].map(
+    (p): PatchCase => ({ why: `alias of a protected name: ${JSON.stringify(p)}`, body: [`*** Add File: ${p}`, '+x'], approval: 'on-request', expect: 'ask', reason: /inside/ }),
+  ),
+  ...['.bashrc', '.zshrc', '.profile', '.bash_profile', '.gitconfig', '.gitmodules', '.envrc', '.mcp.json', '.vscode/tasks.json', '.idea/workspace.xml', '.claude/settings.json', '.codex/config.toml', '.gemini/settings.json', '.cursor/mcp.json', 'sub/dir/.envrc'].map(
+    (p): PatchCase => ({ why: `persistence file ${p} runs later outside the sandbox`, body: [`*** Add File: ${p}`, '+x'], approval: 'on-request', expect: 'ask' }),
+  ),
+  {
+    why: 'a patch that plants a git directory (HEAD + objects/ + refs/ + config with fsmonitor) asks',
+    body: ['*** Add File: vendor/x/HEAD', '+ref: refs/heads/main', '*** Add File: vendor/x/objects/info/packs', '+', '*** Add File: vendor/x/refs/heads/main', '+0000000000000000000000000000000000000000', '*** Add File: vendor/x/config', '+[core]', '+fsmonitor = touch /tmp/pwned'],
+    approval: 'on-request',
+    expect: 'ask',
+    reason: /git directory/,
+  },
+  { why: 'HEAD alone is not a git directory', body: ['*** Add File: vendor/y/HEAD', '+x'], approval: 'on-request', expect: 'auto-approve' },
+  { why: 'backslashes are separators on Windows', body: ['*** Add File: ..\\..\\etc\\passwd', '+x'], approval: 'on-request', expect: 'ask', reason: /backslash/ },
+  { why: 'a drive letter', body: ['*** Add File: C:/x', '+x'], approval: 'on-request', expect: 'ask', reason: /drive letter/ },
+
   // --- reject
   { why: 'never + outside', body: ['*** Add File: /etc/x', '+x'], approval: 'never', expect: 'reject', reason: /writing outside of the project/ },
   { why: 'never + .git', body: ['*** Add File: .git/hooks/x', '+x'], approval: 'never', expect: 'reject' },

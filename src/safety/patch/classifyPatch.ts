@@ -17,7 +17,7 @@ import type { PatchFile } from '../../events/types.ts';
 import type { SandboxType } from '../../policy.ts';
 import type { Classification, PatchClassificationInput } from '../types.ts';
 import { tryParsePatch, type ParsedPatch } from './parsePatch.ts';
-import { gitdirTargets, hiddenRoots, judgePath, writableRoots } from './writablePaths.ts';
+import { canonicalPath, hiddenRoots, judgePath, patchRoots } from './writablePaths.ts';
 
 const NEVER_REASON = 'writing outside of the project; rejected by user approval settings';
 
@@ -47,12 +47,18 @@ export function patchFiles(patch: ParsedPatch, cwd: string): PatchFile[] {
 export function unconstrainedReason(files: PatchFile[], input: PatchClassificationInput): string | null {
   const { policy, cwd } = input;
   if (policy.sandbox === 'read-only') return 'the read-only sandbox has no writable roots';
-  const roots = writableRoots(policy, cwd);
-  const gitdirs = roots === 'all' ? [] : gitdirTargets(roots);
+  const { roots, gitdirs } = patchRoots(policy, cwd);
   const hidden = roots === 'all' ? [] : hiddenRoots(policy.hidden);
+  // What the patch itself creates counts toward a git directory (HEAD + objects/ + refs/ planted at once).
+  const created = new Set<string>();
+  for (const f of files) {
+    const dest = f.kind === 'add' ? f.path : f.moveTo;
+    const c = dest === undefined ? null : canonicalPath(dest);
+    if (c !== null) created.add(c);
+  }
   for (const f of files) {
     for (const p of f.moveTo === undefined ? [f.path] : [f.path, f.moveTo]) {
-      const v = judgePath(p, roots, gitdirs, hidden);
+      const v = judgePath(p, roots, gitdirs, hidden, created);
       if (!v.writable) return v.why;
     }
   }

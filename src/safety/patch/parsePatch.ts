@@ -116,6 +116,9 @@ export function parsePatch(text: unknown): ParsedPatch {
   if (text.length > MAX_PATCH_BYTES || Buffer.byteLength(text, 'utf8') > MAX_PATCH_BYTES) {
     throw new PatchParseError(`patch is larger than ${MAX_PATCH_BYTES} bytes`, 0, null);
   }
+  // JavaScript's trim() removes U+FEFF, so a byte-order mark before the envelope would pass unseen;
+  // the reference refuses it, and a patch that is not what it looks like is not applied.
+  if (/^[ \t\r\n]*\ufeff/.test(text)) throw new PatchParseError('the patch starts with a byte-order mark', 1, null);
   const lines = splitTrimmed(text);
   const body = findBody(lines);
   const hunks: PatchHunk[] = [];

@@ -2,20 +2,28 @@
  * Where a patch may write without asking: path canonicalisation (lexical `..`, then symlinks
  * resolved on disk) and the writable-root / protected-subpath rules of CODEX-REFERENCE §6b.
  * Reads the file system (lstat, readlink, reading `.git` files) and never writes. Used by
- * classifyPatch; the OS sandbox enforces the same roots at run time.
+ * classifyPatch. The roots and their protected entries are the sandbox's own model
+ * (src/sandbox/writableRoots.ts: one model, so the patch checker and the sandbox agree; the property
+ * test test/property/writableRoots.property.test.ts holds them to it).
  *
- * Stricter than the reference, which compares lexically only: a symlink inside the workspace
- * pointing outside makes the path outside, `.git` / `.warden` are protected at any depth and in
- * any letter case (case-insensitive file systems), and a `.git` file's gitdir target is protected.
+ * Stricter than the sandbox can be, since a patch names its paths:
+ * - a symlink inside the workspace pointing outside makes the path outside;
+ * - protected names (.git, .warden, the persistence names) count at any depth and in every alias
+ *   (protectedNameOf: case, HFS+ ignorable code points, NTFS dots, spaces, streams, 8.3 names);
+ * - a directory that is a git directory after the patch (HEAD + objects/ + refs/, on disk or created
+ *   by this very patch) is protected, at any depth: a planted `vendor/x` with a `config` holding
+ *   `core.fsmonitor` runs code on the next `git -C vendor/x status`;
+ * - a path in Windows syntax (a backslash, a drive letter) is not judged as a plain file name.
+ * The one intended difference: a root that does not exist at all is kept here (the batch classifiers
+ * judge hypothetical workspaces); the sandbox cannot bind it, so a patch there fails and escalates.
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestPolicy } from '../../events/types.ts';
+import { looksLikeGitDir, nodeFsProbe, planWritableRoots, protectedNameOf, type FsProbe, type PathKind } from '../../sandbox/writableRoots.ts';
 
 /** The kernel gives up after 40 links (ELOOP); so do we, and treat the path as unresolvable. */
 const MAX_SYMLINKS = 40;
-
-const PROTECTED_NAMES = ['.git', '.warden'];
 
 /**
  * The path the kernel would reach, as far as the disk can tell: every existing component's
@@ -77,49 +85,38 @@ export function isWithin(child: string, parent: string): boolean {
   return child === parent || child.startsWith(`${parent}/`);
 }
 
-/**
- * The writable roots of a policy, canonical, or `'all'` (danger-full-access) / `[]` (read-only).
- * workspace-write: cwd, the policy's roots (relative ones against cwd), and /tmp and $TMPDIR when
- * `tmpWrite`. Roots that cannot be resolved are dropped (fail closed). Does I/O.
- */
-export function writableRoots(policy: RequestPolicy, cwd: string, env: NodeJS.ProcessEnv = process.env): string[] | 'all' {
-  if (policy.sandbox === 'danger-full-access') return 'all';
-  if (policy.sandbox !== 'workspace-write') return []; // read-only, and anything unknown
-  const raw = [cwd, ...policy.writableRoots.map((r) => path.resolve(cwd, r))];
-  if (policy.tmpWrite) {
-    raw.push('/tmp');
-    const tmpdir = env.TMPDIR;
-    if (tmpdir !== undefined && tmpdir !== '' && path.isAbsolute(tmpdir)) raw.push(tmpdir);
-  }
-  const roots: string[] = [];
-  for (const r of raw) {
-    if (r.includes('\0')) continue;
-    const c = canonicalPath(path.resolve(r));
-    if (c !== null && !roots.includes(c)) roots.push(c);
-  }
-  return roots;
+/** The sandbox model without its walk: a patch names its paths, so only their ancestors are looked at. */
+const noWalk: FsProbe = { kind: nodeFsProbe.kind, realpath: nodeFsProbe.realpath, readText: nodeFsProbe.readText };
+
+export interface PatchRoots {
+  /** Canonical writable roots, or 'all' (danger-full-access). */
+  roots: string[] | 'all';
+  /** Canonical protected directories besides the name rule: gitdir targets, hooksPath targets. */
+  gitdirs: string[];
 }
 
 /**
- * Directories inside the roots that stay read-only beyond the name rule: the target of a
- * `gitdir: <dir>` pointer in `<root>/.git` when that is a file (worktrees, submodules). Does I/O.
+ * The writable roots of a policy, from the sandbox's model: `'all'` (danger-full-access), `[]`
+ * (read-only and anything unknown), or workspace-write's canonical roots with their gitdir and
+ * hooksPath targets. Does I/O.
  */
-export function gitdirTargets(roots: string[]): string[] {
-  const out: string[] = [];
-  for (const root of roots) {
-    const dotGit = path.join(root, '.git');
-    try {
-      if (!lstatSync(dotGit).isFile()) continue;
-      const text = readFileSync(dotGit, 'utf8').slice(0, 64 * 1024);
-      const m = /^gitdir:\s*(.+?)\s*$/m.exec(text);
-      if (m === null) continue;
-      const target = canonicalPath(path.resolve(root, m[1]!));
-      if (target !== null) out.push(target);
-    } catch {
-      // no readable .git file: nothing more to protect
-    }
+export function patchRoots(policy: RequestPolicy, cwd: string, env: NodeJS.ProcessEnv = process.env): PatchRoots {
+  if (policy.sandbox === 'danger-full-access') return { roots: 'all', gitdirs: [] };
+  if (policy.sandbox !== 'workspace-write') return { roots: [], gitdirs: [] };
+  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, env, noWalk);
+  const roots = plan.roots.map((r) => r.root);
+  // Hypothetical roots: missing entirely (not a file, not a dangling link), judged lexically.
+  for (const want of plan.skipped) {
+    const c = canonicalPath(path.resolve(cwd, want));
+    if (c !== null && nodeFsProbe.kind(c) === 'missing' && !roots.includes(c)) roots.push(c);
   }
-  return out;
+  const gitdirs = plan.roots.flatMap((r) => r.protected.filter((e) => e.why !== 'name').map((e) => e.target ?? e.path));
+  return { roots, gitdirs };
+}
+
+/** Kept for callers that want only the roots. Does I/O. */
+export function writableRoots(policy: RequestPolicy, cwd: string, env: NodeJS.ProcessEnv = process.env): string[] | 'all' {
+  return patchRoots(policy, cwd, env).roots;
 }
 
 /** The policy's hidden paths, canonical (those that cannot be resolved are kept as given). Does I/O. */
@@ -127,13 +124,38 @@ export function hiddenRoots(hidden: readonly string[] | undefined): string[] {
   return (hidden ?? []).filter((h) => path.isAbsolute(h)).map((h) => canonicalPath(h) ?? h);
 }
 
-/** Why a canonical path is protected, or null. A `.git` / `.warden` component anywhere counts. */
+/** Why a canonical path is protected by name, or null. A protected name (or alias) anywhere counts. */
 export function protectedReason(canonical: string, gitdirs: string[]): string | null {
   for (const comp of canonical.split('/')) {
-    const lower = comp.toLowerCase();
-    if (PROTECTED_NAMES.includes(lower)) return `inside ${lower}`;
+    const name = protectedNameOf(comp);
+    if (name !== null) return comp === name ? `inside ${name}` : `inside ${JSON.stringify(comp)} (an alias of ${name})`;
   }
   for (const g of gitdirs) if (isWithin(canonical, g)) return `inside the git directory ${g}`;
+  return null;
+}
+
+/**
+ * The git directories among the ancestors of `canonical` once the patch is applied: an ancestor with
+ * HEAD, objects/ and refs/, each on disk or among `created` (canonical paths the patch adds). Does I/O.
+ */
+export function gitDirAncestor(canonical: string, created: ReadonlySet<string>): string | null {
+  const has = (p: string, kind: PathKind) => {
+    if (nodeFsProbe.kind(p) === kind) return true;
+    if (kind === 'file') return created.has(p);
+    for (const c of created) if (c.startsWith(`${p}/`)) return true;
+    return false;
+  };
+  for (let dir = path.dirname(canonical); ; dir = path.dirname(dir)) {
+    const entries = (['HEAD', 'objects', 'refs'] as const).map((name) => ({ name, kind: (name === 'HEAD' ? 'file' : 'dir') as PathKind }));
+    if (entries.every((e) => has(path.join(dir, e.name), e.kind)) && looksLikeGitDir(entries)) return dir;
+    if (dir === '/') return null;
+  }
+}
+
+/** A path written in Windows syntax: a backslash, or a drive letter (`C:`) as a component. Pure. */
+export function windowsSyntax(raw: string): string | null {
+  if (raw.includes('\\')) return `${raw} contains a backslash (a path separator on Windows)`;
+  if (/(^|\/)[A-Za-z]:/.test(raw)) return `${raw} names a drive letter`;
   return null;
 }
 
@@ -143,8 +165,16 @@ export type PathVerdict = { writable: true; canonical: string } | { writable: fa
  * Whether one absolute (lexically normalised) path may be written without asking. Does I/O.
  * `roots === 'all'` is danger-full-access: every path, protected names included, as the reference.
  */
-export function judgePath(absolute: string, roots: string[] | 'all', gitdirs: string[], hidden: string[] = []): PathVerdict {
+export function judgePath(
+  absolute: string,
+  roots: string[] | 'all',
+  gitdirs: string[],
+  hidden: string[] = [],
+  created: ReadonlySet<string> = new Set(),
+): PathVerdict {
   if (roots === 'all') return { writable: true, canonical: absolute };
+  const windows = windowsSyntax(absolute);
+  if (windows !== null) return { writable: false, why: windows };
   const canonical = canonicalPath(absolute);
   if (canonical === null) return { writable: false, why: `${absolute} cannot be resolved (symlink loop or unreadable component)` };
   const via = canonical === absolute ? '' : ` (resolves to ${canonical})`;
@@ -154,5 +184,7 @@ export function judgePath(absolute: string, roots: string[] | 'all', gitdirs: st
   if (!roots.some((r) => isWithin(canonical, r))) return { writable: false, why: `${absolute} is outside the writable roots${via}` };
   const prot = protectedReason(canonical, gitdirs);
   if (prot !== null) return { writable: false, why: `${absolute} is ${prot}, which stays read-only${via}` };
+  const repo = gitDirAncestor(canonical, created);
+  if (repo !== null) return { writable: false, why: `${absolute} is inside ${repo}, which is a git directory (HEAD, objects/, refs/)${via}` };
   return { writable: true, canonical };
 }

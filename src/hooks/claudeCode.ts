@@ -1,0 +1,146 @@
+/**
+ * Claude Code's hook format (PreToolUse / PostToolUse / PostToolUseFailure command hooks: one JSON
+ * object on stdin, the answer as JSON on stdout, exit code 2 blocks the call with stderr for the
+ * model). Its built-in `Bash` becomes an exec request (`bash -c <command>`), `Edit`, `MultiEdit`,
+ * `Write` and `NotebookEdit` become patches. Claude Code's PreToolUse can replace the tool's input
+ * (`updatedInput`), so an approved command is rewritten to run through `warden exec --request`.
+ * Pure, bar `readCurrent` (which the caller supplies).
+ */
+import { z } from 'zod';
+import { quote } from 'shell-quote';
+import type { RunOutcome } from '../sandbox/types.ts';
+import { editAsPatch, type FileEdit } from './editPatch.ts';
+import type { ClientCall, Verdict } from './judge.ts';
+
+/** The fields warden reads; Claude Code sends more (transcript_path, permission_mode, ...), which are ignored. */
+export const ClaudeHookInput = z.object({
+  session_id: z.string().min(1),
+  cwd: z.string().min(1),
+  hook_event_name: z.string(),
+  tool_name: z.string().min(1),
+  tool_input: z.record(z.string(), z.unknown()),
+  tool_use_id: z.string().min(1).optional(),
+  tool_response: z.unknown().optional(),
+  error: z.unknown().optional(),
+  is_interrupt: z.boolean().optional(),
+  duration_ms: z.number().optional(),
+});
+export type ClaudeHookInput = z.infer<typeof ClaudeHookInput>;
+
+/** The tools `warden init claude-code` routes to this hook; any other tool name is denied (fail closed). */
+export const CLAUDE_SHELL_TOOLS = ['Bash'] as const;
+export const CLAUDE_EDIT_TOOLS = ['Edit', 'MultiEdit', 'Write', 'NotebookEdit'] as const;
+export const CLAUDE_HOOK_MATCHER = [...CLAUDE_SHELL_TOOLS, ...CLAUDE_EDIT_TOOLS].join('|');
+
+const BashInput = z.object({
+  command: z.string().min(1),
+  timeout: z.number().int().positive().optional(),
+  description: z.string().optional(),
+  run_in_background: z.boolean().optional(),
+  dangerouslyDisableSandbox: z.boolean().optional(),
+});
+const EditInput = z.object({ file_path: z.string().min(1), old_string: z.string(), new_string: z.string() });
+const MultiEditInput = z.object({ file_path: z.string().min(1), edits: z.array(z.object({ old_string: z.string(), new_string: z.string() })).min(1) });
+const WriteInput = z.object({ file_path: z.string().min(1), content: z.string() });
+const NotebookEditInput = z.object({ notebook_path: z.string().min(1), new_source: z.string().optional() });
+
+function parse<T extends z.ZodType>(schema: T, tool: string, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Error(`cannot read the ${tool} tool's input (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  return parsed.data;
+}
+
+/** The request a tool call stands for. Throws on a tool or input it does not know: the caller denies. */
+export function claudeCall(input: ClaudeHookInput, readCurrent: (path: string) => string | null): ClientCall {
+  const { tool_name: tool, tool_input: args, cwd } = input;
+  const patch = (edit: FileEdit): ClientCall => ({ kind: 'patch', patch: editAsPatch(edit), cwd });
+  switch (tool) {
+    case 'Bash': {
+      const bash = parse(BashInput, tool, args);
+      return {
+        kind: 'exec',
+        command: ['bash', '-c', bash.command],
+        cwd,
+        // Claude Code's own sandbox switch: the model asks to run unconfined, which warden treats as escalation.
+        escalate: bash.dangerouslyDisableSandbox === true,
+        ...(bash.timeout ? { timeoutMs: bash.timeout } : {}),
+        ...(bash.description ? { justification: bash.description } : {}),
+      };
+    }
+    case 'Edit': {
+      const e = parse(EditInput, tool, args);
+      return patch({ kind: 'replace', path: e.file_path, edits: [{ old: e.old_string, new: e.new_string }] });
+    }
+    case 'MultiEdit': {
+      const e = parse(MultiEditInput, tool, args);
+      return patch({ kind: 'replace', path: e.file_path, edits: e.edits.map((x) => ({ old: x.old_string, new: x.new_string })) });
+    }
+    case 'Write': {
+      const e = parse(WriteInput, tool, args);
+      return patch({ kind: 'write', path: e.file_path, content: e.content, current: readCurrent(e.file_path) });
+    }
+    case 'NotebookEdit': {
+      const e = parse(NotebookEditInput, tool, args);
+      return patch({ kind: 'replace', path: e.notebook_path, edits: [{ old: '', new: e.new_source ?? '' }] });
+    }
+    default: // anything else
+      throw new Error(`warden does not know Claude Code's tool '${tool}'`);
+  }
+}
+
+/** How the rewritten command reaches warden again: this node, this warden, the same store. */
+export interface Rewriter {
+  /** argv prefix of `warden exec`, e.g. [node, /path/bin/warden.js, exec, --store, S]. */
+  execPrefix: string[];
+}
+
+function preToolUse(fields: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return { ...extra, hookSpecificOutput: { hookEventName: 'PreToolUse', ...fields } };
+}
+
+/** The PreToolUse answer (stdout JSON) for warden's verdict. */
+export function claudeAnswer(verdict: Verdict, call: ClientCall, input: ClaudeHookInput, rewriter: Rewriter): Record<string, unknown> {
+  switch (verdict.kind) {
+    case 'run-in-warden': {
+      if (call.kind !== 'exec') throw new Error('only a command can be rewritten');
+      const command = quote([...rewriter.execPrefix, '--request', verdict.requestId, '--', ...call.command]);
+      return preToolUse({
+        permissionDecision: 'allow',
+        permissionDecisionReason: `warden request ${verdict.requestId}: ${verdict.sentence}`,
+        updatedInput: { ...input.tool_input, command },
+      });
+    }
+    case 'client-runs':
+      return preToolUse({ permissionDecision: 'allow', permissionDecisionReason: `warden request ${verdict.requestId}: ${verdict.sentence}` });
+    case 'ask-client':
+      return preToolUse({ permissionDecision: 'ask', permissionDecisionReason: `warden: ${verdict.message}` });
+    case 'deny':
+      // An abort stops the agent until the person speaks: Claude Code's `continue: false`.
+      return preToolUse(
+        { permissionDecision: 'deny', permissionDecisionReason: verdict.sentence },
+        verdict.abort ? { continue: false, stopReason: `warden: ${verdict.sentence}` } : {},
+      );
+  }
+}
+
+const BashResponse = z.object({ stdout: z.string().optional(), stderr: z.string().optional(), interrupted: z.boolean().optional() });
+
+/**
+ * What the client's tool did, from PostToolUse (it succeeded) or PostToolUseFailure (it failed:
+ * Claude Code reports a command's non-zero exit as "Exit code N" in `error`).
+ */
+export function claudeOutcome(input: ClaudeHookInput): RunOutcome {
+  const base = { sandboxType: 'none' as const, signal: null, timedOut: false, durationMs: Math.max(0, input.duration_ms ?? 0), truncated: false, denial: { denied: false } };
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  if (input.hook_event_name === 'PostToolUse') {
+    const r = BashResponse.safeParse(input.tool_response);
+    const stdout = r.success ? (r.data.stdout ?? '') : '';
+    const stderr = r.success ? (r.data.stderr ?? '') : '';
+    if (r.success && r.data.interrupted) return { ...base, exitCode: null, stdout, stderr, stdoutBytes: bytes(stdout), stderrBytes: bytes(stderr), error: 'interrupted in the client' };
+    return { ...base, exitCode: 0, stdout, stderr, stdoutBytes: bytes(stdout), stderrBytes: bytes(stderr) };
+  }
+  const error = typeof input.error === 'string' ? input.error : JSON.stringify(input.error ?? 'the tool failed');
+  const code = /^Exit code (\d+)\b/m.exec(error);
+  if (code && !input.is_interrupt) return { ...base, exitCode: Number(code[1]), stdout: '', stderr: error, stdoutBytes: 0, stderrBytes: bytes(error) };
+  return { ...base, exitCode: null, stdout: '', stderr: error, stdoutBytes: 0, stderrBytes: bytes(error), error: input.is_interrupt ? 'interrupted in the client' : 'the client\'s tool failed' };
+}

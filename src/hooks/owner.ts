@@ -1,0 +1,39 @@
+/**
+ * The process that owns a hook's request: the agent client, not the hook. A hook process lives
+ * for one tool call, but the request it makes is carried on after it exits (by `warden exec
+ * --request`, or by the client's own tool and the after-tool hook), so crash recovery must treat it
+ * as open while the client lives and close it once the client is gone. Clients start hooks through
+ * a shell (`sh -c`), so the owner is the nearest ancestor that is not a shell. I/O: reads /proc.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Programs that only pass a hook command on (a shell, `env`, `timeout`): never the owner. */
+const PASS_THROUGH = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox', 'env', 'timeout', 'nice', 'nohup', 'setsid']);
+
+function stat(pid: number): { comm: string; ppid: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const open = text.indexOf('(');
+    const close = text.lastIndexOf(')');
+    const fields = text.slice(close + 2).split(' ');
+    return { comm: text.slice(open + 1, close), ppid: Number(fields[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The client's pid. Without /proc (not Linux) it is the parent process. When the walk finds only
+ * shells, the parent is named: if it exits early, recovery closes the request as not run (fail closed).
+ */
+export function clientProcessId(self: number = process.pid): number {
+  const parent = stat(self)?.ppid ?? process.ppid;
+  let pid = parent;
+  for (let hops = 0; hops < 8 && pid > 1; hops++) {
+    const s = stat(pid);
+    if (!s) break;
+    if (!PASS_THROUGH.has(s.comm)) return pid;
+    pid = s.ppid;
+  }
+  return parent;
+}
