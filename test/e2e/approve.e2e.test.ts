@@ -147,7 +147,7 @@ test('the interactive view: select the request and press y', async () => {
     assert.match(view.output(), /touch keyed-marker/);
     view.stdin!.write('1');
     await waitFor('the details', () => /Run this command\?/.test(view!.output()));
-    assert.match(view.output(), /A  Yes, and always allow `touch …` \(writes the rule to /);
+    assert.match(view.output(), /A  Yes, and always allow `touch keyed-marker[ …]*` \(writes the rule to /);
     view.stdin!.write('y');
     await waitFor('the confirmation', () => /approved: request /.test(view!.output()));
     assert.equal(await exec.exited, 0, exec.output());

@@ -48,7 +48,7 @@ export function unconstrainedReason(files: PatchFile[], input: PatchClassificati
   const { policy, cwd } = input;
   if (policy.sandbox === 'read-only') return 'the read-only sandbox has no writable roots';
   const { roots, gitdirs } = patchRoots(policy, cwd);
-  const hidden = roots === 'all' ? [] : hiddenRoots(policy.hidden);
+  const hidden = roots === 'all' ? [] : hiddenRoots(policy.hidden, [cwd, ...policy.writableRoots]);
   // What the patch itself creates counts toward a git directory (HEAD + objects/ + refs/ planted at once).
   const created = new Set<string>();
   for (const f of files) {

@@ -120,8 +120,14 @@ export function writableRoots(policy: RequestPolicy, cwd: string, env: NodeJS.Pr
 }
 
 /** The policy's hidden paths, canonical (those that cannot be resolved are kept as given). Does I/O. */
-export function hiddenRoots(hidden: readonly string[] | undefined): string[] {
-  return (hidden ?? []).filter((h) => path.isAbsolute(h)).map((h) => canonicalPath(h) ?? h);
+export function hiddenRoots(hidden: readonly string[] | undefined, keep: readonly string[] = []): string[] {
+  // As the sandbox's planHides: a hidden directory holding the workspace or a writable root cannot be
+  // masked there, so it is not judged hidden here either (its files, listed one by one, still are).
+  const kept = keep.map((k) => canonicalPath(k) ?? k);
+  return (hidden ?? [])
+    .filter((h) => path.isAbsolute(h))
+    .map((h) => canonicalPath(h) ?? h)
+    .filter((h) => !kept.some((k) => k === h || k.startsWith(`${h}/`)));
 }
 
 /** Why a canonical path is protected by name, or null. A protected name (or alias) anywhere counts. */
