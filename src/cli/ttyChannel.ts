@@ -15,7 +15,7 @@ import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
 import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
 import { colourWanted, makeStyle, type Style } from '../present/ansi.ts';
 import { DECISION_DONE, DECISION_SHORT, SOURCE_LABELS, decidedVia } from '../present/labels.ts';
-import { buildQuestion, type Question } from '../present/question.ts';
+import { questionOfDecideInput, type Question } from '../present/question.ts';
 import { choiceLines, questionLines } from '../present/terminal.ts';
 import { clip } from '../present/text.ts';
 
@@ -103,14 +103,7 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
   return {
     ask(input: DecideInput, signal: AbortSignal): Promise<PersonAnswer> {
       return new Promise((resolve, reject) => {
-        const q = buildQuestion({
-          request: input.request,
-          classification: input.classification,
-          reason: input.reason,
-          offered: input.offered,
-          escalation: input.escalation,
-          rulesPath: opts.rulesPath ?? null,
-        });
+        const q = questionOfDecideInput(input, opts.rulesPath ?? null);
         const what = q.command ?? (q.files.length > 0 ? `patch: ${q.files.join(', ')}` : 'patch');
         const width = out.columns ?? 100;
         const maxDiffLines = Math.max(12, (out.rows ?? 40) - 18);

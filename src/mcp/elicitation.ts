@@ -11,7 +11,7 @@ import type { Decision } from '../policy.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { tryParsePatch, type PatchHunk, type UpdateFileChunk } from '../safety/patch/index.ts';
 import { DECISION_CHOICES } from '../present/labels.ts';
-import { buildQuestion, questionText } from '../present/question.ts';
+import { questionOfDecideInput, questionText } from '../present/question.ts';
 
 /** What a person reads beside each choice: the one label table every surface uses. */
 export const DECISION_TITLES: Record<Decision, string> = DECISION_CHOICES;
@@ -122,15 +122,7 @@ export function requestedSchema(offered: readonly Decision[]) {
 
 /** The text a person decides from, rendered like every other surface's (src/present/question.ts). */
 export function elicitationMessage(input: DecideInput): string {
-  const q = buildQuestion({
-    request: input.request,
-    classification: input.classification,
-    reason: input.reason,
-    offered: input.offered,
-    escalation: input.escalation,
-    rulesPath: null,
-  });
-  return questionText(q, { maxDiffLines: MESSAGE_DIFF_LINES });
+  return questionText(questionOfDecideInput(input, null), { maxDiffLines: MESSAGE_DIFF_LINES });
 }
 
 /** The full `params` of the `elicitation/create` request. */

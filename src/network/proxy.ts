@@ -90,6 +90,11 @@ export class DomainProxy {
 
   async close(): Promise<void> {
     await Promise.all([...this.runs].map((r) => r.close()));
+    this.removeSockets();
+  }
+
+  /** Synchronous, so it can run at process exit: the sockets' directory goes with the process. */
+  removeSockets(): void {
     if (this.dirRoot !== null) rmSync(this.dirRoot, { recursive: true, force: true });
     this.dirRoot = null;
   }
@@ -102,9 +107,7 @@ export function domainProxy(): DomainProxy {
   if (shared === null) {
     const proxy = new DomainProxy();
     shared = proxy;
-    process.once('exit', () => {
-      if (proxy['dirRoot'] !== null) rmSync(proxy['dirRoot'], { recursive: true, force: true });
-    });
+    process.once('exit', () => proxy.removeSockets());
   }
   return shared;
 }

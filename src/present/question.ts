@@ -8,7 +8,7 @@
  */
 import type { AskReason, Decision } from '../policy.ts';
 import type { EventData } from '../events/types.ts';
-import { planExecution, type ApprovalRequest } from '../machines/approval.machine.ts';
+import { planExecution, type ApprovalRequest, type DecideInput } from '../machines/approval.machine.ts';
 import { ASK_REASON_SENTENCES, DECISION_CHOICES, surfaceLabel } from './labels.ts';
 import { cutDiff, diffStat, patchDiff, type DiffLine, type PatchDiff } from '../safety/patch/unifiedDiff.ts';
 import { commandText, fileChangeText } from './text.ts';
@@ -189,6 +189,18 @@ export function questionOfSummary(
     reason: (s.askReason as AskReason | null) ?? null,
     offered: s.offered ?? [],
     escalation: s.escalation,
+    rulesPath,
+  });
+}
+
+/** The question of a live request as the machine hands it to a person channel (terminal, MCP form). */
+export function questionOfDecideInput(input: DecideInput, rulesPath: string | null): Question {
+  return buildQuestion({
+    request: input.request,
+    classification: input.classification,
+    reason: input.reason,
+    offered: input.offered,
+    escalation: input.escalation,
     rulesPath,
   });
 }

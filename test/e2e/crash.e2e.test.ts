@@ -20,6 +20,7 @@ import { replayAll } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { isApproving } from '../../src/policy.ts';
+import { pool } from '../support/pool.ts';
 
 const WARDEN = join(import.meta.dirname, '../../bin/warden.js');
 // each exec costs ~1 s of CPU (node + tsx + tree-sitter start-up): a few per core keeps them all busy
@@ -184,20 +185,6 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
     child.kill('SIGKILL');
     await gone;
   }
-}
-
-async function pool<T>(jobs: Array<() => Promise<T>>, width: number): Promise<T[]> {
-  const results: T[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        results[i] = await jobs[i]!();
-      }
-    }),
-  );
-  return results;
 }
 
 test('SIGKILL at random points across 100+ requests: recovery leaves a verified, final, replayable log and nothing ran twice', { timeout: 600_000 }, async () => {

@@ -18,6 +18,7 @@ import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
 import { WARDEN } from '../support/cli.ts';
+import { pool } from '../support/pool.ts';
 
 let base: string;
 let home: string;
@@ -46,21 +47,6 @@ const WW = (): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], net
 const sh = (script: string, sandbox: SandboxSpec) => runCommand({ command: ['sh', '-c', script], cwd: home, sandbox });
 const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
 
-/** Runs `tasks` with at most `n` in flight (2 cores shared with other engineers). */
-async function limited<T>(n: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]!();
-      }
-    }),
-  );
-  return out;
-}
-
 test('an ordinary file beside the secrets stays readable and writable', async () => {
   const r = await sh('cat notes.txt && echo more >> notes.txt', WW());
   assert.equal(r.exitCode, 0, r.stderr);
@@ -81,7 +67,7 @@ for (const mode of ['read-only', 'workspace-write'] as const) {
       ];
       return attempts.map(([kind, script]) => async () => ({ rel, kind, r: await sh(script, spec) }));
     });
-    for (const { rel, kind, r } of await limited(4, tasks)) {
+    for (const { rel, kind, r } of await pool(tasks, 4)) {
       const label = `${mode} ${kind} ~/${rel}`;
       assert.notEqual(r.exitCode, 0, `${label} succeeded`);
       assert.ok(!r.stdout.includes(SECRET), `${label} leaked the secret`);

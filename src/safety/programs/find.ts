@@ -11,10 +11,7 @@ import { type RiskyOption, type SafeVerdict, SAFE, notSafe } from './optionTable
 export const FIND_EXEC_ACTIONS: ReadonlySet<string> = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 
 export const FIND_RISKY: readonly RiskyOption[] = [
-  { option: '-exec', kind: 'exec', why: 'runs a program for each match' },
-  { option: '-execdir', kind: 'exec', why: 'runs a program for each match' },
-  { option: '-ok', kind: 'exec', why: 'runs a program for each match' },
-  { option: '-okdir', kind: 'exec', why: 'runs a program for each match' },
+  ...[...FIND_EXEC_ACTIONS].map((option): RiskyOption => ({ option, kind: 'exec', why: 'runs a program for each match' })),
   { option: '-delete', kind: 'write', why: 'deletes the matches' },
   { option: '-fls', kind: 'write', why: 'writes a file' },
   { option: '-fprint', kind: 'write', why: 'writes a file' },

@@ -145,15 +145,19 @@ const LOG_LONG = [
   'diff-merges=', 'no-diff-merges', 'dd', 'remerge-diff', 'no-standard-notes', 'standard-notes', 'in-commit-order', 'stdin',
 ];
 
-const LOG_TABLE = optionTable({
-  // no grouping in the revision parser; -U, -M, -C, -B take their value only attached
-  short: 'pusn:zRbwWS:G:O:U::M::C::B::DaimtgEFL:',
-  long: [...DIFF_LONG, ...LOG_LONG],
-  clusters: false,
-  numeric: true,
-  // the revision parser takes `--author x` but not `--format x`: accept only `=` values
-  longSeparate: false,
-});
+/** log and show share the revision parser's options; only log has `-L` (line ranges). */
+const revisionTable = (extraShort: string) =>
+  optionTable({
+    // no grouping in the revision parser; -U, -M, -C, -B take their value only attached
+    short: `pusn:zRbwWS:G:O:U::M::C::B::DaimtgEF${extraShort}`,
+    long: [...DIFF_LONG, ...LOG_LONG],
+    clusters: false,
+    numeric: true,
+    // the revision parser takes `--author x` but not `--format x`: accept only `=` values
+    longSeparate: false,
+  });
+
+const LOG_TABLE = revisionTable('L:');
 
 const DIFF_TABLE = optionTable({
   short: 'pusz R b w W S: G: O: U:: M:: C:: B:: D a q 1 2 3'.replaceAll(' ', ''),
@@ -162,14 +166,7 @@ const DIFF_TABLE = optionTable({
   longSeparate: false,
 });
 
-const SHOW_TABLE = optionTable({
-  short: 'pusn:zRbwWS:G:O:U::M::C::B::DaimtgEF',
-  long: [...DIFF_LONG, ...LOG_LONG],
-  clusters: false,
-  numeric: true,
-  // the revision parser takes `--author x` but not `--format x`: accept only `=` values
-  longSeparate: false,
-});
+const SHOW_TABLE = revisionTable('');
 
 /** status uses parse-options: short flags group; `-u` takes an optional attached mode. */
 const STATUS_TABLE = optionTable({
