@@ -7,8 +7,9 @@
 import { parse as shellQuoteParse, quote } from 'shell-quote';
 import { classifyExec } from '../src/safety/classifyExec.ts';
 import { loadShellGrammar } from '../src/safety/shellParse.ts';
-import { parseRules } from '../src/safety/rules.ts';
+import { parseRules } from '../src/safety/ruleParse.ts';
 import type { ExecClassificationInput } from '../src/safety/types.ts';
+import { systemPrograms } from '../test/support/programs.ts';
 
 await loadShellGrammar();
 
@@ -31,6 +32,7 @@ const input = (command: string[]): ExecClassificationInput => ({
   policy: { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: true },
   platformSandbox: 'bwrap',
   approvedForSession: false,
+  programs: systemPrograms,
 });
 const argvInputs = ARGVS.map(input);
 const scriptInputs = SCRIPTS.map((s) => input(['bash', '-lc', s]));

@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteEventStore } from '../src/events/sqliteEventStore.ts';
 import { runRequest, type RequestEffects } from '../src/requests/runRequest.ts';
-import { createDecider } from '../src/requests/decider.ts';
-import type { RunOutcome } from '../src/sandbox/types.ts';
+import { askForDecision } from '../src/requests/askForDecision.ts';
+import type { RunResult } from '../src/sandbox/types.ts';
 import { classification, execRequest } from '../test/support/fixtures.ts';
 
 const N = Number(process.argv[2] ?? 2000);
 const WAITING = Number(process.argv[3] ?? 10_000);
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
 
-const ok: RunOutcome = {
+const ok: RunResult = {
   sandboxType: 'bwrap', exitCode: 0, signal: null, timedOut: false, durationMs: 1,
   stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false, denial: { denied: false },
 };
@@ -78,7 +78,7 @@ async function waitingMemory(): Promise<{ rssMb: number; baselineMb: number; per
     classify: async () => classification.ask(),
     runSandboxed: async () => ok,
     execute: async () => ok,
-    decide: createDecider({
+    decide: askForDecision({
       store,
       timeoutMs: null,
       channel: {

@@ -6,6 +6,7 @@
  * in the read-only bwrap sandbox) and `--sandbox danger-full-access` (bare: warden's own overhead).
  * Goal: under 10 ms added at p50.
  *   node --import tsx bench/mcp.ts [N]
+ * Large one-line apply_patch calls (1, 8, 32 MiB, time and peak RSS): bench/mcpPatch.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
@@ -73,7 +74,7 @@ const coreOnce = () =>
 
 const variants: Array<{ name: string; once: () => Promise<unknown> }> = [
   { name: 'spawn true (baseline)', once: () => rawSpawn('true', []) },
-  { name: 'runCommand true, bwrap read-only (sandbox alone)', once: () => runCommand({ command: ['true'], cwd: sandboxed.ws, sandbox: RO }) },
+  { name: 'runCommand true, bwrap read-only (sandbox alone)', once: () => runCommand({ command: ['true'], cwd: sandboxed.ws, sandboxSpec: RO }) },
   { name: 'MCP shell ["true"], default policy (read-only bwrap)', once: () => callTrue(sandboxed.client) },
   { name: 'MCP shell ["true"], --sandbox danger-full-access', once: () => callTrue(bare.client) },
   { name: 'runRequest in-process, danger-full-access (no MCP)', once: coreOnce },

@@ -16,7 +16,7 @@ import type { EventStore } from '../src/events/eventStore.ts';
 import type { NewEvent, StoredEvent } from '../src/events/types.ts';
 import { runRequest } from '../src/requests/runRequest.ts';
 import { replayStream } from '../src/machines/replay.ts';
-import { fold } from '../src/projections/projection.ts';
+import { applyEvent } from '../src/projections/projection.ts';
 import { requestsProjection } from '../src/projections/requests.projection.ts';
 import { classification, decisions, execRequest, runs } from '../test/support/fixtures.ts';
 import { scenarioEffects } from '../test/support/scripted.ts';
@@ -108,7 +108,9 @@ try {
     }),
   );
   let doc = requestsProjection.init();
-  const audit = await time('audit', () => pages(store, (page) => (doc = fold(requestsProjection, page, doc))));
+  const audit = await time('audit', () => pages(store, (page) => {
+    for (const e of page) doc = applyEvent(requestsProjection, doc, e);
+  }));
 
   const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
   const line = (label: string, m: { ms: number; cpuMs: number; value: number }, extra = '') =>

@@ -29,6 +29,13 @@ export class StoreError extends WardenError {
   }
 }
 
+/**
+ * The store file was deleted or replaced while this process had it open. SQLite would go on writing
+ * to the unlinked file, which nobody reads: every later record would be lost. Everything after this
+ * fails: no append (so no run, since every run is announced by an append), no read.
+ */
+export class StoreLostError extends StoreError {}
+
 /** A user-supplied file or flag (rules, config, arguments) does not parse. */
 export class ConfigError extends WardenError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -46,6 +53,12 @@ export class SandboxUnavailableError extends WardenError {
 export const isExpectedVersionConflictError = (e: unknown): e is ExpectedVersionConflictError =>
   e instanceof ExpectedVersionConflictError;
 export const isStoreError = (e: unknown): e is StoreError => e instanceof StoreError;
+export const isStoreLostError = (e: unknown): e is StoreLostError => e instanceof StoreLostError;
 export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;
 export const isSandboxUnavailableError = (e: unknown): e is SandboxUnavailableError =>
   e instanceof SandboxUnavailableError;
+
+/** The message of anything thrown (a non-Error is turned into text): the one way warden words a failure's cause. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

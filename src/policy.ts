@@ -2,7 +2,7 @@
  * warden's shared vocabulary: approval policies, sandbox modes, decisions and their sources.
  * Every folder may import this file; it imports nothing of the project.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const APPROVAL_POLICIES = ['untrusted', 'on-failure', 'on-request', 'never'] as const;
 export const ApprovalPolicySchema = z.enum(APPROVAL_POLICIES);
@@ -65,13 +65,19 @@ export function isPersonSource(source: DecisionSource): boolean {
   return PERSON_SOURCES.includes(source);
 }
 
-export const REQUEST_KINDS = ['exec', 'patch'] as const;
-export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /** Which OS sandbox a run uses; `none` runs the command bare. */
 export const SANDBOX_TYPES = ['none', 'bwrap', 'seatbelt'] as const;
 export type SandboxType = (typeof SANDBOX_TYPES)[number];
 
 /** Why a person is being asked; shown to them and recorded. */
-export const ASK_REASONS = ['not-known-safe', 'dangerous', 'escalation', 'sandbox-denial', 'rule', 'patch', 'no-sandbox'] as const;
+export const ASK_REASONS = ['not-known-safe', 'dangerous', 'escalation', 'sandbox-denial', 'network-domain', 'rule', 'patch', 'no-sandbox'] as const;
 export type AskReason = (typeof ASK_REASONS)[number];
+
+/**
+ * Why warden's domain proxy refused a connection. Only `not-allowed` (a name no list mentions) is
+ * put to a person as "allow this domain?": a denied name stays denied, an address or a name that
+ * resolved to a local address is not a domain to approve (DNS rebinding), the rest are not choices.
+ */
+export const DOMAIN_REFUSAL_KINDS = ['not-allowed', 'denied', 'address', 'local-address', 'unresolved', 'invalid', 'protocol', 'unreachable'] as const;
+export type DomainRefusalKind = (typeof DOMAIN_REFUSAL_KINDS)[number];

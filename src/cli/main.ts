@@ -3,6 +3,8 @@
  * one being run is imported (commands/index.ts).
  * stdout is reserved for a command's own output (MCP protocol under `serve`); logs go to stderr.
  */
+// First: zod reads its jitless setting when a schema is built, and modules below build theirs.
+import './zodJitless.ts';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerFor } from './commands/index.ts';
@@ -16,25 +18,35 @@ const program = new Command('warden')
   .description('Approval and sandbox gateway for AI coding agents')
   .version(version, '-V, --version', 'print the version of warden')
   .showHelpAfterError()
+  // A sub-command's options stop where its arguments start (`warden exec ls -la`).
+  .enablePositionalOptions()
   .exitOverride();
 
 // A reader that goes away (`warden audit | head`) is not an error worth a stack trace.
+// While `exec` streams a command's output its own listener handles that (the command gets SIGPIPE).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' && process.stdout.listenerCount('error') > 1) return;
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
 
-try {
-  await registerFor(program, process.argv.slice(2));
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof WardenError) {
-    process.stderr.write(`warden: ${nativeModuleHint(error) ?? error.message}\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`warden: ${nativeModuleHint(error) ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
-    process.exitCode = 2;
+// A function, not top-level await: the command bundles are CommonJS scripts (scripts/build.mjs, so
+// V8 can cache their compiled code), which cannot await at the top.
+async function main(): Promise<void> {
+  try {
+    await registerFor(program, process.argv.slice(2));
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+    } else if (error instanceof WardenError) {
+      process.stderr.write(`warden: ${nativeModuleHint(error) ?? error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`warden: ${nativeModuleHint(error) ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+      process.exitCode = 2;
+    }
   }
 }
+
+void main();

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { APPROVAL_POLICIES, SANDBOX_MODES, type ApprovalPolicy, type SandboxMode } from '../policy.ts';
 import type { RequestPolicy } from '../events/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -17,7 +17,8 @@ import { configureLogger, resolveLogLevel } from '../log.ts';
 import { openStore, resolveStoreLocation } from '../events/openStore.ts';
 import type { EventStore } from '../events/eventStore.ts';
 import { defaultHiddenPaths, wardenOwnPaths } from '../sandbox/hiddenPaths.ts';
-import { defaultRulesPath } from '../safety/rules.ts';
+import { defaultRulesPath } from '../safety/ruleFile.ts';
+import { processMark } from '../requests/processIdentity.ts';
 
 export interface PolicyFlags {
   approval: ApprovalPolicy;
@@ -154,8 +155,12 @@ export function setupLogging(flags: { logLevel?: string }): void {
   }
 }
 
-export async function openStoreFromFlags(flags: { store?: string }): Promise<EventStore> {
-  return openStore(resolveStoreLocation({ flag: flags.store }));
+/**
+ * The store the flags name. Only the commands that record requests (`exec`, `serve`, `hook`) pass
+ * `create: true`; every other command fails on a missing file rather than inventing an empty store.
+ */
+export async function openStoreFromFlags(flags: { store?: string }, options: { create: boolean } = { create: false }): Promise<EventStore> {
+  return openStore(resolveStoreLocation({ flag: flags.store }), options);
 }
 
 /**
@@ -175,13 +180,38 @@ export function defaultSessionId(env: NodeJS.ProcessEnv = process.env): string {
   return randomUUID();
 }
 
-export function origin(surface: string, callId?: string, clientCallId?: string) {
+let ownMark: ReturnType<typeof processMark> | undefined;
+
+/**
+ * Where a request comes from. `pid` is the process every command run for it descends from (this
+ * one, or for a hook the agent client); its mark lets `warden approve` and the inspector refuse a
+ * decision from one of those commands (src/requests/deciderCheck.ts). Reads /proc.
+ */
+export function origin(surface: string, callId?: string, clientCallId?: string, pid: number = process.pid) {
+  const proc = pid === process.pid ? (ownMark ??= processMark(pid)) : processMark(pid);
   return {
     surface,
-    pid: process.pid,
+    pid,
     host: hostname(),
     user: process.env.USER,
     ...(callId ? { callId } : {}),
     ...(clientCallId ? { clientCallId } : {}),
+    ...(proc ? { proc } : {}),
   };
+}
+
+/** A flag's positive number (seconds, say); undefined when the flag was not given. A bad value is a ConfigError naming the flag. */
+export function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new ConfigError(`${flag} must be a positive number, got '${value}'`);
+  return n;
+}
+
+/** A flag's number that may be zero (milliseconds, say), or `fallback` when the flag was not given. */
+export function nonNegativeNumber(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`${flag} must be a number >= 0, got '${value}'`);
+  return n;
 }

@@ -5,18 +5,22 @@
  */
 import type { EventStore } from '../events/eventStore.ts';
 import { createEffects, type Classifier } from '../requests/effects.ts';
-import { createDecider, type PersonChannel } from '../requests/decider.ts';
+import { askForDecision } from '../requests/askForDecision.ts';
+import type { PersonChannel } from '../requests/personChannel.ts';
 import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
 import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
+import { sessionDomains, sessionDomainsProjection } from '../projections/sessionDomains.projection.ts';
+import { mergeDomainLists } from '../network/domainPolicy.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
 import { loadShellGrammar } from '../safety/shellParse.ts';
-import { createRuleBook, type RuleBook } from '../safety/rules.ts';
+import { createRuleBook, type RuleBook } from '../safety/ruleFile.ts';
+import { networkForCommand } from '../safety/ruleMatch.ts';
 import { classifyPatch } from '../safety/patch/classifyPatch.ts';
 import { applyPatchCommand } from '../safety/patch/applyPatchCommand.ts';
-import { platformSandbox } from '../sandbox/platform.ts';
+import { startSandboxDetection } from '../sandbox/platform.ts';
 import type { SandboxType } from '../policy.ts';
-import { runCommand } from '../sandbox/runCommand.ts';
+import { runCommand, type RunOptions } from '../sandbox/runCommand.ts';
 
 export interface RuntimeOptions {
   store: EventStore;
@@ -25,16 +29,13 @@ export interface RuntimeOptions {
   channel: PersonChannel | null;
   decisionTimeoutMs: number | null;
   /**
-   * false when every request of this surface runs under danger-full-access: no sandbox is used, so
-   * the bwrap probe (a process spawn) is skipped and the platform sandbox counts as 'none'.
-   */
-  sandboxNeeded?: boolean;
-  /**
    * The sandbox classification counts on; default the platform's. `none` for requests that a
    * client's own tool runs (hook mode without rewriting): warden cannot contain them, so only what
    * needs no sandbox runs without asking.
    */
   platformSandbox?: SandboxType;
+  /** How commands run: `exec` passes its stdin through, streams output and forwards signals. */
+  runOptions?: RunOptions;
 }
 
 export interface Runtime {
@@ -43,6 +44,9 @@ export interface Runtime {
 }
 
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  // probed under every policy: known-safe runs in the read-only sandbox even under danger-full-access
+  // (the surfaces start the probe before opening the store, so it is usually done by now)
+  const sandbox = opts.platformSandbox ?? (await startSandboxDetection()).type;
   const rules = createRuleBook(opts.rulesPath);
   const classifier: Classifier = {
     // Loaded before the first exec verdict, whatever the argv: a verdict must not depend on
@@ -55,18 +59,31 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   };
   const effects = createEffects({
     classifier,
-    platformSandbox: opts.platformSandbox ?? (opts.sandboxNeeded === false ? 'none' : platformSandbox()),
-    // Read fresh at each classification, from the session's own events (an index), not the whole log.
-    approvedForSession: async (sessionId, key) =>
-      isApprovedForSession(fold(sessionApprovalsProjection, await opts.store.readSession(sessionId)), sessionId, key),
-    run: runCommand,
+    platformSandbox: sandbox,
+    // Read fresh at each classification, from the session's own events (an index), not the whole
+    // log; once per classification for both questions below.
+    readSession: (sessionId) => opts.store.readSession(sessionId),
+    approvedForSession: async (sessionId, key, session) => isApprovedForSession(fold(sessionApprovalsProjection, await session()), sessionId, key),
+    // The rules file's [network] table and matching rules' domains, and the names this session's
+    // people approved: read fresh at each classification and recorded in it.
+    // A patch is applied by warden's own helper, which needs no network.
+    networkFor: async (sessionId, request, session) => {
+      if (request.kind !== 'exec') return undefined;
+      const fromRules = networkForCommand(rules.current(), request.kind === 'exec' ? (request.command ?? []) : null);
+      const approved = sessionDomains(fold(sessionDomainsProjection, await session()), sessionId);
+      return mergeDomainLists(fromRules, approved.length > 0 ? { allow: [], deny: [], approved } : undefined);
+    },
+    run: (request) => runCommand(request, opts.runOptions),
     patchCommand: applyPatchCommand(),
-    decide: createDecider({
+    decide: askForDecision({
       store: opts.store,
       channel: opts.channel,
       timeoutMs: opts.decisionTimeoutMs,
       onAlwaysApproved: async (prefix) => {
         rules.appendAllow(prefix);
+      },
+      onDomainsAlwaysApproved: async (domains) => {
+        rules.appendApprovedDomains(domains);
       },
     }),
   });

@@ -11,12 +11,12 @@ import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { isApproving, type Decision } from '../policy.ts';
-import type { PersonAnswer, PersonChannel } from '../requests/decider.ts';
+import type { PersonAnswer, PersonChannel } from '../requests/personChannel.ts';
 import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
 import { colourWanted, makeStyle, type Style } from '../present/ansi.ts';
 import { DECISION_DONE, DECISION_SHORT, SOURCE_LABELS, decidedVia } from '../present/labels.ts';
 import { questionOfDecideInput, type Question } from '../present/question.ts';
-import { choiceLines, questionLines } from '../present/terminal.ts';
+import { choiceLines, questionLines, wrap } from '../present/terminal.ts';
 import { clip } from '../present/text.ts';
 
 export const KEY_DECISIONS: Record<string, Decision> = {
@@ -37,6 +37,66 @@ export function keyToDecision(chunk: string, offered: readonly Decision[]): Deci
   const decision = KEY_DECISIONS[chunk];
   if (decision === undefined) return null; // an escape sequence (arrow key) is longer than one byte
   return offered.includes(decision) ? decision : null;
+}
+
+/**
+ * One read from the terminal as the keys in it: an escape sequence (`ESC [ B`, `ESC O B`) whole,
+ * `\r\n` as one Enter, anything else one character at a time. Two Down presses can arrive in one
+ * read (tmux, a fast key repeat), and so can a paste.
+ */
+export function splitKeys(chunk: string): string[] {
+  const keys: string[] = [];
+  let i = 0;
+  while (i < chunk.length) {
+    const next = chunk[i + 1];
+    if (chunk[i] === '\x1b' && (next === '[' || next === 'O')) {
+      let j = i + 2;
+      // CSI: parameter bytes until a final byte in @..~; SS3: exactly one more byte
+      if (next === '[') while (j < chunk.length && !/[\x40-\x7e]/.test(chunk[j]!)) j++;
+      keys.push(chunk.slice(i, j + 1));
+      i = j + 1;
+    } else if (chunk.startsWith('\r\n', i)) {
+      keys.push('\r\n');
+      i += 2;
+    } else {
+      const ch = String.fromCodePoint(chunk.codePointAt(i)!);
+      keys.push(ch);
+      i += ch.length;
+    }
+  }
+  return keys;
+}
+
+/** How long a lone Esc waits for the rest of an arrow key's sequence before it means abort. */
+const ESC_WAIT_MS = 40;
+
+/**
+ * Raw terminal data as keys (splitKeys per read), holding a lone Esc for ESC_WAIT_MS: an arrow key
+ * split over two reads (a slow link) must not read as Esc (abort). Both terminal prompts read so.
+ */
+export function keyReader(onKeys: (keys: string[]) => void): { onData(chunk: Buffer): void; stop(): void } {
+  let escTimer: NodeJS.Timeout | null = null;
+  return {
+    onData(chunk: Buffer) {
+      let text = chunk.toString('utf8');
+      if (escTimer) {
+        clearTimeout(escTimer);
+        escTimer = null;
+        text = `\x1b${text}`;
+      } else if (text === '\x1b') {
+        escTimer = setTimeout(() => {
+          escTimer = null;
+          onKeys(['\x1b']);
+        }, ESC_WAIT_MS);
+        return;
+      }
+      onKeys(splitKeys(text));
+    },
+    stop() {
+      if (escTimer) clearTimeout(escTimer);
+      escTimer = null;
+    },
+  };
 }
 
 export function currentUser(): string {
@@ -105,8 +165,8 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
       return new Promise((resolve, reject) => {
         const q = questionOfDecideInput(input, opts.rulesPath ?? null);
         const what = q.command ?? (q.files.length > 0 ? `patch: ${q.files.join(', ')}` : 'patch');
-        const width = out.columns ?? 100;
-        const maxDiffLines = Math.max(12, (out.rows ?? 40) - 18);
+        const width = out.columns || 100;
+        const maxDiffLines = Math.max(12, (out.rows || 40) - 18);
         let highlighted: Decision = q.defaultDecision;
         let hint = '';
         const deadline = opts.decisionTimeoutMs ? Date.now() + opts.decisionTimeoutMs : null;
@@ -117,7 +177,7 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
           const text = clip(parts.join(' · '), width - 3);
           return `  ${deadline !== null ? style.yellow(text) : style.dim(text)}`;
         };
-        const choices = () => [...choiceLines(q, style, highlighted), '', ...(hint ? [`  ${style.yellow(hint)}`] : []), footer()];
+        const choices = () => [...choiceLines(q, style, highlighted, width), '', ...(hint ? wrap(hint, width - 2, 0).map((l) => `  ${style.yellow(l)}`) : []), footer()];
         /** Terminal rows the block drawn last takes (long lines wrap), to move back over it. */
         let drawn = 0;
         const draw = (again: boolean) => {
@@ -140,6 +200,7 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
         const ticker = deadline !== null ? setInterval(redrawFooter, 1000) : null;
         const finish = (line: string) => {
           if (ticker) clearInterval(ticker);
+          reader.stop();
           tty.off('data', onData);
           tty.off('end', onEnd);
           signal.removeEventListener('abort', onAbort);
@@ -152,15 +213,30 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
           finish(historyLine(style, decision, what));
           resolve({ decision, source: 'user', user: currentUser(), raw: JSON.stringify(raw) });
         };
-        const onData = (chunk: Buffer) => {
-          const key = chunk.toString('utf8');
+        const reader = keyReader((keys) => {
+          if (keys.length === 1) return onKey(keys[0]!);
+          // Several keys in one read: moves are applied; anything else is a paste or a stumble,
+          // and a decision is only ever one deliberate key (a pasted "yes" must not approve).
+          if (keys.length > 0 && keys.every((k) => UP.has(k) || DOWN.has(k))) {
+            for (const k of keys) move(k);
+            hint = '';
+            return draw(true);
+          }
+          hint = `several keys at once (a paste?), so nothing was chosen: ${keysHint(q)}`;
+          draw(true);
+        });
+        const onData = reader.onData;
+        const move = (key: string) => {
+          const at = q.choices.findIndex((c) => c.decision === highlighted);
+          const next = (at + (UP.has(key) ? -1 : 1) + q.choices.length) % q.choices.length;
+          highlighted = q.choices[next]!.decision;
+        };
+        const onKey = (key: string) => {
           const decision = keyToDecision(key, input.offered);
           if (decision !== null) return answer(decision, key);
           if (ENTER.has(key)) return answer(highlighted, key);
-          const at = q.choices.findIndex((c) => c.decision === highlighted);
           if (UP.has(key) || DOWN.has(key)) {
-            const next = (at + (UP.has(key) ? -1 : 1) + q.choices.length) % q.choices.length;
-            highlighted = q.choices[next]!.decision;
+            move(key);
             hint = '';
             return draw(true);
           }

@@ -54,5 +54,11 @@ export interface EventStore {
   subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): Subscription;
   /** Recomputes the hash chain over the whole store. */
   verify(): Promise<ChainVerdict>;
+  /**
+   * A check bounded in time, made before `exec` and `serve` start work: the file's own structure
+   * (where the adapter can check it) and the tail of the chain against the recorded head. Not ok
+   * means: refuse to run anything on this store; `verify` says where it breaks.
+   */
+  checkAtStart?(): Promise<ChainVerdict>;
   close(): Promise<void>;
 }

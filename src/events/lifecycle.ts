@@ -20,6 +20,19 @@ export const ENDING_EVENTS = ['Rejected', 'Aborted', 'Interrupted', 'ExecutionFi
  */
 export const QUESTION_CLOSING_EVENTS = ['DecisionRecorded', 'Rejected', 'Aborted', 'Interrupted'] as const satisfies readonly EventType[];
 
+/**
+ * Events recorded on streams of their own, beside the requests they concern: not a step of any
+ * request, so replay, the stream rules and recovery skip them. A refused decision must not end or
+ * alter the request (nor move its version under the process waiting on it), hence its own stream.
+ */
+export const SIDE_EVENTS = ['DecisionRefused'] as const satisfies readonly EventType[];
+const side: ReadonlySet<string> = new Set(SIDE_EVENTS);
+
+/** Whether this event sits on a stream of its own rather than in a request's stream. */
+export function isSideEvent(event: { type: string }): boolean {
+  return side.has(event.type);
+}
+
 const ending: ReadonlySet<string> = new Set(ENDING_EVENTS);
 const closing: ReadonlySet<string> = new Set(QUESTION_CLOSING_EVENTS);
 

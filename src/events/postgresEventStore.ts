@@ -20,8 +20,12 @@
  * with backoff and re-reads. Connection attempts are bounded, so a down server is an error, never
  * a hang. Does I/O.
  */
-import pg from 'pg';
-import { ExpectedVersionConflictError, StoreError } from '../errors.ts';
+// Types only: the module is imported when a store is opened (createPostgresEventStore), so a
+// bundle that inlines this file (dist/cli/main.<command>.js) does not load `pg` at start-up, which
+// costs ~40 ms of a command that never names a postgres:// store (esbuild hoists a bundled
+// module's static imports of an external package to the bundle's top).
+import type pg from 'pg';
+import { messageOf, ExpectedVersionConflictError, StoreError } from '../errors.ts';
 import { validateAppend } from './appendPlan.ts';
 import { canonicalJson } from './hashChain.ts';
 import { ChainWalker } from './chainWalker.ts';
@@ -29,7 +33,7 @@ import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eve
 import { CHANNEL, INIT_LOCK, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, POSTGRES_UNFINISHED_STREAMS, STORE_FORMAT } from './migrations/postgres.ts';
 import { decodeHead } from './migrations/sqlite.ts';
 import { redactUrl } from './storeLocation.ts';
-import { SubscriptionPump } from './subscriptionPump.ts';
+import { PumpSet } from './subscriptionPump.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -50,6 +54,11 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Give up on a request-path query after this long (default 10 s; 0: wait forever). */
   queryTimeoutMs?: number;
+  /**
+   * Create warden's tables in a database that has none (default true). The read and decide
+   * commands pass false: a wrong database is an error, never a new empty store.
+   */
+  create?: boolean;
 }
 
 interface Row {
@@ -84,7 +93,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOU
 export function mapPostgresError(where: string, error: unknown): unknown {
   if (error instanceof StoreError || error instanceof ExpectedVersionConflictError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const say = (what: string) => new StoreError(`PostgreSQL store ${where}: ${what}`, { cause: error });
   if (typeof code === 'string') {
     if (UNREACHABLE.has(code)) return say(`cannot reach the server (${code})`);
@@ -127,7 +136,8 @@ export async function createPostgresEventStore(url: string, options: PostgresSto
     keepAlive: true,
     application_name: 'warden',
   };
-  const store = new PostgresEventStore(config, where, options.queryTimeoutMs ?? QUERY_TIMEOUT_MS);
+  const { default: driver } = await import('pg');
+  const store = new PostgresEventStore(driver, config, where, options.queryTimeoutMs ?? QUERY_TIMEOUT_MS, options.create !== false);
   try {
     await store.init();
   } catch (error) {
@@ -140,7 +150,7 @@ export async function createPostgresEventStore(url: string, options: PostgresSto
 class PostgresEventStore implements EventStore {
   readonly location: string;
   private readonly pool: pg.Pool;
-  private readonly pumps = new Set<SubscriptionPump>();
+  private readonly pumps = new PumpSet((from, limit) => this.readAll(from, limit), { start: () => this.startLive(), stop: () => this.stopLive() });
   private listener: pg.Client | undefined;
   private listenerState: 'idle' | 'connecting' | 'listening' = 'idle';
   private reconnectDelay = RECONNECT_MIN_MS;
@@ -149,12 +159,14 @@ class PostgresEventStore implements EventStore {
   private closed = false;
 
   constructor(
+    private readonly driver: typeof pg,
     private readonly config: pg.PoolConfig,
     where: string,
     private readonly queryTimeoutMs: number,
+    private readonly create = true,
   ) {
     this.location = where;
-    this.pool = new pg.Pool(config);
+    this.pool = new driver.Pool(config);
     // An idle pooled client whose server went away emits here; the pool has already dropped it and
     // the next query opens a fresh connection. Without a listener the process would crash.
     this.pool.on('error', () => {});
@@ -172,6 +184,9 @@ class PostgresEventStore implements EventStore {
       );
       const { meta, events } = regs.rows[0]!;
       let from = 0;
+      if (!meta && !events && !this.create) {
+        throw new StoreError(`no warden event store in the PostgreSQL database ${this.location}: it has no warden tables (nothing was created; check --store or WARDEN_STORE)`);
+      }
       if (meta || events) {
         if (!meta || !events) throw new StoreError(`PostgreSQL store ${this.location} is not a warden event store: it has only one of warden_meta and warden_events`);
         const rows = await client.query<{ key: string; value: string }>(
@@ -334,29 +349,12 @@ class PostgresEventStore implements EventStore {
 
   subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): Subscription {
     this.checkOpen();
-    const pump: SubscriptionPump = new SubscriptionPump(
-      fromPosition,
-      (from, limit) => this.readAll(from, limit),
-      onEvent,
-      onError,
-      () => {
-        this.pumps.delete(pump);
-        if (this.pumps.size === 0) this.stopLive();
-      },
-    );
-    this.pumps.add(pump);
-    this.startLive();
-    setImmediate(() => pump.poke());
-    return pump;
-  }
-
-  private pokeAll(): void {
-    for (const pump of this.pumps) pump.poke();
+    return this.pumps.subscribe(fromPosition, onEvent, onError);
   }
 
   private startLive(): void {
     if (!this.pollTimer) {
-      this.pollTimer = setInterval(() => this.pokeAll(), SAFETY_POLL_MS);
+      this.pollTimer = setInterval(() => this.pumps.pokeAll(), SAFETY_POLL_MS);
       this.pollTimer.unref();
     }
     if (this.listenerState === 'idle' && !this.reconnectTimer) void this.connectListener();
@@ -380,7 +378,7 @@ class PostgresEventStore implements EventStore {
   /** Opens the dedicated LISTEN connection; on any failure schedules another attempt with backoff. */
   private async connectListener(): Promise<void> {
     this.listenerState = 'connecting';
-    const client = new pg.Client(this.config);
+    const client = new this.driver.Client(this.config);
     this.listener = client;
     const lost = (error?: unknown) => {
       if (this.listener !== client) return; // already replaced or stopped
@@ -389,12 +387,12 @@ class PostgresEventStore implements EventStore {
       client.removeAllListeners();
       client.on('error', () => {});
       void client.end().catch(() => {});
-      if (error) for (const pump of this.pumps) pump.report(error);
+      if (error) this.pumps.reportAll(error);
       this.scheduleReconnect();
     };
     client.on('error', (error) => lost(mapPostgresError(this.location, error)));
     client.on('end', () => lost());
-    client.on('notification', () => this.pokeAll());
+    client.on('notification', () => this.pumps.pokeAll());
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
@@ -405,7 +403,7 @@ class PostgresEventStore implements EventStore {
       this.listenerState = 'listening';
       this.reconnectDelay = RECONNECT_MIN_MS;
       // Anything appended while we were not listening is read now.
-      this.pokeAll();
+      this.pumps.pokeAll();
     } catch (error) {
       lost(mapPostgresError(this.location, error));
     }
@@ -459,7 +457,7 @@ class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const pump of [...this.pumps]) pump.close();
+    this.pumps.closeAll();
     this.stopLive();
     await this.pool.end().catch(() => {});
   }

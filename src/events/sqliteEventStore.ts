@@ -5,23 +5,38 @@
  * never an AUTOINCREMENT hole after a rollback) and the hash-chain link are all computed under the
  * lock, across processes. Subscribers hear in-process appends at once and other processes' appends
  * through a light poll of max(position). A file that is not a warden store, is corrupt, or comes
- * from a newer warden is a StoreError naming the path; nothing is ever reset or overwritten.
+ * from a newer warden is a StoreError naming the path; nothing is ever reset or overwritten. The
+ * file's identity (device and inode) is taken at open and checked before and after every commit and
+ * on each poll tick: a store deleted or replaced under warden is a StoreLostError from then on (no
+ * append, no read), since SQLite would otherwise keep writing to the unlinked file nobody reads.
  * Does I/O (the file); the pure parts live in appendPlan.ts, chainWalker.ts, subscriptionPump.ts.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'eventemitter3';
-import { chmodSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { ExpectedVersionConflictError, StoreError } from '../errors.ts';
+import { accessSync, chmodSync, constants as fsConstants, closeSync, copyFileSync, existsSync, linkSync, openSync, readSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ExpectedVersionConflictError, StoreError, StoreLostError } from '../errors.ts';
+import { logger } from '../log.ts';
 import { stampEvents, validateAppend, type ChainHead } from './appendPlan.ts';
 import { ChainWalker } from './chainWalker.ts';
+import { checkLink } from './hashChain.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SQLITE_UNFINISHED_STREAMS, STORE_FORMAT, decodeHead, encodeHead } from './migrations/sqlite.ts';
-import { SubscriptionPump } from './subscriptionPump.ts';
+import { PumpSet } from './subscriptionPump.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 /** How often other processes' appends are looked for: one indexed max() per tick, only while subscribed. */
 const POLL_MS = 100;
+/**
+ * Start-up check bounds. SQLite's quick_check reads every page (about 4 ms per MB here, measured on
+ * a 95 MB store: 340 ms): run on stores up to this size, so starting stays under a second or two;
+ * a larger store gets only the chain-tail check and `warden verify` does the rest.
+ */
+const QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
+/** How many of the last events have their links and hashes recomputed at start. */
+const TAIL_EVENTS = 256;
 /** How long to wait for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
 
@@ -110,14 +125,171 @@ function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
-function openDatabase(path: string): Database.Database {
+export interface SqliteOpenOptions {
+  /**
+   * Create the file (and its directory) when it is missing. Commands that only read or decide
+   * (`audit`, `verify`, `replay`, `approve`, `inspect`) pass false: a mistyped path is an error,
+   * never an empty store reported as "ok: 0 events". Default true (the commands that record).
+   */
+  create?: boolean;
+}
+
+/**
+ * The missing directories of `dir`, made one level at a time from the deepest one that exists.
+ * Node's recursive mkdirSync spins forever on a path under /proc (`/proc/nope/x.db`: mkdir keeps
+ * answering ENOENT); this walk is bounded by the path's depth and fails on the first error.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    const st = statSync(at, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const d of missing.reverse()) mkdirSync(d, { mode: 0o700 });
+}
+
+/**
+ * Makes a new, empty, current-schema store at `path` in one step: built under a private name beside
+ * it, in WAL mode, then hard-linked into place. Built in place, the new file is visible while its
+ * first transactions still use a rollback journal (until it switches to WAL), and a second process
+ * opening it then (two hooks of one agent starting at once on a fresh machine) found a `-journal`
+ * beside a file whose header already said WAL and refused it as planted. Linked, every process sees
+ * either no file or a whole WAL store; link(2) never replaces, so when another process won the race
+ * its store is kept and this one's copy is dropped. A file system without hard links gets the old
+ * in-place creation.
+ */
+function createStoreFile(path: string): void {
+  const building = join(dirname(path), `.${basename(path)}.creating-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const db = new Database(building);
+    try {
+      chmodSync(building, 0o600); // the log holds commands and their output: owner only
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new StoreError(`${path}: cannot switch the store to WAL mode (got ${String(mode)})`);
+      migrate(db, path);
+    } finally {
+      db.close(); // the last connection checkpoints the WAL into the file and removes it
+    }
+    try {
+      linkSync(building, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return; // another process created it first: open that one
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+      const db2 = new Database(path);
+      db2.close();
+      chmodSync(path, 0o600);
+    }
+  } finally {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${building}${suffix}`, { force: true });
+  }
+}
+
+/** True when this process may write the file (an auditor with read permission opens it read-only). */
+function writable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file this process may only read. SQLite reads a WAL-mode file only where it can make the
+ * `-shm` index beside it; in a directory the auditor cannot write, a file at rest (no `-wal`: every
+ * event is in the main file) is copied to a private temporary directory and the copy is read.
+ * With a `-wal` present a writer is live and its index exists, so the file is read in place.
+ */
+function openReadOnly(path: string): { db: Database.Database; cleanup?: () => void } {
+  const inPlace = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    inPlace.prepare(`SELECT count(*) FROM sqlite_master`).get();
+    return { db: inPlace };
+  } catch (error) {
+    inPlace.close();
+    const code = sqliteCode(error);
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw error;
+    if (existsSync(`${path}-wal`)) throw error;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'warden-readonly-'));
+  const copy = join(dir, 'events.db');
+  copyFileSync(path, copy);
+  chmodSync(copy, 0o600);
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    return { db: new Database(copy, { readonly: true, fileMustExist: true }), cleanup };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}
+
+const cleanups = new WeakMap<Database.Database, () => void>();
+
+/**
+ * Whether the database file's header says WAL (bytes 18 and 19 of the 100-byte header are 2). An
+ * unreadable or short file is taken as WAL: for the journal check that is the stricter answer.
+ */
+function inWalMode(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const header = Buffer.alloc(20);
+      const n = readSync(fd, header, 0, 20, 0);
+      if (n < 20) return statSync(path).size > 0;
+      return header[18] === 2 && header[19] === 2;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true;
+  }
+}
+
+function openDatabase(path: string, create: boolean): Database.Database {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st?.isDirectory()) throw new StoreError(`${path} is a directory, not a warden event store file`);
-    if (!st) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const db = new Database(path);
-    if (!st) chmodSync(path, 0o600); // the log holds commands and their output: owner only
-    return db;
+    // A planted rollback journal (red team, issue #13): SQLite plays a "hot" `-journal` back into the
+    // file on the first read of any new connection, before it looks at the WAL, so 512 bytes written
+    // by a command that can create files beside the store (a store inside the workspace) truncate it
+    // and every record is lost. A warden store is always in WAL mode and never has a journal of its
+    // own with content, so one is refused, not played back: the person looks at it and removes it.
+    // Only once the file says it is in WAL mode: while a store is being created (another process's
+    // first transaction, before it switches to WAL) SQLite's own journal is legitimately there.
+    const journal = statSync(`${path}-journal`, { throwIfNoEntry: false });
+    if (st && journal && (!journal.isFile() || journal.size > 0) && inWalMode(path)) {
+      throw new StoreError(
+        `${path}-journal exists beside the event store: a warden store keeps no rollback journal (it uses WAL), and opening the store would let SQLite write this file into it. Not opened; check where it came from (a command that could write that directory may have planted it) and remove it`,
+      );
+    }
+    if (!st && !create) {
+      throw new StoreError(`no warden event store at ${path}: the file does not exist (nothing was created; check --store or WARDEN_STORE)`);
+    }
+    if (st && !writable(path)) {
+      const { db, cleanup } = openReadOnly(path);
+      if (cleanup) cleanups.set(db, cleanup);
+      return db;
+    }
+    if (!st) {
+      try {
+        makeParents(dirname(path));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new StoreError(`cannot create the directory for the event store ${path}: ${code ?? (error as Error).message} (check --store or WARDEN_STORE)`, { cause: error });
+      }
+    }
+    if (!st) createStoreFile(path);
+    return new Database(path);
   } catch (error) {
     if (error instanceof StoreError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -125,10 +297,14 @@ function openDatabase(path: string): Database.Database {
   }
 }
 
-/** Opens (creating when missing) the store file at `path`. Does I/O; throws StoreError as described above. */
-export function createSqliteEventStore(path: string): EventStore {
+/**
+ * Opens the store file at `path` (creating it when missing, unless `create` is false). A file this
+ * process may not write is opened read-only: reading, verifying and auditing work, appends fail
+ * with "read-only". Does I/O; throws StoreError as described above.
+ */
+export function createSqliteEventStore(path: string, options: SqliteOpenOptions = {}): EventStore {
   const file = resolve(path);
-  const db = openDatabase(file);
+  const db = openDatabase(file, options.create !== false);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Look before touching anything: switching a foreign database to WAL would already modify it.
@@ -137,12 +313,24 @@ export function createSqliteEventStore(path: string): EventStore {
     if (found.kind === 'store' && found.version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError(`${file} was created by a newer warden (schema ${found.version}), this warden knows ${SQLITE_SCHEMA_VERSION}`);
     }
+    if (found.kind === 'empty' && options.create === false) {
+      throw new StoreError(`${file} is an empty SQLite file, not a warden event store (nothing was written to it)`);
+    }
+    const readOnly = db.readonly || cleanups.has(db);
+    if (readOnly) {
+      // Read-only: nothing may be changed, so an old schema cannot be brought up to date here.
+      if (found.kind !== 'store' || found.version !== SQLITE_SCHEMA_VERSION) {
+        throw new StoreError(`${file} is read-only here and needs an upgrade (schema ${found.kind === 'store' ? found.version : 'none'}, this warden knows ${SQLITE_SCHEMA_VERSION}); open it once with write access`);
+      }
+      return new SqliteEventStore(db, file, { readOnly: true });
+    }
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new StoreError(`${file}: cannot switch the store to WAL mode (got ${String(mode)})`);
     db.pragma('synchronous = FULL');
     if (found.kind !== 'store' || found.version < SQLITE_SCHEMA_VERSION) migrate(db, file);
   } catch (error) {
     db.close();
+    cleanups.get(db)?.();
     throw mapError(file, error);
   }
   return new SqliteEventStore(db, file);
@@ -151,7 +339,10 @@ export function createSqliteEventStore(path: string): EventStore {
 class SqliteEventStore implements EventStore {
   readonly location: string;
   private readonly key: string;
-  private readonly pumps = new Set<SubscriptionPump>();
+  /** The file opened, by device and inode. */
+  private readonly identity: { dev: number; ino: number };
+  private lost: StoreLostError | null = null;
+  private readonly pumps = new PumpSet((from, limit) => this.readPage(from, limit), { start: () => this.startPolling(), stop: () => this.stopPolling() });
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -172,12 +363,19 @@ class SqliteEventStore implements EventStore {
   private readonly groupTx: Database.Transaction<(batch: PendingAppend[], outcomes: Array<StoredEvent[] | { error: unknown }>) => void>;
   private pendingAppends: PendingAppend[] = [];
 
+  /** True when this process may only read the file: appends fail before touching anything. */
+  private readonly readOnly: boolean;
+
   constructor(
     private readonly db: Database.Database,
     file: string,
+    options: { readOnly?: boolean } = {},
   ) {
+    this.readOnly = options.readOnly === true;
     this.location = file;
     this.key = realpathSync(file);
+    const st = statSync(file);
+    this.identity = { dev: st.dev, ino: st.ino };
     this.stmt = {
       head: db.prepare(`SELECT value FROM meta WHERE key = 'head'`),
       last: db.prepare(`SELECT position, hash FROM events ORDER BY position DESC LIMIT 1`),
@@ -235,8 +433,37 @@ class SqliteEventStore implements EventStore {
     return head;
   }
 
+  /**
+   * Whether the path still names the file that was opened. Once it does not, the store is lost for
+   * good: every pending append is refused, subscribers hear it, and the error is logged once.
+   */
+  private checkFile(): StoreLostError | null {
+    if (this.lost) return this.lost;
+    let why: string | null = null;
+    try {
+      const st = statSync(this.location);
+      if (st.dev !== this.identity.dev || st.ino !== this.identity.ino) why = 'replaced by another file';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      why = code === 'ENOENT' ? 'deleted' : `no longer readable (${code ?? String(error)})`;
+    }
+    if (why === null) return null;
+    this.lost = new StoreLostError(
+      `the event store ${this.location} was ${why} while warden was running; nothing more is recorded or run through it ` +
+        `(restart warden; \`warden verify\` checks what the file holds)`,
+    );
+    logger().error({ store: this.location }, this.lost.message);
+    const pending = this.pendingAppends;
+    this.pendingAppends = [];
+    for (const a of pending) a.reject(this.lost);
+    this.pumps.reportAll(this.lost);
+    return this.lost;
+  }
+
   private guard<T>(fn: () => T): T {
     if (this.closed) throw new StoreError(`${this.location}: the store is closed`);
+    const lost = this.checkFile();
+    if (lost) throw lost;
     try {
       return fn();
     } catch (error) {
@@ -251,6 +478,8 @@ class SqliteEventStore implements EventStore {
    * before the shared commit is durable.
    */
   append(stream: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
+    // a file this process may only read: say so before anything is attempted (SQLite would refuse too)
+    if (this.readOnly) return Promise.reject(new StoreError(`the event store ${this.location} is read-only here (this user may read it, not write it)`));
     let valid: NewEvent[];
     try {
       valid = validateAppend(stream, expectedVersion, events);
@@ -271,6 +500,9 @@ class SqliteEventStore implements EventStore {
     try {
       // Another process holding the write lock is waited for by SQLite's busy handler (busy_timeout).
       this.guard(() => this.groupTx.immediate(batch, outcomes));
+      // Replaced between the check and the commit: what was just written went to a file nobody reads.
+      const lost = this.checkFile();
+      if (lost) throw lost;
     } catch (error) {
       for (const a of batch) a.reject(error);
       return;
@@ -313,30 +545,20 @@ class SqliteEventStore implements EventStore {
 
   subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): Subscription {
     if (this.closed) throw new StoreError(`${this.location}: the store is closed`);
-    const pump: SubscriptionPump = new SubscriptionPump(
-      fromPosition,
-      (from, limit) => this.readPage(from, limit),
-      onEvent,
-      onError,
-      () => {
-        this.pumps.delete(pump);
-        if (this.pumps.size === 0) this.stopPolling();
-      },
-    );
-    this.pumps.add(pump);
-    this.startPolling();
-    // Catch-up starts after subscribe() has returned its handle.
-    setImmediate(() => pump.poke());
-    return pump;
+    return this.pumps.subscribe(fromPosition, onEvent, onError);
   }
 
   private onLocalAppend(): void {
-    for (const pump of this.pumps) pump.poke();
+    this.pumps.pokeAll();
   }
 
   private startPolling(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
+      if (this.checkFile()) {
+        this.stopPolling();
+        return;
+      }
       let max: number;
       try {
         max = this.stmt.max.get()?.m ?? 0;
@@ -377,14 +599,49 @@ class SqliteEventStore implements EventStore {
     });
   }
 
+  async checkAtStart(): Promise<ChainVerdict> {
+    return this.guard(() => {
+      if (statSync(this.location).size <= QUICK_CHECK_MAX_BYTES) {
+        // A damaged page makes this either report problems or throw SQLITE_CORRUPT (mapped by guard).
+        const found = (this.db.pragma('quick_check(5)') as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
+        if (found.length !== 1 || found[0] !== 'ok') return { ok: false, checked: 0, reason: `SQLite's quick_check found damage: ${found.join('; ')}` };
+      }
+      return this.db.transaction((): ChainVerdict => {
+        const rows = this.db.prepare(`SELECT * FROM events ORDER BY position DESC LIMIT ?`).all(TAIL_EVENTS) as Row[];
+        rows.reverse();
+        let prev: StoredEvent | null = null;
+        for (const row of rows) {
+          let event: StoredEvent;
+          try {
+            event = rowToEvent(row);
+          } catch {
+            return { ok: false, checked: 0, firstBadPosition: row.position, reason: 'event data is not valid JSON (edited)' };
+          }
+          // The first event of the tail is checked against its own stored link: its hash is recomputed.
+          const bad = checkLink(prev?.hash ?? event.prevHash, (prev?.position ?? event.position - 1) + 1, event);
+          if (bad) return { ok: false, checked: rows.length, firstBadPosition: bad.position, reason: bad.reason };
+          prev = event;
+        }
+        const raw = this.stmt.head.get()?.value;
+        const head = raw === undefined ? undefined : decodeHead(raw);
+        if (!head) return { ok: false, checked: rows.length, reason: 'the recorded head is missing or malformed' };
+        if ((prev?.position ?? 0) !== head.position || (prev !== null && prev.hash !== head.hash)) {
+          return { ok: false, checked: rows.length, firstBadPosition: prev?.position ?? 1, reason: 'the last event does not match the recorded head' };
+        }
+        return { ok: true, checked: rows.length };
+      }).deferred();
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are committed (or rejected) before the file is closed, never dropped.
     this.commitPending();
-    for (const pump of [...this.pumps]) pump.close();
+    this.pumps.closeAll();
     this.stopPolling();
     localAppends.off(this.key, this.onLocalAppend);
     this.closed = true;
     this.db.close();
+    cleanups.get(this.db)?.();
   }
 }

@@ -3,7 +3,8 @@
  * and, each time it is poked (an in-process append, a NOTIFY, a poll tick, a reconnect), reads from
  * that position onward and delivers in order. Because it always re-reads from the last delivered
  * position, a poke that arrives late, twice or never (covered by the next one) can neither lose nor
- * duplicate an event. No timers of its own; the adapters decide when to poke.
+ * duplicate an event. No timers of its own (PumpSet defers a new pump's first read by setImmediate); the
+ * adapters decide when to poke.
  */
 import type { Subscription } from './eventStore.ts';
 import type { StoredEvent } from './types.ts';
@@ -91,5 +92,52 @@ export class SubscriptionPump implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.onClose();
+  }
+}
+
+/**
+ * One store's live subscriptions, each a SubscriptionPump reading through the adapter's `fetch`.
+ * The adapter keeps its live feed (a poll timer, a LISTEN connection) running while the set is not
+ * empty: `start` is called on every subscribe (it must be idempotent), `stop` when the last pump
+ * closes. The first read of a new pump happens after subscribe() has returned its handle.
+ */
+export class PumpSet implements Iterable<SubscriptionPump> {
+  private readonly pumps = new Set<SubscriptionPump>();
+
+  constructor(
+    private readonly fetch: FetchPage,
+    private readonly feed: { start(): void; stop(): void },
+  ) {}
+
+  subscribe(fromPosition: number, onEvent: (event: StoredEvent) => void, onError?: (error: unknown) => void): SubscriptionPump {
+    const pump: SubscriptionPump = new SubscriptionPump(fromPosition, this.fetch, onEvent, onError, () => {
+      this.pumps.delete(pump);
+      if (this.pumps.size === 0) this.feed.stop();
+    });
+    this.pumps.add(pump);
+    this.feed.start();
+    setImmediate(() => pump.poke());
+    return pump;
+  }
+
+  get size(): number {
+    return this.pumps.size;
+  }
+
+  [Symbol.iterator](): Iterator<SubscriptionPump> {
+    return this.pumps[Symbol.iterator]();
+  }
+
+  pokeAll(): void {
+    for (const pump of this.pumps) pump.poke();
+  }
+
+  /** Tells every subscriber the store failed (each pump reports it once, to its onError). */
+  reportAll(error: unknown): void {
+    for (const pump of this.pumps) pump.report(error);
+  }
+
+  closeAll(): void {
+    for (const pump of [...this.pumps]) pump.close();
   }
 }

@@ -2,14 +2,21 @@
  * Every event warden records, as one zod-validated discriminated union of past-tense types.
  * A stored type string is never reused with a new meaning: add a type and an upcaster instead.
  * Imports only the shared vocabulary; every other folder may import this file.
+ *
+ * A stored field keeps its name for good. Where one is called `sandbox`, it is a SandboxType
+ * (`bwrap`, `seatbelt`, `none`: Classified, SandboxRunStarted, ExecutionStarted), except the
+ * policy's `sandbox`, which is a SandboxMode (`read-only`, `workspace-write`, `danger-full-access`).
+ * In memory the names say which: `ExecutionPlan.sandboxType`, `RunResult.sandboxType`,
+ * `CommandRun.sandboxSpec` (a SandboxSpec, or null for a bare run).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ApprovalPolicySchema,
   DecisionSchema,
   DecisionSourceSchema,
   SandboxModeSchema,
   ASK_REASONS,
+  DOMAIN_REFUSAL_KINDS,
   SANDBOX_TYPES,
 } from '../policy.ts';
 
@@ -30,6 +37,17 @@ export const RequestPolicySchema = z.object({
   /** Domains a sandboxed command without the network may reach through warden's proxy (src/network). */
   domains: z.object({ allow: z.array(z.string()), deny: z.array(z.string()) }).optional(),
 });
+
+/**
+ * Domain lists as a run uses them: `approved` are exact names a person allowed when asked (public
+ * addresses only; src/network/domainPolicy.ts).
+ */
+export const DomainListsSchema = z.object({
+  allow: z.array(z.string()),
+  deny: z.array(z.string()),
+  approved: z.array(z.string()).optional(),
+});
+export type DomainLists = z.infer<typeof DomainListsSchema>;
 export type RequestPolicy = z.infer<typeof RequestPolicySchema>;
 
 export const PatchFileSchema = z.object({
@@ -39,8 +57,13 @@ export const PatchFileSchema = z.object({
 });
 export type PatchFile = z.infer<typeof PatchFileSchema>;
 
-/** What the process did; output is an excerpt, the full (capped) text goes back to the caller. */
-export const RunResultSchema = z.object({
+/**
+ * A run's record (`RunRecord`), the data of SandboxRunFinished / ExecutionFinished / ExecutionBlocked:
+ * what the process did, its output as excerpts. The runner's `RunResult` (src/sandbox/types.ts) is the
+ * same run with its full (capped) output, which goes back to the caller; `runRecordOf` cuts one from
+ * the other.
+ */
+export const RunRecordSchema = z.object({
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
   timedOut: z.boolean(),
@@ -50,17 +73,68 @@ export const RunResultSchema = z.object({
   stdoutBytes: z.number().int().nonnegative(),
   stderrBytes: z.number().int().nonnegative(),
   truncated: z.boolean(),
-  denial: z.object({ denied: z.boolean(), what: z.string().optional() }),
+  /** The stream was not UTF-8: its excerpt is base64 of the bytes (absent: UTF-8 text). */
+  stdoutEncoding: z.literal('base64').optional(),
+  stderrEncoding: z.literal('base64').optional(),
+  denial: z.object({
+    denied: z.boolean(),
+    what: z.string().optional(),
+    /**
+     * The denial is the domain proxy's, and these are the names it refused that no list mentions:
+     * the ones a person may be asked to allow (the approval machine escalates with them).
+     */
+    domains: z.array(z.string()).optional(),
+  }),
   error: z.string().optional(),
   /** With allowed domains: connections made per host, and the hosts refused with the first reason. */
   network: z
     .object({
       allowed: z.record(z.string(), z.number().int().nonnegative()),
-      refused: z.array(z.object({ host: z.string(), reason: z.string(), count: z.number().int().positive() })),
+      refused: z.array(
+        z.object({
+          host: z.string(),
+          reason: z.string(),
+          /** Absent on records made before refusals had kinds. */
+          kind: z.enum(DOMAIN_REFUSAL_KINDS).optional(),
+          count: z.number().int().positive(),
+        }),
+      ),
     })
     .optional(),
 });
-export type RecordedRunResult = z.infer<typeof RunResultSchema>;
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+/**
+ * A process as /proc showed it, enough to tell it from a later process that reuses its pid and to
+ * see whether another process shares its view: start time (clock ticks after boot), boot id, and
+ * its pid and user namespaces as /proc/<pid>/ns names them (`pid:[4026531836]`).
+ */
+export const ProcessMarkSchema = z.object({
+  start: z.number().int().nonnegative(),
+  boot: z.string(),
+  pidNs: z.string(),
+  userNs: z.string(),
+});
+export type ProcessMark = z.infer<typeof ProcessMarkSchema>;
+
+/**
+ * The process that made an out-of-band decision (or tried to): recorded with the decision, or with
+ * its refusal. `found` is how warden knows it: `self` (the `warden approve` process) or `socket` (the
+ * inspector's peer, found from the connection). `chain` runs from the process up to pid 1 as its
+ * /proc showed it; `problem` says what could not be read (such an identity decides nothing).
+ */
+export const DeciderSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  user: z.string(),
+  uid: z.number().int().nullable(),
+  tty: z.string().nullable(),
+  found: z.enum(['self', 'socket']),
+  mark: ProcessMarkSchema.nullable(),
+  chain: z.array(z.object({ pid: z.number().int(), comm: z.string(), start: z.number().int() })),
+  problem: z.string().optional(),
+});
+export type Decider = z.infer<typeof DeciderSchema>;
 
 export const ApprovalRequestedData = z.object({
   kind: z.enum(['exec', 'patch']),
@@ -80,20 +154,34 @@ export const ApprovalRequestedData = z.object({
     /** The agent client's own id for the call (Claude Code's tool_use id, Codex's call id), as it sent it. */
     clientCallId: z.string().optional(),
     /**
+     * The name an MCP client gave itself in `initialize` (clientInfo.name). Self-reported and
+     * unverified: surfaces say "calls itself", never treat it as an identity.
+     */
+    client: z.string().max(200).optional(),
+    /**
      * Who runs the request once approved, for requests made by a client's hook: `warden` (the tool
      * call was rewritten to `warden exec --request`, which claims it) or `client` (the client's own
      * tool runs it outside warden's sandbox; its result is recorded after the fact). Absent: the
      * process that made the request runs it.
      */
     runner: z.enum(['warden', 'client']).optional(),
+    /**
+     * The mark of the process at `pid`: every command warden runs for this request descends from
+     * it, so no decision may come from one of its descendants while the request is unfinished
+     * (src/requests/deciderCheck.ts). Absent in old records and off Linux.
+     */
+    proc: ProcessMarkSchema.optional(),
   }),
 });
 
+/** A verdict, recorded as classification returned it (src/safety's `Classification` is this type). */
 export const ClassifiedData = z.object({
   outcome: z.enum(['auto-approve', 'ask', 'reject']),
+  /** The sandbox an auto-approved run uses ('none' = bare); for ask/reject, the one a run would use. */
   sandbox: SandboxTypeSchema,
   knownSafe: z.boolean(),
   dangerous: z.boolean(),
+  /** The word-only sub-commands when the argv (or its shell script) parsed, else null. */
   commands: z.array(z.array(z.string())).nullable(),
   reason: z.string(),
   askReason: AskReasonSchema.optional(),
@@ -101,6 +189,17 @@ export const ClassifiedData = z.object({
   decisionSource: z.enum(['policy', 'rule', 'session-cache']).optional(),
   /** The prefix an `approved_always` answer would store; absent when it may not be offered. */
   proposedPrefix: z.array(z.string()).optional(),
+  /**
+   * What the rules file (its `[network]` table, the matching rules' `domains`) and this session's
+   * domain approvals add to the request's own domain lists. Present: the run goes through the proxy.
+   */
+  domains: DomainListsSchema.optional(),
+  /**
+   * Environment additions for the run: a known-safe git command gets git's exec hooks neutralised
+   * (src/safety/programs/gitHardening.ts). The runner applies them where the command is spawned;
+   * recorded so the audit shows what the run was given.
+   */
+  runEnv: z.record(z.string(), z.string()).optional(),
   files: z.array(PatchFileSchema).optional(),
 });
 
@@ -110,8 +209,12 @@ export const SandboxRunStartedData = z.object({
   /** The hidden paths in force for this run (the policy's list). */
   hidden: z.array(z.string()).optional(),
 });
-export const SandboxRunFinishedData = RunResultSchema;
-export const EscalatedData = z.object({ denial: z.string() });
+export const SandboxRunFinishedData = RunRecordSchema;
+export const EscalatedData = z.object({
+  denial: z.string(),
+  /** A domain escalation: the names the person is asked to allow (the retry stays in the sandbox). */
+  domains: z.array(z.string()).optional(),
+});
 /**
  * What the person was shown beside the sentence when that was more: a patch's diff, as the digest
  * of its canonical text (src/safety/patch/unifiedDiff.ts), so an audit can re-render the recorded patch and
@@ -137,15 +240,52 @@ export const DecisionRecordedData = z.object({
   /** The answer as it arrived (JSON text, at most RAW_ANSWER_CAP bytes) when it came from outside. */
   raw: z.string().optional(),
   rulePrefix: z.array(z.string()).optional(),
+  /** `approved_always` of a domain question: the names written to the rules file's `[network]` table. */
+  ruleDomains: z.array(z.string()).optional(),
+  /** Out-of-band decisions: the process that made it (`warden approve`, the inspector's browser). */
+  decider: DeciderSchema.optional(),
+});
+/**
+ * An out-of-band decision warden did not accept because it could not establish that the deciding
+ * process is outside every command it runs. Recorded on a stream of its own (`refused-<uuid>`), in
+ * the request's session: the request is not altered, its question stays open.
+ */
+export const DecisionRefusedData = z.object({
+  requestId: z.string(),
+  decision: DecisionSchema,
+  /** `warden approve`, `warden inspect`. */
+  via: z.string(),
+  by: DeciderSchema,
+  reason: z.string(),
 });
 export const ExecutionStartedData = z.object({
   sandbox: SandboxTypeSchema,
   mode: SandboxModeSchema.nullable(),
   /** The hidden paths in force when the run is sandboxed. */
   hidden: z.array(z.string()).optional(),
+  /** Names a person allowed for this retry, after the proxy refused them (public addresses only). */
+  domains: z.array(z.string()).optional(),
+  /**
+   * A person-approved patch: the only directories it could write (those of the approved paths);
+   * absent for every other run, and on records made before it existed.
+   */
+  writable: z.array(z.string()).optional(),
 });
-export const ExecutionFinishedData = RunResultSchema;
-export const RejectedData = z.object({ reason: z.string() });
+export const ExecutionFinishedData = RunRecordSchema;
+/**
+ * A person-approved run that the sandbox then blocked (issue #13 point 7): not the end of the
+ * request, since the person is asked again whether to run it without the sandbox (an `Escalated`
+ * follows). Its own type because ExecutionFinished ends a stream.
+ */
+export const ExecutionBlockedData = RunRecordSchema;
+/** The effects whose failure rejects a request (a run's failure is recorded on its own run event). */
+export const FailedEffectSchema = z.enum(['classify', 'decide']);
+export type FailedEffect = z.infer<typeof FailedEffectSchema>;
+export const RejectedData = z.object({
+  reason: z.string(),
+  /** Set when the request was rejected because this effect failed: replay reads it, never the reason's words. */
+  failedEffect: FailedEffectSchema.optional(),
+});
 export const AbortedData = z.object({ reason: z.string() });
 export const InterruptedData = z.object({ reason: z.string() });
 
@@ -159,8 +299,10 @@ const eventSchemas = {
   Escalated: EscalatedData,
   DecisionRequested: DecisionRequestedData,
   DecisionRecorded: DecisionRecordedData,
+  DecisionRefused: DecisionRefusedData,
   ExecutionStarted: ExecutionStartedData,
   ExecutionFinished: ExecutionFinishedData,
+  ExecutionBlocked: ExecutionBlockedData,
   Rejected: RejectedData,
   Aborted: AbortedData,
   Interrupted: InterruptedData,
@@ -169,22 +311,21 @@ const eventSchemas = {
 export type EventType = keyof typeof eventSchemas;
 export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
 
-/** An event as the machine emits it, before the store stamps it. */
-export const DomainEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ApprovalRequested'), data: ApprovalRequestedData }),
-  z.object({ type: z.literal('Classified'), data: ClassifiedData }),
-  z.object({ type: z.literal('SandboxRunStarted'), data: SandboxRunStartedData }),
-  z.object({ type: z.literal('SandboxRunFinished'), data: SandboxRunFinishedData }),
-  z.object({ type: z.literal('Escalated'), data: EscalatedData }),
-  z.object({ type: z.literal('DecisionRequested'), data: DecisionRequestedData }),
-  z.object({ type: z.literal('DecisionRecorded'), data: DecisionRecordedData }),
-  z.object({ type: z.literal('ExecutionStarted'), data: ExecutionStartedData }),
-  z.object({ type: z.literal('ExecutionFinished'), data: ExecutionFinishedData }),
-  z.object({ type: z.literal('Rejected'), data: RejectedData }),
-  z.object({ type: z.literal('Aborted'), data: AbortedData }),
-  z.object({ type: z.literal('Interrupted'), data: InterruptedData }),
-]);
-export type DomainEvent = z.infer<typeof DomainEventSchema>;
+type EventSchemas = typeof eventSchemas;
+
+/** An event as the machine emits it, before the store stamps it: one variant per entry above. */
+export type DomainEvent = { [K in EventType]: { type: K; data: z.infer<EventSchemas[K]> } }[EventType];
+
+// The parser is derived from the same table, so a new event is one line there and nothing else.
+function variant<K extends EventType>(type: K) {
+  return z.object({ type: z.literal(type), data: eventSchemas[type] as EventSchemas[K] });
+}
+type Variant = ReturnType<typeof variant<EventType>>;
+const [firstType, ...otherTypes] = EVENT_TYPES as [EventType, ...EventType[]];
+export const DomainEventSchema: z.ZodType<DomainEvent> = z.discriminatedUnion('type', [
+  variant(firstType),
+  ...otherTypes.map((t) => variant(t)),
+] as [Variant, ...Variant[]]) as unknown as z.ZodType<DomainEvent>;
 export type DomainEventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 export type EventData<T extends EventType> = DomainEventOf<T>['data'];
 
@@ -210,6 +351,3 @@ export function parseDomainEvent(value: unknown): DomainEvent {
   return DomainEventSchema.parse(value);
 }
 
-export function isEventType<T extends EventType>(event: { type: string }, type: T): event is StoredEventOf<T> {
-  return event.type === type;
-}

@@ -6,11 +6,12 @@
  * (`updatedInput`), so an approved command is rewritten to run through `warden exec --request`.
  * Pure, bar `readCurrent` (which the caller supplies).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { quote } from 'shell-quote';
-import type { RunOutcome } from '../sandbox/types.ts';
+import type { RunResult } from '../sandbox/types.ts';
 import { editAsPatch, type FileEdit } from './editPatch.ts';
 import type { ClientCall, Verdict } from './judge.ts';
+import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 
 /** The fields warden reads; Claude Code sends more (transcript_path, permission_mode, ...), which are ignored. */
 export const ClaudeHookInput = z.object({
@@ -24,13 +25,12 @@ export const ClaudeHookInput = z.object({
   error: z.unknown().optional(),
   is_interrupt: z.boolean().optional(),
   duration_ms: z.number().optional(),
+  /** PermissionDenied: why the call was refused. */
+  reason: z.string().optional(),
 });
 export type ClaudeHookInput = z.infer<typeof ClaudeHookInput>;
+const StopInput = z.object({ session_id: z.string().min(1), cwd: z.string().min(1), hook_event_name: z.literal('Stop') });
 
-/** The tools `warden init claude-code` routes to this hook; any other tool name is denied (fail closed). */
-export const CLAUDE_SHELL_TOOLS = ['Bash'] as const;
-export const CLAUDE_EDIT_TOOLS = ['Edit', 'MultiEdit', 'Write', 'NotebookEdit'] as const;
-export const CLAUDE_HOOK_MATCHER = [...CLAUDE_SHELL_TOOLS, ...CLAUDE_EDIT_TOOLS].join('|');
 
 const BashInput = z.object({
   command: z.string().min(1),
@@ -83,15 +83,9 @@ export function claudeCall(input: ClaudeHookInput, readCurrent: (path: string) =
       const e = parse(NotebookEditInput, tool, args);
       return patch({ kind: 'replace', path: e.notebook_path, edits: [{ old: '', new: e.new_source ?? '' }] });
     }
-    default: // anything else
+    default: // anything else: not in toolNames.ts, so not judged
       throw new Error(`warden does not know Claude Code's tool '${tool}'`);
   }
-}
-
-/** How the rewritten command reaches warden again: this node, this warden, the same store. */
-export interface Rewriter {
-  /** argv prefix of `warden exec`, e.g. [node, /path/bin/warden.js, exec, --store, S]. */
-  execPrefix: string[];
 }
 
 function preToolUse(fields: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -129,18 +123,56 @@ const BashResponse = z.object({ stdout: z.string().optional(), stderr: z.string(
  * What the client's tool did, from PostToolUse (it succeeded) or PostToolUseFailure (it failed:
  * Claude Code reports a command's non-zero exit as "Exit code N" in `error`).
  */
-export function claudeOutcome(input: ClaudeHookInput): RunOutcome {
-  const base = { sandboxType: 'none' as const, signal: null, timedOut: false, durationMs: Math.max(0, input.duration_ms ?? 0), truncated: false, denial: { denied: false } };
-  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+export function claudeOutcome(input: ClaudeHookInput): RunResult {
+  const durationMs = input.duration_ms ?? 0;
   if (input.hook_event_name === 'PostToolUse') {
     const r = BashResponse.safeParse(input.tool_response);
     const stdout = r.success ? (r.data.stdout ?? '') : '';
     const stderr = r.success ? (r.data.stderr ?? '') : '';
-    if (r.success && r.data.interrupted) return { ...base, exitCode: null, stdout, stderr, stdoutBytes: bytes(stdout), stderrBytes: bytes(stderr), error: 'interrupted in the client' };
-    return { ...base, exitCode: 0, stdout, stderr, stdoutBytes: bytes(stdout), stderrBytes: bytes(stderr) };
+    if (r.success && r.data.interrupted) return reportedOutcome({ exitCode: null, stdout, stderr, durationMs, error: 'interrupted in the client' });
+    return reportedOutcome({ exitCode: 0, stdout, stderr, durationMs });
   }
   const error = typeof input.error === 'string' ? input.error : JSON.stringify(input.error ?? 'the tool failed');
   const code = /^Exit code (\d+)\b/m.exec(error);
-  if (code && !input.is_interrupt) return { ...base, exitCode: Number(code[1]), stdout: '', stderr: error, stdoutBytes: 0, stderrBytes: bytes(error) };
-  return { ...base, exitCode: null, stdout: '', stderr: error, stdoutBytes: 0, stderrBytes: bytes(error), error: input.is_interrupt ? 'interrupted in the client' : 'the client\'s tool failed' };
+  if (code && !input.is_interrupt) return reportedOutcome({ exitCode: Number(code[1]), stderr: error, durationMs });
+  return reportedOutcome({ exitCode: null, stderr: error, durationMs, error: input.is_interrupt ? 'interrupted in the client' : "the client's tool failed" });
 }
+
+/** The events `warden init claude-code` routes here; any other `Pre…` event is refused (fail closed). */
+function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
+  switch (input.hook_event_name) {
+    case 'PreToolUse':
+      return { phase: 'before' };
+    case 'PostToolUse':
+    case 'PostToolUseFailure':
+      return { phase: 'after' };
+    case 'PermissionDenied':
+      return { phase: 'refused', reason: input.reason ?? "refused in Claude Code's permission prompt" };
+    default:
+      if (input.hook_event_name.startsWith('Pre')) throw new Error(`warden does not handle the hook event ${input.hook_event_name}`);
+      return { phase: 'ignore' };
+  }
+}
+
+export const claudeFormat: HookFormat<ClaudeHookInput> = {
+  client: 'claude-code',
+  parse(json) {
+    // Stop carries no tool: only the session matters (its open `ask`s are closed).
+    const stop = StopInput.safeParse(json);
+    if (stop.success) return { raw: json as ClaudeHookInput, input: { sessionId: stop.data.session_id, cwd: stop.data.cwd, toolName: '', callId: '', callIdIsClients: false, phase: { phase: 'turn-ended' } } };
+    const parsed = ClaudeHookInput.safeParse(json);
+    if (!parsed.success) throw new Error(`the hook input is not a Claude Code hook event (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    const raw = parsed.data;
+    const phase = phaseOf(raw);
+    // Without Claude Code's tool_use_id the call cannot be joined to its result: only a `before` may go without.
+    return {
+      raw,
+      input: { sessionId: raw.session_id, cwd: raw.cwd, toolName: raw.tool_name, callId: raw.tool_use_id ?? '', callIdIsClients: raw.tool_use_id !== undefined, phase },
+    };
+  },
+  call: claudeCall,
+  canRewrite: true,
+  canAsk: true,
+  answer: claudeAnswer,
+  outcome: claudeOutcome,
+};

@@ -17,9 +17,9 @@ import type { EventStore } from '../events/eventStore.ts';
 import type { StoredEvent } from '../events/types.ts';
 import { FINAL_STATES, type ApprovalContext, type FinalState } from '../machines/approval.machine.ts';
 import { nextStep, replayStream, type ReplayResult } from '../machines/replay.ts';
-import { toRecordedRun, type RequestEffects, type RequestResult } from '../requests/runRequest.ts';
+import { runRecordOf, type RequestEffects, type RequestResult } from '../requests/runRequest.ts';
 import { StreamJournal } from '../requests/streamJournal.ts';
-import type { RunOutcome } from '../sandbox/types.ts';
+import type { RunResult } from '../sandbox/types.ts';
 import { WardenError, isExpectedVersionConflictError } from '../errors.ts';
 
 /** A handed-off request that may not be carried on here; nothing was run or recorded. */
@@ -34,7 +34,7 @@ const FINAL = new Set<string>(FINAL_STATES);
 const EFFECT_OF: Record<string, string> = { executing: 'execute', sandboxedRun: 'runSandboxed', awaitingDecision: 'decide' };
 
 /** One effect of the state the snapshot waits in, as the event the machine consumes. */
-async function runEffect(snapshot: Snapshot, effects: RequestEffects, journal: StreamJournal, keep: (o: RunOutcome) => void): Promise<AnyEventObject> {
+async function runEffect(snapshot: Snapshot, effects: RequestEffects, journal: StreamJournal, keep: (o: RunResult) => void): Promise<AnyEventObject> {
   const state = String(snapshot.value);
   const ctx = snapshot.context as ApprovalContext;
   const base = { requestId: ctx.requestId, sessionId: ctx.sessionId, request: ctx.request };
@@ -43,15 +43,15 @@ async function runEffect(snapshot: Snapshot, effects: RequestEffects, journal: S
   try {
     let output: unknown;
     if (state === 'executing') {
-      const outcome = await effects.execute({ ...base, classification: ctx.classification, decision: ctx.decision!, plan: ctx.plan! });
-      keep(outcome);
-      output = toRecordedRun(outcome);
+      const run = await effects.execute({ ...base, classification: ctx.classification, decision: ctx.decision!, plan: ctx.plan! });
+      keep(run);
+      output = runRecordOf(run);
     } else if (state === 'sandboxedRun') {
-      const outcome = await effects.runSandboxed({ ...base, classification: ctx.classification!, plan: ctx.plan! });
-      keep(outcome);
-      output = toRecordedRun(outcome);
+      const run = await effects.runSandboxed({ ...base, classification: ctx.classification!, plan: ctx.plan! });
+      keep(run);
+      output = runRecordOf(run);
     } else {
-      output = await effects.decide({ ...base, classification: ctx.classification!, ...ctx.question!, escalation: ctx.escalation }, journal);
+      output = await effects.decide({ ...base, classification: ctx.classification!, ...ctx.question!, escalation: ctx.escalation, blockedApproval: ctx.execution !== null, escalatedDomains: ctx.escalatedDomains }, journal);
     }
     return { type: `xstate.done.actor.${id}`, output };
   } catch (error) {
@@ -63,7 +63,7 @@ async function runEffect(snapshot: Snapshot, effects: RequestEffects, journal: S
 async function carryOn(store: EventStore, events: StoredEvent[], replay: ReplayResult, effects: RequestEffects): Promise<RequestResult> {
   const journal = StreamJournal.resume(store, events);
   let snapshot = replay.snapshot!;
-  let output: RunOutcome | null = null;
+  let output: RunResult | null = null;
   let storeError: unknown = null;
   for (const e of replay.pending) journal.enqueue(e);
   try {
@@ -122,30 +122,89 @@ export async function runHandedOff(store: EventStore, requestId: string, argv: s
   return carryOn(store, events, replay, effects);
 }
 
-/** The request a client's tool call made in this session, found by the client's call id. */
-export async function requestForCall(store: EventStore, sessionId: string, clientCallId: string): Promise<StoredEvent[] | null> {
+/**
+ * The request a client's tool call made in this session, found by the call's id (the client's own,
+ * or the one warden derived from the call when the client sends none). Two open requests claiming
+ * one id: the record cannot say which one ran, so neither is touched.
+ */
+export async function requestForCall(store: EventStore, sessionId: string, callId: string): Promise<StoredEvent[] | null> {
   const session = await store.readSession(sessionId);
-  const asked = session.filter((e) => e.type === 'ApprovalRequested' && e.data.origin.clientCallId === clientCallId);
-  // Two requests claiming one call id: the record cannot say which one ran, so neither is touched.
-  if (asked.length !== 1) return null;
-  return store.read(asked[0]!.stream);
+  const asked = session.filter((e) => e.type === 'ApprovalRequested' && (e.data.origin.clientCallId === callId || e.data.origin.callId === callId));
+  const open: StoredEvent[][] = [];
+  for (const a of asked) {
+    const events = await store.read(a.stream);
+    const replay = replayStream(events);
+    if (replay.ok && !replay.final) open.push(events);
+  }
+  return open.length === 1 ? open[0]! : null;
+}
+
+/** The requests of this session and surface still waiting for an answer from the client's prompt. */
+export async function openClientQuestions(store: EventStore, sessionId: string, surface: string): Promise<StoredEvent[][]> {
+  const session = await store.readSession(sessionId);
+  const out: StoredEvent[][] = [];
+  for (const e of session) {
+    if (e.type !== 'ApprovalRequested' || e.data.origin.surface !== surface || e.data.origin.runner !== 'client') continue;
+    const events = await store.read(e.stream);
+    const replay = replayStream(events);
+    if (replay.ok && !replay.final && replay.state === 'awaitingDecision') out.push(events);
+  }
+  return out;
+}
+
+/**
+ * The replay of a request the client's own tool runs (`origin.runner: client`) when it stands in
+ * `state` with nothing left to feed back; null for any other request.
+ */
+function clientRunWaitingIn(events: StoredEvent[], state: 'awaitingDecision' | 'executing'): ReplayResult | null {
+  const first = events[0];
+  if (!first || first.type !== 'ApprovalRequested' || first.data.origin.runner !== 'client') return null;
+  const replay = replayStream(events);
+  if (!replay.ok || replay.final || replay.state !== state || replay.pending.length !== 0) return null;
+  return replay;
+}
+
+/**
+ * The client's own prompt answered a question warden handed it (the hook said `ask`): its tool
+ * ran (`ran`), so the client approved it; or it refused the call, so it denied it. Recorded
+ * as the client's decision (source `client`, who: the hook surface), never as warden's user's,
+ * then the run's result. Returns false when the request is not waiting for such an answer.
+ */
+export async function recordClientAnswer(store: EventStore, events: StoredEvent[], answer: { ran: RunResult } | { refused: string }, surface: string): Promise<boolean> {
+  const replay = clientRunWaitingIn(events, 'awaitingDecision');
+  if (!replay) return false;
+  const clientsAnswer: RequestEffects = {
+    classify: () => Promise.reject(new Error('not classifying')),
+    runSandboxed: () => Promise.reject(new Error('the client ran it')),
+    decide: (_input, journal) =>
+      journal.recordDecision(
+        'ran' in answer
+          ? { decision: 'approved', source: 'client', user: surface, reason: "approved in the client's own permission prompt (its tool ran the call)" }
+          : { decision: 'denied', source: 'client', user: surface, reason: answer.refused },
+      ),
+    execute: async () => {
+      if (!('ran' in answer)) throw new Error('refused calls do not run');
+      return answer.ran;
+    },
+  };
+  const result = await carryOn(store, events, replay, clientsAnswer);
+  if (result.storeError) throw result.storeError;
+  return true;
 }
 
 /**
  * After the client's own tool ran a request it was handed (`origin.runner: client`): records the
  * run's result. Returns false when there is nothing to record (not such a request, or already done).
  */
-export async function recordClientRun(store: EventStore, events: StoredEvent[], outcome: RunOutcome): Promise<boolean> {
-  const first = events[0];
-  if (!first || first.type !== 'ApprovalRequested' || first.data.origin.runner !== 'client') return false;
-  const replay = replayStream(events);
+export async function recordClientRun(store: EventStore, events: StoredEvent[], run: RunResult): Promise<boolean> {
   // Its start was claimed when the hook allowed it; only the result is owed.
-  if (!replay.ok || replay.final || replay.state !== 'executing' || replay.pending.length !== 0) return false;
+  const replay = clientRunWaitingIn(events, 'executing');
+  if (!replay) return false;
   const reported: RequestEffects = {
     classify: () => Promise.reject(new Error('not classifying')),
     runSandboxed: () => Promise.reject(new Error('the client runs it')),
     decide: () => Promise.reject(new Error('not deciding')),
-    execute: async () => outcome,
+    execute: async () => run,
   };
   const result = await carryOn(store, events, replay, reported);
   if (result.storeError) throw result.storeError;

@@ -68,7 +68,9 @@ function denial(result: RequestResult, deps: JudgeDeps): Verdict {
  * input, so warden runs it (commands only; an edit is always applied by the client's tool).
  */
 export async function judge(call: ClientCall, deps: JudgeDeps, canRewrite: boolean): Promise<Verdict> {
-  const runner = call.kind === 'exec' && canRewrite ? 'warden' : 'client';
+  // Asked through the client, a command the person approves there runs in the client's own tool,
+  // as it is: so every request of such a hook is the client's to run, and classified as unsandboxed.
+  const runner = call.kind === 'exec' && canRewrite && !deps.askClient ? 'warden' : 'client';
   const base = runner === 'warden' ? deps.sandboxedEffects : deps.clientEffects;
   let asked: ((input: DecideInput) => void) | null = null;
   const askedClient = new Promise<DecideInput>((resolve) => (asked = resolve));

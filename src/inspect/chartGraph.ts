@@ -1,16 +1,19 @@
 /**
  * The statechart as a plain graph, read from the machine definition itself: one node per state of
  * `machine.root.states`, one edge per transition (`on`, invoke `onDone`/`onError`, `always`), each
- * labelled with its event and guard. Nothing here is hand-drawn, so changing the machine changes
+ * labelled with its event and guard and with the same in words. Nothing here is hand-drawn, so changing the machine changes
  * the chart. Pure; chartLayout.ts places it and renders SVG.
  */
 import type { AnyStateMachine } from 'xstate';
+import { stateLabel, transitionLabel } from '../present/labels.ts';
 
 export type ChartNodeKind = 'initial' | 'step' | 'waiting' | 'final';
 
 export interface ChartNode {
   id: string;
   label: string;
+  /** The state as a person says it (labels.ts); the chart shows it unless internal names are asked for. */
+  plain: string;
   kind: ChartNodeKind;
   /** The effect the state invokes, if any (e.g. `classify`). */
   invokes: string | null;
@@ -23,8 +26,10 @@ export interface ChartEdge {
   /** The event as the machine names it, e.g. `xstate.done.actor.classify`. */
   event: string;
   guard: string | null;
-  /** What the chart prints, e.g. `done.classify [isSandboxedAttempt]`. */
+  /** The machine's name for it, e.g. `done.classify [isSandboxedAttempt]`. */
   label: string;
+  /** The same in words, e.g. `try it in the sandbox` (labels.ts). */
+  plain: string;
 }
 
 export interface ChartGraph {
@@ -77,11 +82,12 @@ export function buildChartGraph(machine: AnyStateMachine, waitingStates: readonl
     const kind: ChartNodeKind =
       node.type === 'final' ? 'final' : waitingStates.includes(key) ? 'waiting' : key === initialKey ? 'initial' : 'step';
     const invoked = node.invoke[0];
-    nodes.push({ id: key, label: key, kind, invokes: invoked ? String(invoked.id) : null });
+    nodes.push({ id: key, label: key, plain: stateLabel(key), kind, invokes: invoked ? String(invoked.id) : null });
     const add = (event: string, t: TransitionView) => {
       for (const target of t.target ?? []) {
         const guard = guardName(t.guard);
-        edges.push({ id: `e${edges.length}`, source: key, target: target.key, event, guard, label: edgeLabel(event, guard) });
+        const label = edgeLabel(event, guard);
+        edges.push({ id: `e${edges.length}`, source: key, target: target.key, event, guard, label, plain: transitionLabel(label) });
       }
     };
     for (const [event, list] of node.transitions) for (const t of list) add(event, t);

@@ -32,6 +32,7 @@ export interface PlacedEdge {
   source: string;
   target: string;
   label: string;
+  plain: string;
   points: Point[];
   labelBox: { x: number; y: number; width: number; height: number } | null;
 }
@@ -49,13 +50,24 @@ export function labelLines(label: string): string[] {
   return at < 0 ? [label] : [label.slice(0, at), label.slice(at + 1)];
 }
 
-function labelSize(label: string): { text: string; width: number; height: number } {
-  const lines = labelLines(label);
-  return { text: label, width: Math.ceil(Math.max(...lines.map((l) => l.length)) * LABEL_CHAR_W) + 8, height: LABEL_H * lines.length + 2 };
+/** A plain label breaks at the space nearest its middle once it is longer than a short line. */
+export function plainLines(label: string): string[] {
+  if (label.length <= 16) return [label];
+  const mid = label.length / 2;
+  let at = -1;
+  for (let i = 0; i < label.length; i++) if (label[i] === ' ' && (at < 0 || Math.abs(i - mid) < Math.abs(at - mid))) at = i;
+  return at < 0 ? [label] : [label.slice(0, at), label.slice(at + 1)];
+}
+
+/** One box holds either wording (the page shows one at a time), so it fits the larger of the two. */
+function labelSize(label: string, plain: string): { text: string; width: number; height: number } {
+  const lines = [labelLines(label), plainLines(plain)];
+  const chars = Math.max(...lines.flat().map((l) => l.length));
+  return { text: label, width: Math.ceil(chars * LABEL_CHAR_W) + 8, height: LABEL_H * Math.max(...lines.map((l) => l.length)) + 2 };
 }
 
 function nodeWidth(n: ChartNode): number {
-  return Math.max(150, Math.round(n.label.length * 9 + 56));
+  return Math.max(150, Math.round(Math.max(n.label.length, n.plain.length) * 9 + 56));
 }
 
 interface ElkOut {
@@ -78,7 +90,7 @@ export async function layoutChart(graph: ChartGraph): Promise<ChartLayout> {
     id: e.id,
     sources: [e.source],
     targets: [e.target],
-    labels: [labelSize(e.label)],
+    labels: [labelSize(e.label, e.plain)],
   }));
   if (graph.initial) edges.push({ id: '__startEdge', sources: [START], targets: [graph.initial], labels: [] });
   const out = (await elk.layout({
@@ -127,6 +139,7 @@ export async function layoutChart(graph: ChartGraph): Promise<ChartLayout> {
       source: meta?.source ?? START,
       target: meta?.target ?? graph.initial,
       label: meta?.label ?? '',
+      plain: meta?.plain ?? '',
       points,
       labelBox: l && meta ? { x: l.x ?? 0, y: l.y ?? 0, width: l.width ?? 0, height: l.height ?? 0 } : null,
     });
@@ -145,6 +158,20 @@ function subtitle(n: PlacedNode): string {
   if (n.kind === 'final') return 'final';
   if (n.invokes) return `invokes ${n.invokes}`;
   return n.kind === 'initial' ? 'initial' : 'passes through';
+}
+
+/** The subtitle in words: only what a person cares about (waiting, or where a request ends). */
+function plainSubtitle(n: PlacedNode): string {
+  if (n.kind === 'waiting') return 'waits for a person';
+  if (n.kind === 'final') return 'where it ended';
+  return n.kind === 'initial' ? 'start' : '';
+}
+
+/** Both wordings of a label, one shown at a time by the page (`n-plain` / `n-internal`). */
+function labelText(x: number, y: number, lines: string[], cls: string, guard: boolean): string {
+  return `<text class="edge-label ${cls}" x="${f(x)}" y="${f(y)}">${lines
+    .map((line, i) => `<tspan x="${f(x)}" dy="${i === 0 ? 0 : LABEL_H}"${guard && i > 0 ? ' class="guard"' : ''}>${escapeXml(line)}</tspan>`)
+    .join('')}</text>`;
 }
 
 /** The chart as one SVG document; classes carry the look (the page's CSS), data-* the identity. */
@@ -167,9 +194,8 @@ export function renderChartSvg(layout: ChartLayout): string {
       const b = e.labelBox;
       out.push(
         `<rect class="label-bg" x="${f(b.x - 2)}" y="${f(b.y)}" width="${f(b.width)}" height="${f(b.height)}" rx="3"/>`,
-        `<text class="edge-label" x="${f(b.x + 2)}" y="${f(b.y + 12)}">${labelLines(e.label)
-          .map((line, i) => `<tspan x="${f(b.x + 2)}" dy="${i === 0 ? 0 : LABEL_H}"${i > 0 ? ' class="guard"' : ''}>${escapeXml(line)}</tspan>`)
-          .join('')}</text>`,
+        labelText(b.x + 2, b.y + 12, plainLines(e.plain || e.label), 'n-plain', false),
+        labelText(b.x + 2, b.y + 12, labelLines(e.label), 'n-internal', true),
       );
     }
     out.push('</g>');
@@ -184,8 +210,10 @@ export function renderChartSvg(layout: ChartLayout): string {
     out.push(`<title>${escapeXml(n.id)}</title>`);
     out.push(`<rect class="box" width="${f(n.width)}" height="${f(n.height)}" rx="${n.kind === 'final' ? 6 : 12}"/>`);
     if (n.kind === 'final') out.push(`<rect class="inner" x="4" y="4" width="${f(n.width - 8)}" height="${f(n.height - 8)}" rx="4"/>`);
-    out.push(`<text class="state-name" x="14" y="25">${escapeXml(n.label)}</text>`);
-    out.push(`<text class="state-sub" x="14" y="43">${escapeXml(subtitle(n))}</text>`);
+    out.push(`<text class="state-name n-plain" x="14" y="25">${escapeXml(n.plain)}</text>`);
+    out.push(`<text class="state-name n-internal" x="14" y="25">${escapeXml(n.label)}</text>`);
+    out.push(`<text class="state-sub n-plain" x="14" y="43">${escapeXml(plainSubtitle(n))}</text>`);
+    out.push(`<text class="state-sub n-internal" x="14" y="43">${escapeXml(subtitle(n))}</text>`);
     out.push(
       `<g class="count" transform="translate(${f(n.width - 10)},0)"><rect class="count-bg" x="-34" y="-10" width="44" height="20" rx="10"/><text class="count-text" x="-12" y="4.5" text-anchor="middle">0</text></g>`,
     );

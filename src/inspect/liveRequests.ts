@@ -26,6 +26,8 @@ export interface RequestRow {
   decision: string | null;
   source: string | null;
   decidedBy: string | null;
+  /** Decisions warden refused for this request because a command it runs tried to make them. */
+  refused: number;
   exitCode: number | null;
   requestedAt: string;
   finishedAt: string | null;
@@ -91,6 +93,7 @@ export function toRow(s: RequestSummary): RequestRow {
     decision: s.decision,
     source: s.decisionSource,
     decidedBy: s.decidedBy,
+    refused: s.refusals.length,
     exitCode: s.exitCode,
     requestedAt: s.requestedAt,
     finishedAt: s.finishedAt,
@@ -157,7 +160,7 @@ export class LiveRequests {
       ...requestsProjection,
       evolve(doc: RequestsDoc, e: StoredEvent) {
         const next = requestsProjection.evolve(doc, e);
-        changed().add(e.stream);
+        changed().add(e.type === 'DecisionRefused' ? e.data.requestId : e.stream);
         return next;
       },
     };

@@ -10,15 +10,21 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { EventStore } from '../events/eventStore.ts';
+import type { StoredEvent } from '../events/types.ts';
 import { DECISIONS, DECISION_SOURCES, type Decision } from '../policy.ts';
 import { approvalMachine, WAITING_STATES } from '../machines/approval.machine.ts';
 import { decideOutOfBand, openQuestion } from '../requests/outOfBandDecision.ts';
 import { logger } from '../log.ts';
-import { COOKIE, checkAccess, newToken } from './access.ts';
+import { peerDeciders } from './peer.ts';
+import { COOKIE, HEADER, checkAccess, newToken } from './access.ts';
 import { buildChartGraph } from './chartGraph.ts';
 import { layoutChart, renderChartSvg } from './chartLayout.ts';
 import { LiveRequests, toRow, type Filters } from './liveRequests.ts';
 import { buildTimeline } from './timeline.ts';
+import { labelTables, stateLabel } from '../present/labels.ts';
+import { questionOfSummary, type Question } from '../present/question.ts';
+import { cutDiff, diffStat } from '../safety/patch/unifiedDiff.ts';
+import type { RequestSummary } from '../projections/requests.projection.ts';
 
 export interface InspectServer {
   url: string;
@@ -54,6 +60,15 @@ const SECURITY_HEADERS = {
 };
 
 const BODY_MAX = 4096;
+/** Diff lines sent to the page; a longer patch ends with a line counting what was left out. */
+const DIFF_LINES = 400;
+
+/** The question (or, once decided, the patch) as the page shows it: the same facts `warden approve` prints. */
+function questionView(s: RequestSummary): (Omit<Question, 'diff'> & { diff: { stat: string; lines: Array<{ kind: string; text: string }> } | null }) {
+  // The inspector records `approved_always` like `warden approve`: the process that asked writes the rule.
+  const q = questionOfSummary(s, null);
+  return { ...q, diff: q.diff ? { stat: diffStat(q.diff), lines: cutDiff(q.diff, DIFF_LINES).lines } : null };
+}
 const HEARTBEAT_MS = 15_000;
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
@@ -127,7 +142,7 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
       host: req.headers.host,
       origin: req.headers.origin,
       cookie: req.headers.cookie,
-      header: typeof req.headers['x-warden-token'] === 'string' ? req.headers['x-warden-token'] : undefined,
+      header: typeof req.headers[HEADER] === 'string' ? req.headers[HEADER] : undefined,
       queryToken: url.searchParams.get('token'),
     });
     if (!access.ok) {
@@ -154,8 +169,9 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
         total: live.total,
         counts: live.counts(),
         sessions: live.sessions().slice(0, 500),
-        states: graph.nodes.map((n) => n.id),
+        states: graph.nodes.map((n) => ({ id: n.id, label: stateLabel(n.id) })),
         sources: DECISION_SOURCES,
+        labels: labelTables(),
       });
     }
     if (req.method === 'GET' && path === '/api/requests') {
@@ -178,6 +194,13 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
     json(res, 404, { error: 'not found' });
   }
 
+  /** The request's own events and the refusals recorded for it on streams of their own, in order. */
+  async function withRefusals(events: StoredEvent[]): Promise<StoredEvent[]> {
+    const id = events[0]!.stream;
+    const refusals = (await store.readSession(events[0]!.sessionId)).filter((e) => e.type === 'DecisionRefused' && e.data.requestId === id);
+    return [...events, ...refusals].sort((a, b) => a.position - b.position);
+  }
+
   async function detail(res: ServerResponse, id: string): Promise<void> {
     const events = await store.read(id);
     if (events.length === 0) return json(res, 404, { error: `no request ${id}` });
@@ -190,7 +213,9 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
       reason: s?.reason ?? null,
       classification: s?.classification ? { outcome: s.classification.outcome, reason: s.classification.reason } : null,
       question: question ? { message: question.message, reason: question.reason, offered: question.offered } : null,
-      timeline: buildTimeline(events),
+      // the question in the shared words (title, danger, where it runs, who asks, choices) and a patch's diff
+      view: s ? questionView(s) : null,
+      timeline: buildTimeline(await withRefusals(events)),
     });
   }
 
@@ -211,7 +236,13 @@ export async function startInspectServer(opts: InspectOptions): Promise<InspectS
     if (typeof decision !== 'string' || !(DECISIONS as readonly string[]).includes(decision)) {
       return json(res, 400, { error: `unknown decision ${JSON.stringify(decision)}` });
     }
-    const result = await decideOutOfBand(store, id, decision as Decision, { user, via: 'warden inspect' });
+    // judged by who sent it: the process at the other end of this connection (peer.ts)
+    const deciders = peerDeciders(req.socket.remotePort, port);
+    const result = await decideOutOfBand(store, id, decision as Decision, { user, via: 'warden inspect', deciders });
+    if (!result.ok && result.reason === 'refused') {
+      log.warn({ requestId: id, decision, reason: result.message }, 'decision from the inspector refused');
+      return json(res, 403, { ok: false, reason: 'refused', error: result.message });
+    }
     if (result.ok) {
       log.info({ requestId: id, decision, user }, 'decision recorded from the inspector');
       return json(res, 200, { ok: true, decision: result.recorded });

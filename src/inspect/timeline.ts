@@ -5,6 +5,15 @@
  */
 import type { StoredEvent } from '../events/types.ts';
 import { excerpt } from '../present/text.ts';
+import { ASK_REASON_LABELS, DECISION_DONE, DECISION_SHORT, SOURCE_LABELS } from '../present/labels.ts';
+
+/** A classification's outcome in words (the stored value is shown beside it). */
+const CLASSIFIED_WORDS: Record<'auto-approve' | 'ask' | 'reject', string> = {
+  'auto-approve': 'allowed without asking',
+  ask: 'a person is asked',
+  reject: 'rejected',
+};
+import { deciderText } from '../present/labels.ts';
 
 export interface TimelineEntry {
   position: number;
@@ -20,7 +29,7 @@ const OUTPUT_MAX = 4000;
 
 const clip = (text: string) => excerpt(text, OUTPUT_MAX);
 
-function runDetails(run: Extract<StoredEvent, { type: 'ExecutionFinished' | 'SandboxRunFinished' }>['data']): string[] {
+function runDetails(run: Extract<StoredEvent, { type: 'ExecutionFinished' | 'ExecutionBlocked' | 'SandboxRunFinished' }>['data']): string[] {
   const d: string[] = [];
   if (run.exitCode !== null) d.push(`exit code ${run.exitCode}`);
   if (run.signal) d.push(`killed by ${run.signal}`);
@@ -28,6 +37,11 @@ function runDetails(run: Extract<StoredEvent, { type: 'ExecutionFinished' | 'San
   d.push(`${Math.round(run.durationMs)} ms, ${run.stdoutBytes} B stdout, ${run.stderrBytes} B stderr${run.truncated ? ' (truncated)' : ''}`);
   if (run.denial.denied) d.push(`sandbox denied: ${run.denial.what ?? 'an operation'}`);
   if (run.error) d.push(`error: ${run.error}`);
+  if (run.network) {
+    const made = Object.entries(run.network.allowed).map(([host, n]) => `${host} ×${n}`);
+    if (made.length > 0) d.push(`connections: ${made.join(', ')}`);
+    for (const r of run.network.refused) d.push(`refused ${r.host} ×${r.count}: ${r.reason}`);
+  }
   return d;
 }
 
@@ -45,30 +59,52 @@ export function timelineEntry(e: StoredEvent): TimelineEntry {
     case 'Classified': {
       const d = e.data;
       const details = [`reason: ${d.reason}`, `sandbox ${d.sandbox}${d.knownSafe ? ', known safe' : ''}${d.dangerous ? ', DANGEROUS' : ''}`];
-      if (d.askReason) details.push(`ask reason: ${d.askReason}`);
-      if (d.decisionSource) details.push(`decided by: ${d.decisionSource}`);
+      if (d.askReason) details.push(`ask reason: ${ASK_REASON_LABELS[d.askReason] ?? d.askReason} (${d.askReason})`);
+      if (d.decisionSource) details.push(`decided by: ${SOURCE_LABELS[d.decisionSource]} (${d.decisionSource})`);
       if (d.files?.length) details.push(`files: ${d.files.map((f) => `${f.kind} ${f.path}`).join(', ')}`);
-      return { ...base, title: `classified: ${d.outcome}`, details };
+      // the words a person reads, the stored value beside them for whoever checks the record
+      return { ...base, title: `checked: ${CLASSIFIED_WORDS[d.outcome]} (${d.outcome})`, details };
     }
     case 'SandboxRunStarted':
       return { ...base, title: 'sandboxed attempt started', details: [`${e.data.sandbox}, ${e.data.mode}`] };
     case 'SandboxRunFinished':
       return { ...base, title: 'sandboxed attempt finished', details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
     case 'Escalated':
-      return { ...base, title: 'escalated to a person', details: [`sandbox denied: ${e.data.denial}`] };
+      return {
+        ...base,
+        title: 'escalated to a person',
+        details: [`sandbox denied: ${e.data.denial}`, ...(e.data.domains ? [`asks about domains: ${e.data.domains.join(', ')}`] : [])],
+      };
     case 'DecisionRequested':
-      return { ...base, title: 'waiting for a person', details: [e.data.message, `offered: ${e.data.offered.join(', ')}`] };
+      return { ...base, title: 'waiting for a person', details: [e.data.message, `offered: ${e.data.offered.map((o) => DECISION_SHORT[o]).join(', ')}`] };
     case 'DecisionRecorded': {
       const d = e.data;
-      const details = [`source: ${d.source}${d.user ? ` (${d.user})` : ''}`];
+      const details = [`source: ${d.source}${d.user ? ` (${d.user})` : ''}: ${SOURCE_LABELS[d.source]}`];
       if (d.reason) details.push(d.reason);
       if (d.rulePrefix) details.push(`always allow prefix: ${d.rulePrefix.join(' ')}`);
-      return { ...base, title: `decision: ${d.decision}`, details };
+      if (d.ruleDomains) details.push(`always allow domains: ${d.ruleDomains.join(', ')}`);
+      if (d.decider) details.push(`decided by ${deciderText(d.decider)}`);
+      return { ...base, title: `decision: ${DECISION_DONE[d.decision]} (${d.decision})`, details };
     }
+    case 'DecisionRefused':
+      return { ...base, title: `decision refused: ${e.data.decision} via ${e.data.via}`, details: [e.data.reason, `attempted by ${deciderText(e.data.by)}`] };
     case 'ExecutionStarted':
-      return { ...base, title: 'execution started', details: [e.data.mode ? `${e.data.sandbox}, ${e.data.mode}` : 'without a sandbox'] };
-    case 'ExecutionFinished':
-      return { ...base, title: 'execution finished', details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
+      return {
+        ...base,
+        title: 'execution started',
+        details: [
+          e.data.mode ? `${e.data.sandbox}, ${e.data.mode}` : 'without a sandbox',
+          ...(e.data.domains ? [`with domains approved for this retry: ${e.data.domains.join(', ')}`] : []),
+        ],
+      };
+    case 'ExecutionFinished': {
+      // a run that exited non-zero is not a success: the title says how it ended
+      const ok = e.data.exitCode === 0 && e.data.error === undefined && !e.data.timedOut;
+      const title = ok ? 'execution finished' : e.data.exitCode !== null && e.data.exitCode !== 0 ? `execution failed (exit ${e.data.exitCode})` : 'execution did not finish';
+      return { ...base, title, details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
+    }
+    case 'ExecutionBlocked':
+      return { ...base, title: 'approved run blocked by the sandbox', details: runDetails(e.data), stdout: clip(e.data.stdoutExcerpt), stderr: clip(e.data.stderrExcerpt) };
     case 'Rejected':
       return { ...base, title: 'rejected', details: [e.data.reason] };
     case 'Aborted':

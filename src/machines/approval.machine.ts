@@ -14,8 +14,9 @@ import { quote } from 'shell-quote';
 import type { Classification } from '../safety/types.ts';
 import type { AskReason, Decision, SandboxMode, SandboxType } from '../policy.ts';
 import { isApproving, isPersonSource } from '../policy.ts';
-import type { DomainEvent, EventData, RecordedRunResult } from '../events/types.ts';
+import type { DomainEvent, EventData, FailedEffect, RunRecord } from '../events/types.ts';
 import { diffDigest, patchDiff } from '../safety/patch/unifiedDiff.ts';
+import { messageOf } from '../errors.ts';
 
 export type ApprovalRequest = EventData<'ApprovalRequested'>;
 export type RecordedDecision = EventData<'DecisionRecorded'>;
@@ -27,23 +28,35 @@ export interface ApprovalInput {
 }
 
 export interface ExecutionPlan {
-  sandbox: SandboxType;
+  /** Which sandbox runs it; 'none' is bare. (Recorded as the run start's `sandbox` field.) */
+  sandboxType: SandboxType;
   /** Null when the run is bare. */
   mode: SandboxMode | null;
+  /** Names a person allowed for this retry after the domain proxy refused them (public addresses only). */
+  domains?: string[];
+  /**
+   * A person-approved patch: the only writable directories, those holding the approved paths
+   * (canonical-looking absolute paths, sorted). Not the workspace, not /tmp, not the other roots.
+   */
+  writable?: string[];
 }
 
 export interface ApprovalContext extends ApprovalInput {
   classification: Classification | null;
-  sandboxRun: RecordedRunResult | null;
+  sandboxRun: RunRecord | null;
   /** What the sandbox denied, when a denial escalated to a person. */
   escalation: string | null;
+  /** A domain escalation: the refused names the person is asked to allow (the retry keeps the sandbox). */
+  escalatedDomains: string[] | null;
   askReason: AskReason | null;
   /** The question put to a person, computed once on entering awaitingDecision. */
   question: { reason: AskReason; message: string; offered: Decision[]; shown?: EventData<'DecisionRequested'>['shown'] } | null;
   decision: RecordedDecision | null;
   plan: ExecutionPlan | null;
-  execution: RecordedRunResult | null;
+  execution: RunRecord | null;
   failure: string | null;
+  /** Which effect failed, when the request was rejected because one did (recorded on Rejected). */
+  failedEffect: FailedEffect | null;
 }
 
 export interface ClassifyInput extends ApprovalInput {}
@@ -57,6 +70,10 @@ export interface DecideInput extends ApprovalInput {
   message: string;
   offered: Decision[];
   escalation: string | null;
+  /** A domain question: the names asked about (absent or null for every other question). */
+  escalatedDomains?: string[] | null;
+  /** True when the person already approved this once and the sandbox blocked that run. */
+  blockedApproval?: boolean;
 }
 export interface ExecuteInput extends ApprovalInput {
   classification: Classification | null;
@@ -73,14 +90,18 @@ export function isFinalState(state: string): state is FinalState {
   return finalStates.has(state);
 }
 
-const NOT_PROVIDED = (name: string) =>
-  fromPromise<never, unknown>(async () => {
+/** The typed placeholder of an effect: the caller provides the real one (`machine.provide`). */
+function notProvided<Output, Input>(name: string) {
+  return fromPromise<Output, Input>(async () => {
     throw new Error(`effect '${name}' was not provided to the approval machine`);
   });
+}
 
 // ---- pure helpers the chart refers to ----
 
-function offeredDecisions(c: Classification | null): Decision[] {
+function offeredDecisions(c: Classification | null, reason: AskReason): Decision[] {
+  // A domain question is about a name, not the command: "always" writes the name, never a prefix.
+  if (reason === 'network-domain') return ['approved', 'approved_for_session', 'approved_always', 'denied', 'abort'];
   const offered: Decision[] = ['approved', 'approved_for_session'];
   // An always-allow rule is offered only for a concrete prefix, never for a bare shell or interpreter.
   if (c?.proposedPrefix && c.proposedPrefix.length > 0) offered.push('approved_always');
@@ -103,14 +124,35 @@ const ASK_WHY: Record<AskReason, string> = {
   dangerous: 'it looks dangerous',
   escalation: 'the agent asks to run it without the sandbox',
   'sandbox-denial': 'the sandbox blocked it; approving retries it without the sandbox',
+  'network-domain': 'the sandbox refused a connection to a domain that is not allowed; approving retries it in the sandbox with that domain allowed (public addresses only)',
   rule: 'a rule says to ask',
   patch: 'the patch writes outside the writable roots or the policy asks for patches',
   'no-sandbox': 'no sandbox is available here to contain it',
 };
 
-/** The sentence a person decides from; pure so the recorded DecisionRequested replays exactly. */
-export function decisionMessage(ctx: Pick<ApprovalContext, 'request' | 'classification' | 'escalation'>, reason: AskReason): string {
-  const parts = [`Allow the agent to ${describeWhat(ctx.request, ctx.classification)} in ${ctx.request.cwd}?`];
+/**
+ * The sentence a person decides from; pure so the recorded DecisionRequested replays exactly. When
+ * the person's own approval was blocked by the sandbox (`execution` is that blocked run), the
+ * question says so: they approved it once already, and this answer decides whether it runs bare.
+ * A domain question names the domains first: it is about them, and a yes keeps the sandbox.
+ */
+export function decisionMessage(
+  ctx: Pick<ApprovalContext, 'request' | 'classification' | 'escalation'> & { execution?: RunRecord | null; escalatedDomains?: string[] | null },
+  reason: AskReason,
+): string {
+  const domains = reason === 'network-domain' ? (ctx.escalatedDomains ?? []) : [];
+  if (domains.length === 0 && ctx.execution && ctx.escalation) {
+    const parts = [
+      `You approved: ${describeWhat(ctx.request, ctx.classification)} in ${ctx.request.cwd}, but the sandbox blocked it (${ctx.escalation}).`,
+      'Run it without the sandbox?',
+    ];
+    if (ctx.request.justification) parts.push(`Agent's justification: ${ctx.request.justification}`);
+    return parts.join(' ');
+  }
+  const parts =
+    domains.length > 0
+      ? [`Allow the agent's command to reach ${domains.join(', ')}: ${describeWhat(ctx.request, ctx.classification)} in ${ctx.request.cwd}?`]
+      : [`Allow the agent to ${describeWhat(ctx.request, ctx.classification)} in ${ctx.request.cwd}?`];
   parts.push(`Asked because ${ASK_WHY[reason]}.`);
   if (ctx.escalation) parts.push(`Denied by the sandbox: ${ctx.escalation}.`);
   if (ctx.classification?.reason) parts.push(`Classification: ${ctx.classification.reason}.`);
@@ -118,24 +160,76 @@ export function decisionMessage(ctx: Pick<ApprovalContext, 'request' | 'classifi
   return parts.join(' ');
 }
 
-/**
- * Where an approved run happens. Known-safe commands stay in the read-only sandbox whenever one is
- * in force; a person's approval of an escalation (or of a retry after a sandbox denial) runs bare.
- */
-export function planExecution(ctx: Pick<ApprovalContext, 'request' | 'classification' | 'escalation' | 'decision'>): ExecutionPlan {
-  const c = ctx.classification;
-  const policy = ctx.request.policy;
-  if (!c || c.sandbox === 'none' || policy.sandbox === 'danger-full-access') return { sandbox: 'none', mode: null };
-  // A client's answer in time counts as the person's here (as before `client` existed); `client-auto` never approves.
-  const personApproved = ctx.decision ? isPersonSource(ctx.decision.source) : false;
-  if (personApproved && (ctx.escalation !== null || ctx.request.withEscalatedPermissions)) {
-    return { sandbox: 'none', mode: null };
-  }
-  if (c.knownSafe && ctx.request.kind === 'exec') return { sandbox: c.sandbox, mode: 'read-only' };
-  return { sandbox: c.sandbox, mode: policy.sandbox };
+/** The directory of an absolute, normalised path (the classifier resolves patch paths so). Pure. */
+function parentOf(p: string): string {
+  const cut = p.lastIndexOf('/');
+  return cut <= 0 ? '/' : p.slice(0, cut);
 }
 
-export function runEnded(run: RecordedRunResult): boolean {
+/**
+ * The directories a person-approved patch may write: those of each approved path and move
+ * destination (the applier writes a temp file beside its target and renames it in, so a file's
+ * directory is the least a write needs). Pure.
+ */
+export function approvedPatchDirs(files: ReadonlyArray<{ path: string; moveTo?: string }>): string[] {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    dirs.add(parentOf(f.path));
+    if (f.moveTo !== undefined) dirs.add(parentOf(f.moveTo));
+  }
+  return [...dirs].sort();
+}
+
+/**
+ * Where an approved run happens. Known-safe commands run in the read-only sandbox whenever the
+ * platform has one, under every policy including danger-full-access (the classification says so
+ * with a non-`none` sandbox); a person's approval of an escalation (or of a retry after a sandbox
+ * denial) runs bare.
+ * A patch a person approved is applied in the sandbox with exactly the approved paths' directories
+ * writable, whatever the sandbox policy (as Codex applies a user-approved patch, but still
+ * contained: a planted symlink or hard link cannot carry the write elsewhere, see writableRoots.ts
+ * `onlyRoots`); if the sandbox still blocks it, the person is asked again (stateAfterExecution).
+ */
+export function planExecution(
+  ctx: Pick<ApprovalContext, 'request' | 'classification' | 'escalation' | 'decision'> & { escalatedDomains?: string[] | null },
+): ExecutionPlan {
+  const c = ctx.classification;
+  const policy = ctx.request.policy;
+  if (!c || c.sandbox === 'none') return { sandboxType: 'none', mode: null };
+  // A client's answer in time counts as the person's here (as before `client` existed); `client-auto` never approves.
+  const personApproved = ctx.decision ? isPersonSource(ctx.decision.source) : false;
+  // A domain approval opens those names and nothing else: the retry stays in the same sandbox. Only
+  // a person's approval adds them (a fail-closed source never approves; the policy never gets here).
+  const domains = ctx.escalatedDomains ?? [];
+  if (domains.length > 0 && ctx.escalation !== null) {
+    const base = planExecution({ ...ctx, escalation: null, escalatedDomains: null, decision: null });
+    return personApproved ? { ...base, domains } : base;
+  }
+  if (personApproved && (ctx.escalation !== null || ctx.request.withEscalatedPermissions)) {
+    return { sandboxType: 'none', mode: null };
+  }
+  if (personApproved && ctx.request.kind === 'patch' && c.files && c.files.length > 0) {
+    return { sandboxType: c.sandbox, mode: 'workspace-write', writable: approvedPatchDirs(c.files) };
+  }
+  if (c.knownSafe && ctx.request.kind === 'exec') return { sandboxType: c.sandbox, mode: 'read-only' };
+  if (policy.sandbox === 'danger-full-access') return { sandboxType: 'none', mode: null };
+  return { sandboxType: c.sandbox, mode: policy.sandbox };
+}
+
+/** At most this many names in one domain question: a command cannot bury one name among hundreds. */
+export const MAX_ESCALATED_DOMAINS = 8;
+
+/**
+ * The names a denial may put to a person, or null for an ordinary sandbox denial: only when the
+ * denial is the domain proxy's (the run recorded it with `domains`), each a plain name no list
+ * mentioned (runCommand keeps only refusals of kind `not-allowed`).
+ */
+export function escalatableDomains(run: RunRecord | null): string[] | null {
+  const names = run?.denial.denied ? (run.denial.domains ?? []) : [];
+  return names.length === 0 ? null : names.slice(0, MAX_ESCALATED_DOMAINS);
+}
+
+export function runEnded(run: RunRecord): boolean {
   return !run.timedOut && run.error === undefined && (run.exitCode !== null || run.signal !== null);
 }
 
@@ -149,14 +243,31 @@ export function stateAfterClassified(c: Classification): 'rejected' | 'sandboxed
   return 'awaitingDecision';
 }
 
+/**
+ * The state an approved run leads to. A person's approval of a run that the sandbox then blocked
+ * asks again, "run it without the sandbox?" (issue #13 point 7: what the person approved must be
+ * what happens, or they hear why not), under the same rule as a sandboxed attempt's denial: never
+ * under `never` (nobody is asked there). Only a sandboxed run can be blocked, and the retry runs
+ * bare, so this asks at most once.
+ */
+export function stateAfterExecution(
+  run: RunRecord,
+  ctx: { request: Pick<ApprovalRequest, 'policy'>; plan: ExecutionPlan | null; decision: RecordedDecision | null },
+): 'escalating' | 'failed' | 'completed' {
+  const sandboxed = ctx.plan !== null && ctx.plan.sandboxType !== 'none' && ctx.plan.mode !== null;
+  const byPerson = ctx.decision !== null && isApproving(ctx.decision.decision) && isPersonSource(ctx.decision.source);
+  if (sandboxed && byPerson && run.denial.denied && ctx.request.policy.approval !== 'never') return 'escalating';
+  return runEnded(run) ? 'completed' : 'failed';
+}
+
 /** The state a finished sandboxed attempt leads to. Under `never` a denial goes back to the agent. */
-export function stateAfterSandboxRun(run: RecordedRunResult, approval: ApprovalRequest['policy']['approval']): 'escalating' | 'failed' | 'completed' {
+export function stateAfterSandboxRun(run: RunRecord, approval: ApprovalRequest['policy']['approval']): 'escalating' | 'failed' | 'completed' {
   if (run.denial.denied && approval !== 'never') return 'escalating';
   return runEnded(run) ? 'completed' : 'failed';
 }
 
 /** The record of a run whose effect failed before a result existed (spawn or store failure). */
-export function unfinishedRun(error: string): RecordedRunResult {
+export function unfinishedRun(error: string): RunRecord {
   return {
     exitCode: null,
     signal: null,
@@ -172,12 +283,36 @@ export function unfinishedRun(error: string): RecordedRunResult {
   };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 type DoneEvent<T> = { type: string; output: T };
-type ErrorEvent = { type: string; error: unknown };
+
+/** An action's (or guard's) params: the invoked effect's result. */
+const theOutput = <T,>({ event }: { event: DoneEvent<T> }): T => event.output;
+
+/**
+ * Every branch after an effect's result starts the same way: keep the result in the context, then
+ * announce it as its event (an `assign`, then an `emit`: the shape replay's fast step compiles).
+ */
+function keepAndAnnounce<const Keep extends string, const Announce extends string>(keep: Keep, announce: Announce) {
+  return [
+    { type: keep, params: theOutput },
+    { type: announce, params: theOutput },
+  ];
+}
+const classified = keepAndAnnounce('recordClassification', 'announceClassification');
+const sandboxRunFinished = keepAndAnnounce('recordSandboxRun', 'announceSandboxRunFinished');
+const executionFinished = keepAndAnnounce('recordExecution', 'announceExecutionFinished');
+const executionBlocked = keepAndAnnounce('recordExecution', 'announceExecutionBlocked');
+
+/** A run effect that failed before any result existed: the request fails, and the run is announced as unfinished. */
+function runFailed<const Announce extends string>(what: string, announce: Announce) {
+  return {
+    target: 'failed' as const,
+    actions: [
+      { type: 'recordFailure' as const, params: ({ event }: { event: { error: unknown } }) => `${what} failed: ${messageOf(event.error)}` },
+      { type: announce, params: ({ event }: { event: { error: unknown } }) => unfinishedRun(messageOf(event.error)) },
+    ],
+  };
+}
 
 export const approvalMachine = setup({
   types: {
@@ -187,18 +322,19 @@ export const approvalMachine = setup({
     emitted: {} as DomainEvent,
   },
   actors: {
-    classify: NOT_PROVIDED('classify') as unknown as ReturnType<typeof fromPromise<Classification, ClassifyInput>>,
-    runSandboxed: NOT_PROVIDED('runSandboxed') as unknown as ReturnType<typeof fromPromise<RecordedRunResult, RunSandboxedInput>>,
-    decide: NOT_PROVIDED('decide') as unknown as ReturnType<typeof fromPromise<RecordedDecision, DecideInput>>,
-    execute: NOT_PROVIDED('execute') as unknown as ReturnType<typeof fromPromise<RecordedRunResult, ExecuteInput>>,
+    classify: notProvided<Classification, ClassifyInput>('classify'),
+    runSandboxed: notProvided<RunRecord, RunSandboxedInput>('runSandboxed'),
+    decide: notProvided<RecordedDecision, DecideInput>('decide'),
+    execute: notProvided<RunRecord, ExecuteInput>('execute'),
   },
   guards: {
     isRejectedByClassification: (_, c: Classification) => stateAfterClassified(c) === 'rejected',
     isSandboxedAttempt: (_, c: Classification) => stateAfterClassified(c) === 'sandboxedRun',
     isAutoApproved: (_, c: Classification) => stateAfterClassified(c) === 'autoApproved',
-    isEscalatableDenial: ({ context }, run: RecordedRunResult) =>
+    isEscalatableDenial: ({ context }, run: RunRecord) =>
       stateAfterSandboxRun(run, context.request.policy.approval) === 'escalating',
-    runDidNotFinish: (_, run: RecordedRunResult) => !runEnded(run),
+    isBlockedApproval: ({ context }, run: RunRecord) => stateAfterExecution(run, context) === 'escalating',
+    runDidNotFinish: (_, run: RunRecord) => !runEnded(run),
     isApproval: (_, d: RecordedDecision) => isApproving(d.decision),
     isAbort: (_, d: RecordedDecision) => d.decision === 'abort',
   },
@@ -221,22 +357,33 @@ export const approvalMachine = setup({
     announceSandboxRunStarted: emit(({ context }) => ({
       type: 'SandboxRunStarted' as const,
       data: {
-        sandbox: context.plan!.sandbox,
+        sandbox: context.plan!.sandboxType,
         mode: context.plan!.mode ?? context.request.policy.sandbox,
         ...(context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
       },
     })),
-    recordSandboxRun: assign({ sandboxRun: (_, run: RecordedRunResult) => run }),
-    announceSandboxRunFinished: emit((_, run: RecordedRunResult) => ({ type: 'SandboxRunFinished', data: run }) as const),
-    recordEscalation: assign({
-      escalation: ({ context }) => context.sandboxRun?.denial.what ?? 'an operation was denied by the sandbox',
-      askReason: 'sandbox-denial' as const,
+    recordSandboxRun: assign({ sandboxRun: (_, run: RunRecord) => run }),
+    announceSandboxRunFinished: emit((_, run: RunRecord) => ({ type: 'SandboxRunFinished', data: run }) as const),
+    recordEscalation: assign(({ context }) => {
+      // the run that was denied: an approved execution when there was one, else the sandboxed attempt
+      const run = context.execution ?? context.sandboxRun;
+      // One domain question per request: a retry with the names that is blocked again asks the
+      // ordinary question (run it without the sandbox?), so a command cannot ask name after name.
+      const domains = context.escalatedDomains === null ? escalatableDomains(run) : null;
+      return {
+        escalation: run?.denial.what ?? 'an operation was denied by the sandbox',
+        escalatedDomains: domains,
+        askReason: domains === null ? ('sandbox-denial' as const) : ('network-domain' as const),
+      };
     }),
-    announceEscalation: emit(({ context }) => ({ type: 'Escalated', data: { denial: context.escalation! } }) as const),
+    announceEscalation: emit(({ context }) => ({
+      type: 'Escalated' as const,
+      data: { denial: context.escalation!, ...(context.escalatedDomains === null ? {} : { domains: context.escalatedDomains }) },
+    })),
     recordQuestion: assign({
       question: ({ context }) => {
         const reason = context.askReason ?? 'not-known-safe';
-        const question = { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification) };
+        const question = { reason, message: decisionMessage(context, reason), offered: offeredDecisions(context.classification, reason) };
         // a patch is decided from its diff: the record keeps which one (its digest)
         return context.request.kind === 'patch' ? { ...question, shown: diffDigest(patchDiff(context.request.patch ?? '')) } : question;
       },
@@ -246,15 +393,20 @@ export const approvalMachine = setup({
     announceExecutionStarted: emit(({ context }) => ({
       type: 'ExecutionStarted' as const,
       data: {
-        sandbox: context.plan!.sandbox,
+        sandbox: context.plan!.sandboxType,
         mode: context.plan!.mode,
         ...(context.plan!.mode === null || context.request.policy.hidden === undefined ? {} : { hidden: context.request.policy.hidden }),
+        ...(context.plan!.domains === undefined ? {} : { domains: context.plan!.domains }),
+        ...(context.plan!.writable === undefined ? {} : { writable: context.plan!.writable }),
       },
     })),
-    recordExecution: assign({ execution: (_, run: RecordedRunResult) => run }),
-    announceExecutionFinished: emit((_, run: RecordedRunResult) => ({ type: 'ExecutionFinished', data: run }) as const),
+    recordExecution: assign({ execution: (_, run: RunRecord) => run }),
+    announceExecutionFinished: emit((_, run: RunRecord) => ({ type: 'ExecutionFinished', data: run }) as const),
+    announceExecutionBlocked: emit((_, run: RunRecord) => ({ type: 'ExecutionBlocked', data: run }) as const),
     recordFailure: assign({ failure: (_, message: string) => message }),
-    announceRejected: emit((_, reason: string) => ({ type: 'Rejected', data: { reason } }) as const),
+    recordFailedEffect: assign({ failedEffect: (_, effect: FailedEffect) => effect }),
+    announceRejected: emit((_, p: { reason: string; failedEffect: FailedEffect | null }) =>
+      ({ type: 'Rejected', data: { reason: p.reason, ...(p.failedEffect ? { failedEffect: p.failedEffect } : {}) } }) as const),
     announceAborted: emit((_, reason: string) => ({ type: 'Aborted', data: { reason } }) as const),
   },
 }).createMachine({
@@ -264,12 +416,14 @@ export const approvalMachine = setup({
     classification: null,
     sandboxRun: null,
     escalation: null,
+    escalatedDomains: null,
     askReason: null,
     question: null,
     decision: null,
     plan: null,
     execution: null,
     failure: null,
+    failedEffect: null,
   }),
   initial: 'received',
   output: ({ context }) => context,
@@ -285,41 +439,20 @@ export const approvalMachine = setup({
         input: ({ context }) => ({ requestId: context.requestId, sessionId: context.sessionId, request: context.request }),
         onDone: [
           {
-            guard: { type: 'isRejectedByClassification', params: ({ event }) => event.output },
+            guard: { type: 'isRejectedByClassification', params: theOutput },
             target: 'rejected',
-            actions: [
-              { type: 'recordClassification', params: ({ event }) => event.output },
-              { type: 'announceClassification', params: ({ event }) => event.output },
-              { type: 'recordFailure', params: ({ event }) => event.output.reason },
-            ],
+            actions: [...classified, { type: 'recordFailure', params: ({ event }) => event.output.reason }],
           },
-          {
-            guard: { type: 'isSandboxedAttempt', params: ({ event }) => event.output },
-            target: 'sandboxedRun',
-            actions: [
-              { type: 'recordClassification', params: ({ event }) => event.output },
-              { type: 'announceClassification', params: ({ event }) => event.output },
-            ],
-          },
-          {
-            guard: { type: 'isAutoApproved', params: ({ event }) => event.output },
-            target: 'autoApproved',
-            actions: [
-              { type: 'recordClassification', params: ({ event }) => event.output },
-              { type: 'announceClassification', params: ({ event }) => event.output },
-            ],
-          },
-          {
-            target: 'awaitingDecision',
-            actions: [
-              { type: 'recordClassification', params: ({ event }) => event.output },
-              { type: 'announceClassification', params: ({ event }) => event.output },
-            ],
-          },
+          { guard: { type: 'isSandboxedAttempt', params: theOutput }, target: 'sandboxedRun', actions: classified },
+          { guard: { type: 'isAutoApproved', params: theOutput }, target: 'autoApproved', actions: classified },
+          { target: 'awaitingDecision', actions: classified },
         ],
         onError: {
           target: 'rejected',
-          actions: { type: 'recordFailure', params: ({ event }) => `classification failed: ${errorText(event.error)}` },
+          actions: [
+            { type: 'recordFailure', params: ({ event }) => `classification failed: ${messageOf(event.error)}` },
+            { type: 'recordFailedEffect', params: 'classify' as const },
+          ],
         },
       },
     },
@@ -340,37 +473,11 @@ export const approvalMachine = setup({
           plan: context.plan!,
         }),
         onDone: [
-          {
-            guard: { type: 'isEscalatableDenial', params: ({ event }) => event.output },
-            target: 'escalating',
-            actions: [
-              { type: 'recordSandboxRun', params: ({ event }) => event.output },
-              { type: 'announceSandboxRunFinished', params: ({ event }) => event.output },
-            ],
-          },
-          {
-            guard: { type: 'runDidNotFinish', params: ({ event }) => event.output },
-            target: 'failed',
-            actions: [
-              { type: 'recordSandboxRun', params: ({ event }) => event.output },
-              { type: 'announceSandboxRunFinished', params: ({ event }) => event.output },
-            ],
-          },
-          {
-            target: 'completed',
-            actions: [
-              { type: 'recordSandboxRun', params: ({ event }) => event.output },
-              { type: 'announceSandboxRunFinished', params: ({ event }) => event.output },
-            ],
-          },
+          { guard: { type: 'isEscalatableDenial', params: theOutput }, target: 'escalating', actions: sandboxRunFinished },
+          { guard: { type: 'runDidNotFinish', params: theOutput }, target: 'failed', actions: sandboxRunFinished },
+          { target: 'completed', actions: sandboxRunFinished },
         ],
-        onError: {
-          target: 'failed',
-          actions: [
-            { type: 'recordFailure', params: ({ event }) => `sandboxed run failed: ${errorText(event.error)}` },
-            { type: 'announceSandboxRunFinished', params: ({ event }) => unfinishedRun(errorText(event.error)) },
-          ],
-        },
+        onError: runFailed('sandboxed run', 'announceSandboxRunFinished'),
       },
     },
     escalating: {
@@ -389,32 +496,37 @@ export const approvalMachine = setup({
           classification: context.classification!,
           ...context.question!,
           escalation: context.escalation,
+          escalatedDomains: context.escalatedDomains,
+          blockedApproval: context.execution !== null,
         }),
         onDone: [
           {
-            guard: { type: 'isApproval', params: ({ event }) => event.output },
+            guard: { type: 'isApproval', params: theOutput },
             target: 'executing',
-            actions: { type: 'recordDecision', params: ({ event }) => event.output },
+            actions: { type: 'recordDecision', params: theOutput },
           },
           {
-            guard: { type: 'isAbort', params: ({ event }) => event.output },
+            guard: { type: 'isAbort', params: theOutput },
             target: 'aborted',
             actions: [
-              { type: 'recordDecision', params: ({ event }) => event.output },
+              { type: 'recordDecision', params: theOutput },
               { type: 'recordFailure', params: ({ event }) => abortReason(event.output) },
             ],
           },
           {
             target: 'rejected',
             actions: [
-              { type: 'recordDecision', params: ({ event }) => event.output },
+              { type: 'recordDecision', params: theOutput },
               { type: 'recordFailure', params: ({ event }) => denialReason(event.output) },
             ],
           },
         ],
         onError: {
           target: 'rejected',
-          actions: { type: 'recordFailure', params: ({ event }) => `no decision could be recorded: ${errorText(event.error)}` },
+          actions: [
+            { type: 'recordFailure', params: ({ event }) => `no decision could be recorded: ${messageOf(event.error)}` },
+            { type: 'recordFailedEffect', params: 'decide' as const },
+          ],
         },
       },
     },
@@ -432,35 +544,17 @@ export const approvalMachine = setup({
           plan: context.plan!,
         }),
         onDone: [
-          {
-            guard: { type: 'runDidNotFinish', params: ({ event }) => event.output },
-            target: 'failed',
-            actions: [
-              { type: 'recordExecution', params: ({ event }) => event.output },
-              { type: 'announceExecutionFinished', params: ({ event }) => event.output },
-            ],
-          },
-          {
-            target: 'completed',
-            actions: [
-              { type: 'recordExecution', params: ({ event }) => event.output },
-              { type: 'announceExecutionFinished', params: ({ event }) => event.output },
-            ],
-          },
+          { guard: { type: 'isBlockedApproval', params: theOutput }, target: 'escalating', actions: executionBlocked },
+          { guard: { type: 'runDidNotFinish', params: theOutput }, target: 'failed', actions: executionFinished },
+          { target: 'completed', actions: executionFinished },
         ],
-        onError: {
-          target: 'failed',
-          actions: [
-            { type: 'recordFailure', params: ({ event }) => `execution failed: ${errorText(event.error)}` },
-            { type: 'announceExecutionFinished', params: ({ event }) => unfinishedRun(errorText(event.error)) },
-          ],
-        },
+        onError: runFailed('execution', 'announceExecutionFinished'),
       },
     },
     completed: { type: 'final' },
     rejected: {
       type: 'final',
-      entry: { type: 'announceRejected', params: ({ context }) => context.failure ?? 'rejected' },
+      entry: { type: 'announceRejected', params: ({ context }) => ({ reason: context.failure ?? 'rejected', failedEffect: context.failedEffect }) },
     },
     aborted: {
       type: 'final',
@@ -481,6 +575,3 @@ function abortReason(d: RecordedDecision): string {
   if (d.source === 'client') return `aborted in the MCP client${d.user ? ` (${d.user})` : ''}`;
   return d.user ? `aborted by ${d.user}` : 'aborted by the person asked';
 }
-
-export type ApprovalMachine = typeof approvalMachine;
-export type { DoneEvent, ErrorEvent };

@@ -13,11 +13,13 @@
  */
 import { createActor, getInitialMicrosteps, getMicrosteps, type AnyEventObject, type InspectionEvent } from 'xstate';
 import { isDeepStrictEqual } from 'node:util';
-import type { DomainEvent, StoredEvent } from '../events/types.ts';
+import type { DomainEvent, FailedEffect, StoredEvent, StoredEventOf } from '../events/types.ts';
 import { canonicalJson } from '../events/hashChain.ts';
+import { isSideEvent } from '../events/lifecycle.ts';
 import { isAskedSource, isFailClosedSource } from '../policy.ts';
 import { approvalMachine, isFinalState, unfinishedRun, type ApprovalInput } from './approval.machine.ts';
 import { streamRuleViolations, type RuleViolation } from './streamRules.ts';
+import { fastInitialStep, fastNextStep, type LightSnapshot } from './fastStep.ts';
 
 type Snapshot = ReturnType<typeof getInitialMicrosteps<typeof approvalMachine>>[number][0];
 
@@ -71,20 +73,44 @@ export interface ReplayResult {
 /** States in which a run may have been cut off: the only ones an Interrupted event may end. */
 export const INTERRUPTIBLE = new Set(['executing', 'sandboxedRun']);
 
-/** Prefixes the machine puts before an effect's error text (see the onError actions). */
-const ERROR_PREFIX = {
+/**
+ * Which effect's failure a Rejected records. New records say so in `failedEffect`; records made
+ * before that field existed are recognised by the prefix the machine put before the error text
+ * (the only place the words are read, and only for such old records).
+ */
+const LEGACY_ERROR_PREFIX = {
   classify: 'classification failed: ',
   decide: 'no decision could be recorded: ',
 } as const;
 
+function failedEffectOf(e: StoredEventOf<'Rejected'>): FailedEffect | null {
+  if (e.data.failedEffect !== undefined) return e.data.failedEffect;
+  if (e.data.reason.startsWith(LEGACY_ERROR_PREFIX.classify)) return 'classify';
+  if (e.data.reason.startsWith(LEGACY_ERROR_PREFIX.decide)) return 'decide';
+  return null;
+}
+
+/** The error text an effect failure carried, without the words the machine put before it. */
+function failureMessage(e: StoredEventOf<'Rejected'>, effect: FailedEffect): string {
+  const prefix = LEGACY_ERROR_PREFIX[effect];
+  return e.data.reason.startsWith(prefix) ? e.data.reason.slice(prefix.length) : e.data.reason;
+}
+
 const done = (id: string, output: unknown): AnyEventObject => ({ type: `xstate.done.actor.${id}`, output });
 const failure = (id: string, message: string): AnyEventObject => ({ type: `xstate.error.actor.${id}`, error: new Error(message) });
 
+/**
+ * Fields the machine announces that records made before them lack: such a record still replays
+ * when the rest matches. DecisionRequested's `shown` (the diff digest) and ExecutionStarted's
+ * `writable` (a person-approved patch's directories), Rejected's `failedEffect`.
+ */
+const ADDED_LATER: Record<string, string> = { DecisionRequested: 'shown', ExecutionStarted: 'writable', Rejected: 'failedEffect' };
+
 function sameEvent(a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean {
   if (a.type !== b.type) return false;
-  if (a.type === 'DecisionRequested' && (a.data as { shown?: unknown }).shown !== undefined && (b.data as { shown?: unknown }).shown === undefined) {
-    // recorded before questions kept what was shown: the rest must still match
-    const { shown: _shown, ...rest } = a.data as { shown?: unknown };
+  const later = ADDED_LATER[a.type];
+  if (later !== undefined && (a.data as Record<string, unknown>)[later] !== undefined && (b.data as Record<string, unknown>)[later] === undefined) {
+    const { [later]: _added, ...rest } = a.data as Record<string, unknown>;
     return sameEvent({ type: a.type, data: rest }, b);
   }
   // Fast path first; canonical JSON settles key order and undefined fields (the store drops both).
@@ -104,6 +130,7 @@ function summary(e: StoredEvent): Pick<ReplayStep, 'decision' | 'source' | 'user
     case 'DecisionRecorded':
       return { decision: e.data.decision, source: e.data.source, ...(e.data.user ? { user: e.data.user } : {}), ...(e.data.reason ? { reason: e.data.reason } : {}) };
     case 'ExecutionFinished':
+    case 'ExecutionBlocked':
     case 'SandboxRunFinished':
       return { exitCode: e.data.exitCode, ...(e.data.error ? { reason: e.data.error } : e.data.timedOut ? { reason: 'timed out' } : {}) };
     case 'Rejected':
@@ -120,20 +147,22 @@ export function effectEventFor(state: string, e: StoredEvent): AnyEventObject | 
   switch (state) {
     case 'classifying':
       if (e.type === 'Classified') return done('classify', e.data);
-      if (e.type === 'Rejected' && e.data.reason.startsWith(ERROR_PREFIX.classify)) return failure('classify', e.data.reason.slice(ERROR_PREFIX.classify.length));
+      if (e.type === 'Rejected' && failedEffectOf(e) === 'classify') return failure('classify', failureMessage(e, 'classify'));
       return null;
     case 'sandboxedRun':
     case 'executing': {
       const id = state === 'executing' ? 'execute' : 'runSandboxed';
-      const finished = state === 'executing' ? 'ExecutionFinished' : 'SandboxRunFinished';
-      if (e.type !== finished) return null;
+      // an approved run the sandbox blocked is recorded as ExecutionBlocked (the machine's guard says which)
+      const finishes =
+        state === 'executing' ? e.type === 'ExecutionFinished' || e.type === 'ExecutionBlocked' : e.type === 'SandboxRunFinished';
+      if (!finishes || (e.type !== 'ExecutionFinished' && e.type !== 'ExecutionBlocked' && e.type !== 'SandboxRunFinished')) return null;
       // onError records unfinishedRun(message): map such a record back to the error it came from.
       if (e.data.error !== undefined && isDeepStrictEqual(e.data, unfinishedRun(e.data.error))) return failure(id, e.data.error);
       return done(id, e.data);
     }
     case 'awaitingDecision':
       if (e.type === 'DecisionRecorded') return done('decide', e.data);
-      if (e.type === 'Rejected' && e.data.reason.startsWith(ERROR_PREFIX.decide)) return failure('decide', e.data.reason.slice(ERROR_PREFIX.decide.length));
+      if (e.type === 'Rejected' && failedEffectOf(e) === 'decide') return failure('decide', failureMessage(e, 'decide'));
       return null;
     default:
       return null;
@@ -259,11 +288,65 @@ function collectMicrosteps(microsteps: Array<[Snapshot, Action[]]>): Stepped {
   return { snapshot: microsteps[microsteps.length - 1]![0], emitted, states };
 }
 
+/**
+ * How replay steps the machine: through XState (`plain`), or through fastStep.ts's memoised plans
+ * of the same machine, falling back to XState for any step it does not compile (`fast`). A
+ * snapshot of either kind may be handed to either stepper's next step.
+ */
+interface Stepper {
+  initial(input: ApprovalInput): { snapshot: Snapshot | LightSnapshot; emitted: DomainEvent[]; states: string[] };
+  next(snapshot: Snapshot | LightSnapshot, event: AnyEventObject): { snapshot: Snapshot | LightSnapshot; emitted: DomainEvent[]; states: string[] };
+}
+
+const isLight = (s: Snapshot | LightSnapshot): s is LightSnapshot => !('machine' in s);
+
+/** A real XState snapshot with this value and context (for a step XState must take after fast ones). */
+function realSnapshot(s: LightSnapshot): Snapshot {
+  return approvalMachine.resolveState({ value: s.value, context: s.context }) as Snapshot;
+}
+
+const PLAIN: Stepper = {
+  initial: initialStep,
+  next: (snapshot, event) => nextStep(isLight(snapshot) ? realSnapshot(snapshot) : snapshot, event),
+};
+
+const FAST: Stepper = {
+  initial: (input) => fastInitialStep(input) ?? initialStep(input),
+  next: (snapshot, event) => {
+    if (isLight(snapshot)) return fastNextStep(snapshot, event) ?? nextStep(realSnapshot(snapshot), event);
+    const real = snapshot as Snapshot;
+    return fastNextStep({ value: String(real.value), context: real.context }, event) ?? nextStep(real, event);
+  },
+};
+
 function ruleProblem(v: RuleViolation, events: readonly StoredEvent[]): ReplayProblem {
   return { kind: 'rule', rule: v.rule, index: v.index, message: v.message, expected: null, found: view(events[v.index]) };
 }
 
-export function replayStream(events: readonly StoredEvent[]): ReplayResult {
+/**
+ * Replays one stream. The memoised fast path is the default; `{ plain: true }` steps every event
+ * through XState's `transition()` (the reference the property test compares the fast path with).
+ * Either way `snapshot` is XState's own: after a fast replay it is rebuilt, through XState, the
+ * first time it is read (recovery and hand-off read it; bulk replay does not).
+ */
+export function replayStream(events: readonly StoredEvent[], options: { plain?: boolean } = {}): ReplayResult {
+  const stepper = options.plain ? PLAIN : FAST;
+  const result = replayWith(events, stepper);
+  if (!options.plain && result.snapshot !== undefined && isLight(result.snapshot as Snapshot | LightSnapshot)) {
+    let real: Snapshot | undefined;
+    Object.defineProperty(result, 'snapshot', {
+      enumerable: true,
+      configurable: true,
+      get: () => (real ??= replayWith(events, PLAIN).snapshot),
+      set: (value: Snapshot | undefined) => {
+        real = value;
+      },
+    });
+  }
+  return result;
+}
+
+function replayWith(events: readonly StoredEvent[], stepper: Stepper): ReplayResult {
   const first = events[0];
   const result: ReplayResult = {
     requestId: first?.stream ?? '',
@@ -291,14 +374,14 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
     result.steps.push({ index: i, version: e.version, position: e.position, time: e.time, type: e.type, state: result.state, by, ...summary(e) });
   };
 
-  let stepped = initialStep({ requestId: first.stream, sessionId: first.sessionId, request: first.data });
+  let stepped = stepper.initial({ requestId: first.stream, sessionId: first.sessionId, request: first.data });
   let cursor = 0;
   let stopped = false;
   let effectIndex = -1;
   while (!stopped) {
     result.states.push(...stepped.states);
     result.state = String(stepped.snapshot.value);
-    result.snapshot = stepped.snapshot;
+    result.snapshot = stepped.snapshot as Snapshot;
     // Match what this macrostep announced against the record, in order.
     for (let k = 0; k < stepped.emitted.length; k++) {
       const expected = stepped.emitted[k]!;
@@ -371,7 +454,7 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
         break;
       }
     }
-    stepped = nextStep(stepped.snapshot, event);
+    stepped = stepper.next(stepped.snapshot, event);
     if (e.type === 'DecisionRecorded') {
       // Stored by the decide effect itself: the machine consumes it and does not announce it again.
       result.state = String(stepped.snapshot.value);
@@ -388,9 +471,11 @@ export function replayStream(events: readonly StoredEvent[]): ReplayResult {
 }
 
 /** Groups a position-ordered event list by stream, keeping first-seen order. */
+/** The request streams among `events`; events of streams of their own (SIDE_EVENTS) are left out. */
 export function groupByStream(events: Iterable<StoredEvent>): Map<string, StoredEvent[]> {
   const streams = new Map<string, StoredEvent[]>();
   for (const e of events) {
+    if (isSideEvent(e)) continue;
     let list = streams.get(e.stream);
     if (!list) streams.set(e.stream, (list = []));
     list.push(e);

@@ -10,9 +10,9 @@
  * `client` (decided_by `mcp:<clientInfo.name>`), never `user`. One that came faster than a person
  * can read the question is `client-auto` and always a denial (see `automaticAnswer`). Pure; no I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isApproving, type Decision } from '../policy.ts';
-import type { PersonAnswer } from '../requests/decider.ts';
+import type { PersonAnswer } from '../requests/personChannel.ts';
 
 /** Longer answers are not read at all: no decision needs more than a few dozen bytes. */
 export const MAX_ANSWER_CHARS = 64 * 1024;

@@ -10,14 +10,15 @@
  * approve` and the inspector until the decision timeout, and if nobody decides there it is recorded
  * as a `client-auto` denial. I/O: sends requests to the client.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { AskHooks, PersonAnswer, PersonChannel } from '../requests/decider.ts';
+import type { AskHooks, PersonAnswer, PersonChannel } from '../requests/personChannel.ts';
 import type { DecideInput } from '../machines/approval.machine.ts';
 import { logger } from '../log.ts';
 import { automaticAnswer, DEFAULT_MIN_DECISION_MS, interpretAnswer } from './answer.ts';
 import { elicitationParams, type ElicitationContext } from './elicitation.ts';
+import { messageOf } from '../errors.ts';
 
 /** Whatever the client answers is taken as-is here and judged strictly by interpretAnswer. */
 const AnyResult = z.unknown();
@@ -31,8 +32,6 @@ export interface CallContext extends ElicitationContext {
 
 export interface ChannelDeps {
   server: Server;
-  /** The tool call a request belongs to; absent only for a request this connection did not start. */
-  callContext(requestId: string): CallContext | undefined;
   decisionTimeoutMs: number;
   /** A client answer sooner than this after the question is the client's own (default 500 ms). */
   minDecisionMs?: number;
@@ -59,7 +58,7 @@ function clientUser(server: Server): string {
  * asking stops (the decider has moved on); a tool call the client cancels meanwhile is denied, so a
  * late out-of-band approval cannot run a command whose caller has gone.
  */
-function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, disconnected: () => boolean, timeoutMs: number | undefined): Promise<PersonAnswer> {
+function waitWithoutAsking(signal: AbortSignal, call: AbortSignal, disconnected: () => boolean, timeoutMs: number | undefined): Promise<PersonAnswer> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new Error('asking stopped'));
     const timer =
@@ -80,22 +79,22 @@ function waitWithoutAsking(signal: AbortSignal, call: AbortSignal | undefined, d
         source: 'error',
         reason: disconnected() ? 'the MCP client disconnected while the request waited for a decision' : 'the client cancelled the tool call while it waited for a decision',
       });
-    if (call?.aborted) return cancelled();
-    call?.addEventListener('abort', cancelled, { once: true });
+    if (call.aborted) return cancelled();
+    call.addEventListener('abort', cancelled, { once: true });
   });
 }
 
-export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
+/** The person channel of one tool call: its questions go to the client that made the call. */
+export function createElicitationChannel(deps: ChannelDeps, call: CallContext): PersonChannel {
   return {
     async ask(input: DecideInput, signal: AbortSignal, hooks?: AskHooks): Promise<PersonAnswer> {
-      const call = deps.callContext(input.requestId);
       if (!supportsFormElicitation(deps.server)) {
         logger().warn({ requestId: input.requestId }, `a request waits for a decision and this client cannot be asked; ${deps.outOfBandHint}`);
-        return waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined, call?.decisionTimeoutMs);
+        return waitWithoutAsking(signal, call.signal, () => deps.server.transport === undefined, call.decisionTimeoutMs);
       }
-      const timeoutMs = call?.decisionTimeoutMs ?? deps.decisionTimeoutMs;
+      const timeoutMs = call.decisionTimeoutMs ?? deps.decisionTimeoutMs;
       // Stop asking when the decider is done (decided elsewhere, timed out) or the tool call was cancelled.
-      const stop = call ? AbortSignal.any([signal, call.signal]) : signal;
+      const stop = AbortSignal.any([signal, call.signal]);
       // The SDK's Protocol.request never removes its abort listener, so aborting the signal it was
       // given sends notifications/cancelled even after the answer came (MCP allows cancelling only
       // requests in progress). It gets a private signal, wired to `stop` only while the question is open.
@@ -103,7 +102,7 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
       const onStop = () => sdkAbort.abort(stop.reason);
       if (stop.aborted) onStop();
       else stop.addEventListener('abort', onStop, { once: true });
-      const params = elicitationParams(input, { mcpToolCallId: call?.mcpToolCallId ?? '' });
+      const params = elicitationParams(input, { mcpToolCallId: call.mcpToolCallId });
       let answer: PersonAnswer;
       let elapsedMs: number;
       try {
@@ -120,14 +119,14 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
         if (deps.server.transport === undefined) {
           return { decision: 'denied', source: 'error', reason: 'the MCP client disconnected while the question was open' };
         }
-        if (call?.signal.aborted && !signal.aborted) {
+        if (call.signal.aborted && !signal.aborted) {
           // Not attributed to the person: an agent runtime may cancel a call on its own.
           return { decision: 'denied', source: 'error', reason: 'the client cancelled the tool call while it waited for a decision' };
         }
         if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
           return { decision: 'denied', source: 'timeout', reason: `no decision within ${timeoutMs / 1000} s` };
         }
-        const message = error instanceof Error ? error.message : String(error);
+        const message = messageOf(error);
         const code = error instanceof McpError ? ` (JSON-RPC ${error.code})` : '';
         const raw = error instanceof McpError ? { raw: JSON.stringify({ error: { code: error.code, message: error.message } }) } : {};
         return { decision: 'denied', source: 'error', reason: `asking the client failed${code}: ${message}`, ...raw };
@@ -143,7 +142,7 @@ export function createElicitationChannel(deps: ChannelDeps): PersonChannel {
         { requestId: input.requestId, elapsedMs: Math.round(elapsedMs) },
         `the MCP client approved a request faster than a person can read it; that is not taken as an approval. The request waits for a person: ${deps.outOfBandHint}`,
       );
-      const waited = await waitWithoutAsking(signal, call?.signal, () => deps.server.transport === undefined, call?.decisionTimeoutMs);
+      const waited = await waitWithoutAsking(signal, call.signal, () => deps.server.transport === undefined, call.decisionTimeoutMs);
       // This call's own (shorter) timeout came first: the record says what the client did, as the decider's would.
       return waited.source === 'timeout' ? { ...auto.answer, reason: `${auto.answer.reason}; ${waited.reason} out of band` } : waited;
     },

@@ -18,6 +18,26 @@ import type { ToolOutput } from './tools.ts';
 export interface ResultContext {
   /** Whether this client can be asked (elicitation); if not, a timeout says so. */
   canAsk: boolean;
+  /**
+   * Where the command's output goes, once: `structured` for clients known to hand the model
+   * structuredContent instead of the text (STRUCTURED_OUTPUT_CLIENTS), else `text`, which every
+   * client reads. Default `text`.
+   */
+  outputIn?: 'text' | 'structured';
+}
+
+/**
+ * MCP clients (by the name they give in initialize) that give the model structuredContent rather
+ * than the text block, so the output rides there and not in the text. Any other client, named or
+ * not, gets the output in the text (Gemini CLI reads only the text; an unknown client surely reads it).
+ */
+export const STRUCTURED_OUTPUT_CLIENTS: ReadonlySet<string> = new Set([
+  'claude-code', // Claude Code
+  'codex-mcp-client', // Codex CLI
+]);
+
+export function outputPlaceFor(clientName: string | undefined): 'text' | 'structured' {
+  return clientName !== undefined && STRUCTURED_OUTPUT_CLIENTS.has(clientName) ? 'structured' : 'text';
 }
 
 export interface ToolResult {
@@ -117,6 +137,53 @@ function headline(result: RequestResult, ctx: ResultContext): { sentence: string
   }
 }
 
+/**
+ * Per stream, the most the output may take in the reply as JSON, after escaping: a NUL is six
+ * characters there (\u0000), so a byte cap on the run alone let a 1 MiB output become 6 MiB.
+ */
+export const REPLY_OUTPUT_CAP_BYTES = 1024 * 1024 + 4096; // the run's own cap, plus room for its truncation note
+
+/** What one UTF-16 unit costs in JSON text (UTF-8 bytes, escapes included). A pair's two halves cost 2 + 2. */
+function escapedCost(code: number, next: number): number {
+  if (code === 0x22 || code === 0x5c) return 2; // \" \\
+  if (code < 0x20) return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6;
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdbff) return next >= 0xdc00 && next <= 0xdfff ? 2 : 6; // a lone surrogate is escaped
+  if (code >= 0xdc00 && code <= 0xdfff) return 2; // the second half of a pair (a lone one is caught below)
+  return 3;
+}
+
+/**
+ * The text cut so its JSON-escaped form takes at most `cap` bytes, with a note saying how much was
+ * left out; unchanged when it fits. Linear in the text. Pure.
+ */
+export function boundForReply(text: string, cap: number): string {
+  if (Buffer.byteLength(text) <= cap && !/["\\\u0000-\u001f\ud800-\udfff]/.test(text)) return text;
+  const costAt = (i: number): number => {
+    const code = text.charCodeAt(i);
+    const lowAlone = code >= 0xdc00 && code <= 0xdfff && !(i > 0 && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff);
+    return lowAlone ? 6 : escapedCost(code, text.charCodeAt(i + 1));
+  };
+  let total = 0;
+  for (let i = 0; i < text.length; i++) total += costAt(i);
+  if (total <= cap) return text;
+  const note = (left: number) => `\n[warden: reply cut to ${cap} bytes of JSON; ${left} more characters not sent]`;
+  const room = cap - Buffer.byteLength(note(text.length)) - 1; // the note's \n is two bytes as JSON
+  let used = 0;
+  for (let i = 0; i < text.length; i++) {
+    const cost = costAt(i);
+    if (used + cost > room) {
+      const code = text.charCodeAt(i);
+      // never split a pair: a high half kept without its low half would be a lone surrogate
+      const end = i > 0 && code >= 0xdc00 && code <= 0xdfff && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff ? i - 1 : i;
+      return text.slice(0, end) + note(text.length - end);
+    }
+    used += cost;
+  }
+  return text;
+}
+
 export function toToolResult(result: RequestResult, ctx: ResultContext): ToolResult {
   const c = result.context;
   const run = c.execution ?? c.sandboxRun;
@@ -125,10 +192,14 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
     sentence = "warden could not record this request (its event store failed; the details are in warden's log), so nothing further was run.";
     isError = true;
   }
-  const stdout = result.output?.stdout ?? run?.stdoutExcerpt ?? '';
-  const stderr = result.output?.stderr ?? run?.stderrExcerpt ?? '';
+  const stdoutRaw = result.output?.stdout ?? run?.stdoutExcerpt ?? '';
+  const stderrRaw = result.output?.stderr ?? run?.stderrExcerpt ?? '';
+  const stdout = boundForReply(stdoutRaw, REPLY_OUTPUT_CAP_BYTES);
+  const stderr = boundForReply(stderrRaw, REPLY_OUTPUT_CAP_BYTES);
+  const stdoutEncoding = result.output?.stdoutEncoding ?? run?.stdoutEncoding;
+  const stderrEncoding = result.output?.stderrEncoding ?? run?.stderrEncoding;
   const path = result.events.map((e) => e.type);
-  const ran = c.plan && (c.execution || c.sandboxRun) ? (c.plan.sandbox === 'none' ? 'without a sandbox' : `in the ${c.plan.mode} sandbox (${c.plan.sandbox})`) : 'not run';
+  const ran = c.plan && (c.execution || c.sandboxRun) ? (c.plan.sandboxType === 'none' ? 'without a sandbox' : `in the ${c.plan.mode} sandbox (${c.plan.sandboxType})`) : 'not run';
   const lines = [
     sentence,
     `decision: ${describeDecision(c.decision)}${c.askReason ? `; asked because: ${c.askReason}` : ''}`,
@@ -139,8 +210,16 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
     lines.push(`exit code: ${run.exitCode ?? 'none'}${run.signal ? ` (signal ${run.signal})` : ''}; duration: ${Math.round(run.durationMs)} ms${run.truncated ? '; output truncated' : ''}`);
   }
   lines.push(`path: ${path.join(' -> ')}`, `request: ${result.requestId}`);
-  if (stdout) lines.push('--- stdout ---', stdout);
-  if (stderr) lines.push('--- stderr ---', stderr);
+  // The output is sent once, where this client reads it: a second copy doubled every reply.
+  const inText = (ctx.outputIn ?? 'text') === 'text';
+  if (inText) {
+    if (stdout) lines.push(`--- stdout${stdoutEncoding ? ` (${stdoutEncoding})` : ''} ---`, stdout);
+    if (stderr) lines.push(`--- stderr${stderrEncoding ? ` (${stderrEncoding})` : ''} ---`, stderr);
+  } else {
+    const where = (name: string, text: string, enc: string | undefined) =>
+      text ? [`${name}: ${Buffer.byteLength(text)} bytes${enc ? ` (${enc})` : ''}, in structuredContent.${name}`] : [];
+    lines.push(...where('stdout', stdout, stdoutEncoding), ...where('stderr', stderr, stderrEncoding));
+  }
   // Lean on purpose: Claude Code and Codex give the model this JSON instead of the text, so the
   // sentence leads and nothing the model does not need (event path, session, classification) rides
   // along. Empty or default fields are left out.
@@ -148,15 +227,17 @@ export function toToolResult(result: RequestResult, ctx: ResultContext): ToolRes
     summary: sentence,
     state: result.finalState,
     exitCode: run?.exitCode ?? null,
-    ...(stdout ? { stdout } : {}),
-    ...(stderr ? { stderr } : {}),
+    ...(stdout && !inText ? { stdout } : {}),
+    ...(stderr && !inText ? { stderr } : {}),
+    ...(stdout && stdoutEncoding ? { stdoutEncoding } : {}),
+    ...(stderr && stderrEncoding ? { stderrEncoding } : {}),
     decision: c.decision ? { decision: c.decision.decision, source: c.decision.source, ...(agentReason(c.decision) ? { reason: agentReason(c.decision) } : {}) } : null,
     ...(c.askReason ? { askReason: c.askReason } : {}),
-    ...(c.plan ? { sandbox: { type: c.plan.sandbox, mode: c.plan.mode } } : {}),
+    ...(c.plan ? { sandbox: { type: c.plan.sandboxType, mode: c.plan.mode } } : {}),
     ...(run?.signal ? { signal: run.signal } : {}),
     ...(run?.timedOut ? { timedOut: true } : {}),
     ...(run?.denial.denied ? { sandboxDenial: run.denial.what ?? 'denied' } : {}),
-    ...(run?.truncated ? { truncated: true } : {}),
+    ...(run?.truncated || stdout !== stdoutRaw || stderr !== stderrRaw ? { truncated: true } : {}),
     ...(run ? { durationMs: Math.round(run.durationMs) } : {}),
     requestId: result.requestId,
   };

@@ -1,29 +1,36 @@
 /**
  * warden's MCP server: the `shell` and `apply_patch` tools, each call run through the approval
- * machine with this connection's session and person channel (elicitation). `buildServer` only
+ * machine with this connection's session and that call's own person channel (elicitation to the
+ * client that made it: no lookup table, so a question can only belong to its call). `buildServer` only
  * builds: connecting a transport (stdio, in `warden serve`) is the caller's job. Malformed
  * arguments are a JSON-RPC error (nothing is recorded); every domain outcome, a denial included,
- * is a tool result.
+ * is a tool result. Each tool is a file of its own (shellTool.ts, applyPatchTool.ts); this file is
+ * only the edge: look the tool up, parse, run, report progress, answer.
+ *
+ * Why the SDK's low-level `Server` and not `McpServer`: every input and every answer must be
+ * judged by warden's own schemas and the failures recorded as warden words them. McpServer parses
+ * tool arguments and answers with its own error texts, and its `elicitInput` validates a client's
+ * answer itself, so a malformed answer would be an exception instead of a recorded denial.
  */
 import { randomUUID } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { EventStore } from '../events/eventStore.ts';
 import type { RequestPolicy } from '../events/types.ts';
 import type { ApprovalRequest } from '../machines/approval.machine.ts';
-import type { PersonChannel } from '../requests/decider.ts';
 import { runRequest, type RequestEffects } from '../requests/runRequest.ts';
 import { logger } from '../log.ts';
-import { createElicitationChannel, supportsFormElicitation, type CallContext } from './channel.ts';
-import { toToolResult, type ToolResult } from './result.ts';
-import { ApplyPatchArgs, ShellArgs, toolList } from './tools.ts';
+import { createElicitationChannel, supportsFormElicitation, type CallContext, type ChannelDeps } from './channel.ts';
+import { outputPlaceFor, toToolResult, type ToolResult } from './result.ts';
+import { toolList, toolNamed } from './tools.ts';
+import { reportProgress } from './progress.ts';
 
 export interface ServerDeps {
   store: EventStore;
-  /** The machine's effects; their `decide` must ask through the channel `buildServer` returns. */
+  /** The machine's effects; `decide` is handed each call's own channel (RequestEffects.decide). */
   effects: RequestEffects;
   policy: RequestPolicy;
   /** One MCP connection is one session: `approved_for_session` applies within it only. */
@@ -55,7 +62,6 @@ export interface ServerDeps {
 
 export interface BuiltServer {
   server: Server;
-  channel: PersonChannel;
   /** Resolves when every tool call in progress has finished (and its events are stored). */
   idle(): Promise<void>;
 }
@@ -68,17 +74,6 @@ function parseArgs<T extends z.ZodType>(schema: T, tool: string, args: unknown):
     throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${tool}: ${where}${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
-}
-
-/** The directory a call runs in, resolved through symlinks; null when it is not an existing directory. */
-function resolveWorkdir(workdir: string | undefined, defaultCwd: string): string | null {
-  const path = workdir === undefined ? defaultCwd : isAbsolute(workdir) ? workdir : resolve(defaultCwd, workdir);
-  try {
-    const real = realpathSync(path);
-    return statSync(real).isDirectory() ? real : null;
-  } catch {
-    return null;
-  }
 }
 
 function errorResult(sentence: string): ToolResult {
@@ -103,40 +98,49 @@ export function clientCallId(meta: Record<string, unknown> | undefined): string 
   return id === undefined ? undefined : id.slice(0, MAX_CALL_ID_CHARS);
 }
 
+/**
+ * The SDK's own validator of elicitation answers (Ajv with its formats), built on the first answer
+ * it checks instead of with the Server: building it costs ~10 ms of every `serve` start before
+ * `initialize` is answered, and a connection that never asks a person never needs it. The same
+ * validator and the same checks once it exists.
+ */
+function validatorOnFirstUse(): jsonSchemaValidator {
+  let built: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (built ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 export function buildServer(deps: ServerDeps): BuiltServer {
   const server = new Server(
     { name: 'warden', version: deps.version ?? '0.1.0' },
     {
+      jsonSchemaValidator: validatorOnFirstUse(),
       capabilities: { tools: {} },
       instructions:
         'Run commands with the shell tool and edit files with apply_patch. warden runs safe commands at once, sandboxes others, and asks the person when needed. A result that says the person said no means: do not retry the same thing.',
     },
   );
-  const calls = new Map<string, CallContext>();
   const inflight = new Set<Promise<unknown>>();
-  const channel = createElicitationChannel({
+  const channelDeps: ChannelDeps = {
     server,
-    callContext: (requestId) => calls.get(requestId),
     decisionTimeoutMs: deps.decisionTimeoutMs,
     ...(deps.minDecisionMs === undefined ? {} : { minDecisionMs: deps.minDecisionMs }),
     outOfBandHint: deps.outOfBandHint,
     ...(deps.unwrapResult ? { unwrapResult: deps.unwrapResult } : {}),
-  });
+  };
 
   async function run(request: ApprovalRequest, call: CallContext): Promise<ToolResult> {
     const requestId = randomUUID();
-    calls.set(requestId, call);
     try {
-      const result = await runRequest({ store: deps.store, sessionId: deps.sessionId, requestId, request, effects: deps.effects });
+      // The request's questions go to the client of this call, and only this call.
+      const channel = createElicitationChannel(channelDeps, call);
+      const result = await runRequest({ store: deps.store, sessionId: deps.sessionId, requestId, request, effects: deps.effects, channel });
       logger().info({ requestId, state: result.finalState, decision: result.context.decision }, 'tool call finished');
       if (result.storeError) logger().error({ err: result.storeError, requestId }, 'the store failed while recording a tool call');
-      return toToolResult(result, { canAsk: supportsFormElicitation(server) });
+      return toToolResult(result, { canAsk: supportsFormElicitation(server), outputIn: outputPlaceFor(server.getClientVersion()?.name) });
     } catch (error) {
       logger().error({ err: error, requestId }, 'a tool call failed inside warden');
       // The message may name the store: the agent gets only that it happened (see result.ts).
       return errorResult(`warden failed internally (the details are in warden's log); nothing further was run for request ${requestId}.`);
-    } finally {
-      calls.delete(requestId);
     }
   }
 
@@ -149,59 +153,27 @@ export function buildServer(deps: ServerDeps): BuiltServer {
       signal: extra.signal,
       ...(shorter !== undefined && shorter < deps.decisionTimeoutMs ? { decisionTimeoutMs: shorter } : {}),
     };
-    const origin = deps.origin(String(extra.requestId), clientCallId(req.params._meta as Record<string, unknown> | undefined));
-    let request: ApprovalRequest;
-    switch (req.params.name) {
-      case 'shell': {
-        const args = parseArgs(ShellArgs, 'shell', req.params.arguments);
-        const cwd = resolveWorkdir(args.workdir, deps.defaultCwd);
-        if (cwd === null) return errorResult(`workdir ${args.workdir ?? deps.defaultCwd} is not an existing directory; nothing was run.`);
-        request = {
-          kind: 'exec',
-          command: args.command,
-          cwd,
-          withEscalatedPermissions: args.with_escalated_permissions === true,
-          ...(args.justification ? { justification: args.justification } : {}),
-          ...(args.timeout_ms ? { timeoutMs: args.timeout_ms } : {}),
-          policy: deps.policy,
-          origin,
-        };
-        break;
-      }
-      case 'apply_patch': {
-        const args = parseArgs(ApplyPatchArgs, 'apply_patch', req.params.arguments);
-        const cwd = resolveWorkdir(args.workdir, deps.defaultCwd);
-        if (cwd === null) return errorResult(`workdir ${args.workdir ?? deps.defaultCwd} is not an existing directory; nothing was applied.`);
-        request = { kind: 'patch', patch: args.patch, cwd, withEscalatedPermissions: false, policy: deps.policy, origin };
-        break;
-      }
-      default:
-        throw new McpError(ErrorCode.InvalidParams, `unknown tool '${req.params.name}' (warden offers shell and apply_patch)`);
-    }
+    const base = deps.origin(String(extra.requestId), clientCallId(req.params._meta as Record<string, unknown> | undefined));
+    // who is asking, as the client named itself (shown to the person as "calls itself"); capped, the client chose it
+    const clientName = server.getClientVersion()?.name;
+    const origin = typeof clientName === 'string' && clientName !== '' ? { ...base, client: clientName.slice(0, 200) } : base;
+    const tool = toolNamed(req.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${req.params.name}' (warden offers shell and apply_patch)`);
+    const request = tool.toRequest(parseArgs(tool.schema, tool.name, req.params.arguments), { policy: deps.policy, defaultCwd: deps.defaultCwd, origin });
+    if ('refused' in request) return errorResult(request.refused);
     const pending = run(request, call);
     inflight.add(pending);
-    // A person may take minutes; progress lets clients that reset their request timeout on it keep waiting.
-    let ticks = 0;
-    const progress =
-      token === undefined
-        ? null
-        : setInterval(() => {
-            ticks += 1;
-            extra
-              .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ticks, message: 'warden: still working (it may be waiting for a decision)' } })
-              .catch(() => undefined);
-          }, deps.progressIntervalMs ?? 10_000);
+    const stopProgress = reportProgress((n) => extra.sendNotification(n), token, deps.progressIntervalMs ?? 10_000);
     try {
       return await pending;
     } finally {
-      if (progress) clearInterval(progress);
+      stopProgress();
       inflight.delete(pending);
     }
   });
 
   return {
     server,
-    channel,
     idle: async () => {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },

@@ -1,89 +1,27 @@
 /**
- * The tools warden offers an agent over MCP: `shell` and `apply_patch`. Each argument has a zod
+ * The tools warden offers an agent over MCP, as tools/list shows them: `shell` and `apply_patch`
+ * (each in its own file), and the one output schema of every result. Each argument has a zod
  * schema with a description written for a model; the JSON Schema a client sees is generated from
  * the same zod schema. Pure; no I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import type { Tool } from './tool.ts';
+import { shellTool } from './shellTool.ts';
+import { applyPatchTool } from './applyPatchTool.ts';
 
-export const ShellArgs = z.strictObject({
-  command: z
-    .array(z.string())
-    .min(1)
-    .describe(
-      'The command as an argv array, e.g. ["ls", "-la"] or ["bash", "-lc", "make test 2>&1 | tail -n 20"]. The first element is the program. Use bash -lc only when you need shell syntax (pipes, redirects, &&).',
-    ),
-  workdir: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Absolute path of the directory to run in (must exist). Defaults to the directory warden was started in.'),
-  timeout_ms: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3600 * 1000)
-    .optional()
-    .describe('Kill the command (and its process group) after this many milliseconds.'),
-  with_escalated_permissions: z
-    .boolean()
-    .optional()
-    .describe(
-      'Set to true only when the command cannot work inside the sandbox (it needs the network or to write outside the workspace). The person is asked before it runs without the sandbox; explain why in justification.',
-    ),
-  justification: z
-    .string()
-    .max(2000)
-    .optional()
-    .describe('One sentence for the person deciding: why this command is needed. Shown when they are asked.'),
-});
-export type ShellArgs = z.infer<typeof ShellArgs>;
+export { ShellArgs } from './shellTool.ts';
+export { ApplyPatchArgs } from './applyPatchTool.ts';
 
-export const ApplyPatchArgs = z.strictObject({
-  patch: z
-    .string()
-    .min(1)
-    .describe(
-      [
-        'The patch, in the apply_patch envelope:',
-        '*** Begin Patch',
-        '*** Add File: path/new.txt',
-        '+line of the new file',
-        '*** Update File: path/existing.py',
-        '@@ def context_line():',
-        ' unchanged line',
-        '-old line',
-        '+new line',
-        '*** Delete File: path/gone.txt',
-        '*** End Patch',
-        'Paths are relative to workdir. An update may add "*** Move to: new/path" after its header.',
-      ].join('\n'),
-    ),
-  workdir: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Absolute path of the directory the patch paths are relative to (must exist). Defaults to the directory warden was started in.'),
-});
-export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
 
-export const TOOL_DEFINITIONS = [
-  {
-    name: 'shell',
-    title: 'Run a command',
-    description:
-      'Run a command on the machine through warden. Read-only commands run at once; others run in a sandbox (no network, writes only inside the workspace) or wait for the person to approve. The result gives stdout, stderr, exit code and how it was decided. If the person denies it, the result says so: do not retry the same command; change approach or ask them.',
-    schema: ShellArgs,
-  },
-  {
-    name: 'apply_patch',
-    title: 'Apply a patch',
-    description:
-      'Create, update, move or delete files with one patch in the apply_patch format. Changes inside the workspace are usually applied at once (inside the sandbox); others wait for the person to approve. The result lists the files changed or says why nothing was applied.',
-    schema: ApplyPatchArgs,
-  },
-] as const;
 
-export type ToolName = (typeof TOOL_DEFINITIONS)[number]['name'];
+/** The tools, in the order tools/list shows them: one file each (shellTool.ts, applyPatchTool.ts). */
+export const TOOL_DEFINITIONS = [shellTool, applyPatchTool] as const;
+
+/** The tool of this name; undefined for a name warden does not offer. */
+export function toolNamed(name: string): Tool | undefined {
+  return (TOOL_DEFINITIONS as readonly Tool[]).find((t) => t.name === name);
+}
+
 
 /**
  * What every result's `structuredContent` holds (result.ts writes it). `summary` comes first: Claude
@@ -93,8 +31,10 @@ export const ToolOutput = z.object({
   summary: z.string().describe('One sentence: what happened (ran, failed, denied by whom, not run and why).'),
   state: z.enum(['completed', 'rejected', 'aborted', 'failed', 'not-started']).describe('How the request ended.'),
   exitCode: z.number().int().nullable().optional().describe('The exit code of the command (or patch applier), when it ran.'),
-  stdout: z.string().optional(),
-  stderr: z.string().optional(),
+  stdout: z.string().optional().describe('What the command wrote to stdout (capped; base64 when stdoutEncoding says so).'),
+  stderr: z.string().optional().describe('What the command wrote to stderr (capped; base64 when stderrEncoding says so).'),
+  stdoutEncoding: z.literal('base64').optional().describe('Present when stdout was not UTF-8 text: stdout is then its bytes in base64.'),
+  stderrEncoding: z.literal('base64').optional().describe('Present when stderr was not UTF-8 text: stderr is then its bytes in base64.'),
   decision: z
     .object({ decision: z.string(), source: z.string(), reason: z.string().optional() })
     .nullable()
@@ -110,7 +50,7 @@ export const ToolOutput = z.object({
   sandboxDenial: z.string().optional().describe('What the sandbox blocked, when it blocked something.'),
   truncated: z.boolean().optional(),
   durationMs: z.number().optional(),
-  requestId: z.string().optional().describe('warden\'s request id (warden audit, warden approve).'),
+  requestId: z.string().optional().describe('warden\'s request id, as in warden audit.'),
 });
 export type ToolOutput = z.infer<typeof ToolOutput>;
 

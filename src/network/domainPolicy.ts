@@ -8,15 +8,27 @@
  * unless that address is listed. A name that resolves to loopback, link-local, a private or otherwise
  * special range is refused unless that exact name (not a wildcard) or that address is listed: a public
  * wildcard must not become a way into the host's own services or the local network.
+ *
+ * `approved` holds the names a person allowed when asked (this run, this session, or always from the
+ * rules file): each matches exactly, like an exact `allow`, but reaches public addresses only. The
+ * person was asked "may it reach registry.npmjs.org?", not "may it reach your local network?": a name
+ * an attacker picks and later points at 127.0.0.1 or 169.254.169.254 (DNS rebinding) stays refused.
+ *
+ * Every refusal says which kind it is (`DomainRefusalKind`): only a name that no list mentions
+ * (`not-allowed`) may be put to a person; a denied name, an address, a local answer are not.
  */
 import { isIP } from 'node:net';
+import type { DomainRefusalKind } from '../policy.ts';
 
 export interface DomainLists {
   allow: string[];
   deny: string[];
+  /** Exact names a person allowed when asked: public addresses only. */
+  approved?: string[];
 }
 
-export type HostVerdict = { ok: true; exact: boolean } | { ok: false; reason: string };
+export type HostVerdict = { ok: true; exact: boolean } | { ok: false; reason: string; kind: DomainRefusalKind };
+export type AddressVerdict = { ok: true; addresses: string[] } | { ok: false; reason: string; kind: DomainRefusalKind };
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -49,8 +61,8 @@ function matches(pattern: string, host: string): { hit: boolean; exact: boolean 
 /** Before resolving: is this host (name or literal) allowed at all? */
 export function decideHost(lists: DomainLists, rawHost: string): HostVerdict {
   const host = normalizeHost(rawHost);
-  if (host === null) return { ok: false, reason: `not a valid host name: ${JSON.stringify(rawHost)}` };
-  for (const p of lists.deny) if (matches(p, host).hit) return { ok: false, reason: `${host} is denied (${p})` };
+  if (host === null) return { ok: false, reason: `not a valid host name: ${JSON.stringify(rawHost)}`, kind: 'invalid' };
+  for (const p of lists.deny) if (matches(p, host).hit) return { ok: false, reason: `${host} is denied (${p})`, kind: 'denied' };
   let exact = false;
   let hit = false;
   for (const p of lists.allow) {
@@ -60,12 +72,12 @@ export function decideHost(lists: DomainLists, rawHost: string): HostVerdict {
       exact ||= m.exact;
     }
   }
+  // A person's approval opens the name, never the local network behind it: not `exact`.
+  if (!hit && isIP(host) === 0 && (lists.approved ?? []).includes(host)) return { ok: true, exact: false };
   if (!hit) {
-    return {
-      ok: false,
-      reason:
-        isIP(host) !== 0 ? `${host} is an address that is not allowed` : `${host} is not in the allowed domains`,
-    };
+    return isIP(host) !== 0
+      ? { ok: false, reason: `${host} is an address that is not allowed`, kind: 'address' }
+      : { ok: false, reason: `${host} is not in the allowed domains`, kind: 'not-allowed' };
   }
   return { ok: true, exact };
 }
@@ -76,15 +88,16 @@ export function decideAddresses(
   rawHost: string,
   exact: boolean,
   addresses: string[],
-): { ok: true; addresses: string[] } | { ok: false; reason: string } {
+): AddressVerdict {
   const host = normalizeHost(rawHost) ?? rawHost;
   const listed = new Set(lists.allow);
   const usable = addresses.filter((a) => !isSpecialAddress(a) || exact || listed.has(a.toLowerCase()));
   if (usable.length > 0) return { ok: true, addresses: usable };
-  if (addresses.length === 0) return { ok: false, reason: `${host} does not resolve` };
+  if (addresses.length === 0) return { ok: false, reason: `${host} does not resolve`, kind: 'unresolved' };
   return {
     ok: false,
     reason: `${host} resolves to ${addresses[0]}, a local or private address; list that exact name or address to allow it`,
+    kind: 'local-address',
   };
 }
 
@@ -119,4 +132,13 @@ function isSpecialV4(address: string): boolean {
     (a === 198 && (b === 18 || b === 19)) ||
     a >= 224
   );
+}
+
+/** The lists of a run: every source's entries together (deny still wins over all of them). */
+export function mergeDomainLists(...parts: Array<Partial<DomainLists> | undefined>): DomainLists | undefined {
+  const present = parts.filter((p): p is Partial<DomainLists> => p !== undefined);
+  if (present.length === 0) return undefined;
+  const union = (k: keyof DomainLists) => [...new Set(present.flatMap((p) => p[k] ?? []))];
+  const approved = union('approved');
+  return { allow: union('allow'), deny: union('deny'), ...(approved.length > 0 ? { approved } : {}) };
 }

@@ -3,30 +3,38 @@
  *
  * One `DomainProxy` per warden process, started on first use (`domainProxy()`), shared by concurrent
  * requests and closed with the process. Each sandboxed run gets its own listener on a Unix socket in a
- * private directory, so every connection is attributed to its run and judged by that run's lists
- * (domainPolicy.ts). Inside the sandbox, native/warden-netns.c relays 127.0.0.1:PORT to that socket.
+ * private directory (held by the splice helper, splicer.ts), so every connection is attributed to its
+ * run and judged by that run's lists (domainPolicy.ts). Inside the sandbox, native/warden-netns.c
+ * accepts on 127.0.0.1:PORT and passes each connection's socket to that listener, which hands it here.
  *
  * One listener speaks three protocols, told apart by the first byte: SOCKS5 (0x05), HTTP CONNECT (for
  * https, and ssh through `warden-netns connect`) and plain HTTP with an absolute URI. Only TCP CONNECT is
  * offered: SOCKS BIND and UDP ASSOCIATE are refused, so UDP and QUIC fail closed. The proxy resolves the
  * name itself, checks the addresses, and connects to a checked address, never to the name again.
  *
+ * Once a connection is judged and its upstream open, the proxy's last bytes (its answer, the request
+ * head) are written and both sockets go to the splicer (splicer.ts), which relays them outside node;
+ * connections are counted when they open, never per chunk.
+ *
  * A proxy failure (crashed listener, closed process) refuses connections; it never opens the network:
  * the sandbox has no route anywhere else.
  */
 import { lookup } from 'node:dns/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { createConnection, isIP, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decideAddresses, decideHost, type DomainLists } from './domainPolicy.ts';
+import { decideAddresses, decideHost, normalizeHost, type DomainLists } from './domainPolicy.ts';
+import type { DomainRefusalKind } from '../policy.ts';
+import { resumeReading, Splicer, stopReading } from './splicer.ts';
 
 /** What one run's connections did: recorded in SandboxRunFinished. */
 export interface NetworkUse {
   /** Connections made, per host. */
   allowed: Record<string, number>;
-  /** Connections refused, per host, with the first reason. */
-  refused: Array<{ host: string; reason: string; count: number }>;
+  /** Connections refused, per host, with the first reason and its kind. */
+  refused: Array<{ host: string; reason: string; kind: DomainRefusalKind; count: number }>;
 }
 
 export interface ProxyRun {
@@ -66,30 +74,59 @@ export const systemResolver: Resolver = async (host) => {
   return found.map((a) => a.address);
 };
 
+interface Refusal {
+  reason: string;
+  kind: DomainRefusalKind;
+}
+
 interface Target {
   host: string;
   port: number;
 }
 
+/** The proxy's fixed answers once a connection is allowed, made once (written read-only to every client). */
+const CONNECT_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
+/** SOCKS5 reply: version 5, succeeded, reserved, an IPv4 bind address 0.0.0.0:0. */
+const SOCKS_SUCCEEDED = Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+
 export class DomainProxy {
   private readonly runs = new Set<RunListener>();
+  /** Runs' directories still being removed (in the background, after their runs ended). */
+  private readonly removals = new Set<Promise<void>>();
   private dirRoot: string | null = null;
   private counter = 0;
+  private readonly splicer: Splicer;
 
-  constructor(private readonly resolve: Resolver = systemResolver) {}
+  constructor(
+    private readonly resolve: Resolver = systemResolver,
+    splicer?: Splicer,
+  ) {
+    this.splicer = splicer ?? new Splicer();
+  }
 
   /** A listener for one run; does I/O. */
   async openRun(lists: DomainLists): Promise<ProxyRun> {
     this.dirRoot ??= mkdtempSync(join(tmpdir(), 'warden-net-'));
-    const dir = mkdtempSync(join(this.dirRoot, `r${this.counter++}-`));
-    const run = new RunListener(lists, this.resolve, dir, () => this.runs.delete(run));
-    await run.listen();
+    const id = this.counter++;
+    const dir = mkdtempSync(join(this.dirRoot, `r${id}-`));
+    const run = new RunListener(lists, this.resolve, dir, id, this.splicer, (removed) => {
+      this.runs.delete(run);
+      this.removals.add(removed);
+      void removed.then(() => this.removals.delete(removed));
+    });
+    try {
+      await run.listen();
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     this.runs.add(run);
     return run;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.runs].map((r) => r.close()));
+    await Promise.all([...[...this.runs].map((r) => r.close()), ...this.removals]);
+    this.splicer.close();
     this.removeSockets();
   }
 
@@ -114,41 +151,52 @@ export function domainProxy(): DomainProxy {
 
 class RunListener implements ProxyRun {
   readonly socketPath: string;
-  private readonly server: Server;
   private readonly allowed = new Map<string, number>();
-  private readonly refused = new Map<string, { reason: string; count: number }>();
+  private readonly refused = new Map<string, { reason: string; kind: DomainRefusalKind; count: number }>();
   private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | null = null;
 
   constructor(
     private readonly lists: DomainLists,
     private readonly resolve: Resolver,
     readonly dir: string,
-    private readonly onClose: () => void,
+    private readonly id: number,
+    private readonly splicer: Splicer,
+    private readonly onClose: (removed: Promise<void>) => void,
   ) {
     this.socketPath = join(dir, 'proxy.sock');
-    this.server = createServer((s) => this.accept(s));
-    this.server.on('error', () => {}); // a broken listener refuses; the relay's connect fails closed
   }
 
+  /**
+   * The splice helper listens for this run (the relay passes it each connection's socket, which it
+   * hands here); without the helper the run has no way out and this rejects (fail closed).
+   */
   listen(): Promise<void> {
-    return new Promise((ok, fail) => {
-      this.server.once('error', fail);
-      this.server.listen(this.socketPath, () => ok());
+    return this.splicer.listen(this.id, this.socketPath, (s) => {
+      if (this.closing !== null) s.destroy();
+      else this.accept(s);
     });
   }
 
   use(): NetworkUse {
     return {
       allowed: Object.fromEntries(this.allowed),
-      refused: [...this.refused].map(([host, r]) => ({ host, reason: r.reason, count: r.count })),
+      refused: [...this.refused].map(([host, r]) => ({ host, reason: r.reason, kind: r.kind, count: r.count })),
     };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Ends the run's connections and stops its listener at once: nothing connects after this returns.
+   * The listener's directory is removed in the background (removing it took ~1 ms of the run's
+   * start-up budget, spent after the command had already ended); the promise settles when it is gone.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((ok) => this.server.close(() => ok()));
-    rmSync(this.dir, { recursive: true, force: true });
-    this.onClose();
+    this.splicer.closeRun(this.id);
+    this.closing = rm(this.dir, { recursive: true, force: true }).catch(() => {});
+    this.onClose(this.closing);
+    return this.closing;
   }
 
   private track(s: Socket): void {
@@ -157,16 +205,26 @@ class RunListener implements ProxyRun {
     s.on('error', () => s.destroy());
   }
 
-  private refuse(host: string, reason: string): void {
-    const r = this.refused.get(host);
+  /**
+   * Keyed by the normalized name (`Registry.Test.` is `registry.test`): the name a person is asked
+   * about must be the one the policy then matches, or a yes would not open what it named.
+   */
+  private refuse(host: string, why: Refusal): void {
+    const key = normalizeHost(host) ?? host.toLowerCase();
+    const r = this.refused.get(key);
     if (r) r.count++;
-    else this.refused.set(host, { reason, count: 1 });
+    else this.refused.set(key, { reason: why.reason, kind: why.kind, count: 1 });
   }
 
-  /** Policy, resolution and address checks; the socket to the checked address, or the reason it is refused. */
-  private async open(target: Target): Promise<Socket | string> {
+  private count(host: string): void {
+    const key = normalizeHost(host) ?? host.toLowerCase();
+    this.allowed.set(key, (this.allowed.get(key) ?? 0) + 1);
+  }
+
+  /** Policy, resolution and address checks; the socket to the checked address, or why it is refused. */
+  private async open(target: Target): Promise<Socket | Refusal> {
     const verdict = decideHost(this.lists, target.host);
-    if (!verdict.ok) return verdict.reason;
+    if (!verdict.ok) return verdict;
     let addresses: string[];
     try {
       addresses = await this.resolve(target.host);
@@ -174,13 +232,16 @@ class RunListener implements ProxyRun {
       addresses = [];
     }
     const checked = decideAddresses(this.lists, target.host, verdict.exact, addresses);
-    if (!checked.ok) return checked.reason;
+    if (!checked.ok) return checked;
     const upstream = createConnection({ host: checked.addresses[0]!, port: target.port });
+    // Paused before it connects, so node never reads from it: whatever the server sends first (an ssh
+    // banner) stays in the kernel for the splicer.
+    upstream.pause();
     this.track(upstream);
-    return await new Promise<Socket | string>((ok) => {
+    return await new Promise<Socket | Refusal>((ok) => {
       const timer = setTimeout(() => {
         upstream.destroy();
-        ok(`${target.host}:${target.port} did not answer`);
+        ok({ reason: `${target.host}:${target.port} did not answer`, kind: 'unreachable' });
       }, CONNECT_TIMEOUT_MS);
       upstream.once('connect', () => {
         clearTimeout(timer);
@@ -188,7 +249,7 @@ class RunListener implements ProxyRun {
       });
       upstream.once('error', (err) => {
         clearTimeout(timer);
-        ok(`${target.host}:${target.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+        ok({ reason: `${target.host}:${target.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, kind: 'unreachable' });
       });
     });
   }
@@ -210,6 +271,8 @@ class RunListener implements ProxyRun {
         return;
       }
       client.off('data', onData);
+      // Nothing after this chunk is read into node: it stays in the kernel for the splicer.
+      stopReading(client);
       client.pause();
       void this.http(client, head.subarray(0, end + 4), head.subarray(end + 4));
     };
@@ -244,17 +307,46 @@ class RunListener implements ProxyRun {
     if (dest === null) return void client.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     const upstream = await this.open(dest);
     const host = (dest.host.startsWith('[') ? dest.host.slice(1, -1) : dest.host).toLowerCase();
-    if (typeof upstream === 'string') {
+    if (!(upstream instanceof Socket)) {
       this.refuse(host, upstream);
-      return void client.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nwarden: ${upstream}\r\n`);
+      return void client.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nwarden: ${upstream.reason}\r\n`);
     }
-    this.allowed.set(host, (this.allowed.get(host) ?? 0) + 1);
-    if (forward === null) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    else upstream.write(forward);
-    if (rest.length > 0) upstream.write(rest);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
+    this.count(host);
+    this.join(client, upstream, forward === null ? CONNECT_ESTABLISHED : null, forward === null ? [rest] : [forward, rest]);
+  }
+
+  /**
+   * The handshake is over: the proxy's own last bytes are written (its answer to the client; the
+   * request head and any early bytes to upstream), then the two sockets are handed to the splicer,
+   * or piped here when it cannot take them.
+   */
+  private join(client: Socket, upstream: Socket, toClient: Buffer | null, toUpstream: Buffer[]): void {
+    stopReading(upstream); // paused since before it connected; now kept from reading ahead as well
+    upstream.setNoDelay(true);
+    let pending = 1;
+    const written = () => {
+      if (--pending > 0) return;
+      if (client.destroyed || upstream.destroyed) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      if (this.splicer.hand(this.id, client, upstream)) return;
+      resumeReading(client);
+      resumeReading(upstream);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    };
+    if (toClient !== null) {
+      pending++;
+      client.write(toClient, written);
+    }
+    for (const b of toUpstream) {
+      if (b.length === 0) continue;
+      pending++;
+      upstream.write(b, written);
+    }
+    written();
   }
 
   private async socks(client: Socket, first: Buffer): Promise<void> {
@@ -276,21 +368,16 @@ class RunListener implements ProxyRun {
       } else return void fail(8);
       const port = (await reader.take(2)).readUInt16BE(0);
       if (cmd !== 1) {
-        this.refuse(host.toLowerCase(), 'only TCP connections are proxied (no UDP, no BIND)');
+        this.refuse(host, { reason: 'only TCP connections are proxied (no UDP, no BIND)', kind: 'protocol' });
         return void fail(7);
       }
       const upstream = await this.open({ host, port });
-      if (typeof upstream === 'string') {
-        this.refuse(host.toLowerCase(), upstream);
+      if (!(upstream instanceof Socket)) {
+        this.refuse(host, upstream);
         return void fail(2);
       }
-      this.allowed.set(host.toLowerCase(), (this.allowed.get(host.toLowerCase()) ?? 0) + 1);
-      client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
-      const rest = reader.rest();
-      if (rest.length > 0) upstream.write(rest);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+      this.count(host);
+      this.join(client, upstream, SOCKS_SUCCEEDED, [reader.rest()]);
     } catch {
       client.destroy();
     }
@@ -338,6 +425,7 @@ class ByteReader {
   /** What arrived after the handshake; the socket is paused and handed over to a pipe. */
   rest(): Buffer {
     this.socket.removeAllListeners('data');
+    stopReading(this.socket);
     this.socket.pause();
     const out = this.buf;
     this.buf = Buffer.alloc(0);

@@ -7,16 +7,15 @@
  * proxy variables find no route and fail closed (docs/network.md).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { DomainLists } from './domainPolicy.ts';
 import { domainProxy, type NetworkUse } from './proxy.ts';
+import { NETNS_HELPER } from './splicer.ts';
 
 /** Inside the sandbox's own namespace, so fixed ports cannot collide with anything on the host. */
 export const HTTP_PROXY_PORT = 3128;
 export const SOCKS_PROXY_PORT = 1080;
 
-/** The relay, built by `npm run build` (scripts/build-native.mjs) from native/warden-netns.c. */
-export const NETNS_HELPER = fileURLToPath(new URL('../../native/build/warden-netns', import.meta.url));
+export { NETNS_HELPER };
 
 export class NetworkHelperMissingError extends Error {
   constructor() {
@@ -81,7 +80,8 @@ export async function openSandboxNetwork(lists: DomainLists): Promise<SandboxNet
     readOnly: [run.dir],
     finish: async () => {
       const use = run.use();
-      await run.close();
+      // The listener stops now; its directory is removed in the background, after the outcome.
+      void run.close();
       return use;
     },
   };

@@ -6,6 +6,7 @@
  * tables from its server, so it has no copy of its own. Pure.
  */
 import type { AskReason, Decision, DecisionSource } from '../policy.ts';
+import type { Decider } from '../events/types.ts';
 
 /** What a choice does, as a key or button reads before it is pressed. */
 export const DECISION_CHOICES: Record<Decision, string> = {
@@ -54,6 +55,7 @@ export const ASK_REASON_LABELS: Record<AskReason, string> = {
   dangerous: 'looks dangerous',
   escalation: 'wants no sandbox',
   'sandbox-denial': 'sandbox blocked it',
+  'network-domain': 'wants a new domain',
   rule: 'a rule says ask',
   patch: 'edits files',
   'no-sandbox': 'no sandbox here',
@@ -64,6 +66,7 @@ export const ASK_REASON_SENTENCES: Record<AskReason, string> = {
   dangerous: 'it might destroy data or history',
   escalation: 'the agent asks to run it without the sandbox',
   'sandbox-denial': 'the sandbox blocked it; approving runs it again without the sandbox',
+  'network-domain': 'the sandbox refused a connection to a domain that is not allowed; approving runs it again in the sandbox with that domain allowed',
   rule: 'one of your rules says to ask',
   patch: 'it changes files',
   'no-sandbox': 'there is no sandbox here to contain it',
@@ -108,6 +111,7 @@ export const TRANSITION_LABELS: Record<string, string> = {
   'done.decide [isAbort]': 'person aborted',
   'done.decide': 'denied',
   'error.decide': 'no answer recorded',
+  'done.execute [isBlockedApproval]': 'sandbox blocked the approved run',
   'done.execute [runDidNotFinish]': 'did not finish',
   'done.execute': 'finished',
   'error.execute': 'could not run',
@@ -124,7 +128,8 @@ export function surfaceLabel(origin: { surface: string; pid: number; host: strin
   if (s === 'exec') return `a terminal (warden exec, ${where})`;
   if (s === 'mcp' || s.startsWith('mcp:')) {
     const client = origin.client ?? (s.startsWith('mcp:') ? s.slice(4) : null);
-    return `an MCP client${client ? ` "${client}"` : ''} (warden serve, ${where})`;
+    // the name is the client's own claim (clientInfo), so it is quoted as such
+    return `an MCP client${client ? ` that calls itself "${client}"` : ''} (warden serve, ${where})`;
   }
   if (s === 'hook' || s.startsWith('hook:')) return `an agent hook${s.startsWith('hook:') ? ` (${s.slice(5)})` : ''} (${where})`;
   return `${s} (${where})`;
@@ -214,4 +219,10 @@ export function labelTables() {
     askReasons: ASK_REASON_LABELS,
     transitions: TRANSITION_LABELS,
   };
+}
+
+/** `pid 42 on host, user ann, tty /dev/pts/3, ancestry bash[42] ← sshd[7] ← systemd[1]`: who made a decision. */
+export function deciderText(d: Decider): string {
+  const chain = d.chain.map((l) => `${l.comm}[${l.pid}]`).join(' ← ');
+  return `pid ${d.pid} on ${d.host}, user ${d.user}${d.uid === null ? '' : ` (uid ${d.uid})`}, ${d.tty ? `tty ${d.tty}` : 'no tty'}${chain ? `, ancestry ${chain}` : ''}${d.problem ? ` (${d.problem})` : ''}`;
 }

@@ -45,6 +45,7 @@ export function questionLines(q: Question, style: Style, opts: { width: number; 
   if (q.dangerous) lines.push(...labelled(style, 'DANGEROUS', q.detail ?? q.why, opts.width, warn));
   if (!(q.dangerous && q.reason === 'dangerous')) lines.push(...labelled(style, 'why', `${q.why}${q.detail && !q.dangerous ? ` (${q.detail})` : ''}`, opts.width));
   if (q.escalation) lines.push(...labelled(style, 'blocked', q.escalation, opts.width));
+  if (q.domains.length > 0) lines.push(...labelled(style, 'domains', `${q.domains.join(', ')} (a yes reaches their public addresses only)`, opts.width, style.yellow));
   if (q.justification) lines.push(...labelled(style, 'agent says', q.justification, opts.width));
   lines.push(...labelled(style, 'runs', q.where, opts.width, q.unsandboxed ? style.red : undefined));
   lines.push(...labelled(style, 'in', q.cwd, opts.width));
@@ -59,12 +60,16 @@ export function questionLines(q: Question, style: Style, opts: { width: number; 
   return lines;
 }
 
-/** The choices, one a line, with the highlighted one marked (and Enter's meaning in the footer). */
-export function choiceLines(q: Question, style: Style, highlighted: Decision | null): string[] {
-  return q.choices.map((c) => {
+/**
+ * The choices, one each, with the highlighted one marked (and Enter's meaning in the footer). A
+ * label longer than the terminal wraps under itself at a word, not mid-word at the screen edge.
+ */
+export function choiceLines(q: Question, style: Style, highlighted: Decision | null, width = 100): string[] {
+  return q.choices.flatMap((c) => {
     const key = c.key.padStart(3);
-    const text = `${key}  ${visible(c.label)}`;
-    if (c.decision === highlighted) return `${style.bold('›')} ${style.inverse(text)}`;
-    return `  ${text}`;
+    const [first = '', ...rest] = wrap(visible(c.label), width - 2, 5);
+    const lines = [`${key}  ${first}`, ...rest];
+    if (c.decision === highlighted) return lines.map((l, i) => `${i === 0 ? style.bold('›') : ' '} ${style.inverse(l)}`);
+    return lines.map((l) => `  ${l}`);
   });
 }

@@ -45,11 +45,6 @@ export function visible(text: string): string {
   });
 }
 
-/** Visible text for a multi-line block: newlines and tabs stay, every other control is escaped. */
-export function visibleLines(text: string): string {
-  return text.split('\n').map((l) => visible(l.replace(/\t/g, '    '))).join('\n');
-}
-
 /** A multi-line excerpt cut at `max` characters, saying how much was left out. */
 export function excerpt(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}\n… (${text.length - max} more characters not shown)`;

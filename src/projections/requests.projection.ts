@@ -32,8 +32,16 @@ export interface RequestSummary {
   decisionReason: string | null;
   /** What the sandbox denied, when that led to the question. */
   escalation: string | null;
+  /** A domain question: the names it asks about. */
+  escalatedDomains: string[] | null;
+  /** A person's approval was run and the sandbox blocked it (ExecutionBlocked): the question asks to run it bare. */
+  blockedApproval: boolean;
   /** The digest of the diff the question showed (patches; absent on old records). */
   shown: EventData<'DecisionRequested'>['shown'] | null;
+  /** Who made an out-of-band decision: the deciding process as warden identified it. */
+  decider: EventData<'DecisionRecorded'>['decider'] | null;
+  /** Out-of-band decisions warden refused for this request (a command it runs tried to decide). */
+  refusals: Array<{ time: string; decision: Decision; via: string; reason: string; by: EventData<'DecisionRefused'>['by'] }>;
   exitCode: number | null;
   timedOut: boolean;
   interrupted: boolean;
@@ -85,6 +93,7 @@ export function evolveSummary(s: RequestSummary, e: StoredEvent): void {
       s.decisionSource = e.data.source;
       s.decidedBy = e.data.user ?? null;
       s.decisionReason = e.data.reason ?? null;
+      s.decider = e.data.decider ?? null;
       if (s.state === 'classifying' && s.classification && stateAfterClassified(s.classification) === 'autoApproved') {
         enter(s, 'autoApproved', e.time);
       }
@@ -102,6 +111,7 @@ export function evolveSummary(s: RequestSummary, e: StoredEvent): void {
     case 'Escalated':
       s.reason = `sandbox denied: ${e.data.denial}`;
       s.escalation = e.data.denial;
+      s.escalatedDomains = e.data.domains ?? null;
       break;
     case 'DecisionRequested':
       s.askMessage = e.data.message;
@@ -116,6 +126,12 @@ export function evolveSummary(s: RequestSummary, e: StoredEvent): void {
     case 'ExecutionFinished':
       onRun(s, e.data);
       enter(s, runEnded(e.data) ? 'completed' : 'failed', e.time);
+      break;
+    case 'ExecutionBlocked':
+      // only ever recorded when the machine escalates (stateAfterExecution); an Escalated follows
+      onRun(s, e.data);
+      s.blockedApproval = true;
+      enter(s, 'escalating', e.time);
       break;
     case 'Rejected':
       s.reason = e.data.reason;
@@ -155,7 +171,11 @@ export function newSummary(e: StoredEvent & { type: 'ApprovalRequested' }): Requ
     decidedBy: null,
     decisionReason: null,
     escalation: null,
+    escalatedDomains: null,
+    blockedApproval: false,
     shown: null,
+    refusals: [],
+    decider: null,
     exitCode: null,
     timedOut: false,
     interrupted: false,
@@ -177,8 +197,10 @@ export const requestsProjection: Projection<RequestsDoc> = {
     'Escalated',
     'DecisionRequested',
     'DecisionRecorded',
+    'DecisionRefused',
     'ExecutionStarted',
     'ExecutionFinished',
+    'ExecutionBlocked',
     'Rejected',
     'Aborted',
     'Interrupted',
@@ -187,6 +209,12 @@ export const requestsProjection: Projection<RequestsDoc> = {
   evolve(doc, e) {
     if (e.type === 'ApprovalRequested') {
       if (!doc.byId.has(e.stream)) doc.byId.set(e.stream, newSummary(e));
+      return doc;
+    }
+    // on a stream of its own: it belongs to the request it names, and changes nothing else of it
+    if (e.type === 'DecisionRefused') {
+      const r = doc.byId.get(e.data.requestId);
+      if (r) r.refusals.push({ time: e.time, decision: e.data.decision, via: e.data.via, reason: e.data.reason, by: e.data.by });
       return doc;
     }
     const s = doc.byId.get(e.stream);
@@ -213,6 +241,7 @@ export function auditRow(s: RequestSummary) {
     decided_by: s.decidedBy,
     classification: s.classification?.outcome ?? null,
     classification_reason: s.classification?.reason ?? null,
+    refused_decisions: s.refusals.map((r) => ({ time: r.time, decision: r.decision, via: r.via, reason: r.reason, by: r.by })),
     exit_code: s.exitCode,
     timed_out: s.timedOut,
     reason: s.reason,

@@ -1,14 +1,20 @@
 /**
  * The real effects behind the approval machine's named actors: classification by src/safety,
  * runs through src/sandbox, patches applied by a helper process that itself runs in the sandbox.
- * The `decide` effect is the surface's own (terminal, MCP) built with createDecider.
+ * The `decide` effect is the surface's own (terminal, MCP) built with askForDecision.
  */
-import type { RunOutcome, RunRequest, SandboxSpec } from '../sandbox/types.ts';
+import type { RunResult, CommandRun, SandboxSpec } from '../sandbox/types.ts';
 import type { Classification, ExecClassificationInput, PatchClassificationInput } from '../safety/types.ts';
 import type { SandboxType } from '../policy.ts';
 import { requestKey } from '../projections/sessionApprovals.projection.ts';
 import type { ApprovalRequest, ExecutionPlan } from '../machines/approval.machine.ts';
 import type { RequestEffects } from './runRequest.ts';
+import type { DomainLists, StoredEvent } from '../events/types.ts';
+import { mergeDomainLists } from '../network/domainPolicy.ts';
+import { withDriverOverrides } from './gitDrivers.ts';
+import { knownSafeRunArgv } from '../safety/programs/gitHardening.ts';
+import { commandEnv, programLocatorFor } from './programLocator.ts';
+import { messageOf } from '../errors.ts';
 
 export interface Classifier {
   /** Loads what classifying this request needs (the shell grammar is only loaded for shell scripts). */
@@ -17,12 +23,25 @@ export interface Classifier {
   patch(input: PatchClassificationInput): Classification;
 }
 
+/**
+ * The session's own events as one classification reads them: at most one read of the store, shared
+ * by approvedForSession and networkFor (each used to read the whole session again; I/O).
+ */
+export type SessionEvents = () => Promise<readonly StoredEvent[]>;
+
 export interface EffectDeps {
   classifier: Classifier;
   platformSandbox: SandboxType;
+  /** Reads a session's events (I/O): fresh for each classification, once for all it asks. */
+  readSession?(sessionId: string): Promise<readonly StoredEvent[]>;
   /** Whether an identical request was approved for this session (I/O allowed). */
-  approvedForSession(sessionId: string, key: string): boolean | Promise<boolean>;
-  run(request: RunRequest): Promise<RunOutcome>;
+  approvedForSession(sessionId: string, key: string, session: SessionEvents): boolean | Promise<boolean>;
+  /**
+   * What the rules file and this session's domain approvals add to the request's domain lists, or
+   * undefined for nothing (I/O allowed). Recorded in the classification, so replay needs no rules file.
+   */
+  networkFor?(sessionId: string, request: ApprovalRequest, session: SessionEvents): DomainLists | undefined | Promise<DomainLists | undefined>;
+  run(request: CommandRun): Promise<RunResult>;
   /** argv of the program that applies a patch read on stdin, in its cwd. */
   patchCommand: string[];
   decide: RequestEffects['decide'];
@@ -40,14 +59,35 @@ function safely(classify: () => Classification, platformSandbox: SandboxType): C
       knownSafe: false,
       dangerous: false,
       commands: null,
-      reason: `classification failed (${error instanceof Error ? error.message : String(error)}); asking instead`,
+      reason: `classification failed (${messageOf(error)}); asking instead`,
       askReason: 'not-known-safe',
     };
   }
 }
 
-export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan): SandboxSpec | null {
-  if (plan.sandbox === 'none' || plan.mode === null || plan.mode === 'danger-full-access') return null;
+/**
+ * The domain lists of a run: the request's own (flags), what its classification added (rules file,
+ * session approvals) and the names a person allowed for this retry. Deny wins over all of them.
+ */
+export function runDomains(request: ApprovalRequest, plan: ExecutionPlan, classification: Classification | null): DomainLists | undefined {
+  const retry = plan.domains === undefined ? undefined : { allow: [], deny: [], approved: plan.domains };
+  return mergeDomainLists(request.policy.domains, classification?.domains, retry);
+}
+
+export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan, classification: Classification | null = null): SandboxSpec | null {
+  if (plan.sandboxType === 'none' || plan.mode === null || plan.mode === 'danger-full-access') return null;
+  if (plan.writable !== undefined) {
+    // a person-approved patch: exactly the approved paths' directories, and warden's own applier needs no network
+    return {
+      mode: 'workspace-write',
+      writableRoots: plan.writable,
+      onlyRoots: true,
+      network: false,
+      tmpWrite: false,
+      ...(request.policy.hidden === undefined ? {} : { hidden: request.policy.hidden }),
+    };
+  }
+  const domains = runDomains(request, plan, classification);
   return {
     mode: plan.mode,
     writableRoots: request.policy.writableRoots,
@@ -55,16 +95,25 @@ export function sandboxSpecFor(request: ApprovalRequest, plan: ExecutionPlan): S
     tmpWrite: request.policy.tmpWrite,
     ...(request.policy.hidden === undefined ? {} : { hidden: request.policy.hidden }),
     ...(request.policy.allowUnixSockets === undefined ? {} : { allowUnixSockets: request.policy.allowUnixSockets }),
-    ...(request.policy.domains === undefined ? {} : { domains: request.policy.domains }),
+    ...(domains === undefined ? {} : { domains }),
   };
 }
 
-export function runRequestFor(request: ApprovalRequest, plan: ExecutionPlan, patchCommand: string[], env?: NodeJS.ProcessEnv): RunRequest {
-  const sandbox = sandboxSpecFor(request, plan);
+/** `runId` is the request id: the run's processes carry it (WARDEN_RUN_ID) for recovery to find. */
+export function runRequestFor(
+  request: ApprovalRequest,
+  plan: ExecutionPlan,
+  patchCommand: string[],
+  env?: NodeJS.ProcessEnv,
+  runId?: string,
+  classification: Classification | null = null,
+): CommandRun {
+  const sandbox = sandboxSpecFor(request, plan, classification);
+  const id = runId === undefined ? {} : { runId };
   if (request.kind === 'patch') {
-    return { command: patchCommand, cwd: request.cwd, stdin: request.patch ?? '', sandbox, timeoutMs: request.timeoutMs, env };
+    return { command: patchCommand, cwd: request.cwd, stdin: request.patch ?? '', sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
   }
-  return { command: request.command ?? [], cwd: request.cwd, sandbox, timeoutMs: request.timeoutMs, env };
+  return { command: request.command ?? [], cwd: request.cwd, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
 }
 
 /** The classification's environment additions (known-safe git's hardening) over the runner's env. */
@@ -73,39 +122,72 @@ export function withRunEnv(env: NodeJS.ProcessEnv | undefined, classification: C
   return { ...(env ?? process.env), ...classification.runEnv };
 }
 
+/**
+ * The environment a run gets (I/O for known-safe git: its repository's drivers are listed and
+ * neutralised just before the run, see gitDrivers.ts).
+ */
+async function runEnvFor(env: NodeJS.ProcessEnv | undefined, request: ApprovalRequest, classification: Classification | null): Promise<NodeJS.ProcessEnv | undefined> {
+  const withPath = request.kind === 'exec' ? commandEnv(env ?? process.env, request, classification) : env;
+  const withHardening = withRunEnv(withPath, classification);
+  if (request.kind !== 'exec' || withHardening === undefined) return withHardening;
+  return withDriverOverrides(withHardening, classification, request.cwd);
+}
+
+/**
+ * The request as it runs: a known-safe plain git diff/log/show gets `--no-ext-diff --no-textconv`
+ * after its subcommand, a known-safe `bash -lc` loses its `-l` (programs/gitHardening.ts
+ * knownSafeRunArgv). The recorded request keeps the agent's argv. Pure.
+ */
+export function hardenedRequest(request: ApprovalRequest, classification: Classification | null): ApprovalRequest {
+  if (request.kind !== 'exec' || !classification?.knownSafe || request.command === undefined) return request;
+  return { ...request, command: knownSafeRunArgv(request.command, classification.commands) };
+}
+
 export function createEffects(deps: EffectDeps): RequestEffects {
   return {
-    async classify({ sessionId, request }) {
-      await deps.classifier.prepare?.(request);
-      const approvedForSession = await deps.approvedForSession(sessionId, requestKey(request));
-      if (request.kind === 'patch') {
-        return safely(
-          () =>
-            deps.classifier.patch({
-              patch: request.patch ?? '',
-              cwd: request.cwd,
-              policy: request.policy,
-              platformSandbox: deps.platformSandbox,
-              approvedForSession,
-            }),
-          deps.platformSandbox,
-        );
-      }
+    async classify(input) {
+      let read: Promise<readonly StoredEvent[]> | null = null;
+      const session: SessionEvents = () => (read ??= deps.readSession?.(input.sessionId) ?? Promise.resolve([]));
+      const network = await deps.networkFor?.(input.sessionId, input.request, session);
+      const c = await classifyOnly(input, session);
+      return network === undefined ? c : { ...c, domains: network };
+    },
+    runSandboxed: async ({ requestId, request, plan, classification }) =>
+      deps.run(runRequestFor(hardenedRequest(request, classification), plan, deps.patchCommand, await runEnvFor(deps.env, request, classification), requestId, classification)),
+    execute: async ({ requestId, request, plan, classification }) =>
+      deps.run(runRequestFor(hardenedRequest(request, classification), plan, deps.patchCommand, await runEnvFor(deps.env, request, classification), requestId, classification)),
+    decide: deps.decide,
+  };
+
+  async function classifyOnly({ sessionId, request }: { sessionId: string; request: ApprovalRequest }, session: SessionEvents): Promise<Classification> {
+    await deps.classifier.prepare?.(request);
+    const approvedForSession = await deps.approvedForSession(sessionId, requestKey(request), session);
+    if (request.kind === 'patch') {
       return safely(
         () =>
-          deps.classifier.exec({
-            command: request.command ?? [],
+          deps.classifier.patch({
+            patch: request.patch ?? '',
             cwd: request.cwd,
-            withEscalatedPermissions: request.withEscalatedPermissions,
             policy: request.policy,
             platformSandbox: deps.platformSandbox,
             approvedForSession,
           }),
         deps.platformSandbox,
       );
-    },
-    runSandboxed: ({ request, plan, classification }) => deps.run(runRequestFor(request, plan, deps.patchCommand, withRunEnv(deps.env, classification))),
-    execute: ({ request, plan, classification }) => deps.run(runRequestFor(request, plan, deps.patchCommand, withRunEnv(deps.env, classification))),
-    decide: deps.decide,
-  };
+    }
+    return safely(
+      () =>
+        deps.classifier.exec({
+          command: request.command ?? [],
+          cwd: request.cwd,
+          withEscalatedPermissions: request.withEscalatedPermissions,
+          policy: request.policy,
+          platformSandbox: deps.platformSandbox,
+          approvedForSession,
+          programs: programLocatorFor(deps.env ?? process.env, { ...request, clientRuns: request.origin?.runner === 'client' }),
+          ...(request.origin?.runner === 'client' ? { clientRuns: true } : {}),
+        }),
+      deps.platformSandbox,
+    );
+  }
 }

@@ -3,7 +3,10 @@
  * ends in a final state and nothing runs without a live owner. The rules (docs/recovery.md):
  *
  * - a run in progress (ExecutionStarted or SandboxRunStarted without its ...Finished) gets
- *   `Interrupted`: the sandbox's die-with-parent and the process group ended it with its owner;
+ *   `Interrupted`. Its processes should have died with their owner (the sandbox's and a bare run's
+ *   pid namespace with --die-with-parent); recovery does not take that on trust: it looks in /proc
+ *   for processes carrying the run's WARDEN_RUN_ID, kills them, and the reason says which it was
+ *   (none found, found and killed, could not be stopped, or not checked where there is no /proc);
  * - a question nobody answered gets DecisionRecorded {denied, source: restart} and the machine's
  *   own Rejected;
  * - a question answered but not acted on: the stored decision stands as the record. A denial or
@@ -19,7 +22,7 @@
  * the stream's version: a conflict means someone else is handling it, and it is skipped.
  * I/O: reads and appends to the store, probes local processes.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EventStore } from '../events/eventStore.ts';
 import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
@@ -27,6 +30,7 @@ import { isEndingEvent } from '../events/lifecycle.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
 import { stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
 import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../machines/replay.ts';
+import { bootTimeMs, readStat } from './processIdentity.ts';
 
 type Origin = ApprovalRequest['origin'];
 
@@ -35,6 +39,75 @@ export interface ProcessProbe {
   selfPid: number;
   /** Whether `pid` is a live process that started no later than `since` (ms epoch). */
   isAlive(pid: number, since: number): boolean;
+  /**
+   * The live processes of each run, by the WARDEN_RUN_ID in their environment; null where that
+   * cannot be looked at (no /proc). Absent: not checked.
+   */
+  runProcesses?(): Map<string, number[]> | null;
+  /** SIGKILLs what is left of a run; says which pids are gone afterwards and which are not. */
+  stopRun?(runId: string, pids: number[]): Promise<{ killed: number[]; survived: Array<{ pid: number; why: string }> }>;
+}
+
+/** Must match src/sandbox's RUN_ID_ENV (the sandbox is not imported here for one string). */
+const RUN_ID_ENV = 'WARDEN_RUN_ID';
+/** How long killed processes get to disappear before they are reported as not stopped. */
+const STOP_WAIT_MS = 2000;
+
+/** The run id in a process's initial environment (/proc/PID/environ), or null. */
+function runIdOf(pid: number): string | null {
+  let env: string;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return null; // gone, or another user's (not ours to find)
+  }
+  const key = `${RUN_ID_ENV}=`;
+  for (const entry of env.split('\0')) if (entry.startsWith(key)) return entry.slice(key.length);
+  return null;
+}
+
+function isZombie(pid: number): boolean {
+  return procInfo(pid)?.zombie ?? false;
+}
+
+/** Every live process carrying a run id, by run (Linux); null without /proc. */
+export function procRunProcesses(selfPid = process.pid): Map<string, number[]> | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  if (!entries.includes('self')) return null;
+  const out = new Map<string, number[]>();
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === selfPid) continue;
+    const id = runIdOf(pid);
+    if (id === null || id === '' || isZombie(pid)) continue;
+    out.set(id, [...(out.get(id) ?? []), pid]);
+  }
+  return out;
+}
+
+async function stopRunProcesses(runId: string, pids: number[]): Promise<{ killed: number[]; survived: Array<{ pid: number; why: string }> }> {
+  const refused = new Map<number, string>();
+  for (const pid of pids) {
+    // The pid may have been reused since the scan: only a process still carrying the id is killed.
+    if (runIdOf(pid) !== runId) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ESRCH') refused.set(pid, code ?? String(error));
+    }
+  }
+  const alive = (pid: number) => runIdOf(pid) === runId && !isZombie(pid);
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const survived = pids.filter(alive).map((pid) => ({ pid, why: refused.get(pid) ?? 'still running after SIGKILL' }));
+  return { killed: pids.filter((p) => !survived.some((s) => s.pid === p)), survived };
 }
 
 /** Linux ticks per second for /proc/<pid>/stat start times (USER_HZ; 100 on every mainstream build). */
@@ -42,26 +115,12 @@ const USER_HZ = 100;
 /** Start times are known to about a second (btime is whole seconds): allow slack before calling a pid reused. */
 const START_SLACK_MS = 2000;
 
-function bootTimeMs(): number | null {
-  try {
-    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-    return m ? Number(m[1]) * 1000 : null;
-  } catch {
-    return null;
-  }
-}
-
 /** When the process started and whether it is a zombie, from /proc (Linux); null elsewhere. */
 function procInfo(pid: number): { startedAt: number | null; zombie: boolean } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const boot = bootTimeMs();
-    const ticks = Number(fields[19]);
-    return { zombie: fields[0] === 'Z', startedAt: boot !== null && Number.isFinite(ticks) ? boot + (ticks * 1000) / USER_HZ : null };
-  } catch {
-    return null;
-  }
+  const stat = readStat(pid);
+  if (!stat) return null;
+  const boot = bootTimeMs();
+  return { zombie: stat.state === 'Z', startedAt: boot !== null ? boot + (stat.start * 1000) / USER_HZ : null };
 }
 
 export function localProbe(): ProcessProbe {
@@ -81,7 +140,32 @@ export function localProbe(): ProcessProbe {
       if (info?.startedAt != null && info.startedAt > since + START_SLACK_MS) return false;
       return true;
     },
+    runProcesses: () => procRunProcesses(process.pid),
+    stopRun: stopRunProcesses,
   };
+}
+
+/** Whether the replayed request had a run under way (started, not finished). Pure. */
+export function runWasUnderWay(replay: ReplayResult): boolean {
+  if (!replay.ok || !replay.snapshot || !INTERRUPTIBLE.has(replay.state)) return false;
+  return !replay.pending.some((e) => e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted');
+}
+
+/** What recovery found of a run in progress, in the words of its Interrupted reason. Pure. */
+export function runLeftWords(
+  who: string,
+  found: { checked: false } | { checked: true; killed: number[]; survived: Array<{ pid: number; why: string }> },
+): string {
+  const died = `${who} died while it ran`;
+  if (!found.checked) return `${died}; whether the run's processes ended with it could not be checked (no /proc here)`;
+  const list = (pids: number[]) => pids.join(', ');
+  if (found.survived.length > 0) {
+    const killed = found.killed.length > 0 ? `; ${found.killed.length} were killed at recovery (pids ${list(found.killed)})` : '';
+    const why = found.survived.map((s) => `${s.pid}: ${s.why}`).join(', ');
+    return `${died}; ${found.survived.length} of its processes could not be stopped (${why})${killed}`;
+  }
+  if (found.killed.length > 0) return `${died}; ${found.killed.length} of its processes were still running and were killed at recovery (pids ${list(found.killed)})`;
+  return `${died}; no process of the run was still running (none carried its ${RUN_ID_ENV} in /proc)`;
 }
 
 /**
@@ -122,7 +206,7 @@ export function restartWords(who: string): ClosingWords {
     source: 'restart',
     gone: `${who} is gone`,
     notStarted: `${who} died before starting it`,
-    cutOff: `${who} died while it ran; the run ended with it`,
+    cutOff: `${who} died while it ran; whether the run's processes ended with it was not checked`,
     unanswered: `${who} is gone; nobody is waiting for this decision`,
   };
 }
@@ -218,6 +302,7 @@ export async function recoverRequests(store: EventStore, probe: ProcessProbe = l
     if (!events.some((e) => endsStream(e, req))) open.set(stream, req);
   }
   report.open = open.size;
+  let running: Map<string, number[]> | null | undefined;
   for (const [requestId, req] of open) {
     if (!ownerIsGone(req.origin, req.requestedAt, probe)) {
       report.leftAlone++;
@@ -226,7 +311,14 @@ export async function recoverRequests(store: EventStore, probe: ProcessProbe = l
     const events = await store.read(requestId);
     const replay = replayStream(events);
     const who = `its process (pid ${req.origin!.pid} on ${req.origin!.host})`;
-    const closing = closingEvents(replay, events, who);
+    const words = restartWords(who);
+    if (runWasUnderWay(replay)) {
+      // One scan of /proc for every request closed in this pass, made when the first one needs it.
+      if (running === undefined) running = probe.runProcesses?.() ?? null;
+      if (running === null || probe.stopRun === undefined) words.cutOff = runLeftWords(who, { checked: false });
+      else words.cutOff = runLeftWords(who, { checked: true, ...(await probe.stopRun(requestId, running.get(requestId) ?? [])) });
+    }
+    const closing = closingEvents(replay, events, words);
     if (closing.length === 0) continue;
     try {
       await store.append(requestId, events.length, closing.map((e) => ({ ...e, sessionId: events[0]!.sessionId })));

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { EventStore } from '../events/eventStore.ts';
-import type { DomainEvent, RecordedRunResult, StoredEvent } from '../events/types.ts';
+import type { DomainEvent, RunRecord, StoredEvent } from '../events/types.ts';
 import type { Classification } from '../safety/types.ts';
-import type { RunOutcome } from '../sandbox/types.ts';
+import type { RunResult } from '../sandbox/types.ts';
 import {
   approvalMachine,
   type ApprovalContext,
@@ -22,15 +22,20 @@ import {
   type RunSandboxedInput,
 } from '../machines/approval.machine.ts';
 import { StreamJournal } from './streamJournal.ts';
+import type { PersonChannel } from './personChannel.ts';
 import { closeAfterStoreFailure, type CloseOptions } from './closeAbandoned.ts';
 
 /** The world as the machine needs it. Every function may do I/O; none is called before its events are durable. */
 export interface RequestEffects {
   classify(input: ClassifyInput): Promise<Classification>;
-  runSandboxed(input: RunSandboxedInput): Promise<RunOutcome>;
-  /** Must record the decision through `journal.recordDecision` (or adopt one stored elsewhere) and return it. */
-  decide(input: DecideInput, journal: StreamJournal): Promise<RecordedDecision>;
-  execute(input: ExecuteInput): Promise<RunOutcome>;
+  runSandboxed(input: RunSandboxedInput): Promise<RunResult>;
+  /**
+   * Must record the decision through `journal.recordDecision` (or adopt one stored elsewhere) and
+   * return it. `channel` is this request's own way to ask a person (an MCP tool call's client), when
+   * the surface has one per request rather than one for all (a terminal).
+   */
+  decide(input: DecideInput, journal: StreamJournal, channel?: PersonChannel): Promise<RecordedDecision>;
+  execute(input: ExecuteInput): Promise<RunResult>;
 }
 
 export interface RequestResult {
@@ -41,7 +46,7 @@ export interface RequestResult {
   /** The events as stored, in order. */
   events: StoredEvent[];
   /** The full (capped) output of the run that produced the result, when one ran. */
-  output: RunOutcome | null;
+  output: RunResult | null;
   /** Set when the store refused an append: the record stops there, and nothing ran after it. */
   storeError: unknown;
   /**
@@ -60,20 +65,23 @@ export function excerpt(text: string, bytes = OUTPUT_EXCERPT_BYTES): string {
   return `${buf.subarray(0, bytes).toString('utf8')}\n[warden: excerpt, ${buf.length - bytes} more bytes not recorded]`;
 }
 
-export function toRecordedRun(outcome: RunOutcome): RecordedRunResult {
+/** The record of a run (the event's data): its facts, with excerpts of its output. */
+export function runRecordOf(run: RunResult): RunRecord {
   return {
-    exitCode: outcome.exitCode,
-    signal: outcome.signal,
-    timedOut: outcome.timedOut,
-    durationMs: Math.max(0, outcome.durationMs),
-    stdoutExcerpt: excerpt(outcome.stdout),
-    stderrExcerpt: excerpt(outcome.stderr),
-    stdoutBytes: outcome.stdoutBytes,
-    stderrBytes: outcome.stderrBytes,
-    truncated: outcome.truncated,
-    denial: outcome.denial.what === undefined ? { denied: outcome.denial.denied } : { ...outcome.denial },
-    ...(outcome.error === undefined ? {} : { error: outcome.error }),
-    ...(outcome.network === undefined ? {} : { network: outcome.network }),
+    exitCode: run.exitCode,
+    signal: run.signal,
+    timedOut: run.timedOut,
+    durationMs: Math.max(0, run.durationMs),
+    stdoutExcerpt: excerpt(run.stdout),
+    stderrExcerpt: excerpt(run.stderr),
+    stdoutBytes: run.stdoutBytes,
+    stderrBytes: run.stderrBytes,
+    truncated: run.truncated,
+    ...(run.stdoutEncoding === undefined ? {} : { stdoutEncoding: run.stdoutEncoding }),
+    ...(run.stderrEncoding === undefined ? {} : { stderrEncoding: run.stderrEncoding }),
+    denial: run.denial.what === undefined ? { denied: run.denial.denied } : { ...run.denial },
+    ...(run.error === undefined ? {} : { error: run.error }),
+    ...(run.network === undefined ? {} : { network: run.network }),
   };
 }
 
@@ -95,12 +103,14 @@ export interface RunRequestOptions {
    * claim. Nothing runs here.
    */
   stopBeforeRun?: boolean;
+  /** This request's person channel (one MCP tool call's client); the surface's own otherwise. */
+  channel?: PersonChannel;
 }
 
 /** What one request's effects need besides their input: its journal and where to leave the full output. */
 interface RequestSlot {
   journal: StreamJournal;
-  output: RunOutcome | null;
+  output: RunResult | null;
   /** Set when the actor reaches a question: the runner then passivates the actor and asks. */
   onQuestion: ((input: DecideInput) => void) | null;
   /** The answer (or the failure to get one) handed to the restored actor's `decide`. */
@@ -142,9 +152,9 @@ function bindEffects(effects: RequestEffects): BoundMachine {
       classify: afterFlush((input: ClassifyInput) => effects.classify(input)),
       runSandboxed: afterFlush(async (input: RunSandboxedInput, slot) => {
         if (slot.handedOff) return new Promise<never>(() => {});
-        const outcome = await effects.runSandboxed(input);
-        slot.output = outcome;
-        return toRecordedRun(outcome);
+        const run = await effects.runSandboxed(input);
+        slot.output = run;
+        return runRecordOf(run);
       }),
       // The live actor does not wait here: it hands the question to the runner, which stops it and
       // restores it from its persisted snapshot once answered; the restored actor gets the answer.
@@ -160,9 +170,9 @@ function bindEffects(effects: RequestEffects): BoundMachine {
       }),
       execute: afterFlush(async (input: ExecuteInput, slot) => {
         if (slot.handedOff) return new Promise<never>(() => {});
-        const outcome = await effects.execute(input);
-        slot.output = outcome;
-        return toRecordedRun(outcome);
+        const run = await effects.execute(input);
+        slot.output = run;
+        return runRecordOf(run);
       }),
     },
   });
@@ -227,7 +237,7 @@ export async function runRequest(opts: RunRequestOptions): Promise<RequestResult
       const persisted = actor.getPersistedSnapshot();
       actor.stop();
       try {
-        slot.answer = { decision: await opts.effects.decide(stage.input, journal) };
+        slot.answer = { decision: await opts.effects.decide(stage.input, journal, opts.channel) };
       } catch (error) {
         slot.answer = { error };
       }

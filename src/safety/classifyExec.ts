@@ -9,16 +9,19 @@
  * classifyExec throws ShellGrammarNotLoadedError (for every argv, so no verdict ever depends on
  * whether an earlier request loaded it).
  */
+import { posix } from 'node:path';
 import type { SandboxType } from '../policy.ts';
 import type { Classification, ExecClassificationInput } from './types.ts';
 import { isDangerousCommand } from './dangerous.ts';
-import { checkKnownSafe, isMalformedArgv, isSafeToCallWithExec, zshAsBash } from './knownSafe.ts';
-import { programName } from './programs/programPath.ts';
-import { isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
-import { type RuleSet, type RuleVerdict, type PrefixRule, declinedAllowRules, matchRules, stricterDecision } from './rules.ts';
+import { OPERAND_SENSITIVE, checkKnownSafe, checkProgram, isMalformedArgv, zshAsBash } from './knownSafe.ts';
+import { type ProgramLocator, programName } from './programs/programPath.ts';
+import { inlineScripts, isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
+import { findGitSubcommand } from './programs/git.ts';
+import { type RuleSet, type RuleVerdict, type PrefixRule, SUBCOMMAND_TOOLS, declinedAllowRules, isGroupSubcommand, matchRules, stricterDecision } from './ruleMatch.ts';
 import { findRiskyWord } from './programs/riskyOptions.ts';
 import { gitHardeningEnv } from './programs/gitHardening.ts';
-import { ShellGrammarNotLoadedError, parseWordOnlyScript, requireShellGrammar, shellScriptOf } from './shellParse.ts';
+import { ShellGrammarNotLoadedError, deepScanScript, parseWordOnlyScript, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
+import { messageOf } from '../errors.ts';
 
 export { isKnownSafeCommand } from './knownSafe.ts';
 export { isDangerousCommand } from './dangerous.ts';
@@ -27,7 +30,7 @@ export { isDangerousCommand } from './dangerous.ts';
 export function classifyExec(input: ExecClassificationInput, rules: RuleSet): Classification {
   requireShellGrammar();
   try {
-    return decide(input, rules);
+    return verdictFor(input, rules);
   } catch (error) {
     // a bug in wiring, not in the input: the caller must load the grammar, never get a guess
     if (error instanceof ShellGrammarNotLoadedError) throw error;
@@ -38,7 +41,7 @@ export function classifyExec(input: ExecClassificationInput, rules: RuleSet): Cl
       knownSafe: false,
       dangerous: false,
       commands: null,
-      reason: `classification failed (${error instanceof Error ? error.message : String(error)}); ${never ? 'rejected' : 'asking'} to be safe`,
+      reason: `classification failed (${messageOf(error)}); ${never ? 'rejected' : 'asking'} to be safe`,
       ...(never ? {} : { askReason: 'not-known-safe' as const }),
     };
   }
@@ -51,18 +54,35 @@ export function commandsOf(argv: readonly string[]): string[][] | null {
   return parseWordOnlyScript(shell.script);
 }
 
-function decide(input: ExecClassificationInput, rules: RuleSet): Classification {
+/**
+ * The bare program names a verdict on argv looks up (pure; a script needs the grammar loaded): its
+ * argv[0] and, for a shell form, each word-only command's. The edge finds them on the command's
+ * PATH before classifying; a name it did not look up counts as not found (not known-safe).
+ */
+export function programsToLocate(argv: readonly string[]): string[] {
+  if (!Array.isArray(argv) || argv.length === 0 || isMalformedArgv(argv)) return [];
+  // zsh is read as bash (zshAsBash), but zsh is what runs: both are looked up
+  const names = new Set<string>([argv[0]!, ...zshAsBash(argv).slice(0, 1), ...(commandsOf(argv) ?? []).map((words) => words[0] ?? '')]);
+  return [...names].filter((n) => n !== '' && !n.includes('/'));
+}
+
+function verdictFor(input: ExecClassificationInput, rules: RuleSet): Classification {
   const argv = input.command;
   const { approval, sandbox: mode } = input.policy;
   const malformed = !Array.isArray(argv) || argv.length === 0 || isMalformedArgv(argv);
   const commands = malformed ? null : commandsOf(argv);
-  const safeVerdict = malformed ? null : checkKnownSafe(argv);
+  // a caller that gave no locator places no bare name: nothing found on PATH is known-safe
+  const locate = typeof input.programs === 'function' ? input.programs : () => null;
+  const safeVerdict = malformed ? null : checkKnownSafe(argv, { locate });
   const knownSafe = safeVerdict?.safe === true;
   // an argv we cannot inspect (NUL, over 1 MiB) counts as dangerous; an empty one does not
   const dangerous = malformed ? Array.isArray(argv) && argv.length > 0 : isDangerousCommand(argv);
-  // known-safe runs still go in the (read-only) sandbox when one is in force (stricter than Codex)
-  const sandbox: SandboxType = mode === 'danger-full-access' ? 'none' : input.platformSandbox;
-  const base = { sandbox, knownSafe, dangerous, commands };
+  // known-safe runs always go in the read-only sandbox where the platform has one, even under
+  // danger-full-access (stricter than Codex): it holds them to reading and masks the secrets
+  // (`cat ~/.ssh/id_rsa` is a known-safe read); everything else follows the policy's mode
+  const sandbox: SandboxType = knownSafe || mode !== 'danger-full-access' ? input.platformSandbox : 'none';
+  // a known-safe git command gets the hardening whoever approves it (a person, where no sandbox is)
+  const base = { sandbox, knownSafe, dangerous, commands, ...(knownSafe ? hardening(commands) : {}) };
   const never = approval === 'never';
 
   if (malformed) {
@@ -72,7 +92,7 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
   }
 
   // 1. user rules: strictest wins
-  const verdict = ruleVerdict(rules, argv, commands);
+  const verdict = ruleVerdict(rules, argv, commands, locate);
   if (verdict.decision === 'forbidden') {
     return { ...base, outcome: 'reject', reason: `forbidden by ${describeRule(verdict.rule, rules)}: ${verdict.rule?.justification ?? ''}` };
   }
@@ -90,11 +110,30 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
     return { ...base, outcome: 'auto-approve', decisionSource: 'rule', reason: `allowed by ${describeRule(verdict.rule, rules)}: ${verdict.rule?.justification ?? ''} (${where})` };
   }
 
-  // 2. known-safe, or approved for this session
-  if (knownSafe) {
-    return { ...base, outcome: 'auto-approve', decisionSource: 'policy', reason: 'known-safe read-only command', ...hardening(commands) };
+  // 2. known-safe, or approved for this session. Known-safe is never auto-run bare: without a
+  // platform sandbox nothing holds it to reading or hides the secrets it may name (`cat
+  // ~/.ssh/id_rsa`, `cat /etc/shadow`), so it goes through the matrix like any other command
+  if (knownSafe && input.platformSandbox !== 'none') {
+    return { ...base, outcome: 'auto-approve', decisionSource: 'policy', reason: 'known-safe read-only command' };
   }
-  const whyNot = ` (${clip(safeVerdict?.why ?? 'not understood')})${declinedNote(rules, argv, commands)}`;
+  // the agent client's own tool runs it, in the client's sandbox: known-safe still auto-approves,
+  // unless a word (or the directory) may reach a hidden path, which no sandbox of ours masks there
+  const secret = knownSafe && input.clientRuns === true ? mayReachHidden(commands ?? [[...argv]], input.cwd, input.policy.hidden ?? []) : null;
+  // ... and unless it runs git: warden turns the repository's exec hooks off through git's
+  // environment (runEnv), which the client's tool never gets, so there `git status` runs the
+  // repository's core.fsmonitor, `git log` its pager, textconv and gpg.program (redclass: a
+  // planted .git/config ran its fsmonitor through `warden hook codex --runner client`)
+  const clientGit = knownSafe && input.clientRuns === true && (commands ?? [[...argv]]).some((words) => programName(words[0] ?? '') === 'git');
+  if (knownSafe && input.clientRuns === true && secret === null && !clientGit) {
+    return { ...base, outcome: 'auto-approve', decisionSource: 'policy', reason: "known-safe read-only command (the client's own tool runs it)" };
+  }
+  const whyNot = knownSafe
+    ? secret !== null
+      ? ` (known-safe, but \`${clip(secret)}\` may reach a hidden path and no warden sandbox masks it)`
+      : clientGit
+        ? " (known-safe, but git run by the client's own tool reads the repository's config, which can run programs (core.fsmonitor, core.pager ...), and warden cannot turn that off there)"
+        : ' (known-safe, but no sandbox is available to hold it to reading and hide secrets)'
+    : ` (${clip(safeVerdict?.why ?? 'not understood')})${declinedNote(rules, argv, commands)}`;
   if (input.approvedForSession) {
     return { ...base, outcome: 'auto-approve', decisionSource: 'session-cache', reason: 'an identical command was approved for this session' };
   }
@@ -133,24 +172,119 @@ function decide(input: ExecClassificationInput, rules: RuleSet): Classification 
  * for `cargo build` must not carry `cargo build && curl x | sh`). An unparsed script is matched as
  * its whole argv.
  */
-function ruleVerdict(rules: RuleSet, argv: readonly string[], commands: string[][] | null): RuleVerdict {
+function ruleVerdict(rules: RuleSet, argv: readonly string[], commands: string[][] | null, locate: ProgramLocator): RuleVerdict {
   if (rules.rules.length === 0) return { decision: null, rule: null, matched: [] };
-  const shellForm = shellScriptOf(zshAsBash(argv)) !== null;
-  if (!shellForm || commands === null) return matchRules(rules, argv);
+  const plain = plainRuleVerdict(rules, argv, commands, locate);
+  const held = heldByStrictRule(rules, argv, commands);
+  if (held === null || stricterDecision(plain.decision, held.decision) === plain.decision) return plain;
+  return { decision: held.decision, rule: held, matched: [...plain.matched, held] };
+}
+
+/**
+ * The strictest prompt or forbidden rule matching any command argv may run, read the way the
+ * danger check reads them (over-finding is the safe error for these): the wrapped command of a
+ * wrapper at every later word (`env git push`, `timeout 5 curl x`, `xargs curl`), git without its
+ * global options (`git --no-pager push`, `git -C . push`), and every command of an inline or
+ * unparsed script (`bash -lc 'git push 2>/dev/null'`, `bash -c -e 'git push'`). A rule forbidding
+ * `git push` was bypassed by each of these (redclass). Null when none matches.
+ */
+function heldByStrictRule(rules: RuleSet, argv: readonly string[], commands: string[][] | null): PrefixRule | null {
+  const strict = strictRulesOf(rules);
+  if (strict.rules.length === 0) return null;
+  const seen = new Set<string>();
+  const queue: string[][] = [[...argv], ...(commands ?? [])];
+  const shell = shellScriptOf(zshAsBash(argv));
+  if (shell !== null && commands === null) queue.push(...deepScanScript(shell.script));
+  let best: PrefixRule | null = null;
+  for (let n = 0; n < queue.length && n < 256; n++) {
+    const words = queue[n]!;
+    const key = JSON.stringify(words);
+    if (words.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    const v = matchRules(strict, words);
+    if (v.rule !== null && (best === null || stricterDecision(best.decision, v.rule.decision) !== best.decision)) best = v.rule;
+    const name = programName(words[0] ?? '');
+    if (name === 'git') {
+      const sub = findGitSubcommand(words);
+      if (sub > 1) queue.push([words[0]!, ...words.slice(sub)]);
+    }
+    if (isWrapper(name) || isShell(name)) {
+      for (let i = 1; i < words.length; i++) {
+        const w = words[i]!;
+        if (!w.startsWith('-') && !w.startsWith('+') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) queue.push(words.slice(i));
+      }
+      for (const script of inlineScripts(words)) queue.push(...deepScanScript(script));
+    }
+  }
+  return best;
+}
+
+/** The prompt and forbidden rules of a rule list, filtered once per list (fixed once parsed), not per classification. */
+const strictRules = new WeakMap<readonly PrefixRule[], readonly PrefixRule[]>();
+function strictRulesOf(rules: RuleSet): RuleSet {
+  let strict = strictRules.get(rules.rules);
+  if (strict === undefined) {
+    strict = rules.rules.filter((r) => r.decision !== 'allow');
+    strictRules.set(rules.rules, strict);
+  }
+  return { ...rules, rules: strict };
+}
+
+function plainRuleVerdict(rules: RuleSet, argv: readonly string[], commands: string[][] | null, locate: ProgramLocator): RuleVerdict {
+  const shell = shellScriptOf(zshAsBash(argv));
+  if (shell === null || commands === null) return matchRules(rules, argv);
+  const detailed = parseWordOnlyScriptDetailed(shell.script);
   let decision: RuleVerdict['decision'] = null;
   let rule: PrefixRule | null = null;
   const matched: PrefixRule[] = [];
   let everyCovered = true;
-  for (const words of commands) {
+  let changedDirectory = false;
+  commands.forEach((words, i) => {
     const v = matchRules(rules, words);
     matched.push(...v.matched);
-    if (v.decision === null && !isSafeToCallWithExec(words)) everyCovered = false;
-    const next = stricterDecision(decision, v.decision);
+    const name = programName(words[0] ?? '');
+    const expansion = detailed?.expansion[i] ?? 'unsafe';
+    // a rule was written for the words it names, not for what the shell makes of them: an allow
+    // does not cover a glob that could expand to an option (`rg foo *.py` -> `--pre=x.py`), brace
+    // expansion (`find . {-delete,}`), a glob where the operand count matters, or git after `cd`
+    // (another repository, whose config runs programs)
+    const reshaped = expansion === 'unsafe' || (expansion === 'prefixed' && OPERAND_SENSITIVE.has(name)) || (changedDirectory && name === 'git');
+    if (name === 'cd') changedDirectory = true;
+    const ruled = v.decision === 'allow' && reshaped ? null : v.decision;
+    if (ruled === null && (reshaped || !checkProgram(words, expansion, { locate }, detailed?.expandingWord[i] ?? null).safe)) everyCovered = false;
+    const next = stricterDecision(decision, ruled);
     if (next !== decision) rule = v.rule;
     decision = next;
-  }
+  });
   if (decision === 'allow' && !everyCovered) return { decision: null, rule: null, matched };
   return { decision, rule, matched };
+}
+
+/**
+ * The first word of `commands` (or the directory) that may reach a hidden path, or null (pure). A
+ * word is read as a path against cwd; it may reach one when it lies inside a hidden path or holds
+ * one (`grep -r token ~` reads ~/.ssh), and so does cwd itself (a recursive read with no operand).
+ * A word with `~` or `$` cannot be resolved here and counts. Symlinks are not followed (no I/O).
+ */
+export function mayReachHidden(commands: readonly (readonly string[])[], cwd: string, hidden: readonly string[]): string | null {
+  if (hidden.length === 0) return null;
+  const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p));
+  if (reaches(cwd)) return cwd;
+  for (const words of commands) {
+    for (const word of words.slice(1)) {
+      if (word.includes('~') || word.includes('$')) return word;
+      // an attached option value (`--file=/home/u/.ssh/x`, `-f/home/u/.ssh/x`) is a path too
+      const eq = word.indexOf('=');
+      const candidates = [word, ...(eq >= 0 ? [word.slice(eq + 1)] : []), ...(/^-[^-]/.test(word) ? [word.slice(2)] : [])];
+      for (const c of candidates) if (c !== '' && !c.startsWith('-') && reaches(posix.resolve(cwd, c))) return word;
+    }
+  }
+  return null;
+}
+
+function isWithinPath(path: string, root: string): boolean {
+  const r = root.length > 1 && root.endsWith('/') ? root.slice(0, -1) : root;
+  return path === r || path.startsWith(r === '/' ? '/' : `${r}/`);
 }
 
 /** A known-safe git command runs with the repository's exec hooks turned off through its environment. */
@@ -182,11 +316,6 @@ function describeRule(rule: PrefixRule | null, rules: RuleSet): string {
 }
 
 /** Programs whose second word names what they do (`git push`, `cargo build`). */
-const SUBCOMMAND_TOOLS = new Set([
-  'git', 'cargo', 'npm', 'pnpm', 'yarn', 'go', 'docker', 'podman', 'kubectl', 'helm', 'gh', 'pip', 'pip3', 'uv',
-  'poetry', 'rustup', 'brew', 'apt', 'apt-get', 'dnf', 'systemctl', 'terraform', 'dotnet', 'mvn', 'gradle', 'bundle',
-  'gem', 'composer', 'swift', 'deno', 'bun', 'hg', 'svn', 'nix', 'conda', 'mix', 'stack', 'cabal', 'opam',
-]);
 
 /**
  * The rule an `approved_always` would store ("what was approved, no more"), or null when none may
@@ -194,7 +323,8 @@ const SUBCOMMAND_TOOLS = new Set([
  * unparsed script, words with control characters, a bare program name (its operands can be code:
  * `sed 's/x/y/e'`), or an argv holding an exec/write option. For a subcommand tool with no options
  * after the subcommand it is the two words (`git push`), which covers later operands but no option;
- * otherwise it is the literal argv.
+ * otherwise it is the literal argv, stored as an exact rule (`touch x` allows `touch x` only, not
+ * `touch x ~/.profile`): see isSubcommandPrefix.
  */
 export function proposedPrefix(argv: readonly string[], commands: string[][] | null, dangerous: boolean): string[] | null {
   if (dangerous || commands === null || commands.length !== 1) return null;
@@ -207,7 +337,8 @@ export function proposedPrefix(argv: readonly string[], commands: string[][] | n
   if (words.some((t) => t === '' || /[\u0000-\u001f\u007f]/.test(t))) return null;
   if (findRiskyWord(words, 1) !== null) return null;
   const second = words[1];
-  if (SUBCOMMAND_TOOLS.has(name) && second !== undefined && !second.startsWith('-')) {
+  // a group of verbs (`git stash`, `gh pr`): its two words would cover every sibling verb
+  if (SUBCOMMAND_TOOLS.has(name) && second !== undefined && !second.startsWith('-') && !isGroupSubcommand(name, second)) {
     const optionsAfter = words.slice(2).some((w) => w.startsWith('-') && w !== '-');
     return optionsAfter ? [...words] : [argv0, second];
   }

@@ -8,7 +8,11 @@ import { classifyExec } from './classifyExec.ts';
 import { isDangerousCommand } from './dangerous.ts';
 import { checkKnownSafe, checkProgram } from './knownSafe.ts';
 import { findRiskyWord } from './programs/riskyOptions.ts';
-import { type RuleSet, declinedAllowRules, matchRules } from './rules.ts';
+import type { RiskKind } from './programs/optionTable.ts';
+
+const RISK_NOTE: Record<RiskKind, string> = { exec: 'runs a program', write: 'writes', read: 'reads outside the workspace' };
+import { knownSafeRunArgv } from './programs/gitHardening.ts';
+import { type RuleSet, declinedAllowRules, matchRules } from './ruleMatch.ts';
 import { parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 import type { Classification, ExecClassificationInput } from './types.ts';
 
@@ -35,6 +39,8 @@ export interface ExplainReport {
   scriptNote: string | null;
   subCommands: SubCommandReport[];
   alwaysAllow: string[] | null;
+  /** The argv warden runs (a known-safe plain git diff/log/show gets --no-ext-diff --no-textconv). */
+  runsAs: string[];
 }
 
 function ruleName(index: number, pattern: string[][], rules: RuleSet): string {
@@ -51,7 +57,7 @@ export function explainExec(input: ExecClassificationInput, rules: RuleSet): Exp
   if (shell !== null) {
     const parsed = parseWordOnlyScriptDetailed(shell.script);
     if (parsed === null) {
-      const whole = checkKnownSafe(input.command);
+      const whole = checkKnownSafe(input.command, { locate: input.programs });
       scriptNote = whole.safe ? null : whole.why;
     } else {
       commands = parsed.commands;
@@ -60,11 +66,12 @@ export function explainExec(input: ExecClassificationInput, rules: RuleSet): Exp
     }
   }
   const subCommands = commands.map((words, i): SubCommandReport => {
-    const verdict = shell !== null && scriptNote === null ? checkProgram(words, expansion[i] ?? 'unsafe', {}, expandingWord[i] ?? null) : checkKnownSafe(words);
+    const verdict = shell !== null && scriptNote === null ? checkProgram(words, expansion[i] ?? 'unsafe', { locate: input.programs }, expandingWord[i] ?? null) : checkKnownSafe(words, { locate: input.programs });
     const perWord = words.map((word, at): WordNote => {
       if (at === 0) return { word, note: 'program' };
-      const risky = findRiskyWord(words.slice(0, at + 1), at);
-      if (risky !== null && risky.word === word) return { word, note: `${risky.kind === 'exec' ? 'runs a program' : 'writes'}: ${risky.why}` };
+      // the whole argv: an option's value may be the next word (`npm test -w ../x`)
+      const risky = findRiskyWord(words, at);
+      if (risky !== null && risky.word === word) return { word, note: `${RISK_NOTE[risky.kind]}: ${risky.why}` };
       if (!verdict.safe && verdict.word === word) return { word, note: `decides: ${verdict.why}` };
       return { word, note: verdict.safe ? 'understood' : '' };
     });
@@ -80,7 +87,8 @@ export function explainExec(input: ExecClassificationInput, rules: RuleSet): Exp
       rules: [...matched, ...declined],
     };
   });
-  return { command: [...input.command], classification, scriptNote, subCommands, alwaysAllow: classification.proposedPrefix ?? null };
+  const runsAs = classification.knownSafe ? knownSafeRunArgv(input.command, classification.commands) : [...input.command];
+  return { command: [...input.command], classification, scriptNote, subCommands, alwaysAllow: classification.proposedPrefix ?? null, runsAs };
 }
 
 /** The report as text for a person. */
@@ -90,7 +98,9 @@ export function formatExplain(report: ExplainReport): string {
   lines.push(`command: ${JSON.stringify(report.command)}`);
   lines.push(`verdict: ${c.outcome}${c.askReason ? ` (${c.askReason})` : ''}${c.decisionSource ? ` by ${c.decisionSource}` : ''}`);
   lines.push(`reason: ${c.reason}`);
-  lines.push(`sandbox: ${c.sandbox === 'none' ? 'none (runs bare)' : `${c.sandbox}`}`);
+  // a known-safe command runs in the read-only sandbox whatever the policy's mode (planExecution)
+  lines.push(`sandbox: ${c.sandbox === 'none' ? 'none (runs bare)' : c.knownSafe ? `${c.sandbox} (read-only: known-safe)` : `${c.sandbox}`}`);
+  if (report.runsAs.length !== report.command.length || report.runsAs.some((w, i) => w !== report.command[i])) lines.push(`runs as: ${JSON.stringify(report.runsAs)}`);
   if (report.scriptNote !== null) lines.push(`script: ${report.scriptNote}`);
   report.subCommands.forEach((s, i) => {
     lines.push(`sub-command ${i + 1}: ${s.words.join(' ')}`);

@@ -6,17 +6,18 @@
  * `bash -lc` form and names the word that decided. Pure; a script needs the shell grammar loaded
  * (`await loadShellGrammar()`), and asking before that throws.
  */
-import { checkBase64 } from './programs/base64.ts';
-import { checkCoreutil, LINUX_ONLY } from './programs/coreutils.ts';
-import { checkFile } from './programs/file.ts';
+import { BASE64_TABLE, checkBase64 } from './programs/base64.ts';
+import { COREUTILS, checkCoreutil, LINUX_ONLY } from './programs/coreutils.ts';
+import { FILE_TABLE, checkFile } from './programs/file.ts';
 import { checkFind } from './programs/find.ts';
-import { checkGit } from './programs/git.ts';
-import { type SafeVerdict, SAFE, notSafe } from './programs/optionTable.ts';
-import { checkRg } from './programs/rg.ts';
+import { checkGit, gitSubcommandName } from './programs/git.ts';
+import { type OptionTable, type SafeVerdict, SAFE, notSafe, readArgs } from './programs/optionTable.ts';
+import { RG_TABLE, checkRg } from './programs/rg.ts';
 import { checkSed } from './programs/sed.ts';
-import { checkSort } from './programs/sort.ts';
-import { checkUniq } from './programs/uniq.ts';
-import { isTrustedProgramPath, programName } from './programs/programPath.ts';
+import { SORT_TABLE, checkSort } from './programs/sort.ts';
+import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
+import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
+import { broadSearchRoot, secretIn, underDirectory } from './programs/secretPaths.ts';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
@@ -37,21 +38,40 @@ export function isMalformedArgv(argv: readonly string[]): boolean {
 
 export interface SafeCheckOptions {
   platform?: NodeJS.Platform;
+  /**
+   * Where the run's PATH finds each bare name (classifyExec always passes one). Without it a bare
+   * name is read as the system's program: the argv-only question.
+   */
+  locate?: ProgramLocator;
+}
+
+/** Why argv[0] is not trusted, or null when it is. */
+function untrustedProgram(argv0: string, what: string, locate: ProgramLocator | undefined): string | null {
+  if (isTrustedProgramPath(argv0, locate)) return null;
+  if (argv0.includes('/') || locate === undefined) return `\`${argv0}\` is not ${what} from a system directory (the agent may have written it)`;
+  const found = locate(argv0);
+  // `.`, `::`, a workspace or /tmp directory on PATH: the agent may have written the file found there
+  return found === null
+    ? `\`${argv0}\` is not found on the command's PATH in a system directory (the agent may have written the one that runs)`
+    : `\`${argv0}\` runs as \`${found}\` on the command's PATH, not ${what} from a system directory (the agent may have written it)`;
 }
 
 /**
  * Programs whose operands' count or position decides what they do: a glob that expands to two
  * files turns `uniq a*` into `uniq IN OUT` (writes OUT) and `sed -n 1p f*` into a longer argv.
  */
-const OPERAND_SENSITIVE: ReadonlySet<string> = new Set(['uniq', 'sed', 'cd']);
+export const OPERAND_SENSITIVE: ReadonlySet<string> = new Set(['uniq', 'sed', 'cd']);
 
 /** The per-program check on one plain argv, with the word that decided. */
-export function checkProgram(argv: readonly string[], expansion: Expansion = 'none', options: SafeCheckOptions = {}, expandingWord: string | null = null): SafeVerdict {
+export function checkProgram(argv: readonly string[], expansion: Expansion = 'none', options: SafeCheckOptions = {}, expandingWord: string | null = null, directory: string | null = null): SafeVerdict {
   const argv0 = argv[0];
   if (argv0 === undefined) return notSafe('', 'empty command');
-  if (!isTrustedProgramPath(argv0)) return notSafe(argv0, `\`${argv0}\` is not a program from a system directory (the agent may have written it)`);
+  const untrusted = untrustedProgram(argv0, 'a program', options.locate);
+  if (untrusted !== null) return notSafe(argv0, untrusted);
   const name = programName(argv0);
   const args = argv.slice(1);
+  const reads = readsSecret(name, args, directory);
+  if (reads !== null) return reads;
   if (expansion === 'unsafe') return notSafe(expandingWord ?? argv0, `the shell expands \`${expandingWord ?? '?'}\` into words that could be options`);
   if (expansion === 'prefixed' && OPERAND_SENSITIVE.has(name)) return notSafe(expandingWord ?? name, `\`${name}\` with a glob: the number of operands is unknown`);
   if (LINUX_ONLY.has(name) && (options.platform ?? process.platform) !== 'linux') return notSafe(name, `\`${name}\` is known-safe only on Linux`);
@@ -80,9 +100,93 @@ export function checkProgram(argv: readonly string[], expansion: Expansion = 'no
   }
 }
 
-/** Boolean form of checkProgram (kept for callers that only need the answer). */
-export function isSafeToCallWithExec(argv: readonly string[], expands = false, options: SafeCheckOptions = {}): boolean {
-  return checkProgram(argv, expands ? 'unsafe' : 'none', options).safe;
+/** Programs that only print their own words: a secret's name in them reads nothing. */
+const PRINTS_WORDS: ReadonlySet<string> = new Set(['echo', 'true', 'false', 'expr', 'seq', 'pwd', 'id', 'whoami', 'uname']);
+
+/**
+ * A known-safe read runs bare under danger-full-access, where no sandbox hides credentials: a word
+ * naming a secret (programs/secretPaths.ts), a recursive search rooted where secrets live, or a
+ * list of files to read taken from a file (`sort --files0-from=F`: the names in F are not seen).
+ */
+function readsSecret(name: string, args: readonly string[], directory: string | null): SafeVerdict | null {
+  if (PRINTS_WORDS.has(name)) return null;
+  if (name === 'cd' && args.length === 0) return notSafe('cd', '`cd` alone goes to $HOME, where credentials live');
+  for (const word of args) {
+    // blocks `cd ~/.config && cat ~+/gh/hosts.yml`: the segments either side of `~+` never meet
+    if (STATE_TILDE.test(word)) return notSafe(word, `\`${word}\` starts at a directory the shell's state decides ($PWD, $OLDPWD, the directory stack), so warden cannot read where it leads`);
+  }
+  const attached = directory === null ? null : attachedValueSecret(name, args, directory);
+  if (attached !== null) return attached;
+  for (const word of args) {
+    // `git show HEAD:.env` and `:.env` print the committed or staged file: its path follows the colon
+    const colon = word.indexOf(':');
+    const objectPath = name === 'git' && colon >= 0 ? secretIn(word.slice(colon + 1)) : null;
+    if (objectPath !== null) return notSafe(word, `\`${word}\` names a secret (${objectPath}) in the repository; a known-safe read runs unsandboxed under danger-full-access`);
+    const secret = secretIn(underDirectory(directory, word));
+    if (secret !== null) return notSafe(word, `\`${word}\` names a secret (${secret}); a known-safe read runs unsandboxed under danger-full-access`);
+    // blocks `sort --files0-from=list`: list may name ~/.ssh/id_rsa (wc prints only counts)
+    if (word.startsWith('--files0-from') && name !== 'wc') return notSafe(word, `\`${word}\` reads the names of the files to read from a file warden cannot see`);
+  }
+  const recursive = name === 'rg' || (name === 'grep' && grepRecurses(args));
+  if (recursive) {
+    // blocks `rg -uuu token /`, `grep -r key ~`, `rg secret ..` (the workspace's parent is often $HOME)
+    const root = args.find((a) => broadSearchRoot(underDirectory(directory, a)));
+    if (root !== undefined) return notSafe(root, `\`${name}\` searching \`${root}\` recursively reads credentials stored there`);
+    // with no path operand the search starts where the script cd-ed: `cd .. && grep -rekey` has
+    // no word naming the root at all (redclass), so a broad directory decides whatever the words
+    if (directory !== null && broadSearchRoot(directory)) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
+  }
+  return null;
+}
+
+/**
+ * Tilde prefixes that expand to a directory warden does not track: `~+` ($PWD), `~-` ($OLDPWD,
+ * inherited from the agent's environment when no cd set it), `~N`/`~+N`/`~-N` (the directory
+ * stack). Also after `=` or `:`, where bash expands a tilde in an assignment-like word.
+ */
+const STATE_TILDE = /(^|[=:])~([+-]|[0-9])/;
+
+/** The option tables of the programs that take a file as an option value, for attachedValueSecret. */
+function tableOf(name: string): OptionTable | null {
+  if (Object.hasOwn(COREUTILS, name)) return COREUTILS[name]!.table;
+  const tables: Record<string, OptionTable> = { rg: RG_TABLE, sort: SORT_TABLE, file: FILE_TABLE, uniq: UNIQ_TABLE, base64: BASE64_TABLE };
+  return Object.hasOwn(tables, name) ? tables[name]! : null;
+}
+
+/**
+ * After `cd DIR` a relative option value is read from DIR, but an option word is not joined onto
+ * DIR whole (`-fshadow` is no path): `cd /etc && file -fshadow` and `cd /home/u/.config && file
+ * -fgh/hosts.yml` printed every line of the file (redteam3). The program's own table says where
+ * an attached value starts (`-Lf.netrc`, `--files-from=.netrc`); each value is joined onto DIR and
+ * checked. An argv the table cannot read is refused by the program's check anyway.
+ */
+function attachedValueSecret(name: string, args: readonly string[], directory: string): SafeVerdict | null {
+  const table = tableOf(name);
+  if (table === null) return null;
+  const read = readArgs(table, args);
+  if (!read.ok) return null;
+  for (const option of read.args.options) {
+    if (option.value === null || option.value === '') continue;
+    const secret = secretIn(underDirectory(directory, option.value));
+    if (secret !== null) return notSafe(option.word, `\`${option.word}\` names a secret (${secret}) from \`${directory}\`; a known-safe read runs unsandboxed under danger-full-access`);
+  }
+  return null;
+}
+
+/**
+ * Does this grep argv search directories recursively? Read with grep's own table, so every
+ * spelling counts: `-r`, `-R`, `--recursive`, and `-d`/`--directories` with `recurse` or any
+ * abbreviation grep's argmatch accepts (`-d rec`), attached, separate or inside a short group
+ * (`-hd recurse`: redclass). An argv the table cannot read counts as recursive (fail closed).
+ */
+function grepRecurses(args: readonly string[]): boolean {
+  const read = readArgs(COREUTILS.grep!.table, args);
+  if (!read.ok) return true;
+  return read.args.options.some(
+    (o) =>
+      o.name === '-r' || o.name === '-R' || o.name === '--recursive' || o.name === '--dereference-recursive' ||
+      ((o.name === '-d' || o.name === '--directories') && o.value !== null && o.value !== '' && 'recurse'.startsWith(o.value)),
+  );
 }
 
 /** Control characters other than tab and newline: tree-sitter and bash disagree on them (`\r`, `\v`). */
@@ -100,7 +204,11 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   const shell = shellScriptOf(command);
   if (shell === null) return checkProgram(command, 'none', options);
   requireShellGrammar();
-  if (!isTrustedProgramPath(shell.shell)) return notSafe(shell.shell, `\`${shell.shell}\` is not a shell from a system directory`);
+  // `zsh -lc` is read as bash, but the zsh PATH finds is what runs: both must be the system's
+  for (const runs of new Set([shell.shell, argv[0]!])) {
+    const untrustedShell = untrustedProgram(runs, 'a shell', options.locate);
+    if (untrustedShell !== null) return notSafe(runs, untrustedShell);
+  }
   // bash keeps a CR or VT inside a word where tree-sitter sees a blank: what we read is not what runs
   if (SCRIPT_CONTROL.test(shell.script)) return notSafe(shell.script, 'the script holds a control character (CR, VT ...) the shell reads differently');
   const parsed = parseWordOnlyScriptDetailed(shell.script);
@@ -108,16 +216,37 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     return notSafe(shell.script, 'the script uses more than plain words (redirection, substitution, variables, control flow ...)');
   }
   let changedDirectory = false;
+  // where `cd` took the script, so a relative word is read from there (`cd ~/.ssh && cat config`)
+  let directory: string | null = null;
   for (let i = 0; i < parsed.commands.length; i++) {
     const words = parsed.commands[i]!;
     const name = programName(words[0] ?? '');
     // `cd dir && git status` runs git in another repository, whose config can run programs
     if (changedDirectory && name === 'git') return notSafe('cd', '`git` after `cd` runs in another repository, whose config can run programs');
     if (name === 'cd') changedDirectory = true;
-    const verdict = checkProgram(words, parsed.expansion[i] ?? 'unsafe', options, parsed.expandingWord[i] ?? null);
+    // `git diff` runs diff.external / diff.<drv>.command; as its own argv warden adds --no-ext-diff
+    // (requests/effects.ts), which it cannot do inside a script
+    if (name === 'git' && gitSubcommandName(words) === 'diff' && !words.includes('--no-ext-diff')) {
+      return notSafe('diff', '`git diff` inside a script could run an external diff program (add --no-ext-diff, or run `git diff` as its own command)');
+    }
+    // the shell runs its own cd, echo, pwd ... whatever PATH holds: no look-up to trust (a bare `cd` as a whole argv is execvp'd, and still is)
+    const wordOptions = SHELL_BUILTINS.has(words[0] ?? '') ? withoutLocator(options) : options;
+    const verdict = checkProgram(words, parsed.expansion[i] ?? 'unsafe', wordOptions, parsed.expandingWord[i] ?? null, directory);
     if (!verdict.safe) return verdict;
+    if (name === 'cd') {
+      const target = words.slice(1).find((w) => !w.startsWith('-')) ?? '~';
+      // `cd -` and `cd` to an unknown place: later relative words could be anywhere
+      directory = target === '-' ? '/' : underDirectory(directory, target);
+    }
   }
   return SAFE;
+}
+
+/** Builtins of bash, dash and zsh alike that a known-safe script may name: the shell never looks them up on PATH. */
+const SHELL_BUILTINS: ReadonlySet<string> = new Set(['cd', 'echo', 'pwd', 'true', 'false', 'printf', 'test', '[']);
+
+function withoutLocator(options: SafeCheckOptions): SafeCheckOptions {
+  return options.platform === undefined ? {} : { platform: options.platform };
 }
 
 /** Known-safe: the plain argv passes, or it is `bash|zsh|sh -lc|-c SCRIPT` whose every word-only sub-command passes. */

@@ -15,7 +15,10 @@
  * and every reader throws ShellGrammarNotLoadedError before it.
  */
 import { createRequire } from 'node:module';
-import { Language, Parser, Query, type Node } from 'web-tree-sitter';
+import { setFlagsFromString } from 'node:v8';
+// Types only: the package is imported in initShellParser, so a command bundle (scripts/build.mjs)
+// loads its ESM build when the grammar is loaded, as src/ does, and not its CommonJS twin.
+import type { Language, Parser, Query, Node } from 'web-tree-sitter';
 
 /** Scripts larger than this are never parsed: not known-safe, and no time is spent on them. */
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
@@ -47,20 +50,38 @@ let parser: Parser | null = null;
 /** Node type ids allowed in a word-only script (named kinds and anonymous tokens alike). */
 let allowedIds: Uint8Array = new Uint8Array(0);
 let commandId = -1;
-/** Captures every command (@c) and every node outside the allow-list (@b), matched inside wasm. */
+/**
+ * Captures every command (@c) and every node outside the allow-list (@b), matched inside wasm.
+ * Compiled on the first parse, not at load: compiling it is most of the grammar's start-up cost
+ * (about 100 ms of the 150), and `warden exec -- true` parses no script. The verdict cannot
+ * depend on when it is compiled: it is a pure function of the pinned grammar, the walk gives the
+ * same reading (a differential test holds them equal), and a failure to compile throws on every
+ * parse alike, which the classifier turns into its fail-closed answer.
+ */
 let shapeQuery: Query | null = null;
+/** The loaded grammar and the package's Query class (imported with it) that shapeQuery is built from. */
+let bash: BashGrammar | null = null;
+type BashGrammar = { language: Language; Query: typeof Query };
 let initPromise: Promise<void> | null = null;
 
 /** Loads the tree-sitter wasm (I/O, once). Safe to call many times and concurrently. */
 export function initShellParser(): Promise<void> {
   initPromise ??= (async () => {
     const require = createRequire(import.meta.url);
+    // Baseline (Liftoff) wasm code only. Node 20's V8 otherwise spends about 1.7 s of CPU compiling
+    // the grammar's wasm with TurboFan on worker threads, and the main thread waits for it: on a
+    // loaded 2-core machine one `warden hook` call took 15-45 s (2.2 s CPU) and hit its own
+    // watchdog, which fails closed but blocks the agent's call; with this flag 3-6 s (0.5 s CPU) at
+    // the same load. Parsing an agent's short scripts is dominated by the JS-wasm glue, not by the
+    // quality of the compiled code. Read by V8 at compile time, so it must come before Parser.init.
+    setFlagsFromString('--liftoff-only');
+    const { Parser, Language, Query } = await import('web-tree-sitter');
     await Parser.init();
     const language = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
     const p = new Parser();
     p.setLanguage(language);
     ({ allowedIds, commandId } = symbolTables(language));
-    shapeQuery = buildShapeQuery(language);
+    bash = { language, Query };
     parser = p;
   })().catch((error: unknown) => {
     initPromise = null;
@@ -76,10 +97,6 @@ export function initShellParser(): Promise<void> {
  */
 export function loadShellGrammar(): Promise<void> {
   return initShellParser();
-}
-
-export function isShellParserReady(): boolean {
-  return parser !== null;
 }
 
 export class ShellGrammarNotLoadedError extends Error {
@@ -158,7 +175,8 @@ function symbolTables(language: Language): { allowedIds: Uint8Array; commandId: 
  * not compile as query atoms; they are skipped. Matching in wasm is far cheaper than walking every
  * node from JS; a differential test checks it against the walk.
  */
-function buildShapeQuery(language: Language): Query {
+function buildShapeQuery(grammar: BashGrammar): Query {
+  const { language } = grammar;
   const atoms = new Set<string>();
   for (let id = 0; id < language.nodeTypeCount; id++) {
     const type = language.nodeTypeForId(id);
@@ -172,7 +190,7 @@ function buildShapeQuery(language: Language): Query {
     if (!language.nodeTypeIsVisible(id)) continue;
     atoms.add(named ? `(${type})` : JSON.stringify(type));
   }
-  return new Query(language, `(command) @c\n[${[...atoms].join(' ')}] @b`);
+  return new grammar.Query(language, `(command) @c\n[${[...atoms].join(' ')}] @b`);
 }
 
 /** Unquoted characters the shell rewrites: globs (`*?[]`), braces (`{a,b}`) and tilde. */
@@ -271,6 +289,7 @@ function analyzeUncached(script: string, useWalk = false): Analysis {
 
 /** The shape check by query; falls back to the walk if the query hit its match limit. */
 function queryTree(root: Node): { plain: boolean; commands: Node[] } {
+  if (shapeQuery === null && bash !== null) shapeQuery = buildShapeQuery(bash);
   const query = shapeQuery;
   if (query === null) return walkTree(root);
   const captures = query.captures(root);

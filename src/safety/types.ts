@@ -2,32 +2,14 @@
  * The contract between classification and the rest of warden. Classification is pure: it reads
  * its inputs (and, for patches, the file system to resolve symlinks) and returns a verdict value.
  */
-import type { RequestPolicy, PatchFile } from '../events/types.ts';
+import type { EventData, RequestPolicy } from '../events/types.ts';
 import type { AskReason, SandboxType } from '../policy.ts';
+import type { ProgramLocator } from './programs/programPath.ts';
 
-export type Outcome = 'auto-approve' | 'ask' | 'reject';
+export type Outcome = Classification['outcome'];
 
-/** Same shape as the `Classified` event's data, so a verdict is recorded as it is. */
-export interface Classification {
-  outcome: Outcome;
-  /** The sandbox an auto-approved run uses ('none' = bare); for ask/reject, the one a run would use. */
-  sandbox: SandboxType;
-  knownSafe: boolean;
-  dangerous: boolean;
-  /** The word-only sub-commands when the argv (or its shell script) parsed, else null. */
-  commands: string[][] | null;
-  reason: string;
-  askReason?: AskReason;
-  decisionSource?: 'policy' | 'rule' | 'session-cache';
-  /** The exact allow rule `approved_always` would store (see rules.md "Approve always"). */
-  proposedPrefix?: string[];
-  /**
-   * Environment additions for the run: a known-safe git command gets git's exec hooks neutralised
-   * (programs/gitHardening.ts). The runner applies them where the command is spawned.
-   */
-  runEnv?: Record<string, string>;
-  files?: PatchFile[];
-}
+/** A verdict is what the `Classified` event records: one type, defined once with its schema. */
+export type Classification = EventData<'Classified'>;
 
 export interface ExecClassificationInput {
   command: string[];
@@ -38,6 +20,18 @@ export interface ExecClassificationInput {
   platformSandbox: SandboxType;
   /** True when an identical request was approved for this session. */
   approvedForSession: boolean;
+  /**
+   * Where the PATH the command runs with finds each bare program name it names (programsToLocate),
+   * looked up before classifying (src/sandbox/commandPath.ts locatorFor). A bare name it does not
+   * place in a system directory is not known-safe: `ls` under PATH=.:/usr/bin may be the agent's.
+   */
+  programs: ProgramLocator;
+  /**
+   * True when the agent client's own tool runs the command (a hook that cannot rewrite the call,
+   * request origin runner `client`): in the client's sandbox, not warden's, so platformSandbox is
+   * 'none' without the host lacking one.
+   */
+  clientRuns?: boolean;
 }
 
 export interface PatchClassificationInput {

@@ -3,8 +3,9 @@
  * Codex heuristic (CODEX-REFERENCE §8): never for an unsandboxed run, a success or a timeout; a denial
  * when the output mentions a permission/read-only/sandbox keyword; not for exit 2/126/127; a denial for
  * SIGSYS (exit 159). Two additions for what bwrap does that Codex's Landlock did not:
- * - a missing `.git`/`.warden` is masked with /dev/null, so writes below it fail with ENOTDIR/EEXIST
- *   rather than EROFS: those count when the message names a protected path;
+ * - a missing `.git`/`.warden` (or persistence name) is masked with /dev/null, so writes below it fail
+ *   with ENOTDIR/EEXIST rather than EROFS, and an existing one is a mount point, so renaming over it
+ *   fails with EBUSY: those count when the message names a protected path (protectedNameOf);
  * - the network is a separate namespace plus a seccomp filter, so with the network off "unreachable",
  *   "connection refused", DNS failures and an EPERM from connect/socket count as network denials.
  * - a hidden path (hiddenPaths.ts) fails with EACCES/EROFS/EBUSY: a line naming a path at or below a
@@ -15,6 +16,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { SandboxType } from '../policy.ts';
+import { protectedNameOf } from './writableRoots.ts';
 
 export interface DenialInput {
   sandboxType: SandboxType;
@@ -67,7 +69,8 @@ const RULES: Rule[] = [
   { test: /failed to write file/i, what: 'write blocked' },
 ];
 
-const PROTECTED_SEGMENT = /(^|\/)\.(git|warden)(\/|$)/;
+/** A path through a protected entry (.git, .warden, a persistence name, any alias of one): masked read-only in every root. */
+const namesProtected = (path: string) => path.split('/').some((c) => protectedNameOf(c) !== null);
 
 /** The first path-looking thing a message line names, if any. */
 export function extractPath(line: string): string | null {
@@ -81,6 +84,11 @@ export function extractPath(line: string): string | null {
   const colon = /(?:^|\s)((?:\/|\.{1,2}\/)[^\s:]*|\.(?:git|warden)[^\s:]*):/.exec(line);
   if (colon?.[1]) return colon[1];
   return null;
+}
+
+/** Every quoted string of a line, in order (`GIT~1` has neither a slash nor a dot). */
+function quotedPaths(line: string): string[] {
+  return [...line.matchAll(/['"‘`]([^'"’`\n]+)['"’`]/g)].map((m) => m[1]!);
 }
 
 const HIDDEN_ERRORS = /permission denied|\beacces\b|read-only file system|\berofs\b|device or resource busy|\bebusy\b|operation not permitted|\beperm\b|connection refused/i;
@@ -118,8 +126,9 @@ export function detectDenial(input: DenialInput): Denial {
     if (rule.network && input.network === true) continue;
     for (const line of lines) {
       if (!rule.test.test(line)) continue;
-      const path = extractPath(line);
-      if (rule.protectedOnly && (path === null || !PROTECTED_SEGMENT.test(path))) continue;
+      // a rename names its temp file first (`rename 'x.tmp' -> '.envrc'`): any path of the line may be the protected one
+      const path = rule.protectedOnly ? (quotedPaths(line).find(namesProtected) ?? extractPath(line)) : extractPath(line);
+      if (rule.protectedOnly && (path === null || !namesProtected(path))) continue;
       if (rule.network) return { denied: true, what: rule.what };
       return { denied: true, what: path === null ? rule.what : `${rule.what}: ${path}` };
     }

@@ -73,8 +73,11 @@ export const DEFAULT_HIDDEN_IN_HOME = [
   '.my.cnf',
   // agents' own credentials
   '.claude/.credentials.json',
+  '.claude.json', // Claude Code's config: MCP servers' env, with their API keys
   '.codex/auth.json',
   '.gemini/oauth_creds.json',
+  '.config/github-copilot', // Copilot's OAuth tokens (hosts.json, apps.json)
+  '.config/containers/auth.json', // podman/buildah registry logins
   // browser profiles (cookies, saved passwords)
   '.mozilla',
   '.config/google-chrome',
@@ -97,7 +100,7 @@ export const DEFAULT_HIDDEN_IN_HOME = [
 ] as const;
 
 /** Entries resolved against $XDG_CONFIG_HOME when it is set elsewhere. */
-const XDG_CONFIG_ENTRIES = ['gh', 'git/credentials', 'hub', 'glab-cli', 'gcloud', 'op', 'helm', 'rclone', 'doctl', 'hcloud'];
+const XDG_CONFIG_ENTRIES = ['gh', 'git/credentials', 'hub', 'glab-cli', 'gcloud', 'op', 'helm', 'rclone', 'doctl', 'hcloud', 'github-copilot', 'containers/auth.json'];
 
 /** Absolute paths of the default list for this environment. Pure. */
 export function defaultHiddenPaths(env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; PGPASSFILE?: string | undefined }): string[] {
@@ -132,6 +135,10 @@ export function planHides(hidden: readonly string[], keep: readonly string[], pr
   const notHidden: HidePlan['notHidden'] = [];
   for (const want of hidden) {
     if (!isAbsolute(want)) continue; // the CLI resolves every entry; a relative one names nothing here
+    // Most of the default list is absent on any one machine: one lstat says so (ENOENT from lstat
+    // means the path does not resolve, so realpath would fail too), and a run pays for ~70 of them.
+    // Never cached across runs: a secret created later must be hidden from the next command.
+    if (probe.kind(want) === 'missing') continue;
     const path = probe.realpath(want);
     if (path === null) continue; // missing (or a dangling link): nothing to read
     const kind = probe.kind(path);
@@ -151,11 +158,6 @@ export function planHides(hidden: readonly string[], keep: readonly string[], pr
     files: kept.filter((f) => !f.dir).map((f) => f.path),
     notHidden,
   };
-}
-
-/** True when `path` (canonical) is a hidden path or lies below one. Pure. */
-export function isHidden(path: string, plan: Pick<HidePlan, 'dirs' | 'files'>): boolean {
-  return plan.dirs.some((d) => isWithin(path, d)) || plan.files.includes(path);
 }
 
 /**

@@ -6,4 +6,4 @@
 export { runCommand, DEFAULT_OUTPUT_CAP_BYTES, type RunOptions } from './runCommand.ts';
 export { platformSandbox, sandboxUnavailableReason, sandboxDetection } from './platform.ts';
 export { detectDenial, type Denial, type DenialInput } from './denial.ts';
-export type { RunOutcome, RunRequest, SandboxSpec } from './types.ts';
+export type { RunResult, CommandRun, SandboxSpec } from './types.ts';

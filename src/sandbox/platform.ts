@@ -6,7 +6,7 @@
  * or reject (DESIGN.md), and runCommand throws SandboxUnavailableError.
  */
 import { accessSync, constants } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import type { SandboxType } from '../policy.ts';
 import { baseBwrapArgs } from './bwrapArgs.ts';
@@ -40,7 +40,7 @@ const INSTALL_HINT =
 export function detectSandbox(deps: DetectionDeps): SandboxDetection {
   switch (deps.platform) {
     case 'linux': {
-      const bwrap = deps.isExecutable('/usr/bin/bwrap') ? '/usr/bin/bwrap' : deps.findExecutable('bwrap');
+      const bwrap = findBwrap(deps);
       if (bwrap === null) {
         return { type: 'none', executable: null, reason: `bubblewrap (bwrap) is not installed; ${INSTALL_HINT}` };
       }
@@ -67,6 +67,11 @@ export function detectSandbox(deps: DetectionDeps): SandboxDetection {
   }
 }
 
+/** The bwrap a Linux run uses: /usr/bin/bwrap, else the first on PATH; null when there is none. */
+function findBwrap(deps: Pick<DetectionDeps, 'isExecutable' | 'findExecutable'>): string | null {
+  return deps.isExecutable('/usr/bin/bwrap') ? '/usr/bin/bwrap' : deps.findExecutable('bwrap');
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -88,28 +93,75 @@ export const nodeDetectionDeps: DetectionDeps = {
     return null;
   },
   probeBwrap(bwrapPath) {
-    // The same namespace flags and seccomp filter a real run uses, network unshared: if this works,
-    // runs work. The filter travels on fd 0.
-    const filter = networkSeccompFilter();
-    const seccomp = filter === null ? [] : ['--seccomp', '0'];
-    const r = spawnSync(bwrapPath, [...baseBwrapArgs(false), ...seccomp, '--', 'true'], {
+    const { args, filter } = probeInvocation();
+    const r = spawnSync(bwrapPath, args, {
       input: filter ?? undefined,
       stdio: [filter === null ? 'ignore' : 'pipe', 'ignore', 'pipe'],
-      timeout: 10_000,
+      timeout: PROBE_TIMEOUT_MS,
       encoding: 'utf8',
     });
     if (r.error) return r.error.message;
-    if (r.status === 0) return null;
-    return (r.stderr || `exit ${r.status ?? r.signal}`).trim().split('\n')[0] ?? 'failed';
+    return probeFailure(r.status, r.signal, r.stderr);
   },
 };
 
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * The same namespace flags and seccomp filter a real run uses, network unshared: if this works,
+ * runs work. The filter travels on fd 0.
+ */
+function probeInvocation(): { args: string[]; filter: Buffer | null } {
+  const filter = networkSeccompFilter();
+  const seccomp = filter === null ? [] : ['--seccomp', '0'];
+  return { args: [...baseBwrapArgs(false), ...seccomp, '--', 'true'], filter };
+}
+
+/** null when the probe exited 0, else its first line of stderr (or how it ended). */
+function probeFailure(status: number | null, signal: NodeJS.Signals | null, stderr: string): string | null {
+  if (status === 0) return null;
+  return (stderr || `exit ${status ?? signal}`).trim().split('\n')[0] ?? 'failed';
+}
+
+/** The probe as a child process the caller does not wait on: the same run and verdict as probeBwrap. */
+export function probeBwrapInBackground(bwrapPath: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const { args, filter } = probeInvocation();
+    const child = spawn(bwrapPath, args, { stdio: [filter === null ? 'ignore' : 'pipe', 'ignore', 'pipe'], timeout: PROBE_TIMEOUT_MS });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (error) => resolve(error.message));
+    child.on('close', (status, signal) => resolve(probeFailure(status, signal, stderr)));
+    // EPIPE when bwrap exits before reading the filter: its exit status says what went wrong.
+    child.stdin?.on('error', () => undefined).end(filter);
+  });
+}
+
 let cached: SandboxDetection | null = null;
+let inBackground: Promise<SandboxDetection> | null = null;
 
 /** The detection for this process (probes once, then cached). Does I/O on first call. */
 export function sandboxDetection(): SandboxDetection {
   cached ??= detectSandbox(nodeDetectionDeps);
   return cached;
+}
+
+/**
+ * Starts this process's detection without blocking on the bwrap probe, so the probe (a child
+ * process, ~10 ms of namespace set-up) overlaps what the caller does meanwhile (opening the store,
+ * loading the grammar); the same decision table and probe as sandboxDetection(), which returns its
+ * result once it has settled. Call early, await before the first verdict. Does I/O.
+ */
+export function startSandboxDetection(): Promise<SandboxDetection> {
+  if (cached !== null) return Promise.resolve(cached);
+  inBackground ??= (async () => {
+    const bwrap = nodeDetectionDeps.platform === 'linux' ? findBwrap(nodeDetectionDeps) : null;
+    const failure = bwrap === null ? null : await probeBwrapInBackground(bwrap);
+    const found = detectSandbox({ ...nodeDetectionDeps, probeBwrap: (path) => (path === bwrap ? failure : nodeDetectionDeps.probeBwrap(path)) });
+    cached ??= found;
+    return cached;
+  })();
+  return inBackground;
 }
 
 /** 'bwrap', 'seatbelt' or 'none'. Does I/O on first call. */
@@ -122,7 +174,3 @@ export function sandboxUnavailableReason(): string | null {
   return sandboxDetection().reason;
 }
 
-/** Tests only: forget the cached probe. */
-export function resetSandboxDetectionForTests(): void {
-  cached = null;
-}

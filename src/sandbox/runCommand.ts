@@ -1,30 +1,36 @@
 /**
- * Runs one command, bare (`sandbox: null` or danger-full-access) or inside the platform sandbox, and
+ * Runs one command, bare (`sandboxSpec: null` or danger-full-access) or inside the platform sandbox, and
  * reports what happened as a value: exit code, signal, timeout, capped output, duration and whether it
  * looks like a sandbox denial. Does I/O (spawns processes, touches the file system for bwrap masks).
  *
  * Nothing outlives a request. The child leads its own process group (`detached`); on timeout the group
  * gets SIGTERM, then SIGKILL after a grace period, and after a bare run ends the rest of its group is
  * killed too. Under bwrap the command is PID 1's child in a fresh pid namespace: when it (or bwrap) dies
- * the kernel kills every process in the namespace, and `--die-with-parent` covers warden dying.
+ * the kernel kills every process in the namespace, and `--die-with-parent` covers warden dying. A bare
+ * run gets that pid namespace too wherever bwrap works (bareBwrapArgs): a process group does not hold a
+ * `setsid` daemon, and nothing kills the group when warden itself is killed. Every run carries
+ * WARDEN_RUN_ID (its request id) so recovery can find what is left of it in /proc all the same.
  *
  * Never falls back to running bare: a sandbox spec on a machine without a sandbox throws
- * SandboxUnavailableError (the one exception; every other failure is an outcome with `error`).
+ * SandboxUnavailableError (the one exception; every other failure is a result with `error`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { SandboxUnavailableError } from '../errors.ts';
 import type { SandboxType } from '../policy.ts';
-import type { RunOutcome, RunRequest } from './types.ts';
-import { buildBwrapArgs } from './bwrapArgs.ts';
+import type { Containment, RunResult, CommandRun } from './types.ts';
+import { bareBwrapArgs, buildBwrapArgs } from './bwrapArgs.ts';
 import { detectDenial } from './denial.ts';
 import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
-import { nodeFsProbe } from './writableRoots.ts';
+import { nodeFsProbe, personalDirs } from './writableRoots.ts';
+import { decoy, decoyFile, decoyRoot } from './decoy.ts';
+import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
+import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
 import { openSandboxNetwork, type SandboxNetwork } from '../network/sandboxNetwork.ts';
+import type { NetworkUse } from '../network/proxy.ts';
+import { signalTargets, parseStat, readProcesses } from './signals.ts';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL on timeout. */
@@ -32,17 +38,35 @@ export const KILL_GRACE_MS = 500;
 /** After the process exited, how long to wait for pipes held open by escaped descendants. */
 const DRAIN_MS = 500;
 const INFO_FD = 3;
+/** The variable naming the request a process belongs to (see CommandRun.runId). */
+export const RUN_ID_ENV = 'WARDEN_RUN_ID';
 const SECCOMP_FD = 4;
+/** The first fd of the read-write binds (bwrapArgs `bindFdBase`). */
+const BIND_FD_BASE = 5;
 
 export interface RunOptions {
   /** Called with the pid of the spawned process (bwrap itself under the sandbox). */
   onSpawn?(pid: number): void;
   /** Override platform detection (tests). */
   detection?: SandboxDetection;
+  /**
+   * `inherit`: the command reads warden's own stdin (`warden exec` as a transparent wrapper, like
+   * `sudo`). A request that carries its own stdin (a patch) keeps it.
+   */
+  stdin?: 'inherit';
+  /**
+   * Every byte of the command's output is also written here as it comes, uncapped (the person sees
+   * all of it; the cap applies to the record only). A sink that breaks (EPIPE: `| head` went away)
+   * stops being written and the command gets SIGPIPE, as it would writing to that pipe itself.
+   */
+  tee?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+  /** Signals warden gets while the command runs that go to the command instead (signals.ts). */
+  forwardSignals?: readonly NodeJS.Signals[];
 }
 
 interface Invocation {
   sandboxType: SandboxType;
+  containment: Containment;
   file: string;
   args: string[];
   env: NodeJS.ProcessEnv;
@@ -53,6 +77,42 @@ interface Invocation {
   seccomp: Buffer | null;
   /** Paths masked as hidden (canonical), for naming them in a denial. */
   hidden: string[];
+  /** Directories bwrap binds read-write from fds BIND_FD_BASE... (openBindFds). */
+  rwBinds?: string[];
+  /** The decoy's fd once per hidden file, passed after the read-write binds' fds (bwrapArgs `decoyFds`). */
+  decoyFds?: number[];
+}
+
+/**
+ * Opens each read-write directory of a plan for `--bind-fd`, and checks that the fd is that very
+ * directory: opened without following a final symlink, and the kernel's own path of the fd equal to
+ * the planned canonical path (so no component on the way was a symlink either). Null when one is
+ * not (it changed since planning: a concurrent command swapped it), with the fds closed: the run
+ * does not start (fail closed). Linux only (bwrap). Does I/O.
+ */
+export function openBindFds(paths: readonly string[]): { fds: number[]; changed: string | null } {
+  const fds: number[] = [];
+  for (const path of paths) {
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+    } catch {
+      for (const f of fds) closeSync(f);
+      return { fds: [], changed: path };
+    }
+    fds.push(fd);
+    let actual: string | null = null;
+    try {
+      actual = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      actual = null;
+    }
+    if (actual !== path) {
+      for (const f of fds) closeSync(f);
+      return { fds: [], changed: path };
+    }
+  }
+  return { fds, changed: null };
 }
 
 /**
@@ -71,30 +131,6 @@ export function sandboxEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     out[k] = v;
   }
   return out;
-}
-
-let decoyPath: string | null = null;
-
-/**
- * The empty mode-000 file bound over hidden files. One per process, in its own 0700 directory (which
- * every plan hides as well); made again if something removed it. Does I/O.
- */
-function decoy(): string {
-  if (decoyPath !== null) {
-    try {
-      const st = lstatSync(decoyPath);
-      if (st.isFile() && st.size === 0 && (st.mode & 0o777) === 0) return decoyPath;
-    } catch {
-      // gone: make a new one
-    }
-  }
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-decoy-')));
-  const file = join(dir, 'hidden');
-  writeFileSync(file, '', { mode: 0o000 });
-  chmodSync(file, 0o000);
-  if (decoyPath === null) process.once('exit', () => decoyPath !== null && rmSync(join(decoyPath, '..'), { recursive: true, force: true }));
-  decoyPath = file;
-  return file;
 }
 
 /**
@@ -125,20 +161,32 @@ function canonicalOrSelf(path: string): string {
   }
 }
 
-/** A run that needs the domain proxy: bwrap, network off, some domain allowed. */
-function wantsProxy(req: RunRequest, detection: () => SandboxDetection): boolean {
-  const spec = req.sandbox;
+/**
+ * A run that needs the domain proxy: bwrap, network off, and domain lists given (even empty ones: a
+ * `[network]` table or a deny-only list turns the proxy on, so a new name is refused by name and can
+ * be asked about, rather than failing to resolve in an empty namespace).
+ */
+function wantsProxy(req: CommandRun, detection: () => SandboxDetection): boolean {
+  const spec = req.sandboxSpec;
   if (spec === null || spec.mode === 'danger-full-access' || spec.network) return false;
-  return (spec.domains?.allow.length ?? 0) > 0 && detection().type === 'bwrap';
+  return spec.domains !== undefined && detection().type === 'bwrap';
 }
 
-function invocation(req: RunRequest, detection: () => SandboxDetection, net: SandboxNetwork | null = null): Invocation {
+function invocation(req: CommandRun, detection: () => SandboxDetection, net: SandboxNetwork | null = null): Invocation {
   const env = { ...(req.env ?? process.env) };
+  // Always this run's own id: one inherited from an outer run would name the wrong request.
+  if (req.runId !== undefined) env[RUN_ID_ENV] = req.runId;
+  else delete env[RUN_ID_ENV];
   const [file, ...args] = req.command;
   if (file === undefined) throw new TypeError('runCommand: empty command');
-  const spec = req.sandbox;
+  const spec = req.sandboxSpec;
   if (spec === null || spec.mode === 'danger-full-access') {
-    return { sandboxType: 'none', file, args, env, masks: [], infoFd: false, seccomp: null, hidden: [] };
+    const found = detection();
+    if (found.type === 'bwrap' && found.executable !== null) {
+      const bare = bareBwrapArgs(req.cwd, req.command, INFO_FD);
+      return { sandboxType: 'none', containment: 'pid-namespace', file: found.executable, args: bare, env, masks: [], infoFd: true, seccomp: null, hidden: [] };
+    }
+    return { sandboxType: 'none', containment: 'process-group', file, args, env, masks: [], infoFd: false, seccomp: null, hidden: [] };
   }
   const found = detection();
   if (found.type === 'none' || found.executable === null) {
@@ -148,6 +196,9 @@ function invocation(req: RunRequest, detection: () => SandboxDetection, net: San
   // Tell the command (and tools that care) it is sandboxed; Codex sets CODEX_SANDBOX the same way.
   env2.WARDEN_SANDBOX = found.type;
   if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
+  // What the writable roots are planned from, for either sandbox: $TMPDIR, and the person's homes
+  // (the command's $HOME and warden's own: an agent may pass another one).
+  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]) };
   if (found.type === 'bwrap') {
     const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
     const unixByPath = allowed.length > 0;
@@ -162,25 +213,29 @@ function invocation(req: RunRequest, detection: () => SandboxDetection, net: San
     }
     if (net !== null) Object.assign(env2, net.env);
     const hiddenSpec = socketMasks.length === 0 ? spec : { ...spec, hidden: [...(spec.hidden ?? []), ...socketMasks] };
+    const theDecoy = decoy();
     const plan = buildBwrapArgs({
       spec: hiddenSpec,
       cwd: req.cwd,
       command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
       readOnlyBinds: net?.readOnly ?? [],
-      env: env2,
+      env: rootsEnv,
       probe: nodeFsProbe,
       infoFd: INFO_FD,
-      decoy: decoy(),
+      decoy: theDecoy.file,
+      decoyDir: decoyRoot(),
+      decoyFds: true,
       ...(seccomp === null || net !== null ? {} : { seccompFd: SECCOMP_FD }),
+      bindFdBase: BIND_FD_BASE,
     });
     // A run that finds another run's mask file (an empty file it sees as an existing entry) holds it too,
     // so the first run to finish does not remove it from under the second.
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
     const hidden = [...plan.hides.dirs, ...plan.hides.files];
-    return { sandboxType: 'bwrap', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden };
+    return { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
   }
-  const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, env2, nodeFsProbe), req.command);
-  return { sandboxType: 'seatbelt', file: argv[0]!, args: argv.slice(1), env: env2, masks: [], infoFd: false, seccomp: null, hidden: spec.hidden ?? [] };
+  const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, rootsEnv, nodeFsProbe), req.command);
+  return { sandboxType: 'seatbelt', containment: 'sandbox', file: argv[0]!, args: argv.slice(1), env: env2, masks: [], infoFd: false, seccomp: null, hidden: spec.hidden ?? [] };
 }
 
 /** Keeps the first `cap` bytes of a stream and counts the rest. */
@@ -200,10 +255,36 @@ class CappedBuffer {
   get dropped(): number {
     return this.total - this.kept;
   }
-  text(): string {
-    const body = Buffer.concat(this.chunks).toString('utf8');
-    return this.dropped > 0 ? `${body}\n[warden: output truncated, ${this.dropped} bytes dropped]` : body;
+  /**
+   * The kept bytes: as text when they are UTF-8 (a character the cap cut in two at the end does not
+   * count against that), else as base64, so binary output is never stored or sent lossily.
+   */
+  decode(): { text: string; base64: boolean } {
+    const bytes = Buffer.concat(this.chunks);
+    const marker = this.dropped > 0 ? `\n[warden: output truncated, ${this.dropped} bytes dropped]` : '';
+    const body = utf8(bytes) ?? (this.dropped > 0 ? cutUtf8(bytes) : null);
+    if (body !== null) return { text: body + marker, base64: false };
+    return { text: bytes.toString('base64') + marker, base64: true };
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** UTF-8 once up to 3 trailing bytes (a sequence the cap cut) are left off; null when still not. */
+function cutUtf8(bytes: Buffer): string | null {
+  for (let drop = 1; drop <= 3 && drop <= bytes.length; drop++) {
+    const text = utf8(bytes.subarray(0, bytes.length - drop));
+    if (text !== null) return text;
+  }
+  return null;
 }
 
 /**
@@ -235,6 +316,19 @@ function releaseMasks(paths: string[]): void {
   }
 }
 
+/**
+ * Whether `pid` (our child) has exited but is not reaped yet: a zombie in /proc (Linux). Elsewhere
+ * false, and the setImmediate turn in the deadline timer is what catches an exit during a stall.
+ */
+function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -243,41 +337,118 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Runs a command; resolves with its outcome. Throws only SandboxUnavailableError (and TypeError on an empty command). */
-export async function runCommand(req: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
+/** Runs a command; resolves with its result (a RunResult). Throws only SandboxUnavailableError (and TypeError on an empty command). */
+export async function runCommand(req: CommandRun, options: RunOptions = {}): Promise<RunResult> {
   const detection = () => options.detection ?? sandboxDetection();
   let net: SandboxNetwork | null = null;
   if (wantsProxy(req, detection)) {
     try {
-      net = await openSandboxNetwork(req.sandbox!.domains!);
+      net = await openSandboxNetwork(req.sandboxSpec!.domains!);
     } catch (err) {
       // Fail closed: without the proxy the run does not start (it would have no network anyway).
       return failed('bwrap', performance.now(), `the domain proxy could not start: ${(err as Error).message}`);
     }
   }
-  let inv: Invocation;
+  for (let attempt = 1; ; attempt++) {
+    let inv: Invocation;
+    try {
+      inv = invocation(req, detection, net);
+    } catch (err) {
+      await net?.finish();
+      throw err;
+    }
+    const result = await spawnAndWait(req, inv, options);
+    // Planned again, not failed: see vanishedDuringSetUp. Bounded, so a path that keeps coming and
+    // going cannot hold a run in this loop.
+    if (attempt < SETUP_ATTEMPTS && vanishedDuringSetUp(result, inv) !== null) continue;
+    return net !== null ? withNetworkUse(result, net) : result;
+  }
+}
+
+const SETUP_ATTEMPTS = 3;
+
+let marks = 0;
+/**
+ * The set-up mark: an fd of an unlinked one-byte file that bwrap reads a byte from (`--block-fd`)
+ * after its whole set-up, just before its exec, and then closes (the command never has it). The
+ * byte left unread after bwrap's end says that its set-up died and nothing of the command ran; the
+ * command cannot unread it. The file is made in this process's decoy directory (out of every
+ * sandbox's reach, decoy.ts) and unlinked at once; the offset bwrap's read moves is the one this fd
+ * shares. Null where it cannot be made: then no exit counts as a set-up failure after the info fd.
+ * Does I/O.
+ */
+function setUpMark(): number | null {
   try {
-    inv = invocation(req, detection, net);
-  } catch (err) {
-    await net?.finish();
-    throw err;
+    const path = `${dirname(decoyFile())}/mark-${process.pid}-${++marks}`;
+    const fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+    unlinkSync(path);
+    writeSync(fd, Buffer.from('x'), 0, 1, 0); // at offset 0, leaving the fd's offset at 0 for bwrap's read
+    return fd;
+  } catch {
+    return null;
   }
-  if (net !== null) return withNetworkUse(await spawnAndWait(req, inv, options), net);
-  return await spawnAndWait(req, inv, options);
 }
 
-/** Records what the run's connections did; a refused host behind a failed run is a sandbox denial naming it. */
-async function withNetworkUse(outcome: RunOutcome, net: SandboxNetwork): Promise<RunOutcome> {
-  const use = await net.finish();
-  outcome.network = use;
+/** Whether bwrap left the mark's byte unread (its set-up did not finish). */
+function setUpMarkLeft(fd: number): boolean {
+  try {
+    return readSync(fd, Buffer.alloc(1), 0, 1, null) === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The hidden path whose disappearance failed bwrap's set-up, or null. A path is hidden by binding the
+ * decoy over it, and bwrap must create the mount point when the path is gone by then: inside a
+ * read-only parent that fails ("Can't create file at …: Read-only file system"). The paths that come
+ * and go are other processes' files: another run's domain-proxy socket (masked for a run that allows
+ * Unix sockets by path) that ended between the plan and the mount, the store's `-wal` after a
+ * checkpoint. Nothing of the command ran (bwrap died before its exec), and a path that is gone has
+ * nothing left to hide, so the run is planned again from what is there now. A command that prints
+ * that line itself and exits 1 just as a hidden path goes away is not taken for bwrap: a set-up
+ * failure needs bwrap's set-up mark left unread (setUpMark), so the command is never run twice.
+ */
+function vanishedDuringSetUp(result: RunResult, inv: Invocation): string | null {
+  if (inv.sandboxType !== 'bwrap' || result.error === undefined || !result.error.startsWith('sandbox set-up failed: ')) return null;
+  const m = /^bwrap: (?:Can't create file at|Can't mkdir parents for|Can't mkdir|Can't create dir at) (.+?): /m.exec(result.error.slice('sandbox set-up failed: '.length));
+  const path = m?.[1];
+  if (path === undefined || !inv.hidden.includes(path)) return null;
+  try {
+    lstatSync(path);
+    return null;
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Records what the run's connections did; a refused host behind a failed run is a sandbox denial
+ * naming it. The proxy knows better than the output heuristics: its refusal replaces a denial they
+ * read as a network one ("connection refused" is what a tool says after the proxy's 403). The names
+ * no list mentions (`not-allowed`) go with the denial: those, and only those, may be asked about.
+ */
+export function withRefusals(result: RunResult, use: NetworkUse): RunResult {
+  result.network = use;
   const refused = use.refused[0];
-  if (refused !== undefined && outcome.exitCode !== 0 && !outcome.denial.denied && outcome.error === undefined) {
-    outcome.denial = { denied: true, what: `network access to ${refused.host} refused: ${refused.reason}` };
+  const networkDenial = !result.denial.denied || (result.denial.what ?? '').startsWith('network ');
+  if (refused !== undefined && result.exitCode !== 0 && networkDenial && result.error === undefined && !result.timedOut) {
+    const askable = use.refused.filter((r) => r.kind === 'not-allowed').map((r) => r.host);
+    const first = use.refused.find((r) => r.kind === 'not-allowed') ?? refused;
+    result.denial = {
+      denied: true,
+      what: `network access to ${first.host} refused: ${first.reason}`,
+      ...(askable.length > 0 ? { domains: askable } : {}),
+    };
   }
-  return outcome;
+  return result;
 }
 
-async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOptions): Promise<RunOutcome> {
+async function withNetworkUse(result: RunResult, net: SandboxNetwork): Promise<RunResult> {
+  return withRefusals(result, await net.finish());
+}
+
+async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOptions): Promise<RunResult> {
   const cap = req.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
@@ -285,17 +456,53 @@ async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOption
   takeMasks(inv.masks);
 
   let child: ChildProcess;
-  const stdio: Array<'pipe' | 'ignore'> = [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  const stdio: Array<'pipe' | 'ignore' | 'inherit' | number> = [req.stdin !== undefined ? 'pipe' : options.stdin === 'inherit' ? 'inherit' : 'ignore', 'pipe', 'pipe'];
   if (inv.infoFd) stdio.push('pipe');
   if (inv.seccomp !== null) stdio.push('pipe');
+  let bindFds: number[] = [];
+  if (inv.rwBinds !== undefined && inv.rwBinds.length > 0) {
+    const opened = openBindFds(inv.rwBinds);
+    if (opened.changed !== null) {
+      releaseMasks(inv.masks);
+      return failed(inv.sandboxType, started, `sandbox set-up failed: ${opened.changed} changed while the sandbox was being set up (it is no longer the directory that was planned)`);
+    }
+    bindFds = opened.fds;
+    while (stdio.length < BIND_FD_BASE) stdio.push('ignore');
+    stdio.push(...bindFds);
+  }
+  if (inv.decoyFds !== undefined && inv.decoyFds.length > 0) {
+    while (stdio.length < BIND_FD_BASE + bindFds.length) stdio.push('ignore');
+    stdio.push(...inv.decoyFds);
+  }
+  const closeBindFds = () => {
+    for (const fd of bindFds) closeSync(fd);
+    bindFds = [];
+  };
+  const mark = inv.containment === 'sandbox' && inv.sandboxType === 'bwrap' && inv.infoFd ? setUpMark() : null;
+  let bwrapArgv = inv.args;
+  if (mark !== null) {
+    bwrapArgv = ['--block-fd', String(stdio.length), ...inv.args];
+    stdio.push(mark);
+  }
+  const closeMark = () => {
+    if (mark !== null) closeSync(mark);
+  };
+  // Sandboxed runs get a process limit of their own (pidsLimit.ts); a bare run is the person's.
+  const pids: PidsCgroup | null = inv.containment === 'sandbox' ? makePidsCgroup(req.pidsMax ?? SANDBOX_PIDS_MAX) : null;
+  const argv = pids === null ? { file: inv.file, args: bwrapArgv } : joinCgroupArgv(pids, inv.file, bwrapArgv);
   try {
-    child = spawn(inv.file, inv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
+    child = spawn(argv.file, argv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
   } catch (err) {
+    closeMark();
+    closeBindFds();
     releaseMasks(inv.masks);
+    pids?.remove();
     return failed(inv.sandboxType, started, (err as Error).message);
   }
+  // the child holds its copies; bwrap closes them once bound (the command never sees them)
+  closeBindFds();
 
-  return await new Promise<RunOutcome>((resolvePromise) => {
+  return await new Promise<RunResult>((resolvePromise) => {
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let spawnError: string | null = null;
@@ -307,31 +514,43 @@ async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOption
       if (done) return;
       done = true;
       for (const t of timers) clearTimeout(t);
+      for (const [signal, handler] of forwarding) process.off(signal, handler);
       // Whatever is still in the group (a bare run's background jobs) goes now.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       for (const s of child.stdio) s?.destroy();
       releaseMasks(inv.masks);
+      pids?.remove();
       const durationMs = performance.now() - started;
       if (spawnError !== null) {
+        closeMark();
         resolvePromise(failed(inv.sandboxType, started, spawnError));
         return;
       }
       const exitCode = exit?.code ?? null;
       const signal = exit?.signal ?? null;
-      const out = stdout.text();
-      const err = stderr.text();
+      const decodedOut = stdout.decode();
+      const decodedErr = stderr.decode();
+      const out = decodedOut.text;
+      const err = decodedErr.text;
       // bwrap exits 1 with "bwrap: …" when it cannot build the sandbox; the info fd tells that apart
       // from the command itself failing.
+      // bwrap writes the info fd right after its clone, before it mounts anything: a mount that fails
+      // after that ends bwrap with exit 1 and its one `bwrap: …` line, the command never started.
+      // Red team: the command itself could print such a line and exit 1 (and, just as a hidden path
+      // went away, be run again by runCommand's retry without a decision): only a mark bwrap never
+      // took (setUpMark) says the command did not start.
+      const diedInSetUp =
+        sandboxReady && inv.infoFd && exitCode === 1 && /^bwrap: (?!execvp )[^\n]*\n?$/.test(err) && mark !== null && setUpMarkLeft(mark);
       let setupError =
-        !sandboxReady && !timedOut ? `sandbox set-up failed: ${err.trim() || `exit ${exitCode ?? signal}`}` : undefined;
+        (!sandboxReady || diedInSetUp) && !timedOut ? `sandbox set-up failed: ${err.trim() || `exit ${exitCode ?? signal}`}` : undefined;
       // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
       // Behind the domain proxy the relay execs the command and says so the same way (exit 127).
       const execFailed =
-        inv.sandboxType === 'bwrap' && (exitCode === 1 || exitCode === 127)
+        inv.containment !== 'process-group' && inv.sandboxType !== 'seatbelt' && (exitCode === 1 || exitCode === 127)
           ? (exitCode === 1 ? /^bwrap: execvp (.*)$/m : /^warden-netns: execvp (.*)$/m).exec(err)
           : null;
       if (setupError === undefined && execFailed) setupError = `spawn ${execFailed[1]}`;
-      const outcome: RunOutcome = {
+      const result: RunResult = {
         sandboxType: inv.sandboxType,
         exitCode: setupError ? null : exitCode,
         signal,
@@ -351,17 +570,34 @@ async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOption
               stdout: out,
               stderr: err,
               timedOut,
-              network: req.sandbox?.network ?? true,
+              network: req.sandboxSpec?.network ?? true,
               hidden: inv.hidden,
               cwd: req.cwd,
             }),
       };
-      if (setupError) outcome.error = setupError;
-      resolvePromise(outcome);
+      if (setupError) result.error = setupError;
+      result.containment = inv.containment;
+      if (inv.containment === 'sandbox') result.pidsLimit = pids?.max ?? null;
+      if (decodedOut.base64) result.stdoutEncoding = 'base64';
+      if (decodedErr.base64) result.stderrEncoding = 'base64';
+      closeMark();
+      resolvePromise(result);
     };
 
     child.stdout?.on('data', (c: Buffer) => stdout.push(c));
     child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+    if (options.tee) {
+      const signalCommand = (signal: NodeJS.Signals) => child.pid !== undefined && exit === null && signalRun(child.pid, inv.file === bwrapOf(inv), signal);
+      teeInto(child.stdout, options.tee.stdout, () => signalCommand('SIGPIPE'));
+      teeInto(child.stderr, options.tee.stderr, () => signalCommand('SIGPIPE'));
+    }
+    const forwarding = (options.forwardSignals ?? []).map((signal) => {
+      const handler = () => {
+        if (child.pid !== undefined && exit === null) signalRun(child.pid, inv.file === bwrapOf(inv), signal);
+      };
+      process.on(signal, handler);
+      return [signal, handler] as const;
+    });
     const info = child.stdio[INFO_FD];
     if (inv.infoFd && info) {
       info.on('data', () => {
@@ -380,7 +616,7 @@ async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOption
     child.on('exit', (code, signal) => {
       exit = { code, signal };
       // Kill stragglers now so they stop holding our pipes open; give the pipes a moment to drain.
-      if (inv.sandboxType === 'none' && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      if (inv.containment === 'process-group' && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       timers.push(setTimeout(finish, DRAIN_MS));
     });
     child.on('close', () => finish());
@@ -396,19 +632,79 @@ async function spawnAndWait(req: RunRequest, inv: Invocation, options: RunOption
       child.stdin.end(req.stdin);
     }
     if (req.timeoutMs !== undefined && req.timeoutMs > 0) {
-      timers.push(
-        setTimeout(() => {
-          if (exit !== null || child.pid === undefined) return;
-          timedOut = true;
-          killGroup(child.pid, 'SIGTERM');
-          timers.push(setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS));
-        }, req.timeoutMs),
-      );
+      const kill = () => {
+        if (exit !== null || child.pid === undefined || hasExited(child.pid)) return;
+        timedOut = true;
+        killGroup(child.pid, 'SIGTERM');
+        timers.push(setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS));
+      };
+      // After a stall of warden's own (SIGSTOP, a blocked event loop) the deadline timer runs before
+      // the child's exit is processed: libuv runs timers before it polls for SIGCHLD. A child that is
+      // already a zombie exited by itself; and one more turn of the loop (setImmediate runs after the
+      // poll) lets an exit that arrived during the stall be seen before anything is called a timeout.
+      timers.push(setTimeout(() => setImmediate(() => !done && kill()), req.timeoutMs));
     }
   });
 }
 
-function failed(sandboxType: SandboxType, started: number, message: string): RunOutcome {
+/**
+ * Copies a child's output stream into `sink` as it comes, pausing the child's pipe while the sink
+ * is full (the command then blocks on its own writes, as it would on a slow terminal).
+ */
+function teeInto(from: NodeJS.ReadableStream | null, sink: NodeJS.WritableStream, onBroken: () => void): void {
+  if (from === null) return;
+  let broken = false;
+  const breakOff = () => {
+    if (broken) return;
+    broken = true;
+    onBroken();
+  };
+  sink.on('error', breakOff);
+  from.on('data', (c: Buffer) => {
+    if (broken) return;
+    if (!sink.write(c)) {
+      from.pause();
+      sink.once('drain', () => from.resume());
+    }
+  });
+  from.on('close', () => sink.off('error', breakOff));
+}
+
+/** Whether the run was started through bwrap (the sandbox, or a bare run's pid namespace). */
+function bwrapOf(inv: Invocation): string | null {
+  return inv.containment === 'pid-namespace' || inv.sandboxType === 'bwrap' ? inv.file : null;
+}
+
+/**
+ * Sends `signal` to the command of a run (signals.ts says where it goes under bwrap); a run
+ * started without bwrap is its own process group.
+ */
+export function signalRun(pid: number, underBwrap: boolean, signal: NodeJS.Signals): void {
+  if (!underBwrap) {
+    killGroup(pid, signal);
+    return;
+  }
+  const processes = readProcesses();
+  const self = (() => {
+    try {
+      return parseStat(readFileSync('/proc/self/stat', 'utf8'))?.pgid ?? -1;
+    } catch {
+      return -1;
+    }
+  })();
+  const root = processes.find((p) => p.pid === pid) ?? { pid, ppid: process.pid, pgid: pid };
+  const targets = signalTargets(root, processes, self);
+  for (const group of targets.groups) killGroup(group, signal);
+  for (const target of targets.pids) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // gone since the listing
+    }
+  }
+}
+
+function failed(sandboxType: SandboxType, started: number, message: string): RunResult {
   return {
     sandboxType,
     exitCode: null,

@@ -12,7 +12,7 @@
  */
 import type { SandboxSpec } from './types.ts';
 import { SEATBELT_PATH } from './platform.ts';
-import { planWritableRoots, type FsProbe } from './writableRoots.ts';
+import { demotedRoots, homeIslands, isWithin, planWritableRoots, type FsProbe, type RootsEnv } from './writableRoots.ts';
 
 export const SEATBELT_BASE_POLICY = `(version 1)
 ; closed by default; children inherit the policy
@@ -100,18 +100,24 @@ export interface SeatbeltProfile {
 export function buildSeatbeltProfile(
   spec: SandboxSpec,
   cwd: string,
-  env: { TMPDIR?: string | undefined },
+  env: RootsEnv,
   probe: FsProbe,
 ): SeatbeltProfile {
   const params: Array<[string, string]> = [];
   const writeRules: string[] = [];
   const plan = planWritableRoots(spec, cwd, env, probe);
-  plan.roots.forEach((root, i) => {
+  // The shared model: roots the sandbox cannot protect stay read-only, and the person's home inside
+  // a root is read-only as a whole (writableRoots.ts).
+  const demoted = demotedRoots(plan, probe);
+  const islands = homeIslands(plan, demoted);
+  plan.roots.filter((root) => !demoted.has(root.root)).forEach((root, i) => {
     const rootParam = `WRITABLE_ROOT_${i}`;
     params.push([rootParam, root.root]);
     const excluded: string[] = [];
     for (const p of root.protected) excluded.push(p.path);
     for (const p of root.protected) if (p.target !== undefined && !excluded.includes(p.target)) excluded.push(p.target);
+    // A home inside this root; a root inside that home gets its own rule (any matching allow wins).
+    for (const h of islands) if (h !== root.root && isWithin(h, root.root) && !excluded.includes(h)) excluded.push(h);
     const nots = excluded.map((path, j) => {
       const name = `${rootParam}_RO_${j}`;
       params.push([name, path]);

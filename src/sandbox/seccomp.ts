@@ -16,7 +16,11 @@
  *   see a connect's path, so this is the only shape that can tell sockets apart. With the network on
  *   abstract sockets of the host stay reachable in this shape (docs/security.md says so).
  * Always: io_uring is refused because its operations bypass seccomp, and a process of another
- * architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed.
+ * architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed. A new user
+ * namespace is refused too (`unshare`/`clone` with CLONE_NEWUSER get EPERM; `clone3`, whose flags
+ * seccomp cannot read, gets ENOSYS so libc falls back to `clone`, as Docker's profile does): inside
+ * one, a command could mount its own /proc and fake the process ancestry that `warden approve`
+ * checks before it accepts a decision, or reach kernel surface only namespace root can.
  */
 
 export interface SeccompOptions {
@@ -28,11 +32,14 @@ export interface SeccompOptions {
 const BPF_LD_W_ABS = 0x20;
 const BPF_JEQ_K = 0x15;
 const BPF_JGE_K = 0x35;
+const BPF_JSET_K = 0x45;
 const BPF_RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_KILL_PROCESS = 0x80000000;
 const RET_ERRNO = 0x00050000;
 const EPERM = 1;
+const ENOSYS = 38;
+const CLONE_NEWUSER = 0x10000000;
 const AF_UNIX = 1;
 const OFF_NR = 0;
 const OFF_ARCH = 4;
@@ -42,14 +49,17 @@ interface ArchTable {
   audit: number;
   socket: number;
   connect: number;
+  clone: number;
+  unshare: number;
   /** Syscall numbers at or above this are another ABI (x32); none on arm64. */
   abiLimit: number | null;
 }
 
 const ARCHES: Partial<Record<NodeJS.Architecture, ArchTable>> = {
-  x64: { audit: 0xc000003e, socket: 41, connect: 42, abiLimit: 0x40000000 },
-  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, abiLimit: null },
+  x64: { audit: 0xc000003e, socket: 41, connect: 42, clone: 56, unshare: 272, abiLimit: 0x40000000 },
+  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, clone: 220, unshare: 97, abiLimit: null },
 };
+const CLONE3 = 435; // same number on every architecture
 const IO_URING = [425, 426, 427]; // setup, enter, register: same number on every architecture
 
 type Insn = [code: number, jt: number, jf: number, k: number];
@@ -80,11 +90,23 @@ export function sandboxSeccompFilter(options: SeccompOptions, arch: NodeJS.Archi
     ...(t.abiLimit === null ? [] : [[BPF_JGE_K, t.abiLimit, 'kill', 'next0'] as Jump, 'next0']),
     ...(blockConnect ? [[BPF_JEQ_K, t.connect, 'eperm', 'next1'] as Jump, 'next1'] : []),
     ...IO_URING.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `uring${i}`] as Jump, `uring${i}`]),
+    [BPF_JEQ_K, CLONE3, 'enosys', 'notClone3'],
+    'notClone3',
+    // clone(flags, ...) and unshare(flags): flags is args[0] on both architectures
+    [BPF_JEQ_K, t.clone, 'nsFlags', 'notClone'],
+    'notClone',
+    [BPF_JEQ_K, t.unshare, 'nsFlags', 'notNs'],
+    'nsFlags',
+    [BPF_LD_W_ABS, 0, 0, OFF_ARG0_LO],
+    [BPF_JSET_K, CLONE_NEWUSER, 'eperm', 'allow'],
+    'notNs',
     ...socketRule,
     'allow',
     [BPF_RET_K, 0, 0, RET_ALLOW],
     'eperm',
     [BPF_RET_K, 0, 0, RET_ERRNO | EPERM],
+    'enosys',
+    [BPF_RET_K, 0, 0, RET_ERRNO | ENOSYS],
     'kill',
     [BPF_RET_K, 0, 0, RET_KILL_PROCESS],
   ];

@@ -1,5 +1,5 @@
 /**
- * What the sandbox runner takes and gives back. A run with `sandbox: null` is bare (danger-full-access
+ * What the sandbox runner takes and gives back. A run with `sandboxSpec: null` is bare (danger-full-access
  * or an approved retry without the sandbox); every other run goes through bwrap / sandbox-exec.
  */
 import type { SandboxMode, SandboxType } from '../policy.ts';
@@ -10,6 +10,11 @@ export interface SandboxSpec {
   mode: SandboxMode;
   /** Extra writable roots besides cwd (workspace-write only). */
   writableRoots: string[];
+  /**
+   * `writableRoots` are the only writable directories: not cwd, not /tmp (a person-approved patch,
+   * see planWritableRoots). Each must be reached without a symlink, else it stays read-only.
+   */
+  onlyRoots?: boolean;
   network: boolean;
   /** Whether /tmp and $TMPDIR are writable under workspace-write. */
   tmpWrite: boolean;
@@ -30,7 +35,8 @@ export interface SandboxSpec {
   domains?: DomainLists;
 }
 
-export interface RunRequest {
+/** A command for runCommand to run: what, where, and how it is contained (`sandboxSpec`; null = bare). */
+export interface CommandRun {
   command: string[];
   cwd: string;
   env?: NodeJS.ProcessEnv;
@@ -38,10 +44,21 @@ export interface RunRequest {
   timeoutMs?: number;
   /** Per stream; default 1 MiB. */
   outputCapBytes?: number;
-  sandbox: SandboxSpec | null;
+  sandboxSpec: SandboxSpec | null;
+  /**
+   * Set as WARDEN_RUN_ID in the command's environment (the request id): recovery finds a run's
+   * processes by it in /proc when its owner died.
+   */
+  runId?: string;
+  /** Tasks a sandboxed run may have at once (default SANDBOX_PIDS_MAX); tests lower it. */
+  pidsMax?: number;
 }
 
-export interface RunOutcome {
+/**
+ * A run's result, as runCommand gives it back: the full (capped) output and how it was contained. What
+ * the store keeps of it is a `RunRecord` (src/events/types.ts: excerpts, no sandbox type).
+ */
+export interface RunResult {
   sandboxType: SandboxType;
   exitCode: number | null;
   signal: string | null;
@@ -53,9 +70,23 @@ export interface RunOutcome {
   stdoutBytes: number;
   stderrBytes: number;
   truncated: boolean;
-  denial: { denied: boolean; what?: string };
+  /** Set when the stream was not UTF-8: its text is then the base64 of the bytes (and the truncation note). */
+  stdoutEncoding?: 'base64';
+  stderrEncoding?: 'base64';
+  /** `domains`: the denial is the domain proxy's; the refused names no list mentions. */
+  denial: { denied: boolean; what?: string; domains?: string[] };
   /** Set when the process could not be started at all. */
   error?: string;
   /** With allowed domains: what the run's connections did (counts per host, refusals). */
   network?: NetworkUse;
+  /**
+   * What held the run's processes: the sandbox's own namespaces, a pid namespace of its own (a bare
+   * run under bwrap), or only its process group (a bare run where bwrap does not work: a `setsid`
+   * descendant can escape it).
+   */
+  containment?: Containment;
+  /** A sandboxed run's process limit, or null where none could be set (no writable pids cgroup). */
+  pidsLimit?: number | null;
 }
+
+export type Containment = 'sandbox' | 'pid-namespace' | 'process-group';

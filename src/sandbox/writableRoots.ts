@@ -16,6 +16,7 @@
  * and the target of `core.hooksPath`, at any depth the walk reaches (MAX_WALK_DIRS per root).
  */
 import { lstatSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, basename, isAbsolute, join, resolve } from 'node:path';
 import type { SandboxSpec } from './types.ts';
 
@@ -89,7 +90,9 @@ export interface FsProbe {
 export const nodeFsProbe: FsProbe = {
   kind(path) {
     try {
-      const st = lstatSync(path);
+      // no exception for the common ENOENT: building one costs more than the lstat (bench/sandbox.ts)
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (st === undefined) return 'missing';
       if (st.isSymbolicLink()) return 'symlink';
       if (st.isDirectory()) return 'dir';
       return 'file'; // regular files, sockets, fifos, devices: all bind the same way
@@ -99,7 +102,8 @@ export const nodeFsProbe: FsProbe = {
   },
   realpath(path) {
     try {
-      return realpathSync(path);
+      // the libc realpath: one call, where the JS one lstats every component of every path
+      return realpathSync.native(path);
     } catch {
       return null;
     }
@@ -143,6 +147,11 @@ export interface WritableRoot {
 
 export interface RootsPlan {
   roots: WritableRoot[];
+  /**
+   * The person's home-like directories (personalDirs) that lie in a writable root, canonical;
+   * `missing` when the directory does not exist (then it could be created, start-up files and all).
+   */
+  homes: Array<{ path: string; missing: boolean }>;
   /** Requested roots that do not exist or are not directories (nothing to bind, so they stay read-only). */
   skipped: string[];
   /** Roots whose walk stopped at MAX_WALK_DIRS: protected entries deeper than that were not looked for. */
@@ -239,10 +248,10 @@ function protectedEntries(root: string, walk: boolean, probe: FsProbe): { entrie
   if (!walk || probe.list === undefined) return { entries: prot, truncated: false };
 
   let budget = MAX_WALK_DIRS;
-  const queue: string[] = [root];
-  while (queue.length > 0) {
-    const dir = queue.shift()!;
-    const list = dir === root ? top : probe.list(dir);
+  // each directory is listed once: the listing that tells whether it is a git directory is the one walked
+  const queue: Array<{ dir: string; list: ReturnType<NonNullable<FsProbe['list']>> }> = [{ dir: root, list: top ?? null }];
+  for (let next = 0; next < queue.length; next++) {
+    const { dir, list } = queue[next]!;
     if (!list) continue;
     for (const e of list) {
       if (protectedNameOf(e.name) !== null) {
@@ -257,7 +266,7 @@ function protectedEntries(root: string, walk: boolean, probe: FsProbe): { entrie
         for (const g of gitDirEntries(sub, dir, 'repo', probe)) add(g);
         continue;
       }
-      queue.push(sub);
+      queue.push({ dir: sub, list: entries });
     }
   }
   return { entries: prot, truncated: false };
@@ -272,12 +281,13 @@ function protectedEntries(root: string, walk: boolean, probe: FsProbe): { entrie
  * there only what exists is protected anyway, see bwrapArgs.ts).
  */
 export function planWritableRoots(
-  spec: Pick<SandboxSpec, 'mode' | 'writableRoots' | 'tmpWrite'>,
+  spec: Pick<SandboxSpec, 'mode' | 'writableRoots' | 'tmpWrite' | 'onlyRoots'>,
   cwd: string,
-  env: { TMPDIR?: string | undefined },
+  env: RootsEnv,
   probe: FsProbe,
 ): RootsPlan {
-  if (spec.mode !== 'workspace-write') return { roots: [], skipped: [], truncated: [] };
+  if (spec.mode !== 'workspace-write') return { roots: [], homes: [], skipped: [], truncated: [] };
+  if (spec.onlyRoots) return withHomes(planExactRoots(spec.writableRoots, cwd, probe), env, probe);
   const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
     requested.push({ path: '/tmp', temp: true });
@@ -303,11 +313,211 @@ export function planWritableRoots(
     if (cut) truncated.push(root);
     roots.push({ root, protected: entries, temp });
   }
-  return { roots, skipped, truncated };
+  return withHomes({ roots, homes: [], skipped, truncated }, env, probe);
+}
+
+/** What the roots planner reads from the environment. */
+export interface RootsEnv {
+  TMPDIR?: string | undefined;
+  /** The person's home-like directories (personalDirs); none when absent (pure tests). */
+  homes?: readonly string[] | undefined;
+}
+
+/**
+ * The person's home-like directories, whose start-up files run later outside any sandbox: $HOME (of
+ * the command's environment and of warden's own, which may differ), the account's home from the
+ * password database (what a login shell uses), $XDG_CONFIG_HOME and $XDG_DATA_HOME (autostart
+ * entries, systemd user units, git's and fish's config, .desktop files). Absolute ones only. Does I/O
+ * (the password database).
+ */
+export function personalDirs(envs: ReadonlyArray<{ HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_DATA_HOME?: string | undefined }>): string[] {
+  const out = new Set<string>();
+  const add = (p: string | undefined) => {
+    if (p !== undefined && isAbsolute(p) && !p.includes('\0')) out.add(resolve(p));
+  };
+  for (const env of envs) {
+    add(env.HOME);
+    add(env.XDG_CONFIG_HOME);
+    add(env.XDG_DATA_HOME);
+  }
+  try {
+    add(userInfo().homedir);
+  } catch {
+    // no password entry (a container's arbitrary uid): $HOME is all there is
+  }
+  return [...out];
+}
+
+/**
+ * Adds the home-like directories that lie inside one of the plan's roots (the rest are read-only
+ * anyway). Red team (issue #13): with $HOME under a writable root ($HOME below /tmp, a workspace
+ * holding the home, `--writable-root /home`) a sandboxed command could create ~/.bashrc,
+ * ~/.profile, ~/.config/autostart/x.desktop, ~/.ssh/authorized_keys, ~/.gitconfig: code that runs the
+ * next time the person opens a shell or logs in, outside any sandbox. The persistence names are
+ * masked only at a root's top, and no list of start-up files is complete, so the home as a whole is
+ * read-only (homeIslands, demotedRoots). Does I/O only through `probe`.
+ */
+function withHomes(plan: RootsPlan, env: RootsEnv, probe: FsProbe): RootsPlan {
+  const homes: RootsPlan['homes'] = [];
+  for (const want of env.homes ?? []) {
+    if (!isAbsolute(want) || want.includes('\0')) continue;
+    const real = probe.realpath(want);
+    const home = real !== null && probe.kind(real) === 'dir' ? { path: real, missing: false } : { path: canonicalize(want, probe), missing: true };
+    if (!plan.roots.some((r) => isWithin(home.path, r.root))) continue;
+    if (!homes.some((h) => h.path === home.path)) homes.push(home);
+  }
+  return { ...plan, homes };
+}
+
+/**
+ * The home-like directories re-bound read-only inside the writable roots: each existing one that
+ * lies strictly inside a root that stays writable. A root that is a home, or holds a missing one,
+ * is demoted instead (demotedRoots). Roots inside a home (a project below ~) are bound after it and
+ * stay writable. Pure.
+ */
+export function homeIslands(plan: RootsPlan, demoted: ReadonlyMap<string, string>): string[] {
+  const writable = plan.roots.map((r) => r.root).filter((r) => !demoted.has(r));
+  return plan.homes
+    .filter((h) => !h.missing && !writable.includes(h.path) && writable.some((r) => isWithin(h.path, r)))
+    .map((h) => h.path);
+}
+
+/**
+ * The directory a write to a missing `dir` needs (mkdir -p starts at its nearest existing
+ * ancestor), when that is reached without a symlink: its real path is the path as written (or,
+ * below cwd, cwd's real path plus the same rest). Null otherwise: a symlink on the way could carry
+ * a person-approved write somewhere they never saw (`a/b` with `a -> ~/.ssh`), so that directory
+ * stays read-only, the write fails and the person is asked again. Does I/O only through `probe`.
+ */
+function exactRoot(dir: string, cwd: string, probe: FsProbe): string | null {
+  let at = dir;
+  while (probe.kind(at) === 'missing') {
+    const up = dirname(at);
+    if (up === at) return null;
+    at = up;
+  }
+  if (probe.kind(at) !== 'dir') return null;
+  const real = probe.realpath(at);
+  if (real === null) return null;
+  if (real === at) return real;
+  const realCwd = probe.realpath(cwd);
+  if (realCwd !== null && isWithin(at, cwd) && real === join(realCwd, at.slice(cwd.length))) return real;
+  return null;
+}
+
+/**
+ * `onlyRoots`: the given directories and nothing else (a person-approved patch's directories,
+ * src/machines/approval.machine.ts planExecution), each through exactRoot; protected entries
+ * inside them stay read-only as in any root. A directory that is itself protected, or lies inside
+ * a protected entry (a name on its path, or one of the workspace's gitdirs, repositories and
+ * hooksPath targets), is not bound at all: the sandbox never writes those, an approval or not, so
+ * the write fails and the person is asked whether to run it without the sandbox.
+ */
+function planExactRoots(dirs: readonly string[], cwd: string, probe: FsProbe): RootsPlan {
+  const roots: WritableRoot[] = [];
+  const skipped: string[] = [];
+  const truncated: string[] = [];
+  const realCwd = probe.realpath(cwd);
+  const guarded =
+    realCwd === null || probe.kind(realCwd) !== 'dir'
+      ? []
+      : protectedEntries(realCwd, true, probe).entries.flatMap((e) => (e.target === undefined ? [e.path] : [e.path, e.target]));
+  const insideProtected = (root: string) =>
+    root.split('/').some((c) => protectedNameOf(c) !== null) || guarded.some((g) => isWithin(root, g)) || repoAbove(root, probe);
+  for (const want of dirs.map((d) => resolve(cwd, d))) {
+    const found = want.includes('\0') ? null : exactRoot(want, cwd, probe);
+    const root = found !== null && insideProtected(found) ? null : found;
+    if (root === null) {
+      if (!skipped.includes(want)) skipped.push(want);
+      continue;
+    }
+    if (roots.some((r) => r.root === root)) continue;
+    const { entries, truncated: cut } = protectedEntries(root, true, probe);
+    if (cut) truncated.push(root);
+    roots.push({ root, protected: entries, temp: false });
+  }
+  return { roots, homes: [], skipped, truncated };
+}
+
+/** Whether `dir` or a directory above it looks like a git directory (HEAD + objects/ + refs/). Does I/O through `probe`. */
+function repoAbove(dir: string, probe: FsProbe): boolean {
+  if (probe.list === undefined) return false;
+  for (let at = dir; ; at = dirname(at)) {
+    const entries = probe.list(at);
+    if (entries && looksLikeGitDir(entries)) return true;
+    if (dirname(at) === at) return false;
+  }
+}
+
+/**
+ * The protected entries the sandbox acts on: all of them, bar the missing names of the shared temp
+ * roots (a transient empty /tmp/.git would break git for every other process below /tmp, see
+ * bwrapArgs.ts). Pure.
+ */
+export function sandboxEntries(plan: RootsPlan): ProtectedPath[] {
+  return plan.roots.flatMap((r) => (r.temp ? r.protected.filter((e) => !(e.kind === 'missing' && e.why === 'name')) : r.protected));
+}
+
+/**
+ * The roots that cannot be protected and so stay read-only, each with why: a protected entry that
+ * is a symlink (a mount lands on its target, and the link itself could be swapped for a real `.git`
+ * with hooks), or a missing one whose parent is missing too (nothing to mask it in place). Every
+ * root holding such an entry is demoted. Shared by the sandbox (bwrapArgs.ts, seatbelt.ts) and
+ * patch safety (patchRoots), so a patch is never auto-approved into a root the sandbox will not
+ * bind. Does I/O only through `probe`.
+ */
+export function demotedRoots(plan: RootsPlan, probe: FsProbe): Map<string, string> {
+  const all = plan.roots.map((r) => r.root);
+  const demoted = new Map<string, string>();
+  for (const e of sandboxEntries(plan)) {
+    const inside = all.filter((root) => isWithin(e.path, root));
+    if (inside.length === 0) continue; // outside every writable root: already read-only
+    let reason: string | null = null;
+    if (e.kind === 'symlink') reason = `${e.path} is a symlink; it could be replaced, so this root stays read-only`;
+    if (e.kind === 'missing' && probe.kind(dirname(e.path)) !== 'dir') {
+      reason = `${e.path} is missing and cannot be masked, so this root stays read-only`;
+    }
+    if (reason !== null) for (const root of inside) if (!demoted.has(root)) demoted.set(root, reason);
+  }
+  // The person's home as a writable root (cwd = ~), or a missing home inside one: its start-up files
+  // (~/.bashrc, ~/.profile, ~/.config/autostart, ~/.ssh/authorized_keys, ~/bin on PATH, ...) could be
+  // created, and no list of them is complete. Fail closed: that root stays read-only; writes there
+  // are denials that escalate to a person (red team, issue #13). See withHomes.
+  for (const home of plan.homes) {
+    for (const root of all) {
+      if (demoted.has(root)) continue;
+      if (!home.missing && root === home.path) {
+        demoted.set(root, `${root} is the home directory: its start-up files run later outside the sandbox, so it stays read-only (work in a project directory below it)`);
+      } else if (home.missing && isWithin(home.path, root)) {
+        demoted.set(root, `the home directory ${home.path} is missing inside this root and could be created with start-up files, so it stays read-only`);
+      }
+    }
+  }
+  return demoted;
 }
 
 /** True when `path` is `dir` or lies below it (both canonical). */
 export function isWithin(path: string, dir: string): boolean {
   if (dir === '/') return path.startsWith('/');
   return path === dir || path.startsWith(dir + '/');
+}
+
+/**
+ * True when an agent-chosen run directory is inside `base` (the directory warden serves, or the
+ * client's workspace root) or one of the person's writable roots. Under workspace-write the
+ * directory a command runs in is a writable root, so an agent that picks it (an MCP `workdir`,
+ * Gemini's `dir_path: ../..`) would otherwise pick what the sandbox lets it write (redteam:
+ * `~/.cargo/bin`, whose `cargo` the person's shell runs next). I/O (realpath of the roots).
+ */
+export function isRunDirectoryInside(cwd: string, base: string, writableRoots: readonly string[]): boolean {
+  const real = (path: string): string => {
+    const abs = resolve(base, path);
+    try {
+      return realpathSync(abs);
+    } catch {
+      return abs;
+    }
+  };
+  const dir = real(cwd);
+  return [base, ...writableRoots].map(real).some((r) => dir === r || dir.startsWith(r.endsWith('/') ? r : `${r}/`));
 }

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { APPEND_CHILD, runChild } from './fixtures/child.ts';
 import { lifecycleEvents, marker } from './fixtures/events.ts';
+import { eventually } from '../support/eventually.ts';
 
 export interface StoreHarness {
   store: EventStore;
@@ -26,13 +27,7 @@ export interface StoreHarness {
   cleanup(): Promise<void>;
 }
 
-const waitFor = async (what: string, cond: () => boolean, ms = 5_000): Promise<void> => {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const waitFor = (what: string, cond: () => boolean, ms = 5_000): Promise<boolean> => eventually(cond, ms, what);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Appends `n` marker events to `stream`, one append each; returns the stored events. */

@@ -26,6 +26,22 @@ const WARDEN = join(import.meta.dirname, '../../bin/warden.js');
 // each exec costs ~1 s of CPU (node + tsx + tree-sitter start-up): a few per core keeps them all busy
 const PARALLEL = Math.max(4, availableParallelism() * 3);
 
+// Every random choice (where to kill, how long to wait) comes from one seeded generator, so a
+// failure reproduces with WARDEN_CRASH_SEED=<the seed the failing run printed>. (The machine's own
+// timing still varies; the plan of kills does not.)
+const SEED = Number(process.env.WARDEN_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = mulberry32(SEED);
+
 type Kind = 'known-safe' | 'sandboxed' | 'no-tty' | 'sleeper' | 'pty-wait' | 'pty-decided-stopped' | 'pty-approved-running';
 const PLAN: Array<[Kind, number]> = [
   ['known-safe', 12],
@@ -127,22 +143,22 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
   if (!kind.startsWith('pty-')) {
     const child = spawn(process.execPath, args, { cwd: ctx.dir, env: env(ctx), stdio: ['ignore', 'ignore', 'ignore'] });
     const gone = exited(child);
-    const point = POINTS[Math.floor(Math.random() * POINTS.length)]!;
+    const point = POINTS[Math.floor(random() * POINTS.length)]!;
     const kill = () => child.kill('SIGKILL');
     switch (point) {
       case 'early':
         // anywhere in start-up, possibly before the request is recorded
-        await Promise.race([sleep(Math.random() * 1500), gone]);
+        await Promise.race([sleep(random() * 1500), gone]);
         break;
       case 'after-request':
         // while classifying (or just after)
-        if (await watcher.when(id, has('ApprovalRequested'), gone)) await sleep(Math.random() * 15);
+        if (await watcher.when(id, has('ApprovalRequested'), gone)) await sleep(random() * 15);
         break;
       case 'after-decision':
-        if (await watcher.when(id, has('DecisionRecorded', 'Rejected'), gone)) await sleep(Math.random() * 5);
+        if (await watcher.when(id, has('DecisionRecorded', 'Rejected'), gone)) await sleep(random() * 5);
         break;
       case 'while-running':
-        if (await watcher.when(id, has('ExecutionStarted', 'SandboxRunStarted', 'Rejected'), gone)) await sleep(50 + Math.random() * 1500);
+        if (await watcher.when(id, has('ExecutionStarted', 'SandboxRunStarted', 'Rejected'), gone)) await sleep(50 + random() * 1500);
         break;
       case 'never':
         await gone;
@@ -162,7 +178,7 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
     assert.ok(asked, `${id} never asked: ${watcher.events(id).map((e) => e.type).join(',')} ${output}`);
     const pid = ownerPid(asked);
     if (kind === 'pty-wait') {
-      await sleep(Math.random() * 300);
+      await sleep(random() * 300);
       process.kill(pid, 'SIGKILL');
       return 'killed while waiting';
     }
@@ -177,7 +193,7 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
     const r = await decideOutOfBand(ctx.store, asked[0]!.stream, 'approved', { user: 'crash-test', via: 'test' });
     assert.equal(r.ok, true);
     assert.ok(await watcher.when(id, has('ExecutionStarted'), gone), `${id} did not start after approval`);
-    await sleep(200 + Math.random() * 800);
+    await sleep(200 + random() * 800);
     process.kill(pid, 'SIGKILL');
     return 'killed while running (approved)';
   } finally {
@@ -187,17 +203,19 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
   }
 }
 
-test('SIGKILL at random points across 100+ requests: recovery leaves a verified, final, replayable log and nothing ran twice', { timeout: 600_000 }, async () => {
+test('SIGKILL at random points across 100+ requests: recovery leaves a verified, final, replayable log and nothing ran twice', { timeout: 600_000 }, async (t) => {
+  t.diagnostic(`kill plan seed: WARDEN_CRASH_SEED=${SEED}`);
+  console.error(`crash test: WARDEN_CRASH_SEED=${SEED} reproduces this run's kill plan`);
   const dir = mkdtempSync(join(tmpdir(), 'warden-crash-'));
   const ctx: Ctx = { dir, storePath: join(dir, 'events.db'), store: null as unknown as EventStore };
-  // create the store (schema) through warden itself before anyone races to
-  assert.equal(spawnSync(process.execPath, [WARDEN, 'verify', '--store', ctx.storePath]).status, 0);
+  // create the store (schema) before anyone races to (a read command such as verify never creates one)
+  assert.equal(spawnSync(process.execPath, [WARDEN, 'verify', '--store', ctx.storePath]).status, 2);
   ctx.store = createSqliteEventStore(ctx.storePath);
   const watcher = new Watcher(ctx.store);
   try {
     const jobs: Array<{ kind: Kind; id: string }> = [];
     for (const [kind, n] of PLAN) for (let i = 0; i < n; i++) jobs.push({ kind, id: `req-${kind}-${i}` });
-    jobs.sort(() => Math.random() - 0.5);
+    jobs.sort(() => random() - 0.5);
     const started = Date.now();
     const notes = await pool(
       jobs.map((j) => () => runOne(ctx, watcher, j.kind, j.id)),

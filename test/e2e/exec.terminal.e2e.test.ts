@@ -9,10 +9,14 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRows, warden, wardenOnTerminal } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { keepsStreamRules } from '../support/streamRules.ts';
 
 function workspace() {
   const dir = tempDir('warden-exec-');
-  return { dir, store: join(dir, 'events.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const store = join(dir, 'events.db');
+  // removed once the file's tests are over and the record was checked against the stream rules
+  keepsStreamRules(store, dir);
+  return { dir, store, cleanup: () => {} };
 }
 
 const untrusted = (store: string, ...cmd: string[]) => ['exec', '--approval', 'untrusted', '--store', store, '--', ...cmd];
@@ -134,7 +138,74 @@ test('the command\'s own exit code and output pass through', () => {
     assert.equal(r.stdout, 'out\n');
     assert.match(r.stderr, /^err$/m);
     assert.equal(readFileSync(ws.store).subarray(0, 15).toString(), 'SQLite format 3');
+    // and the audit shows it as a failure, not a green completion
+    const table = warden(['audit', '--store', ws.store]).stdout;
+    assert.match(table, /exited 7/);
+    assert.doesNotMatch(table, /completed/);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'completed'); // the machine's state: the run ended by itself
+    assert.equal(row!.result, 'exited 7');
+    assert.equal(row!.succeeded, false);
+    const only = (name: string) => warden(['audit', '--json', '--outcome', name, '--store', ws.store]);
+    assert.equal(only('exited-nonzero').stdout.trim().split('\n').length, 1);
+    assert.equal(only('completed').stdout, '');
+    assert.equal(only('failed').stdout.trim().split('\n').length, 1);
+    assert.notEqual(only('no-such-outcome').code, 0, 'an unknown outcome is an error, not an empty list');
   } finally {
     ws.cleanup();
+  }
+});
+
+// Issue #13 point 7: what the person approves is what happens, or they hear why not. A write
+// outside the writable roots, approved with y, is blocked by the sandbox the approval was about;
+// warden then asks again whether to run it without the sandbox, under the same rules as an
+// on-failure escalation, and the record says all of it.
+test('y on a write outside the roots that the sandbox blocks asks again; y runs it bare', async () => {
+  const ws = workspace();
+  const outside = tempDir('warden-outside-');
+  try {
+    const target = join(outside, 'x');
+    const r = await wardenOnTerminal(['exec', '--approval', 'untrusted', '--no-tmp-write', '--store', ws.store, '--', 'touch', target], ['y', 'y'], {
+      cwd: ws.dir,
+    });
+    assert.equal(r.prompts, 2, r.screen);
+    assert.equal(r.code, 0, r.screen);
+    assert.ok(existsSync(target), 'the second approval runs it without the sandbox');
+    // the second question says the person's approval was blocked, naming the path
+    const plain = r.screen.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\s+/g, ' ');
+    assert.match(plain, /you approved it, but the sandbox blocked it/);
+    assert.ok(plain.includes(target), plain);
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'completed');
+    assert.equal(row!.exit_code, 0);
+    assert.deepEqual(row!.states, ['received', 'classifying', 'awaitingDecision', 'executing', 'escalating', 'awaitingDecision', 'executing', 'completed']);
+    assert.equal(warden(['verify', '--store', ws.store]).code, 0);
+    assert.equal(warden(['replay', '--all', '--store', ws.store]).code, 0);
+  } finally {
+    ws.cleanup();
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('y then n: the blocked write stays undone, the request is rejected, and nothing claims it completed', async () => {
+  const ws = workspace();
+  const outside = tempDir('warden-outside-');
+  try {
+    const target = join(outside, 'x');
+    const r = await wardenOnTerminal(['exec', '--approval', 'untrusted', '--no-tmp-write', '--store', ws.store, '--', 'touch', target], ['y', 'n'], {
+      cwd: ws.dir,
+    });
+    assert.equal(r.prompts, 2, r.screen);
+    assert.equal(r.code, 126, r.screen);
+    assert.ok(!existsSync(target));
+    const [row] = auditRows(ws.store);
+    assert.equal(row!.outcome, 'rejected');
+    assert.equal(row!.decision, 'denied');
+    const table = warden(['audit', '--store', ws.store]).stdout;
+    assert.doesNotMatch(table, /completed/);
+    assert.equal(warden(['verify', '--store', ws.store]).code, 0);
+  } finally {
+    ws.cleanup();
+    rmSync(outside, { recursive: true, force: true });
   }
 });

@@ -13,12 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'shell-quote';
 import { auditRows, warden } from '../support/cli.ts';
+import { keepsStreamRules } from '../support/streamRules.ts';
 
 function scratch() {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-hook-')));
   const ws = join(dir, 'ws');
   mkdirSync(ws);
-  return { ws, store: join(dir, 'events.db') };
+  const store = join(dir, 'events.db');
+  keepsStreamRules(store);
+  return { ws, store };
 }
 
 function preToolUse(ws: string, toolUseId: string, command: string) {
@@ -90,4 +93,41 @@ test('rejected is a deny with the reason; nobody deciding is a deny at the timeo
     ['toolu_B', 'rejected', null],
     ['toolu_C', 'rejected', 'timeout'],
   ]);
+});
+
+test('--ask client: the question goes to Claude Code\'s prompt; the tool running is recorded as the client\'s approval, a PermissionDenied as its denial', () => {
+  const s = scratch();
+  const ask = ['hook', 'claude-code', '--store', s.store, '--approval', 'untrusted', '--ask', 'client'];
+  const asked = warden(ask, { cwd: s.ws, input: preToolUse(s.ws, 'toolu_ASK', 'touch made.txt') });
+  assert.equal(asked.code, 0, asked.stderr);
+  const out = JSON.parse(asked.stdout).hookSpecificOutput;
+  assert.equal(out.permissionDecision, 'ask');
+  assert.equal(out.updatedInput, undefined, 'the client runs it as it is: nothing to rewrite');
+  const post = { session_id: 'sess-1', cwd: s.ws, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: { command: 'touch made.txt' }, tool_use_id: 'toolu_ASK', tool_response: { stdout: '', stderr: '', interrupted: false } };
+  assert.equal(warden(['hook', 'claude-code', '--store', s.store], { cwd: s.ws, input: JSON.stringify(post) }).code, 0);
+
+  assert.equal(warden(ask, { cwd: s.ws, input: preToolUse(s.ws, 'toolu_NO', 'touch refused.txt') }).code, 0);
+  const refused = { session_id: 'sess-1', cwd: s.ws, hook_event_name: 'PermissionDenied', tool_name: 'Bash', tool_input: { command: 'touch refused.txt' }, tool_use_id: 'toolu_NO', reason: 'the user said no' };
+  assert.equal(warden(['hook', 'claude-code', '--store', s.store], { cwd: s.ws, input: JSON.stringify(refused) }).code, 0);
+  // A second report for a call already closed changes nothing.
+  assert.equal(warden(['hook', 'claude-code', '--store', s.store], { cwd: s.ws, input: JSON.stringify(post) }).code, 0);
+  // A call the client never ran and never reported (as in -p) is closed when the turn ends.
+  assert.equal(warden(ask, { cwd: s.ws, input: preToolUse(s.ws, 'toolu_LEFT', 'touch left.txt') }).code, 0);
+  const stop = warden(['hook', 'claude-code', '--store', s.store], { cwd: s.ws, input: JSON.stringify({ session_id: 'sess-1', cwd: s.ws, hook_event_name: 'Stop', stop_hook_active: false, transcript_path: '/x' }) });
+  assert.deepEqual([stop.code, stop.stdout], [0, '']);
+  // Stop never blocks, even when the store cannot be opened (exit 2 would keep the agent going).
+  const noStore = warden(['hook', 'claude-code', '--store', join(s.ws, 'no', 'such', 'dir', 'x.db')], { cwd: s.ws, input: JSON.stringify({ session_id: 'sess-1', cwd: s.ws, hook_event_name: 'Stop' }) });
+  assert.equal(noStore.code, 0, noStore.stderr);
+
+  const rows = new Map(auditRows(s.store).map((r) => [r.client_call_id, r]));
+  const ran = rows.get('toolu_ASK')!;
+  assert.deepEqual([ran.outcome, ran.decision, ran.decision_source, ran.decided_by, ran.exit_code, ran.sandbox_used], ['completed', 'approved', 'client', 'hook:claude-code', 0, 'none']);
+  const no = rows.get('toolu_NO')!;
+  assert.deepEqual([no.outcome, no.decision, no.decision_source, no.decided_by], ['rejected', 'denied', 'client', 'hook:claude-code']);
+  assert.match(String(no.reason), /the user said no/);
+  const left = rows.get('toolu_LEFT')!;
+  assert.deepEqual([left.outcome, left.decision, left.decision_source], ['rejected', 'denied', 'client']);
+  assert.match(String(left.reason), /turn ended/);
+  assert.equal(warden(['replay', '--all', '--store', s.store]).code, 0);
+  assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });

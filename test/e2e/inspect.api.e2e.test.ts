@@ -101,7 +101,12 @@ describe('inspector API', () => {
     const events = await tmp.store.read('pending-1');
     const recorded = events.at(-1)!;
     assert.equal(recorded.type, 'DecisionRecorded');
-    assert.deepEqual(recorded.data, { decision: 'denied', source: 'user', user: 'inspector-test', reason: 'decided via warden inspect' });
+    assert.ok(recorded.type === 'DecisionRecorded');
+    const { decider, ...rest } = recorded.data;
+    assert.deepEqual(rest, { decision: 'denied', source: 'user', user: 'inspector-test', reason: 'decided via warden inspect' });
+    // the peer of the connection: this test process sent the request
+    assert.equal(decider?.found, 'socket');
+    assert.equal(decider?.pid, process.pid);
     const again = await decide('pending-1', '{"decision":"approved"}');
     assert.equal(again.status, 409);
     assert.equal(JSON.parse(again.body).error, 'already decided');

@@ -8,12 +8,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { approvalMachine } from '../../src/machines/approval.machine.ts';
+import { STATE_LABELS, TRANSITION_LABELS } from '../../src/present/labels.ts';
+import { RawClient } from './mcp.harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WARDEN = join(ROOT, 'bin/warden.js');
@@ -89,7 +91,7 @@ describe('warden inspect in a real browser', () => {
       executablePath: '/usr/bin/chromium',
       headless: true,
       args: CHROME_ARGS,
-      viewport: { width: 1440, height: 900 },
+      viewport: { width: 1280, height: 800 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     // nothing may be fetched from anywhere but the inspector
@@ -131,18 +133,39 @@ describe('warden inspect in a real browser', () => {
     assert.equal(resp?.status(), 200);
     assert.match(String(resp?.headers()['content-security-policy']), /default-src 'none'/);
     await page.waitForSelector('body[data-ready="true"]');
+    // plain words by default: every state by its label, the machine's names hidden
     for (const state of Object.keys(approvalMachine.root.states)) {
       const node = page.locator(`#chart svg g.state[data-state="${state}"]`);
       await node.waitFor({ state: 'visible' });
-      assert.equal(await node.locator('text.state-name').textContent(), state);
+      assert.equal(await node.locator('text.state-name.n-plain').textContent(), STATE_LABELS[state] ?? state);
+      assert.equal(await node.locator('text.state-name.n-plain').isVisible(), true, state);
+      assert.equal(await node.locator('text.state-name.n-internal').isVisible(), false, state);
     }
-    const edgeLabels = await page.locator('#chart svg text.edge-label').allTextContents();
+    const visibleLabels = async () =>
+      page.locator('#chart svg text.edge-label').evaluateAll((ts) => ts.filter((t) => getComputedStyle(t).display !== 'none').map((t) => t.textContent ?? ''));
+    // a label may break over two lines (tspans), so compare without spaces
+    const squash = (t: string) => t.replace(/\s+/g, '');
+    const plain = (await visibleLabels()).map(squash);
+    for (const internal of ['done.classify [isSandboxedAttempt]', 'done.decide [isApproval]', 'done.runSandboxed [isEscalatableDenial]']) {
+      assert.ok(plain.includes(squash(TRANSITION_LABELS[internal]!)), `${TRANSITION_LABELS[internal]} in ${plain.join(' | ')}`);
+    }
+    assert.ok(!plain.some((l) => /done\.|error\.|\[is/.test(l)), `no machine names by default: ${plain.join(' | ')}`);
+    await page.locator('#chart-panel').screenshot({ path: join(ARTIFACTS, 'inspect-chart-plain.png') });
+    // the toggle shows the machine's own names, and back
+    await page.click('#names-toggle');
+    for (const state of Object.keys(approvalMachine.root.states)) {
+      assert.equal(await page.locator(`#chart svg g.state[data-state="${state}"] text.state-name.n-internal`).textContent(), state);
+    }
+    const edgeLabels = await visibleLabels();
     assert.ok(edgeLabels.some((l) => l.includes('done.classify') && l.includes('[isSandboxedAttempt]')), edgeLabels.join(' | '));
+    assert.ok(!edgeLabels.map(squash).includes(squash(TRANSITION_LABELS['done.decide [isApproval]']!)));
     assert.ok(await page.locator('#chart svg g.state.kind-waiting[data-state="awaitingDecision"]').count());
     assert.equal(await page.locator('#chart svg g.state.kind-final').count(), 4);
     // the request made before the inspector started is counted in its final state
     assert.equal(await page.locator('#chart g.state[data-state="completed"] .count text').textContent(), '1');
     await page.locator('#chart-panel').screenshot({ path: join(ARTIFACTS, 'inspect-chart.png') });
+    await page.click('#names-toggle');
+    assert.equal(await page.locator('#names-toggle').getAttribute('aria-pressed'), 'false');
   });
 
   test('a request started by warden exec appears live and reaches its final state without a reload', async () => {
@@ -180,24 +203,24 @@ describe('warden inspect in a real browser', () => {
     await row.click();
     await page.locator('#detail ol.timeline li.t-SandboxRunFinished').waitFor();
     const detail = await page.locator('#detail').innerText();
-    assert.match(detail, /classified: auto-approve/);
-    assert.match(detail, /decision: approved/);
+    assert.match(detail, /checked: allowed without asking \(auto-approve\)/);
+    assert.match(detail, /decision: approved once \(approved\)/);
     assert.match(detail, /source: policy/);
     assert.match(detail, /exit code 0/);
     assert.match(detail, /hi from the sandbox/);
     assert.match(String(await page.locator('#chart g.state[data-state="completed"]').getAttribute('class')), /current/);
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-timeline.png') });
     // the whole timeline, output excerpt included, on a taller window
-    await page.setViewportSize({ width: 1440, height: 1500 });
+    await page.setViewportSize({ width: 1280, height: 1500 });
     await page.locator('#detail').screenshot({ path: join(ARTIFACTS, 'inspect-timeline-panel.png') });
-    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.click('#replay-next');
     await page.click('#replay-next');
-    assert.match(await page.locator('#replay-step').innerText(), /step 2\/\d+: classifying/);
+    assert.match(await page.locator('#replay-step').innerText(), /step 2\/\d+: being checked/);
     assert.match(String(await page.locator('#chart g.state[data-state="classifying"]').getAttribute('class')), /current/);
     assert.match(String(await page.locator('#chart g.state[data-state="received"]').getAttribute('class')), /visited/);
     await page.click('#replay-next');
-    assert.match(await page.locator('#replay-step').innerText(), /sandboxedRun/);
+    assert.match(await page.locator("#replay-step").innerText(), /trying in the sandbox/);
     assert.equal(await page.locator('#chart g.edge.hot[data-source="classifying"][data-target="sandboxedRun"]').count(), 1);
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-replay.png') });
 
@@ -227,7 +250,12 @@ describe('warden inspect in a real browser', () => {
     await row.click();
     const ask = page.locator('#detail .ask');
     await ask.waitFor();
-    assert.match(await ask.innerText(), /Allow the agent to run `touch x`/);
+    const asked = await ask.innerText();
+    assert.match(asked, /Run this command\?/);
+    assert.match(asked, /\$ touch x/);
+    assert.match(asked, /where it runs\s+in the workspace-write sandbox/);
+    assert.match(asked, /asked by\s+a terminal \(warden exec/);
+    assert.match(await ask.locator('button[data-decision="approved_for_session"]').innerText(), /don't ask again for exactly this command/);
     for (const d of ['approved', 'approved_for_session', 'denied', 'abort']) assert.equal(await ask.locator(`button[data-decision="${d}"]`).count(), 1, d);
     assert.equal(existsSync(join(work, 'x')), false, 'nothing ran before the decision');
     await page.screenshot({ path: join(ARTIFACTS, 'inspect-pending.png') });
@@ -242,7 +270,7 @@ describe('warden inspect in a real browser', () => {
     assert.equal((await http(`${base}/api/requests/${id}/decide`, { method: 'POST', headers: cookie, body })).status, 403);
 
     await ask.locator('button[data-decision="approved"]').click();
-    await page.locator('#detail .notice.ok', { hasText: 'Recorded: approved' }).waitFor();
+    await page.locator('#detail .notice.ok', { hasText: 'Recorded: approved once by' }).waitFor();
     assert.equal(await waitExit(exec, 30_000), 0, out);
     assert.equal(existsSync(join(work, 'x')), true, 'the approved command ran');
     await page.locator('#rows tr[data-state="completed"]', { hasText: 'touch x' }).waitFor({ timeout: 10_000 });
@@ -261,5 +289,108 @@ describe('warden inspect in a real browser', () => {
     }, id);
     assert.equal(again.status, 409);
     assert.equal(again.body.error, 'already decided');
+  });
+
+  test('a patch waiting for a person shows its diff; on a phone the page fits, a tap opens it, a decision from the phone applies it', async () => {
+    writeFileSync(join(work, 'readme.txt'), 'hello\nold line\nbye\n');
+    const rulesPath = join(dir, 'rules.toml');
+    writeFileSync(rulesPath, '');
+    // an MCP client without elicitation: the question waits for the inspector
+    const client = new RawClient(
+      { dir, ws: work, storePath, rulesPath },
+      { elicitation: false, args: ['--approval', 'untrusted', '--decision-timeout', '120'], env: { WARDEN_LOG: 'silent' } },
+    );
+    const init = await client.initialize();
+    assert.ok(!init.error, JSON.stringify(init.error));
+    const applied = client.call('apply_patch', { patch: '*** Begin Patch\n*** Update File: readme.txt\n@@\n hello\n-old line\n+new line\n bye\n*** End Patch\n' });
+    let phoneBrowser: Awaited<ReturnType<typeof chromium.launch>> | null = null;
+    try {
+      // the laptop: the diff in the request panel, nothing hidden sideways
+      await page.goto(url);
+      await page.waitForSelector('body[data-ready="true"]');
+      const row = page.locator('#rows tr[data-state="awaitingDecision"]', { hasText: 'readme.txt' });
+      await row.waitFor({ timeout: 30_000 });
+      await row.click();
+      const diff = page.locator('#detail .ask pre.diff');
+      await diff.waitFor();
+      const diffText = await diff.innerText();
+      assert.match(diffText, /^--- readme\.txt$/m);
+      assert.match(diffText, /^-old line$/m);
+      assert.match(diffText, /^\+new line$/m);
+      const patchAsk = await page.locator('#detail .ask').innerText();
+      assert.match(patchAsk, /Apply these edits\?/);
+      assert.match(patchAsk, /asked by\s+an MCP client that calls itself "raw-test-client" \(warden serve, pid \d+/);
+      assert.equal(await diff.locator('span.d-add').count(), 1);
+      assert.equal(await diff.locator('span.d-del').count(), 1);
+      const laptop = await page.evaluate(() => ({
+        doc: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+        table: document.querySelector('.table-wrap')!.scrollWidth,
+        tableBox: document.querySelector('.table-wrap')!.clientWidth,
+      }));
+      assert.ok(laptop.doc <= laptop.inner, `1280 px: the page is ${laptop.doc} px wide`);
+      assert.ok(laptop.table <= laptop.tableBox, `1280 px: the request table is ${laptop.table} px in a ${laptop.tableBox} px box (columns hidden)`);
+      await page.screenshot({ path: join(ARTIFACTS, 'inspect-laptop-patch.png') });
+
+      // the phone: a touch screen 390 px wide (and 375 px)
+      phoneBrowser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROME_ARGS });
+      const phoneCtx = await phoneBrowser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+      await phoneCtx.route('**/*', (route) => (route.request().url().startsWith(base) ? route.continue() : route.abort()));
+      const phone = await phoneCtx.newPage();
+      await phone.goto(url);
+      await phone.waitForSelector('body[data-ready="true"]');
+      const prow = phone.locator('#rows tr[data-state="awaitingDecision"]', { hasText: 'readme.txt' });
+      await prow.waitFor();
+      const noSideways = async (width: number) => {
+        const w = await phone.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth }));
+        assert.equal(w.inner, width);
+        assert.ok(w.doc <= w.inner && w.body <= w.inner, `${width} px: the page scrolls sideways (${w.doc} px)`);
+      };
+      await noSideways(390);
+      await phone.screenshot({ path: join(ARTIFACTS, 'inspect-phone-list.png') });
+      await phone.screenshot({ path: join(ARTIFACTS, 'inspect-phone-full.png'), fullPage: true });
+      // the chart as chips a finger can read: the waiting state counts one; a tap lists those requests
+      const chip = phone.locator('#state-chips button[data-state="awaitingDecision"]');
+      assert.match(await chip.innerText(), /waiting for a person\s+1/);
+      await chip.tap();
+      await phone.locator('#page-info', { hasText: '1–1 of 1' }).waitFor();
+      await chip.tap();
+      await phone.locator('#page-info', { hasText: 'of 4' }).waitFor();
+      await phone.locator('#chart-panel').screenshot({ path: join(ARTIFACTS, 'inspect-phone-chart.png') });
+      await prow.tap();
+      const pdiff = phone.locator('#detail .ask pre.diff');
+      await pdiff.waitFor();
+      // the tap brought the detail to the screen
+      const top = await phone.locator('#detail-panel').evaluate((e) => e.getBoundingClientRect().top);
+      assert.ok(top >= -1 && top < 100, `the detail is on screen after the tap (top ${top})`);
+      await noSideways(390);
+      // every target a finger can hit is at least 44 px each way
+      const small = await phone.evaluate(() =>
+        [...document.querySelectorAll('button, select, input, #rows tr')]
+          .filter((e) => (e as HTMLElement).offsetParent !== null)
+          .map((e) => ({ what: `${e.tagName.toLowerCase()}#${e.id}.${(e as HTMLElement).className} ${(e.textContent ?? '').slice(0, 30)}`, r: e.getBoundingClientRect() }))
+          .filter((x) => x.r.width < 44 || x.r.height < 44)
+          .map((x) => `${x.what} ${Math.round(x.r.width)}x${Math.round(x.r.height)}`),
+      );
+      assert.deepEqual(small, [], 'tap targets under 44 px');
+      await phone.screenshot({ path: join(ARTIFACTS, 'inspect-phone-detail.png') });
+      await phone.screenshot({ path: join(ARTIFACTS, 'inspect-phone-detail-full.png'), fullPage: true });
+      await phone.setViewportSize({ width: 375, height: 812 });
+      await noSideways(375);
+
+      await phone.locator('#detail .ask button[data-decision="approved"]').tap();
+      await phone.locator('#detail .notice.ok', { hasText: 'Recorded: approved once by' }).waitFor();
+      const result = await applied;
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+      assert.equal(readFileSync(join(work, 'readme.txt'), 'utf8'), 'hello\nnew line\nbye\n');
+      await phone.locator('#rows tr[data-state="completed"]', { hasText: 'readme.txt' }).waitFor({ timeout: 15_000 });
+      // the decided patch keeps its diff in the panel, for whoever reads it later
+      await phone.locator('#detail .ask.past pre.diff').waitFor();
+      await phone.locator('#detail-back').tap();
+      await phone.screenshot({ path: join(ARTIFACTS, 'inspect-phone-after.png') });
+    } finally {
+      await phoneBrowser?.close();
+      await client.close();
+    }
   });
 });

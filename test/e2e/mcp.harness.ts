@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../src/events/openStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
+import { keepsStreamRules } from '../support/streamRules.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const WARDEN_BIN = join(REPO, 'bin/warden.js');
@@ -28,6 +29,10 @@ export interface ServeOptions {
   elicitation?: boolean;
   onElicit?: (e: Elicitation, client: RawClient) => ElicitReply | Promise<ElicitReply>;
   env?: NodeJS.ProcessEnv;
+  /** The name sent in initialize (default raw-test-client; `claude-code` gets the output in structuredContent). */
+  clientName?: string;
+  /** Pass `--store` (default true); false: serve uses its default location (from HOME / XDG_STATE_HOME). */
+  storeFlag?: boolean;
 }
 
 export interface Workspace {
@@ -43,7 +48,9 @@ export function makeWorkspace(): Workspace {
   mkdirSync(ws);
   const rulesPath = join(dir, 'rules.toml');
   writeFileSync(rulesPath, '');
-  return { dir, ws, storePath: join(dir, 'events.db'), rulesPath };
+  const storePath = join(dir, 'events.db');
+  keepsStreamRules(storePath);
+  return { dir, ws, storePath, rulesPath };
 }
 
 export class RawClient {
@@ -65,8 +72,7 @@ export class RawClient {
     const args = [
       WARDEN_BIN,
       'serve',
-      '--store',
-      workspace.storePath,
+      ...(options.storeFlag === false ? [] : ['--store', workspace.storePath]),
       '--rules',
       workspace.rulesPath,
       '--log-level',
@@ -80,7 +86,9 @@ export class RawClient {
     this.child = spawn(process.execPath, args, { cwd: workspace.ws, env: { ...process.env, WARDEN_SESSION: '', ...options.env } });
     this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.child.stdout.on('data', (d: Buffer) => this.onData(d.toString()));
+    // A multi-byte character split across two reads must not become two replacement characters.
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => this.onData(d));
   }
 
   private onData(text: string) {
@@ -139,7 +147,7 @@ export class RawClient {
     const res = await this.request('initialize', {
       protocolVersion: '2025-06-18',
       capabilities: this.options.elicitation === false ? {} : { elicitation: {} },
-      clientInfo: { name: 'raw-test-client', version: '1.0.0' },
+      clientInfo: { name: this.options.clientName ?? 'raw-test-client', version: '1.0.0' },
     });
     this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     return res;
@@ -166,16 +174,7 @@ export async function startServer(workspace: Workspace, options: ServeOptions = 
   return client;
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 10_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { eventually } from '../support/eventually.ts';
 
 export async function readEvents(storePath: string, stream?: string): Promise<StoredEvent[]> {
   const store = await openStore({ kind: 'sqlite', path: storePath });
@@ -184,4 +183,18 @@ export async function readEvents(storePath: string, stream?: string): Promise<St
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A tool result's stdout or stderr, wherever this client got it: structuredContent (clients that
+ * read it instead of the text) or the text block's `--- stdout ---` section (every other client).
+ */
+export function outputOf(r: any, stream: 'stdout' | 'stderr' = 'stdout'): string | undefined {
+  if (r.structuredContent?.[stream] !== undefined) return r.structuredContent[stream];
+  const text: string = r.content[0].text;
+  const m = new RegExp(`\\n--- ${stream}(?: \\(base64\\))? ---\\n`).exec(text);
+  if (!m) return undefined;
+  const rest = text.slice(m.index + m[0].length);
+  const other = stream === 'stdout' ? rest.indexOf('\n--- stderr') : -1;
+  return other >= 0 ? rest.slice(0, other) : rest;
 }

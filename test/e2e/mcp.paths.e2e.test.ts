@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeWorkspace, readEvents, startServer, type ElicitReply, type Elicitation, type RawClient, type Workspace } from './mcp.harness.ts';
+import { makeWorkspace, readEvents, startServer, type ElicitReply, type Elicitation, type RawClient, type Workspace, outputOf } from './mcp.harness.ts';
 
 const accept = (decision: string): ElicitReply => ({ result: { action: 'accept', content: { decision } } });
 
@@ -58,11 +58,12 @@ describe('untrusted: ask, then each decision', () => {
     const before = s.client.elicitations.length;
     const r = await s.client.call('shell', { command: ['cat', 'hello.txt'] });
     assert.equal(r.isError, false);
-    assert.equal(r.structuredContent.stdout, 'hi there\n');
+    assert.equal(outputOf(r), 'hi there\n');
     assert.equal(r.structuredContent.exitCode, 0);
     assert.deepEqual(r.structuredContent.decision, { decision: 'approved', source: 'policy', reason: 'known-safe read-only command' });
     assert.deepEqual(r.structuredContent.sandbox, { type: 'bwrap', mode: 'read-only' });
-    assert.match(r.content[0].text, /hi there/);
+    assert.match(r.content[0].text, /--- stdout ---\nhi there/);
+    assert.equal(r.structuredContent.stdout, undefined, 'the output is sent once');
     assert.equal(s.client.elicitations.length, before);
     const events = await readEvents(w.storePath, r.structuredContent.requestId);
     assert.deepEqual(types(events), ['ApprovalRequested', 'Classified', 'DecisionRecorded', 'ExecutionStarted', 'ExecutionFinished']);
@@ -267,7 +268,7 @@ describe('on-request: sandboxed runs and escalations', () => {
     const r = await s.client.call('shell', { command: ['bash', '-c', 'echo oops >&2; exit 3'] });
     assert.equal(r.structuredContent.exitCode, 3);
     assert.match(r.content[0].text, /exited with code 3 \(it ran; it was not denied\)/);
-    assert.equal(r.structuredContent.stderr, 'oops\n');
+    assert.equal(outputOf(r, 'stderr'), 'oops\n');
   });
 
   test('with_escalated_permissions asks (reason escalation); approved, it runs without the sandbox', async () => {
@@ -317,6 +318,50 @@ describe('on-request: sandboxed runs and escalations', () => {
     assert.equal(out.isError, true);
     assert.equal(s.client.elicitations.length, asked + 1);
     assert.equal(existsSync(join(w.dir, 'out.txt')), false);
+  });
+});
+
+// Issue #13 point 7 over MCP: a client's approval that the sandbox then blocks is asked again,
+// and an approved patch outside the roots is applied with only its own directory writable.
+describe('untrusted without /tmp: what the client approves is what happens', () => {
+  let w: Workspace;
+  let s: Awaited<ReturnType<typeof serverWith>>;
+  before(async () => {
+    w = makeWorkspace();
+    s = await serverWith(w, ['--approval', 'untrusted', '--sandbox', 'workspace-write', '--no-tmp-write']);
+  });
+  after(async () => finish(s.client));
+
+  test('an approved write the sandbox blocks is asked again; approved again, it runs without the sandbox', async () => {
+    const asked: Elicitation[] = [];
+    s.state.reply = (e) => (asked.push(e), accept('approved'));
+    const outside = join(w.dir, 'blocked-then-approved.txt');
+    const r = await s.client.call('shell', { command: ['touch', outside] });
+    assert.equal(r.isError, false, r.content[0].text);
+    assert.ok(existsSync(outside));
+    assert.equal(asked.length, 2);
+    const second = (asked[1]!.params as { message: string }).message;
+    assert.match(second, /you approved it, but the sandbox blocked it/);
+    assert.ok(second.includes(outside));
+    assert.doesNotMatch(second, /warden approve|--store/, 'the agent-facing question never says how to decide');
+    const events = await readEvents(w.storePath, r.structuredContent.requestId);
+    assert.deepEqual(types(events), [
+      'ApprovalRequested', 'Classified', 'DecisionRequested', 'DecisionRecorded', 'ExecutionStarted', 'ExecutionBlocked',
+      'Escalated', 'DecisionRequested', 'DecisionRecorded', 'ExecutionStarted', 'ExecutionFinished',
+    ]);
+  });
+
+  test('an approved patch outside the roots is applied, asked once, with only its directory writable', async () => {
+    const before = s.client.elicitations.length;
+    s.state.reply = () => accept('approved');
+    const r = await s.client.call('apply_patch', { patch: '*** Begin Patch\n*** Add File: ../patched-outside.txt\n+out\n*** End Patch\n' });
+    assert.equal(r.isError, false, r.content[0].text);
+    assert.equal(readFileSync(join(w.dir, 'patched-outside.txt'), 'utf8'), 'out\n');
+    assert.equal(s.client.elicitations.length, before + 1);
+    const events = await readEvents(w.storePath, r.structuredContent.requestId);
+    const started = events.find((e) => e.type === 'ExecutionStarted');
+    assert.ok(started && started.type === 'ExecutionStarted');
+    assert.deepEqual(started.data.writable, [w.dir]);
   });
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseDomainEvent } from '../../src/events/types.ts';
 import { ToolOutput } from '../../src/mcp/tools.ts';
 import { auditRows } from '../support/cli.ts';
-import { eventually, makeWorkspace, readEvents, startServer } from './mcp.harness.ts';
+import { eventually, makeWorkspace, readEvents, startServer, outputOf } from './mcp.harness.ts';
 
 test('tools/list: both tools carry a title, destructive non-read-only annotations and an outputSchema; openWorldHint follows --network', async () => {
   for (const network of [false, true]) {
@@ -48,7 +48,7 @@ test('results: structuredContent starts with the summary sentence, matches the o
       ToolOutput.strict().parse(r.structuredContent);
       for (const gone of ['path', 'sessionId', 'classification', 'ran']) assert.equal(gone in r.structuredContent, false, gone);
     }
-    assert.equal(ok.structuredContent.stdout, 'hello\n');
+    assert.equal(outputOf(ok), 'hello\n');
     assert.equal('stderr' in ok.structuredContent, false, 'empty output is left out');
     assert.equal(denied.structuredContent.state, 'rejected');
   } finally {

@@ -50,7 +50,9 @@ test('the SDK Client lists the tools, is asked through its elicitation handler, 
     assert.equal(existsSync(join(w.ws, 'sdk-no.txt')), false);
 
     const safe = await client.callTool({ name: 'shell', arguments: { command: ['pwd'] } });
-    assert.equal((safe.structuredContent as any).stdout.trim(), w.ws);
+    // output is sent once: to a client other than Claude Code or Codex, in the text (docs/mcp.md)
+    assert.match((safe.content as Array<{ text: string }>).map((c) => c.text).join('\n'), new RegExp(`${w.ws.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+    assert.equal((safe.structuredContent as any).stdout, undefined);
     assert.equal(asked.length, 2, 'a known-safe command is not asked');
 
     answer = { action: 'accept', content: { decision: 'approved' } };

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeWorkspace, startServer } from './mcp.harness.ts';
+import { makeWorkspace, startServer, outputOf } from './mcp.harness.ts';
 
 test('nothing but JSON-RPC on stdout, logs on stderr', async () => {
   const w = makeWorkspace();
@@ -13,7 +13,7 @@ test('nothing but JSON-RPC on stdout, logs on stderr', async () => {
     onElicit: () => ({ result: { action: 'accept', content: { decision: 'approved' } } }),
   });
   const echo = await client.call('shell', { command: ['echo', 'printed by the command'] });
-  assert.equal(echo.structuredContent.stdout, 'printed by the command\n');
+  assert.equal(outputOf(echo), 'printed by the command\n');
   await client.call('shell', { command: ['bash', '-c', 'echo out; echo err >&2'] });
   await client.request('tools/call', { name: 'shell', arguments: { command: [] } });
   assert.equal(await client.close(), 0);

@@ -17,6 +17,7 @@ import { runCommand } from '../../src/sandbox/runCommand.ts';
 import { NETNS_HELPER } from '../../src/network/sandboxNetwork.ts';
 import { domainProxy } from '../../src/network/proxy.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
+import { listenOnLoopback } from '../support/loopback.ts';
 
 let base: string;
 let httpServer: HttpServer;
@@ -35,7 +36,7 @@ const spec = (allow: string[], deny: string[] = []): SandboxSpec => ({
   domains: { allow, deny },
 });
 const sh = (script: string, s: SandboxSpec, timeoutMs = 60_000) =>
-  runCommand({ command: ['sh', '-c', script], cwd: base, sandbox: s, timeoutMs });
+  runCommand({ command: ['sh', '-c', script], cwd: base, sandboxSpec: s, timeoutMs });
 
 function serveStatic(root: string) {
   return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
@@ -99,15 +100,13 @@ before(async () => {
     }
     serveStatic(www)(req, res);
   });
-  await new Promise<void>((ok) => httpServer.listen(0, '127.0.0.1', () => ok()));
-  httpPort = (httpServer.address() as { port: number }).port;
+  httpPort = await listenOnLoopback(httpServer);
 
   const key = join(base, 'key.pem');
   const cert = join(base, 'cert.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=secure.test'], { stdio: 'pipe' });
   httpsServer = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end('hello over tls\n'));
-  await new Promise<void>((ok) => httpsServer.listen(0, '127.0.0.1', () => ok()));
-  httpsPort = (httpsServer.address() as { port: number }).port;
+  httpsPort = await listenOnLoopback(httpsServer);
 
   unixPath = join(base, 'host.sock');
   unixServer = createNetServer((s) => s.end('host socket reached\n'));
@@ -197,9 +196,18 @@ test('npm install from a registry whose name is allowed', async () => {
   const r = await runCommand({
     command: ['npm', 'install', '--no-audit', '--no-fund', '--registry', `http://registry.test:${httpPort}/`, '--cache', join(proj, '.cache'), 'warden-probe'],
     cwd: proj,
-    sandbox: spec(['registry.test']),
+    sandboxSpec: spec(['registry.test']),
     timeoutMs: 120_000,
   });
   assert.equal(r.exitCode, 0, r.stderr + r.stdout);
   assert.equal(readFileSync(join(proj, 'node_modules/warden-probe/index.js'), 'utf8'), 'module.exports = 42;\n');
+});
+
+test('a refused name is recorded as the policy reads it: a yes to what the person was shown opens that name', async () => {
+  // curl passes the host as written; the record (and so the question) uses the normalized name
+  const r = await sh(`curl -sS -f --max-time 20 http://Other.TEST.:${httpPort}/hello.txt`, spec(['allowed.test']));
+  assert.notEqual(r.exitCode, 0);
+  assert.equal(r.network?.refused[0]?.host, 'other.test');
+  assert.equal(r.network?.refused[0]?.kind, 'not-allowed');
+  assert.deepEqual(r.denial.domains, ['other.test']);
 });

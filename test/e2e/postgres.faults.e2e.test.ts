@@ -13,14 +13,9 @@ import { createPostgresEventStore } from '../../src/events/postgresEventStore.ts
 import type { StoredEvent } from '../../src/events/types.ts';
 import { marker } from '../contract/fixtures/events.ts';
 import { startOwnPostgres, type OwnPostgres } from '../support/ownPostgres.ts';
+import { eventually } from '../support/eventually.ts';
 
-const waitFor = async (what: string, cond: () => boolean, ms: number): Promise<void> => {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const waitFor = (what: string, cond: () => boolean, ms: number): Promise<boolean> => eventually(cond, ms, what);
 
 describe('PostgreSQL stopped and restarted under a running store', () => {
   let pg: OwnPostgres;

@@ -26,6 +26,7 @@ import { createTempDatabase } from '../contract/fixtures/pgDatabase.ts';
 import { jsonLines, wardenAsync } from '../support/cliAsync.ts';
 import { startOwnPostgres } from '../support/ownPostgres.ts';
 import { eventually, startServer, type RawClient, type Workspace } from './mcp.harness.ts';
+import { problemsIn } from '../support/streamRules.ts';
 
 /** A workspace of its own (cwd, rules file) for one serve process, on the given store URL. */
 function workspaceOn(base: string, name: string, storeUrl: string): Workspace {
@@ -45,6 +46,8 @@ interface Pending {
 
 async function pendingList(url: string): Promise<Pending[]> {
   const r = await wardenAsync(['approve', '--list', '--json', '--store', url]);
+  // serve may not have made warden's tables yet: a read command never creates them
+  if (r.code === 2 && /no warden event store in/.test(r.stderr)) return [];
   assert.equal(r.code, 0, r.stderr);
   return jsonLines<Pending>(r.stdout);
 }
@@ -88,16 +91,12 @@ async function readAllEvents(url: string): Promise<StoredEvent[]> {
   }
 }
 
-/** Every run start (sandboxed or not) follows a DecisionRecorded that approved, in the same stream. */
+/**
+ * The record keeps the product's own stream rules (src/machines/streamRules.ts), among them that
+ * every run start (sandboxed or not) follows an approving DecisionRecorded in the same stream.
+ */
 function assertNothingRanUnapproved(events: StoredEvent[]): void {
-  const lastDecision = new Map<string, string>();
-  for (const e of events) {
-    if (e.type === 'DecisionRecorded') lastDecision.set(e.stream, (e.data as { decision: string }).decision);
-    if (e.type === 'ExecutionStarted' || e.type === 'SandboxRunStarted') {
-      const d = lastDecision.get(e.stream);
-      assert.ok(d?.startsWith('approved'), `${e.type} at position ${e.position} in ${e.stream} after decision ${d ?? 'none'}`);
-    }
-  }
+  assert.deepEqual(problemsIn(events), []);
 }
 
 type CallOutcome = { result: any } | { error: Error } | 'hang';

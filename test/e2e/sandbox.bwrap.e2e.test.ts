@@ -9,8 +9,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
+import { decoyFile } from '../../src/sandbox/decoy.ts';
 import { platformSandbox, sandboxUnavailableReason } from '../../src/sandbox/platform.ts';
-import type { RunRequest, SandboxSpec } from '../../src/sandbox/types.ts';
+import type { CommandRun, SandboxSpec } from '../../src/sandbox/types.ts';
+import { listenOnLoopback } from '../support/loopback.ts';
+import { eventually } from '../support/eventually.ts';
 
 const WW: SandboxSpec = { mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false };
 const RO: SandboxSpec = { mode: 'read-only', writableRoots: [], network: false, tmpWrite: true };
@@ -25,8 +28,8 @@ function dirs() {
   mkdirSync(outside);
   return { ws, outside };
 }
-const sh = (script: string, cwd: string, sandbox: SandboxSpec | null, over: Partial<RunRequest> = {}) =>
-  runCommand({ command: ['sh', '-c', script], cwd, sandbox, ...over });
+const sh = (script: string, cwd: string, sandbox: SandboxSpec | null, over: Partial<CommandRun> = {}) =>
+  runCommand({ command: ['sh', '-c', script], cwd, sandboxSpec: sandbox, ...over });
 
 before(() => {
   base = mkdtempSync(join(tmpdir(), 'warden-sbx-'));
@@ -179,6 +182,20 @@ test('the sandbox holds no capabilities, so it cannot remount / read-write (we r
   assert.ok(!existsSync('/warden-remount-probe'));
 });
 
+test('no new user namespace, in any network shape: no root of its own to mount a fake /proc (the ancestry warden approve checks)', async () => {
+  const { ws } = dirs();
+  for (const sandbox of [RO, { ...RO, network: true }]) {
+    const r = await sh('unshare -Urm sh -c "mount -t tmpfs none /proc && echo mounted"; echo "rc=$?"', ws, sandbox);
+    assert.doesNotMatch(r.stdout, /mounted/, JSON.stringify(sandbox));
+    assert.match(r.stdout, /rc=[1-9]/);
+    assert.match(r.stderr, /Operation not permitted/);
+    // threads still start (libc falls back from clone3 to clone)
+    const t = await sh('python3 -c "import threading; t = threading.Thread(target=print, args=(\'thread ran\',)); t.start(); t.join()"', ws, sandbox);
+    assert.equal(t.exitCode, 0, t.stderr);
+    assert.match(t.stdout, /thread ran/);
+  }
+});
+
 test('a fresh pid namespace: host processes are invisible', async () => {
   const { ws } = dirs();
   const r = await sh('ls /proc | grep -c "^[0-9]"', ws, RO);
@@ -188,15 +205,14 @@ test('a fresh pid namespace: host processes are invisible', async () => {
 test('network: a TCP connect to the host 127.0.0.1 fails inside, works with the network on', async () => {
   const { ws } = dirs();
   const server: Server = createServer((s) => s.on('error', () => {}).end('hi'));
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   const client = `require('net').connect(${port}, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.error(e.message); process.exit(1) })`;
   try {
-    const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: RO });
+    const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: RO });
     assert.equal(off.exitCode, 1, off.stdout + off.stderr);
     assert.match(off.stderr, /ECONNREFUSED|ENETUNREACH|EPERM/);
     assert.deepEqual(off.denial, { denied: true, what: 'network connection blocked' });
-    const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network: true } });
+    const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: { ...RO, network: true } });
     assert.equal(on.exitCode, 0, on.stderr);
     assert.equal(on.stdout, 'connected\n');
   } finally {
@@ -283,8 +299,8 @@ test('a denial is a denial; a plain exit 1 is not', async () => {
 
 test('stdin is written then closed; without it the command reads /dev/null', async () => {
   const { ws } = dirs();
-  assert.equal((await runCommand({ command: ['cat'], cwd: ws, sandbox: RO, stdin: 'piped\n' })).stdout, 'piped\n');
-  const r = await runCommand({ command: ['cat'], cwd: ws, sandbox: RO, timeoutMs: 5000 });
+  assert.equal((await runCommand({ command: ['cat'], cwd: ws, sandboxSpec: RO, stdin: 'piped\n' })).stdout, 'piped\n');
+  const r = await runCommand({ command: ['cat'], cwd: ws, sandboxSpec: RO, timeoutMs: 5000 });
   assert.equal(r.timedOut, false);
   assert.equal(r.stdout, '');
 });
@@ -292,7 +308,7 @@ test('stdin is written then closed; without it the command reads /dev/null', asy
 test('a command that cannot be started is an outcome with error, not a throw', async () => {
   const { ws } = dirs();
   for (const sandbox of [null, RO]) {
-    const r = await runCommand({ command: ['/nonexistent/warden-cmd'], cwd: ws, sandbox });
+    const r = await runCommand({ command: ['/nonexistent/warden-cmd'], cwd: ws, sandboxSpec: sandbox });
     assert.equal(r.exitCode, null);
     assert.match(r.error ?? '', /warden-cmd/);
     assert.equal(r.denial.denied, false);
@@ -309,7 +325,7 @@ test('a sandbox that fails to set up is an outcome with error, never a denial or
   const { ws } = dirs();
   // A "bwrap" that exits 1 without reporting the sandbox as ready on its info fd.
   const r = await runCommand(
-    { command: ['sh', '-c', `echo ran > ${join(ws, 'ran')}`], cwd: ws, sandbox: RO },
+    { command: ['sh', '-c', `echo ran > ${join(ws, 'ran')}`], cwd: ws, sandboxSpec: RO },
     { detection: { type: 'bwrap', executable: '/bin/false', reason: null } },
   );
   assert.equal(r.exitCode, null);
@@ -325,12 +341,12 @@ test('a Unix socket on the host file system cannot be connected to, network on o
   await new Promise<void>((res) => server.listen(path, res));
   const client = `require('net').connect(${JSON.stringify(path)}).on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.error(e.message); process.exit(1) })`;
   try {
-    const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: RO });
+    const off = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: RO });
     assert.equal(off.exitCode, 1, off.stdout + off.stderr);
     assert.match(off.stderr, /EPERM/);
     assert.equal(off.denial.denied, true);
     // With the network on the socket stays blocked (issue #13: docker.sock, the session bus) ...
-    const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network: true } });
+    const on = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: { ...RO, network: true } });
     assert.equal(on.exitCode, 1, on.stdout + on.stderr);
     assert.match(on.stderr, /EPERM/);
     // ... unless it is listed, and then only it: another listening socket is still unreachable.
@@ -339,10 +355,10 @@ test('a Unix socket on the host file system cannot be connected to, network on o
     await new Promise<void>((res) => otherServer.listen(other, res));
     try {
       for (const network of [true, false]) {
-        const allowed = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandbox: { ...RO, network, allowUnixSockets: [path] } });
+        const allowed = await runCommand({ command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: { ...RO, network, allowUnixSockets: [path] } });
         assert.equal(allowed.stdout, 'connected\n', allowed.stderr);
         const otherClient = client.replace(JSON.stringify(path), JSON.stringify(other));
-        const blocked = await runCommand({ command: [process.execPath, '-e', otherClient], cwd: ws, sandbox: { ...RO, network, allowUnixSockets: [path] } });
+        const blocked = await runCommand({ command: [process.execPath, '-e', otherClient], cwd: ws, sandboxSpec: { ...RO, network, allowUnixSockets: [path] } });
         assert.equal(blocked.exitCode, 1, blocked.stdout + blocked.stderr);
         assert.match(blocked.stderr, /EACCES|ECONNREFUSED/);
         assert.equal(blocked.denial.denied, true, blocked.stderr);
@@ -354,12 +370,64 @@ test('a Unix socket on the host file system cannot be connected to, network on o
     const pair = await runCommand({
       command: [process.execPath, '-e', "require('child_process').spawn(process.execPath, ['-e', 'process.send(1)'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }).on('message', (m) => { console.log('ipc', m); process.exit(0) })"],
       cwd: ws,
-      sandbox: RO,
+      sandboxSpec: RO,
     });
     assert.equal(pair.stdout, 'ipc 1\n', pair.stderr);
   } finally {
     server.close();
   }
+});
+
+test('a masked socket that goes away between the plan and the mount does not fail the run (another run\'s proxy socket, CI)', async () => {
+  const { ws, outside } = dirs();
+  const allowedPath = join(outside, 'allowed.sock');
+  const gonePath = join(outside, 'gone.sock');
+  const allowed: Server = createServer((s) => s.on('error', () => {}).end('hi'));
+  const gone: Server = createServer((s) => s.on('error', () => {}).end('hi'));
+  await new Promise<void>((res) => allowed.listen(allowedPath, res));
+  await new Promise<void>((res) => gone.listen(gonePath, res));
+  // bwrap as warden finds it, except that the socket to be masked is removed first: the window
+  // between planning the masks and bwrap mounting them, made certain. Seen in CI: a concurrent
+  // network test's run ended in that window and this run's set-up failed on a read-only /tmp.
+  const bwrap = join(outside, 'bwrap');
+  writeFileSync(bwrap, `#!/bin/sh\nrm -f '${gonePath}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
+  const client = `require('net').connect(${JSON.stringify(allowedPath)}).on('connect', () => { console.log('connected'); process.exit(0) }).on('error', (e) => { console.error(e.message); process.exit(1) })`;
+  try {
+    const r = await runCommand(
+      { command: [process.execPath, '-e', client], cwd: ws, sandboxSpec: { ...RO, allowUnixSockets: [allowedPath] } },
+      { detection: { type: 'bwrap', executable: bwrap, reason: null } },
+    );
+    assert.equal(r.error, undefined);
+    assert.equal(r.stdout, 'connected\n', r.stderr);
+    assert.equal(r.exitCode, 0);
+  } finally {
+    allowed.close();
+    gone.close();
+  }
+});
+
+test('the decoy swapped for a symlink to a secret between the plan and the mount shows no secret (another warden\'s sandbox with /tmp writable can reach it)', async () => {
+  const { ws, outside } = dirs();
+  const hiddenFile = join(outside, 'credentials');
+  const secret = join(outside, 'id_rsa');
+  writeFileSync(hiddenFile, 'TOPSECRET-hidden\n');
+  writeFileSync(secret, 'TOPSECRET-key\n');
+  const decoy = decoyFile();
+  // bwrap as warden finds it, except that the decoy is first replaced by a link to the key: the
+  // attack's window (after warden checked the decoy, before bwrap mounts it), made certain.
+  const bwrap = join(outside, 'bwrap');
+  writeFileSync(bwrap, `#!/bin/sh\nrm -f '${decoy}'\nln -s '${secret}' '${decoy}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
+  const r = await runCommand(
+    { command: ['cat', hiddenFile], cwd: ws, sandboxSpec: { ...RO, hidden: [hiddenFile] } },
+    { detection: { type: 'bwrap', executable: bwrap, reason: null } },
+  );
+  // bwrap binds the fd's own file, and refuses one whose path no longer leads to it: the run fails
+  // closed (a set-up failure), it never shows the key
+  assert.doesNotMatch(r.stdout + r.stderr + (r.error ?? ''), /TOPSECRET/);
+  assert.notEqual(r.exitCode, 0);
+  // the next run gets a decoy of its own again, not the link
+  assert.notEqual(decoyFile(), decoy);
+  assert.ok(lstatSync(decoyFile()).isFile());
 });
 
 test('concurrent runs on one workspace: the first to finish does not lift the other\'s mask', async () => {
@@ -373,4 +441,95 @@ test('concurrent runs on one workspace: the first to finish does not lift the ot
   assert.notEqual(r.exitCode, 0, r.stdout);
   assert.equal(r.denial.denied, true, r.stderr);
   assert.deepEqual(readdirSync(ws), []);
+});
+
+test('a bare run has its own pid namespace: a setsid daemon and a double fork die with the run', async () => {
+  const { ws } = dirs();
+  const token = `warden-setsid-${process.pid}`;
+  const marker = join(ws, 'late');
+  // `setsid` leaves the run's process group, the double fork leaves its parent: neither escapes the namespace.
+  const script = `setsid sleep 1000 ${token}-a & setsid sh -c '(sleep 1.2; echo late > ${marker}) & exit 0' ${token}-b; sleep 0.2; echo "$WARDEN_RUN_ID"`;
+  const r = await sh(script, ws, null, { runId: 'run-123' });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'run-123\n', 'WARDEN_RUN_ID is in the command environment');
+  assert.equal(r.containment, 'pid-namespace');
+  assert.deepEqual(processesWith(token), []);
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.ok(!existsSync(marker), 'a double-forked descendant outlived the run');
+  // The same under danger-full-access, and a bare run keeps the host's file system, network and /dev.
+  const full = await sh(`echo x > ${join(ws, 'f')} && cat /dev/null && setsid sleep 1000 ${token}-c & wait`, ws, {
+    mode: 'danger-full-access',
+    writableRoots: [],
+    network: false,
+    tmpWrite: false,
+  });
+  assert.equal(full.exitCode, 0, full.stderr);
+  assert.equal(readFileSync(join(ws, 'f'), 'utf8'), 'x\n');
+  assert.deepEqual(processesWith(token), []);
+});
+
+test('an inherited WARDEN_RUN_ID never reaches a run without its own', async () => {
+  const { ws } = dirs();
+  const r = await sh('echo "[${WARDEN_RUN_ID-unset}]"', ws, RO, { env: { ...process.env, WARDEN_RUN_ID: 'outer' } });
+  assert.equal(r.stdout, '[unset]\n');
+  const s = await sh('echo "[$WARDEN_RUN_ID]"', ws, RO, { env: { ...process.env, WARDEN_RUN_ID: 'outer' }, runId: 'inner' });
+  assert.equal(s.stdout, '[inner]\n');
+});
+
+test('a fork bomb in the sandbox is stopped by warden\'s process limit, and warden stays responsive', async () => {
+  const { ws } = dirs();
+  // First prove the limit is in place, so the bomb never runs unlimited on a shared machine.
+  const probe = await sh('cat /proc/self/cgroup', ws, WW, { pidsMax: 64 });
+  assert.equal(probe.pidsLimit, 64);
+  assert.match(probe.stdout, /pids:\/warden-/);
+  const runId = `bomb-${process.pid}`;
+  const counts: number[] = [];
+  const count = () => {
+    let n = 0;
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`WARDEN_RUN_ID=${runId}`)) n++;
+      } catch {
+        // gone
+      }
+    }
+    return n;
+  };
+  const bomb = sh('b() { b | b & }; b; sleep 30', ws, WW, { pidsMax: 64, timeoutMs: 2500, runId });
+  const sampler = setInterval(() => counts.push(count()), 100);
+  // warden answers other work while the bomb runs
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  const other = await sh('echo alive', ws, null);
+  const took = Date.now() - t0;
+  const r = await bomb;
+  clearInterval(sampler);
+  assert.equal(other.stdout, 'alive\n');
+  assert.ok(took < 3000, `a run next to the bomb took ${took} ms`);
+  // it ends by the timeout, or sooner when the limit leaves its own shell unable to fork `sleep`
+  assert.ok(r.timedOut || r.exitCode !== 0, JSON.stringify({ timedOut: r.timedOut, exitCode: r.exitCode }));
+  assert.ok(Math.max(...counts) <= 64, `the bomb reached ${Math.max(...counts)} processes`);
+  // How far it multiplied is reported, not asserted: on this machine it varies from 4 to 64 between
+  // runs (bash backs off on EAGAIN), and the limit itself was proven by the probe above.
+  console.error(`fork bomb: at most ${Math.max(...counts)} processes seen`);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(count(), 0, 'nothing of the bomb is left');
+});
+
+test('a command that prints a bwrap set-up line and exits 1 just as a hidden path goes away is run once, and its exit is its own', async () => {
+  // Red team: the retry of a run whose hidden path vanished during bwrap's set-up took the line on
+  // stderr for bwrap's: a command printing it and exiting 1 as another run's file went away (the
+  // agent times both) was run again without a decision, and its run was reported as never started.
+  const { ws, outside } = dirs();
+  const gone = join(outside, 'other-run.sock');
+  writeFileSync(gone, '');
+  const script = `echo ran >> count; while [ ! -e go ]; do sleep 0.05; done; echo "bwrap: Can't create file at ${gone}: Read-only file system" >&2; exit 1`;
+  const run = runCommand({ command: ['sh', '-c', script], cwd: ws, sandboxSpec: { ...WW, hidden: [gone] } });
+  await eventually(() => existsSync(join(ws, 'count')), 30_000, 'the command to start');
+  rmSync(gone);
+  writeFileSync(join(ws, 'go'), '');
+  const r = await run;
+  assert.equal(readFileSync(join(ws, 'count'), 'utf8'), 'ran\n', 'the command ran more than once');
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.error, undefined);
 });

@@ -44,7 +44,7 @@ after(() => rmSync(base, { recursive: true, force: true }));
 const hidden = () => defaultHiddenPaths({ HOME: home });
 const RO = (): SandboxSpec => ({ mode: 'read-only', writableRoots: [], network: false, tmpWrite: false, hidden: hidden() });
 const WW = (): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden: hidden() });
-const sh = (script: string, sandbox: SandboxSpec) => runCommand({ command: ['sh', '-c', script], cwd: home, sandbox });
+const sh = (script: string, sandbox: SandboxSpec) => runCommand({ command: ['sh', '-c', script], cwd: home, sandboxSpec: sandbox });
 const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
 
 test('an ordinary file beside the secrets stays readable and writable', async () => {
@@ -83,7 +83,7 @@ for (const mode of ['read-only', 'workspace-write'] as const) {
 
 test('a hidden directory cannot be listed, chmodded, removed or renamed', async () => {
   for (const script of ['ls ~/.ssh', 'chmod 755 ~/.ssh', 'rm -rf ~/.ssh', 'mv ~/.ssh ~/moved', 'mv ~/.netrc ~/moved2']) {
-    const r = await runCommand({ command: ['sh', '-c', script], cwd: home, sandbox: WW(), env: { ...process.env, HOME: home } });
+    const r = await runCommand({ command: ['sh', '-c', script], cwd: home, sandboxSpec: WW(), env: { ...process.env, HOME: home } });
     assert.notEqual(r.exitCode, 0, `${script} succeeded`);
     assert.equal(r.denial.denied, true, `${script}: ${r.stderr}`);
   }
@@ -168,7 +168,7 @@ test('a PostgreSQL store URL and PG credentials never reach a sandboxed command'
   const r = await runCommand({
     command: ['sh', '-c', 'env'],
     cwd: home,
-    sandbox: RO(),
+    sandboxSpec: RO(),
     env: { PATH: process.env.PATH, WARDEN_STORE: 'postgres://postgres:hunter2@127.0.0.1:5432/test', PGPASSWORD: 'hunter2' },
   });
   assert.equal(r.exitCode, 0, r.stderr);

@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { classifyExec, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
 import { loadShellGrammar, parseWordOnlyScriptByQuery, parseWordOnlyScriptByWalk } from '../../src/safety/shellParse.ts';
-import { EMPTY_RULE_SET } from '../../src/safety/rules.ts';
+import { EMPTY_RULE_SET } from '../../src/safety/ruleMatch.ts';
 import { APPROVAL_POLICIES, SANDBOX_MODES, SANDBOX_TYPES } from '../../src/policy.ts';
 import type { ExecClassificationInput } from '../../src/safety/types.ts';
+import { systemPrograms } from '../support/programs.ts';
 
 await loadShellGrammar();
 
@@ -79,6 +80,7 @@ function toInput(r: InputRecord): ExecClassificationInput {
     policy: { approval: r.approval, sandbox: r.sandbox, writableRoots: [], network: false, tmpWrite: true },
     platformSandbox: r.platform,
     approvedForSession: r.session,
+    programs: systemPrograms,
   };
 }
 

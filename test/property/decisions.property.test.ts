@@ -7,15 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runRequest, type RequestEffects } from '../../src/requests/runRequest.ts';
-import { createDecider } from '../../src/requests/decider.ts';
-import { parseDecisionInput } from '../../src/requests/decisionInput.ts';
+import { askForDecision } from '../../src/requests/askForDecision.ts';
+import { interpretAnswer } from '../../src/mcp/answer.ts';
 import { fold } from '../../src/projections/projection.ts';
 import { requestsProjection } from '../../src/projections/requests.projection.ts';
 import { DECISIONS } from '../../src/policy.ts';
-import type { RunOutcome } from '../../src/sandbox/types.ts';
+import type { RunResult } from '../../src/sandbox/types.ts';
 import { classification, execRequest, tempSqliteStore } from '../support/fixtures.ts';
 
-const okRun: RunOutcome = {
+const okRun: RunResult = {
   sandboxType: 'bwrap', exitCode: 0, signal: null, timedOut: false, durationMs: 1,
   stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false, denial: { denied: false },
 };
@@ -28,19 +28,30 @@ function effectsAnswering(answer: unknown, store: ReturnType<typeof tempSqliteSt
       ran.count += 1;
       return okRun;
     },
-    decide: createDecider({
+    decide: askForDecision({
       store,
       timeoutMs: null,
-      channel: { ask: async (input) => parseDecisionInput(answer, input.offered, 'prop') },
+      // The production reader of a client's answer: the one path by which an outside value becomes a decision.
+      channel: { ask: async (input) => interpretAnswer(answer, input.offered, 'prop') },
     }),
   };
 }
 
 test('an answer that is not exactly one of the decisions is a recorded denial and nothing runs', async () => {
-  const notADecision = fc.jsonValue().filter((v) => !(typeof v === 'string' && (DECISIONS as readonly string[]).includes(v)));
-  const lookAlikes = fc.constantFrom('Approved', 'approved ', ' approved', 'APPROVED', 'аpproved', 'approved\u0000', 'approved_for_session\n', 'yes', 'y', '');
+  // What a client may send back to elicitation/create: anything at all, or the MCP shape with a
+  // look-alike decision, an extra key, or the decision in the wrong place.
+  const lookAlike = fc.constantFrom('Approved', 'approved ', ' approved', 'APPROVED', 'аpproved', 'approved\u0000', 'approved_for_session\n', 'yes', 'y', '');
+  const notAnAnswer = fc.jsonValue().filter((v) => typeof v !== 'object' || v === null || Array.isArray(v) || !('action' in v));
+  const misshapen = fc.oneof(
+    lookAlike.map((decision) => ({ action: 'accept', content: { decision } })),
+    fc.constantFrom(...DECISIONS).map((decision) => ({ action: 'accept', content: { decision, also: 'approved' } })),
+    fc.constantFrom(...DECISIONS).map((decision) => ({ action: 'accept', decision })),
+    fc.constantFrom(...DECISIONS).map((decision) => [{ action: 'accept', content: { decision } }]),
+    fc.constantFrom(...DECISIONS).map((decision) => ({ action: 'Accept', content: { decision } })),
+    fc.constant({ action: 'accept', content: { decision: ['approved'] } }),
+  );
   await fc.assert(
-    fc.asyncProperty(fc.oneof(notADecision, lookAlikes, fc.constant(['approved']), fc.constant({ decision: 'approved' })), async (answer) => {
+    fc.asyncProperty(fc.oneof(notAnAnswer, misshapen), async (answer) => {
       const tmp = tempSqliteStore();
       const ran = { count: 0 };
       try {
@@ -70,7 +81,7 @@ test('for any sequence of valid answers the stored events fold back to each acto
         const finals = new Map<string, string>();
         for (const answer of answers) {
           const ran = { count: 0 };
-          const result = await runRequest({ store: tmp.store, sessionId: 's', request: execRequest(), effects: effectsAnswering(answer, tmp.store, ran) });
+          const result = await runRequest({ store: tmp.store, sessionId: 's', request: execRequest(), effects: effectsAnswering({ action: 'accept', content: { decision: answer } }, tmp.store, ran) });
           finals.set(result.requestId, result.finalState);
           assert.equal(ran.count, answer.startsWith('approved') ? 1 : 0);
         }

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { classifyExec, isDangerousCommand, isKnownSafeCommand } from '../../src/safety/classifyExec.ts';
+import { classifyExec, isDangerousCommand, isKnownSafeCommand, programsToLocate } from '../../src/safety/classifyExec.ts';
+import { locatorFor, searchPathFor } from '../../src/sandbox/commandPath.ts';
+import type { Classification } from '../../src/safety/types.ts';
+import { APPROVAL_POLICIES, SANDBOX_MODES } from '../../src/policy.ts';
 import { ANY_ARGUMENTS } from '../../src/safety/programs/coreutils.ts';
 import { COREUTILS_CASES } from '../../src/safety/programs/coreutils.cases.ts';
 import { GIT_CASES } from '../../src/safety/programs/git.cases.ts';
@@ -18,8 +21,10 @@ import { SORT_CASES } from '../../src/safety/programs/sort.cases.ts';
 import { FILE_CASES } from '../../src/safety/programs/file.cases.ts';
 import { RG_CASES } from '../../src/safety/programs/rg.cases.ts';
 import { FIND_CASES } from '../../src/safety/programs/find.cases.ts';
-import { parseRules } from '../../src/safety/rules.ts';
+import { parseRules } from '../../src/safety/ruleParse.ts';
+import { EMPTY_RULE_SET } from '../../src/safety/ruleMatch.ts';
 import { loadShellGrammar } from '../../src/safety/shellParse.ts';
+import { systemPrograms } from '../support/programs.ts';
 
 await loadShellGrammar();
 
@@ -115,7 +120,7 @@ test('law: inserting any exec/write option makes a command not auto-approved und
         `[[rule]]\npattern = ${JSON.stringify([program, ...sub, 'a'])}\ndecision = "allow"\njustification = "t"\noptions = ${JSON.stringify([risk.option])}`,
       ].join('\n');
       const rules = parseRules(text, 'law');
-      const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox: 'bwrap', approvedForSession: false }, rules);
+      const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox: 'bwrap', approvedForSession: false, programs: systemPrograms }, rules);
       return c.outcome !== 'auto-approve' && c.knownSafe === false;
     }),
     { numRuns: 1500, seed: 12 },
@@ -162,7 +167,12 @@ function requote(word: string, style: number): string {
 
 test('law: quoting and line continuations never turn an unsafe script safe; plain quoting keeps a safe one safe; the danger verdict survives any quoting', () => {
   const safeScripts = vectors.filter((v) => v.known_safe && v.command[0] === 'bash' && v.command.length === 3).map((v) => v.command[2]!);
-  const plainSeeds = SAFE_ARGV.filter((a) => a.every((w) => /^[A-Za-z0-9_./=,:%-]+$/.test(w)));
+  // seeds that are safe as a plain script too (`git diff` without --no-ext-diff is safe only as its
+  // own argv, where warden adds --no-ext-diff; inside a script it could run an external diff)
+  const plainSeeds = SAFE_ARGV.filter((a) => a.every((w) => /^[A-Za-z0-9_./=,:%-]+$/.test(w))).filter((a) =>
+    isKnownSafeCommand(['bash', '-lc', a.join(' ')], { platform: 'linux' }),
+  );
+  assert.ok(plainSeeds.length >= 20, `only ${plainSeeds.length} plain seeds`);
   const dangerousSeeds = vectors.filter((v) => v.dangerous && !['bash', 'zsh', 'sudo'].includes(v.command[0]!)).map((v) => v.command);
   fc.assert(
     fc.property(fc.constantFrom(...plainSeeds), fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), fc.boolean(), (argv, styles, continuation) => {
@@ -184,4 +194,96 @@ test('law: quoting and line continuations never turn an unsafe script safe; plai
     { numRuns: 800, seed: 12 },
   );
   assert.ok(safeScripts.length > 10);
+});
+
+/**
+ * redclass: `--` ends a program's options, not what it runs. find reads its expression after it,
+ * sed its script, make its VAR=value definitions, git its URLs; so wherever a `--` is put before
+ * the word that runs or writes, an allow rule taking any option still does not cover the command.
+ */
+const RUNS_AFTER_DASHDASH: Array<{ prefix: string[]; before: string[]; risky: string[] }> = [
+  { prefix: ['find'], before: ['-L', '.', '-name', 'x'], risky: ['-delete'] },
+  { prefix: ['find'], before: ['.', '-type', 'f'], risky: ['-exec', 'rm', '{}', '+'] },
+  { prefix: ['find'], before: ['-H', 'src'], risky: ['-fprint', 'out'] },
+  { prefix: ['find'], before: ['.'], risky: ['-execdir', 'sh', '-c', 'x', ';'] },
+  // (sed's options before the script: a `--` before `-n` would make `-n` the script itself)
+  { prefix: ['sed', '-n'], before: [], risky: ['s/x/y/e', 'f'] },
+  { prefix: ['sed'], before: [], risky: ['1w out', 'f'] },
+  { prefix: ['make', 'test'], before: ['-j4', '-k'], risky: ['CC=./x'] },
+  { prefix: ['make', 'test'], before: ['-s'], risky: ['X!=touch pwned'] },
+  { prefix: ['git', 'fetch'], before: ['--prune'], risky: ['ext::sh -c touch% pwned'] },
+  { prefix: ['git', 'clone'], before: ['--depth', '1'], risky: ['fd::3', 'dir'] },
+];
+
+test('law: a `--` anywhere before the word that runs or writes never lets an allow rule cover it (find, sed, make, git URLs)', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...RUNS_AFTER_DASHDASH), fc.nat(), (seed, pick) => {
+      const at = pick % (seed.before.length + 1);
+      const argv = [...seed.prefix, ...seed.before.slice(0, at), '--', ...seed.before.slice(at), ...seed.risky];
+      const rules = parseRules(`[[rule]]\npattern = ${JSON.stringify(seed.prefix)}\ndecision = "allow"\njustification = "t"\nany_options = true`, 'law');
+      const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox: 'bwrap', approvedForSession: false, programs: systemPrograms }, rules);
+      return c.outcome !== 'auto-approve';
+    }),
+    { numRuns: 400, seed: 12 },
+  );
+});
+
+test('law: make takes every operand holding `=` as a variable definition, so no allow rule covers one', () => {
+  // (a word starting with `-` is an option to make, not a definition)
+  const name = fc.stringMatching(/^[A-Za-z0-9._][A-Za-z0-9._-]{0,7}$/);
+  const op = fc.constantFrom('=', ':=', '::=', ':::=', '?=', '+=', '!=');
+  const blank = fc.constantFrom('', ' ', '\t');
+  const keyword = fc.constantFrom('', 'override ', 'export ');
+  fc.assert(
+    fc.property(keyword, name, blank, op, blank, fc.boolean(), (kw, n, b1, o, b2, dashdash) => {
+      const word = `${kw}${n}${b1}${o}${b2}./x`;
+      const argv = ['make', 'test', ...(dashdash ? ['--'] : []), word];
+      const rules = parseRules('[[rule]]\npattern = ["make", "test"]\ndecision = "allow"\njustification = "t"\nany_options = true', 'law');
+      const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox: 'bwrap', approvedForSession: false, programs: systemPrograms }, rules);
+      return c.outcome !== 'auto-approve';
+    }),
+    { numRuns: 500, seed: 12 },
+  );
+});
+
+/** How much a verdict lets run without a person: reject < ask < auto-approve. */
+const PERMISSIVENESS: Record<Classification['outcome'], number> = { reject: 0, ask: 1, 'auto-approve': 2 };
+
+test('law: adding an empty, relative, workspace or temp entry to PATH (holding a planted copy of every program) never makes a verdict more permissive, nor changes the PATH the command gets', () => {
+  // where the pretend disk keeps programs: the system's in /usr/bin, a person's own in ~/bin
+  const system = (name: string) => `/usr/bin/${name}`;
+  const scripts = ['ls && pwd', 'git status', 'cat a | wc -l', 'grep -n x f; ls -la'];
+  const argvArb = fc.oneof(fc.constantFrom(...SAFE_ARGV), fc.constantFrom(...scripts).chain((s) => fc.constantFrom<string[]>(['bash', '-lc', s], ['zsh', '-lc', s], ['sh', '-c', s])));
+  const unsafeEntry = fc.constantFrom('', '.', './', 'bin', 'node_modules/.bin', '/w', '/w/bin', '/w/sub/../bin', '/tmp', '/tmp/x/bin', '/scratch/me');
+  const baseArb = fc.subarray(['/home/u/bin', '/usr/local/bin', '/usr/bin', '/bin'], { minLength: 1 });
+  fc.assert(
+    fc.property(argvArb, baseArb, unsafeEntry, fc.nat(), fc.boolean(), fc.constantFrom(...APPROVAL_POLICIES), fc.constantFrom(...SANDBOX_MODES), fc.constantFrom('bwrap' as const, 'none' as const), fc.boolean(), (argv, base, entry, at, personalLs, approval, sandbox, platformSandbox, clientRuns) => {
+      const policy = { approval, sandbox, writableRoots: [], network: false, tmpWrite: true };
+      const ctx = { cwd: '/w', writableRoots: [], tmpDirs: ['/tmp', '/scratch/me'] };
+      // the planted copies live in the unsafe entry (relative ones under the cwd, /w)
+      const plantedDir = entry === '' ? '/w' : entry.startsWith('/') ? entry : `/w/${entry}`;
+      const isExecutable = (withPlant: boolean) => (path: string) => {
+        const dir = path.slice(0, path.lastIndexOf('/'));
+        const name = path.slice(path.lastIndexOf('/') + 1);
+        if (withPlant && (dir === plantedDir || dir === plantedDir.replace(/\/$/, '') || dir === `/w/${entry}`.replace(/\/$/, ''))) return true;
+        if (dir === '/home/u/bin') return personalLs && name === 'ls';
+        return path === system(name) || dir === '/bin';
+      };
+      const verdict = (path: string, withPlant: boolean) => {
+        const search = searchPathFor(path, ctx);
+        const programs = clientRuns && search.dropped.length > 0 ? () => null : locatorFor(programsToLocate(argv), search.entries, { isExecutable: isExecutable(withPlant), canonical: (d) => d });
+        const c = classifyExec({ command: argv, cwd: '/w', withEscalatedPermissions: false, policy, platformSandbox, approvedForSession: false, programs, ...(clientRuns ? { clientRuns: true } : {}) }, EMPTY_RULE_SET);
+        return { c, runPath: search.path };
+      };
+      const before = verdict(base.join(':'), false);
+      const entries = [...base];
+      entries.splice(at % (entries.length + 1), 0, entry);
+      const after = verdict(entries.join(':'), true);
+      assert.equal(after.runPath, before.runPath, 'the command gets the same PATH');
+      assert.ok(PERMISSIVENESS[after.c.outcome] <= PERMISSIVENESS[before.c.outcome], `${JSON.stringify(argv)} PATH=${entries.join(':')}: ${before.c.outcome} -> ${after.c.outcome}`);
+      assert.ok(!after.c.knownSafe || before.c.knownSafe, 'never newly known-safe');
+      return true;
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
 });

@@ -8,10 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { runRequest } from '../../src/requests/runRequest.ts';
-import { createDecider, type PersonAnswer } from '../../src/requests/decider.ts';
+import { askForDecision } from '../../src/requests/askForDecision.ts';
+import type { PersonAnswer } from '../../src/requests/personChannel.ts';
 import { replayStream } from '../../src/machines/replay.ts';
 import { APPROVAL_POLICIES, ASK_REASONS, DECISIONS, SANDBOX_MODES } from '../../src/policy.ts';
-import type { RecordedRunResult, StoredEvent } from '../../src/events/types.ts';
+import type { RunRecord, StoredEvent } from '../../src/events/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import { execRequest, tempSqliteStore } from '../support/fixtures.ts';
 import { scenarioEffects, stateRecorder, type Scripted } from '../support/scripted.ts';
@@ -39,7 +40,7 @@ const classificationArb: fc.Arbitrary<Classification> = fc
     return out;
   });
 
-const runArb: fc.Arbitrary<RecordedRunResult> = fc
+const runArb: fc.Arbitrary<RunRecord> = fc
   .record({
     exitCode: fc.option(fc.integer({ min: 0, max: 255 }), { nil: null }),
     signal: fc.option(fc.constantFrom('SIGKILL', 'SIGTERM'), { nil: null }),
@@ -87,7 +88,7 @@ const scenarioArb = fc.record({
 type Generated = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 async function runLive(store: ReturnType<typeof tempSqliteStore>['store'], s: Generated) {
-  const decider = createDecider({
+  const decider = askForDecision({
     store,
     timeoutMs: s.answer.kind === 'silent' ? 5 : null,
     channel: {

@@ -52,7 +52,7 @@ export function wardenOnTerminal(
     const onData = (chunk: Buffer) => {
       screen += chunk.toString('utf8');
       // one title per question asked (the footer below it redraws, the title does not)
-      const seen = screen.split(/Run this command\?|Apply these edits\?/).length - 1;
+      const seen = screen.split(/Run this command\?|Apply these edits\?|Let this command reach [^?\n]*\?/).length - 1;
       while (prompts < seen) {
         prompts += 1;
         const key = pending.shift();

@@ -14,13 +14,26 @@ export interface AsyncCliResult {
   exitedAt: number;
 }
 
-export function wardenAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<AsyncCliResult> {
+/**
+ * A stand-in agent client: a process of its own (not a shell) that runs the CLI and passes its exit
+ * on. A hook's request is owned by its client (src/hooks/owner.ts), and no decision may come from
+ * the client's descendants (src/requests/deciderCheck.ts); with this stand-in, the test process that
+ * then plays the person deciding at `warden approve` is not one of them.
+ */
+const CLIENT_STUB = `const c = require('node:child_process').spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit' }); c.on('exit', (code, sig) => process.exit(code ?? 1));`;
+
+export function wardenAsync(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; asClient?: boolean } = {},
+): Promise<AsyncCliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WARDEN, ...args], {
+    const argv = opts.asClient ? ['-e', CLIENT_STUB, WARDEN, ...args] : [WARDEN, ...args];
+    const child = spawn(process.execPath, argv, {
       cwd: opts.cwd,
       env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

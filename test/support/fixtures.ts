@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApprovalRequest, RecordedDecision } from '../../src/machines/approval.machine.ts';
-import type { RecordedRunResult } from '../../src/events/types.ts';
+import type { RunRecord } from '../../src/events/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import type { ApprovalPolicy } from '../../src/policy.ts';
 import { createSqliteEventStore } from '../../src/events/sqliteEventStore.ts';
@@ -32,7 +32,7 @@ export const classification = {
   ask: (): Classification => ({ outcome: 'ask', sandbox: 'bwrap', knownSafe: false, dangerous: false, commands: [['touch', 'x']], reason: 'not known safe', askReason: 'not-known-safe', proposedPrefix: ['touch'] }),
 };
 
-export function runResult(overrides: Partial<RecordedRunResult> = {}): RecordedRunResult {
+export function runResult(overrides: Partial<RunRecord> = {}): RunRecord {
   return {
     exitCode: 0,
     signal: null,
@@ -53,6 +53,14 @@ export const runs = {
   exit1: () => runResult({ exitCode: 1 }),
   denied: () => runResult({ exitCode: 1, stderrExcerpt: 'touch: cannot touch /etc/x: Read-only file system', denial: { denied: true, what: 'write to /etc/x' } }),
   timeout: () => runResult({ exitCode: null, signal: 'SIGKILL', timedOut: true, durationMs: 1000 }),
+  /** The domain proxy refused a name no list mentions: a domain question, the retry stays sandboxed. */
+  domainDenied: () =>
+    runResult({
+      exitCode: 56,
+      stderrExcerpt: 'curl: (56) CONNECT tunnel failed, response 403',
+      denial: { denied: true, what: 'network access to registry.test refused: registry.test is not in the allowed domains', domains: ['registry.test'] },
+      network: { allowed: {}, refused: [{ host: 'registry.test', reason: 'registry.test is not in the allowed domains', kind: 'not-allowed', count: 1 }] },
+    }),
 };
 
 export const decisions: Record<string, () => RecordedDecision> = {

@@ -4,8 +4,8 @@
  * recorded from XState's inspection microsteps so tests can compare them with replay.
  */
 import type { InspectionEvent } from 'xstate';
-import type { RecordedRunResult } from '../../src/events/types.ts';
-import type { RunOutcome } from '../../src/sandbox/types.ts';
+import type { RunRecord } from '../../src/events/types.ts';
+import type { RunResult } from '../../src/sandbox/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import type { RequestEffects } from '../../src/requests/runRequest.ts';
 import type { RecordedDecision } from '../../src/machines/approval.machine.ts';
@@ -14,12 +14,12 @@ export type Scripted<T> = { value: T } | { error: string };
 
 export interface Scenario {
   classify: Scripted<Classification>;
-  runSandboxed: Scripted<RecordedRunResult>;
+  runSandboxed: Scripted<RunRecord>;
   decide: Scripted<RecordedDecision>;
-  execute: Scripted<RecordedRunResult>;
+  execute: Scripted<RunRecord>;
 }
 
-export function toOutcome(run: RecordedRunResult): RunOutcome {
+export function runResultOf(run: RunRecord): RunResult {
   return {
     sandboxType: 'bwrap',
     exitCode: run.exitCode,
@@ -33,6 +33,7 @@ export function toOutcome(run: RecordedRunResult): RunOutcome {
     truncated: run.truncated,
     denial: run.denial,
     ...(run.error === undefined ? {} : { error: run.error }),
+    ...(run.network === undefined ? {} : { network: { ...run.network, refused: run.network.refused.map((r) => ({ ...r, kind: r.kind ?? 'not-allowed' })) } }),
   };
 }
 
@@ -45,9 +46,9 @@ function answer<T>(s: Scripted<T>): T {
 export function scenarioEffects(s: Scenario, decide?: RequestEffects['decide']): RequestEffects {
   return {
     classify: async () => answer(s.classify),
-    runSandboxed: async () => toOutcome(answer(s.runSandboxed)),
+    runSandboxed: async () => runResultOf(answer(s.runSandboxed)),
     decide: decide ?? (async (_input, journal) => journal.recordDecision(answer(s.decide))),
-    execute: async () => toOutcome(answer(s.execute)),
+    execute: async () => runResultOf(answer(s.execute)),
   };
 }
 

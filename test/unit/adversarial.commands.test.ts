@@ -10,8 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyExec } from '../../src/safety/classifyExec.ts';
 import { loadShellGrammar } from '../../src/safety/shellParse.ts';
-import { EMPTY_RULE_SET } from '../../src/safety/rules.ts';
+import { EMPTY_RULE_SET } from '../../src/safety/ruleMatch.ts';
 import type { Classification } from '../../src/safety/types.ts';
+import { systemPrograms } from '../support/programs.ts';
 
 await loadShellGrammar();
 
@@ -267,8 +268,8 @@ const SHELL_OPERATORS: Case[] = [
   [b('git status; git clean -fdx'), false, true, 'clean after status'],
   [b('cd /; rm -rf *'), false, true, 'rm -rf with a glob'],
   [b('ls *'), false, false, 'a bare glob can expand to an option (issue #12)'],
-  [b('ls src/*'), true, false, 'a glob with a literal prefix cannot expand to an option'],
-  [b('cat ~/.ssh/id_rsa'), true, false, 'reading is read-only (exfiltration needs network)'],
+  [b('ls src/*'), false, false, 'a glob with a literal prefix cannot expand to an option, but it may expand to a private key name (secretPaths): not known-safe'],
+  [b('cat ~/.ssh/id_rsa'), false, false, 'names a secret: never known-safe (under danger-full-access a known-safe read would be the path to it)'],
   [b('git log --o*'), false, false, 'glob could expand to a file named --output=...'],
   [b('git diff {--output=x,HEAD}'), false, false, 'brace expansion'],
   [b('find . -{delete,print}'), false, false, 'brace expansion into -delete'],
@@ -366,6 +367,7 @@ function classify(argv: string[], strict: boolean): Classification {
         : { approval: 'on-request', sandbox: 'danger-full-access', writableRoots: [], network: true, tmpWrite: true },
       platformSandbox: 'bwrap',
       approvedForSession: false,
+      programs: systemPrograms,
     },
     EMPTY_RULE_SET,
   );

@@ -10,11 +10,12 @@ import { getSimplePaths } from '@xstate/graph';
 import { getInitialMicrosteps, getMicrosteps, initialTransition, transition, type AnyEventObject } from 'xstate';
 import { approvalMachine, type ApprovalInput, type RecordedDecision } from '../../src/machines/approval.machine.ts';
 import { runRequest, type RequestEffects } from '../../src/requests/runRequest.ts';
-import type { RecordedRunResult, DomainEvent } from '../../src/events/types.ts';
+import type { RunRecord, DomainEvent } from '../../src/events/types.ts';
 import type { Classification } from '../../src/safety/types.ts';
 import type { ApprovalPolicy } from '../../src/policy.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
-import { toOutcome } from '../support/scripted.ts';
+import { runResultOf } from '../support/scripted.ts';
+import { replayStream } from '../../src/machines/replay.ts';
 
 const done = (id: string, output: unknown) => ({ type: `xstate.done.actor.${id}`, output }) as AnyEventObject;
 const error = (id: string) => ({ type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) }) as AnyEventObject;
@@ -28,7 +29,8 @@ function eventsFor(stateValue: unknown): AnyEventObject[] {
     case 'awaitingDecision':
       return [...Object.values(decisions).map((d) => done('decide', d())), error('decide')];
     case 'executing':
-      return [done('execute', runs.ok()), done('execute', runs.exit1()), done('execute', runs.timeout()), error('execute')];
+      // denied: a person-approved run the sandbox blocked asks again (ExecutionBlocked, issue #13)
+      return [done('execute', runs.ok()), done('execute', runs.exit1()), done('execute', runs.denied()), done('execute', runs.timeout()), error('execute')];
     default:
       return [];
   }
@@ -39,7 +41,9 @@ function pathsFor(approval: ApprovalPolicy) {
   const paths = getSimplePaths(approvalMachine, {
     input,
     events: (snapshot) => eventsFor(snapshot.value),
-    serializeState: (snapshot) => JSON.stringify([snapshot.value, snapshot.context.escalation, snapshot.context.decision?.decision]),
+    // whether an approved run was already blocked tells two otherwise equal questions apart
+    serializeState: (snapshot) =>
+      JSON.stringify([snapshot.value, snapshot.context.escalation, snapshot.context.decision?.decision, snapshot.context.decision?.source, snapshot.context.execution !== null]),
     serializeEvent: (event) => JSON.stringify(event),
   });
   return { input, paths };
@@ -73,9 +77,9 @@ function scriptedEffects(steps: AnyEventObject[]): RequestEffects {
   };
   return {
     classify: async () => next('classify') as Classification,
-    runSandboxed: async () => toOutcome(next('runSandboxed') as RecordedRunResult),
+    runSandboxed: async () => runResultOf(next('runSandboxed') as RunRecord),
     decide: async (_input, journal) => journal.recordDecision(next('decide') as RecordedDecision),
-    execute: async () => toOutcome(next('execute') as RecordedRunResult),
+    execute: async () => runResultOf(next('execute') as RunRecord),
   };
 }
 
@@ -134,6 +138,9 @@ for (const approval of (process.env.ONLY ? [process.env.ONLY] : ["on-request", "
         if (terminal) assert.equal(stored.at(-1), terminal, label);
         else assert.ok(['ExecutionFinished', 'SandboxRunFinished'].includes(stored.at(-1)!), label);
         assert.equal((await tmp.store.verify()).ok, true);
+        // and replays (bar scripted answers the question did not offer, which replay rightly names)
+        const problems = replayStream(recorded).problems.filter((p) => !/was not offered/.test(p.message));
+        assert.deepEqual(problems, [], label);
       } finally {
         await tmp.cleanup();
       }
@@ -155,7 +162,7 @@ test('an approved request records its decision and start before the command is s
         decide: async (_i, journal) => journal.recordDecision(decisions.approved!()),
         execute: async (input) => {
           seenAtSpawn = (await tmp.store.read(input.requestId)).map((e) => e.type);
-          return toOutcome(runs.ok());
+          return runResultOf(runs.ok());
         },
       },
     });
@@ -187,7 +194,7 @@ test('a store that refuses the decision means nothing runs', async () => {
         decide: async (_i, journal) => journal.recordDecision(decisions.approved!()),
         execute: async () => {
           ran = true;
-          return toOutcome(runs.ok());
+          return runResultOf(runs.ok());
         },
       },
     });

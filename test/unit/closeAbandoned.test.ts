@@ -9,7 +9,8 @@ import { openQuestion } from '../../src/requests/outOfBandDecision.ts';
 import { replayStream } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
-import { toOutcome } from '../support/scripted.ts';
+import { runResultOf } from '../support/scripted.ts';
+import { eventually } from '../support/eventually.ts';
 
 function flakyStore(inner: EventStore) {
   const state = { down: false };
@@ -31,26 +32,26 @@ test('a question left open by a store failure is denied in the record once the s
       closeAbandoned: { retryMs: 30 },
       effects: {
         classify: async () => classification.ask(),
-        runSandboxed: async () => toOutcome(runs.ok()),
+        runSandboxed: async () => runResultOf(runs.ok()),
         decide: async (_input, journal) => {
           state.down = true; // the database goes away while the person decides
           return journal.recordDecision(decisions.approved!());
         },
         execute: async () => {
           ran = true;
-          return toOutcome(runs.ok());
+          return runResultOf(runs.ok());
         },
       },
     });
     assert.equal(ran, false);
     assert.notEqual(result.storeError, null);
-    let events = await tmp.store.read(result.requestId);
-    assert.notEqual(openQuestion(events), null, 'while the store is down the record still shows the question');
+    const before = await tmp.store.read(result.requestId);
+    assert.notEqual(openQuestion(before), null, 'while the store is down the record still shows the question');
     state.down = false;
-    for (let i = 0; i < 100 && openQuestion(events) !== null; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      events = await tmp.store.read(result.requestId);
-    }
+    const events = await eventually(async () => {
+      const now = await tmp.store.read(result.requestId);
+      return openQuestion(now) === null ? now : undefined;
+    }, 5_000, 'the abandoned question to be closed once the store is back');
     assert.equal(openQuestion(events), null);
     const decision = events.find((e) => e.type === 'DecisionRecorded');
     assert.ok(decision?.type === 'DecisionRecorded');
@@ -79,23 +80,22 @@ test('a run whose end could not be recorded is closed as interrupted, never re-r
       closeAbandoned: { retryMs: 30 },
       effects: {
         classify: async () => classification.knownSafe(),
-        runSandboxed: async () => toOutcome(runs.ok()),
+        runSandboxed: async () => runResultOf(runs.ok()),
         decide: async () => assert.fail('not asked'),
         execute: async () => {
           runsStarted += 1;
           state.down = true;
-          return toOutcome(runs.ok());
+          return runResultOf(runs.ok());
         },
       },
     });
     assert.equal(runsStarted, 1);
     assert.notEqual(result.storeError, null);
     state.down = false;
-    let events = await tmp.store.read(result.requestId);
-    for (let i = 0; i < 100 && events.at(-1)?.type !== 'Interrupted'; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      events = await tmp.store.read(result.requestId);
-    }
+    const events = await eventually(async () => {
+      const now = await tmp.store.read(result.requestId);
+      return now.at(-1)?.type === 'Interrupted' ? now : undefined;
+    }, 5_000, 'the interrupted run to be recorded once the store is back');
     const last = events.at(-1);
     assert.ok(last?.type === 'Interrupted');
     assert.match(last.data.reason, /store failure/);

@@ -8,6 +8,7 @@ import { DELTA_ROWS, LiveRequests, MAX_PAGE, type Delta } from '../../src/inspec
 import { classification, decisions, execRequest, runs, tempSqliteStore } from '../support/fixtures.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import { buildTimeline } from '../../src/inspect/timeline.ts';
+import { eventually } from '../support/eventually.ts';
 
 async function completed(store: EventStore, id: string, session: string, cmd: string[]) {
   await store.append(id, 0, [
@@ -75,8 +76,7 @@ test('a decision arrives as a throttled delta that moves the counts', async (t) 
   // another client's page request in between must not swallow the change from the live feed
   await live.caughtUp();
   assert.equal(live.page({}).rows[0]!.state, 'rejected');
-  const deadline = Date.now() + 3000;
-  while (!deltas.some((d) => d.counts.rejected === 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => deltas.some((d) => d.counts.rejected === 1), 3_000, 'a delta counting the rejection');
   const last = deltas.at(-1)!;
   assert.equal(last.counts.rejected, 1);
   assert.equal(last.counts.awaitingDecision, 0);
@@ -101,15 +101,15 @@ test('a timeline carries times, reasons, the decision and its source, exit code 
   const lines = buildTimeline(await tmp.store.read('r1'));
   assert.deepEqual(lines.map((l) => l.title), [
     'requested (exec)',
-    'classified: ask',
+    'checked: a person is asked (ask)',
     'waiting for a person',
-    'decision: approved',
+    'decision: approved once (approved)',
     'execution started',
-    'execution finished',
+    'execution failed (exit 1)', // a non-zero exit is not shown as a plain success
   ]);
   assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT/.test(l.time)));
   assert.ok(lines[1]!.details.includes('reason: not known safe'));
-  assert.ok(lines[3]!.details.includes('source: user (tester)'));
+  assert.ok(lines[3]!.details.includes('source: user (tester): a person'));
   assert.ok(lines[5]!.details.includes('exit code 1'));
   assert.equal(lines[5]!.stdout, 'made x');
   assert.equal(lines[5]!.stderr, 'warning');
@@ -127,12 +127,8 @@ test('a burst larger than a delta carries is sent as the newest rows and a refet
   live.onDelta((d) => deltas.push(d));
   const n = DELTA_ROWS + 20;
   for (let i = 0; i < n; i++) await completed(tmp.store, `b${i}`, 'burst', ['true']);
-  const deadline = Date.now() + 5000;
-  while (deltas.reduce((a, d) => a + d.changed.length, 0) === 0 || live.page({}).total < n) {
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 300));
+  await eventually(() => deltas.reduce((a, d) => a + d.changed.length, 0) > 0 && live.page({}).total >= n, 5_000, `all ${n} requests on the page`);
+  await eventually(() => deltas.at(-1)?.total === n && deltas.at(-1)?.counts.completed === n, 5_000, 'the last delta to count every request');
   assert.ok(deltas.length < n / 4, `changes were batched (${deltas.length} deltas for ${n} requests)`);
   for (const d of deltas) assert.ok(d.changed.length <= DELTA_ROWS);
   const total = deltas.at(-1)!;

@@ -41,7 +41,7 @@ test('exec elicitation carries the Codex metadata and a message a person can dec
   assert.deepEqual(p.codex_parsed_cmd, [{ type: 'unknown', cmd: "rm -rf 'build dir'" }]);
   assert.match(String(p.message), /rm -rf 'build dir'/);
   assert.match(String(p.message), /Working directory: \/w/);
-  assert.match(String(p.message), /dangerous/);
+  assert.match(String(p.message), /DANGEROUS: `rm -rf 'build dir'` might destroy data or history/);
 });
 
 test('no justification: no codex_reason', () => {

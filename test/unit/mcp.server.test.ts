@@ -11,20 +11,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { buildServer } from '../../src/mcp/server.ts';
 import { createRuntime } from '../../src/cli/runtime.ts';
-import type { PersonChannel } from '../../src/requests/decider.ts';
 import { tempSqliteStore } from '../support/fixtures.ts';
 
 async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs?: number) {
   const t = tempSqliteStore();
   const rules = join(t.dir, 'rules.toml');
   writeFileSync(rules, '');
-  let channel: PersonChannel | null = null;
-  const runtime = await createRuntime({
-    store: t.store,
-    rulesPath: rules,
-    decisionTimeoutMs,
-    channel: { ask: (i, s) => (channel ? channel.ask(i, s) : Promise.reject(new Error('unbound'))) },
-  });
+  // as `warden serve` does: no connection-wide channel, each call brings its own
+  const runtime = await createRuntime({ store: t.store, rulesPath: rules, decisionTimeoutMs, channel: null });
   const built = buildServer({
     store: t.store,
     effects: runtime.effects,
@@ -37,7 +31,6 @@ async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs
     origin: (callId) => ({ surface: 'mcp', pid: process.pid, host: 'test', callId }),
     progressIntervalMs: 50,
   });
-  channel = built.channel;
   return { t, runtime, built };
 }
 
@@ -50,7 +43,9 @@ test('building the server records nothing and sends nothing', async () => {
 });
 
 test('a call with a progressToken reports progress while it waits for a decision', async () => {
-  const { t, runtime, built } = await setup(400);
+  // The call waits 3 s for a decision; the client gives up after 1 s without progress. Only the
+  // ticks (every 50 ms) keep it alive: a gap of 1 s, not a slow machine's 250 ms, is a failure.
+  const { t, runtime, built } = await setup(3000);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await built.server.connect(serverSide);
   const client = new Client({ name: 'unit', version: '1' }, { capabilities: {} });
@@ -59,7 +54,7 @@ test('a call with a progressToken reports progress while it waits for a decision
     const ticks: number[] = [];
     const r = await client.callTool({ name: 'shell', arguments: { command: ['touch', 'x'] } }, undefined, {
       onprogress: (p) => ticks.push(p.progress),
-      timeout: 250,
+      timeout: 1000,
       resetTimeoutOnProgress: true,
     });
     assert.equal(r.isError, true);

@@ -115,3 +115,20 @@ test('colour only on a terminal, never with NO_COLOR or TERM=dumb', () => {
   assert.equal(makeStyle(false).red('x'), 'x');
   assert.equal(makeStyle(true).red('x'), '\x1b[31mx\x1b[39m');
 });
+
+test('the always-allow choice says what the rule covers: `git push …` for a subcommand prefix, exactly `touch x` for a literal argv', async () => {
+  const { buildQuestion } = await import('../../src/present/question.ts');
+  const { execRequest, classification } = await import('../support/fixtures.ts');
+  const label = (command: string[], proposedPrefix: string[]) =>
+    buildQuestion({
+      request: execRequest({ command }),
+      classification: { ...classification.ask(), commands: [command], proposedPrefix },
+      reason: 'not-known-safe',
+      offered: ['approved', 'approved_always', 'denied'],
+      escalation: null,
+      rulesPath: '/home/u/.config/warden/rules.toml',
+    }).choices.find((c) => c.decision === 'approved_always')!.label;
+  assert.equal(label(['touch', 'x'], ['touch', 'x']), 'Yes, and always allow exactly `touch x` (writes the rule to /home/u/.config/warden/rules.toml)');
+  assert.equal(label(['git', 'push', 'origin'], ['git', 'push']), 'Yes, and always allow `git push …` (writes the rule to /home/u/.config/warden/rules.toml)');
+  assert.equal(label(['cargo', 'build', '--release'], ['cargo', 'build', '--release']), 'Yes, and always allow exactly `cargo build --release` (writes the rule to /home/u/.config/warden/rules.toml)');
+});

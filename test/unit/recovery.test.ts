@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { runRequest } from '../../src/requests/runRequest.ts';
-import { closingEvents, localProbe, ownerIsGone, recoverRequests, type ProcessProbe } from '../../src/requests/recovery.ts';
+import { closingEvents, localProbe, ownerIsGone, recoverRequests, runLeftWords, type ProcessProbe } from '../../src/requests/recovery.ts';
 import { replayStream } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
@@ -212,4 +212,48 @@ test('a stream that does not replay is closed without running anything', async (
   assert.match((closing[0]!.data as { reason: string }).reason, /does not replay .*closed without running/);
   // a broken stream that already ended is not written to
   assert.deepEqual(closingEvents(replayStream(events.map((e, i) => (i === 2 ? ({ ...e, data: { ...e.data, message: 'x' } } as StoredEvent) : e))), events, 'p'), []);
+});
+
+test('recovery looks in /proc for a dead owner\'s run: a leftover process is killed and the record says so', async () => {
+  const { spawn } = await import('node:child_process');
+  const events = await liveEvents(base());
+  const tmp = tempSqliteStore();
+  const dead = spawnSync('true').pid!;
+  const host = localProbe().hostname;
+  try {
+    const cut = upTo(events, 'ExecutionStarted');
+    const id = await crashed(tmp.store, events, cut, dead, host);
+    // What a run that escaped its containment leaves behind: a detached process carrying the run id.
+    const leftover = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore', env: { ...process.env, WARDEN_RUN_ID: id } });
+    await new Promise((r) => leftover.once('spawn', r));
+    const other = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore', env: { ...process.env, WARDEN_RUN_ID: 'someone-else' } });
+    await new Promise((r) => other.once('spawn', r));
+    const quiet = await crashed(tmp.store, events, cut, dead, host);
+    try {
+      const report = await recoverRequests(tmp.store, localProbe());
+      assert.equal(report.closed.length, 2);
+      const reason = (s: StoredEvent[]) => (s.at(-1)!.data as { reason: string }).reason;
+      const after = await tmp.store.read(id);
+      assert.match(reason(after), new RegExp(`1 of its processes were still running and were killed at recovery \\(pids ${leftover.pid}\\)`));
+      await new Promise((r) => (leftover.exitCode !== null || leftover.signalCode !== null ? r(null) : leftover.once('exit', r)));
+      assert.equal(leftover.signalCode, 'SIGKILL');
+      assert.equal(other.exitCode, null, 'another run\'s process is left alone');
+      assert.equal(other.signalCode, null);
+      assert.match(reason(await tmp.store.read(quiet)), /no process of the run was still running/);
+      assert.equal(replayStream(after).final, true);
+    } finally {
+      other.kill('SIGKILL');
+      leftover.kill('SIGKILL');
+    }
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+test('recovery says what it could not check or stop', () => {
+  assert.match(runLeftWords('p', { checked: false }), /could not be checked \(no \/proc here\)/);
+  assert.match(
+    runLeftWords('p', { checked: true, killed: [5], survived: [{ pid: 7, why: 'EPERM' }] }),
+    /1 of its processes could not be stopped \(7: EPERM\); 1 were killed at recovery \(pids 5\)/,
+  );
 });

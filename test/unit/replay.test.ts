@@ -44,6 +44,8 @@ const CASES: Array<[string, Scenario, string]> = [
   ['abort', base({ decide: { value: decisions.abort!() } }), 'aborted'],
   ['execution error', base({ execute: { error: 'ENOENT' } }), 'failed'],
   ['execution exit 1', base({ execute: { value: runs.exit1() } }), 'completed'],
+  // a person's approval that the sandbox then blocked asks again, and the retry runs bare
+  ['approved run blocked by the sandbox escalates then approved', base({ execute: { value: runs.denied() } }), 'completed'],
 ];
 
 for (const [name, scenario, final] of CASES) {
@@ -148,6 +150,15 @@ test('stream rules: each broken rule is named', async () => {
   assert.ok(rules(twice).includes('nothing-after-end'));
   assert.ok(rules(twice).includes('runs-once'));
   assert.ok(rules(events.map((e) => ({ ...e, version: 1 }))).includes('versions'));
+  // a blocked approved run may be retried once, and only under a new approval
+  const blocked = (await live(base({ execute: { value: runs.denied() } }))).events;
+  assert.deepEqual(rules(blocked), []);
+  assert.equal(blocked.filter((e) => e.type === 'ExecutionStarted').length, 2);
+  const lastDecision = blocked.map((e) => e.type).lastIndexOf('DecisionRecorded');
+  const reused = blocked.filter((_, i) => i !== lastDecision).map((e, i) => ({ ...e, version: i + 1 }));
+  assert.ok(rules(reused).includes('approval-used-once'));
+  const unblocked = blocked.filter((e) => e.type !== 'ExecutionBlocked').map((e, i) => ({ ...e, version: i + 1 }));
+  assert.ok(rules(unblocked).includes('runs-once'));
   // replay reports a rule break as such, first
   const r = replayStream(noDecision);
   assert.equal(r.ok, false);
@@ -180,3 +191,31 @@ test('the reused replay scope steps exactly as XState getMicrosteps does', async
     }
   }
 });
+
+// Failures are recorded as data: replay reads Rejected's `failedEffect`, never the reason's words;
+// records made before the field existed still replay through the words the machine used then.
+for (const [name, scenario, effect] of [
+  ['classify error', base({ classify: { error: 'parser exploded' } }), 'classify'],
+  ['decide error', base({ decide: { error: 'store gone' } }), 'decide'],
+] as const) {
+  test(`a failed effect is recorded by kind and replayed from it: ${name}`, async () => {
+    const { events } = await live(scenario);
+    const rejected = events.at(-1)!;
+    assert.ok(rejected.type === 'Rejected');
+    assert.equal(rejected.data.failedEffect, effect);
+    // the words may change (a translation, a reworded message): the kind still tells replay what failed
+    const reworded = events.map((e) => (e === rejected ? { ...e, data: { ...rejected.data, reason: 'something else entirely' } } : e)) as StoredEvent[];
+    assert.equal(replayStream(reworded).state, 'rejected');
+    // the failure is still read as that effect's: the only difference found is the reworded text itself
+    const problems = replayStream(reworded).problems;
+    assert.equal(problems.length, 1, JSON.stringify(problems));
+    assert.equal(problems[0]!.index, events.length - 1);
+    assert.match(problems[0]!.message, /expected Rejected, found Rejected with different data/);
+    // an old record: no kind, the machine's prefix in the words
+    const { failedEffect: _kind, ...legacyData } = rejected.data;
+    const legacy = events.map((e) => (e === rejected ? { ...e, data: legacyData } : e)) as StoredEvent[];
+    const r = replayStream(legacy);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.state, 'rejected');
+  });
+}

@@ -5,15 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isConfigError } from '../../src/errors.ts';
-import {
-  appendAllowRule,
-  createRuleBook,
-  defaultRulesPath,
-  loadRules,
-  matchRules,
-  parseRules,
-  splitExample,
-} from '../../src/safety/rules.ts';
+import { matchRules } from '../../src/safety/ruleMatch.ts';
+import { parseRules, splitExample } from '../../src/safety/ruleParse.ts';
+import { appendAllowRule, createRuleBook, defaultRulesPath, loadRules } from '../../src/safety/ruleFile.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'warden-rules-'));
 
@@ -169,4 +163,31 @@ test('options and any_options: only on allow rules, and never over the exec/writ
 test('example strings split on blanks with quotes', () => {
   assert.deepEqual(splitExample(`git commit -m "a b" 'c d'`), ['git', 'commit', '-m', 'a b', 'c d']);
   assert.equal(splitExample(`echo "open`), null);
+});
+
+test('"always allow" of a literal argv is stored exact: `touch x` allows `touch x`, not `touch x ~/.profile`', () => {
+  const d = dir();
+  const path = join(d, 'rules.toml');
+  const book = createRuleBook(path, { explicit: false });
+  book.appendAllow(['touch', 'x']);
+  book.appendAllow(['cargo', 'build', '--release']);
+  book.appendAllow(['git', 'push']);
+  const text = readFileSync(path, 'utf8');
+  assert.equal(text.match(/^exact = true$/gm)?.length, 2, text);
+  const rules = book.current();
+  // literal argv: exactly that, no word more (an operand would be another file)
+  assert.equal(matchRules(rules, ['touch', 'x']).decision, 'allow');
+  assert.equal(matchRules(rules, ['touch', 'x', '/home/u/.profile']).decision, null);
+  assert.equal(matchRules(rules, ['touch']).decision, null);
+  assert.equal(matchRules(rules, ['cargo', 'build', '--release']).decision, 'allow');
+  assert.equal(matchRules(rules, ['cargo', 'build', '--release', 'extra']).decision, null);
+  // the two-word subcommand form still covers later operands (its documented `git push …`)
+  assert.equal(matchRules(rules, ['git', 'push', 'origin', 'main']).decision, 'allow');
+  // appending the same literal again is a duplicate; a hand-written exact rule loads and matches
+  assert.equal(book.appendAllow(['touch', 'x']).rules.length, 3);
+  const hand = parseRules('[[rule]]\npattern = ["make", "lint"]\ndecision = "allow"\nexact = true\njustification = "j"\nmatch = ["make lint"]\nnot_match = ["make lint all"]\n', 'r.toml');
+  assert.equal(hand.rules[0]!.exact, true);
+  // exact only narrows an allow rule; a prompt or forbidden rule is never narrowed
+  assert.match(loadError('[[rule]]\npattern = ["rm"]\ndecision = "forbidden"\nexact = true\njustification = "j"\n'), /belong to allow rules only/);
+  assert.match(loadError('[[rule]]\npattern = ["x"]\ndecision = "allow"\nexact = true\nany_options = true\njustification = "j"\n'), /exact rule covers no word/);
 });

@@ -3,15 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyExec, proposedPrefix } from '../../src/safety/classifyExec.ts';
 import { loadShellGrammar } from '../../src/safety/shellParse.ts';
-import { EMPTY_RULE_SET, parseRules, type RuleSet } from '../../src/safety/rules.ts';
+import { EMPTY_RULE_SET, type RuleSet, isSubcommandPrefix } from '../../src/safety/ruleMatch.ts';
+import { parseRules } from '../../src/safety/ruleParse.ts';
 import type { ApprovalPolicy, SandboxMode, SandboxType } from '../../src/policy.ts';
 import type { Classification } from '../../src/safety/types.ts';
+import { programsAt, systemPrograms } from '../support/programs.ts';
+import type { ProgramLocator } from '../../src/safety/programs/programPath.ts';
 
 await loadShellGrammar();
 
 function classify(
   command: string[],
-  opts: { approval?: ApprovalPolicy; sandbox?: SandboxMode; platform?: SandboxType; esc?: boolean; session?: boolean; rules?: RuleSet } = {},
+  opts: { approval?: ApprovalPolicy; sandbox?: SandboxMode; platform?: SandboxType; esc?: boolean; session?: boolean; rules?: RuleSet; programs?: ProgramLocator; clientRuns?: boolean } = {},
 ): Classification {
   return classifyExec(
     {
@@ -21,6 +24,8 @@ function classify(
       policy: { approval: opts.approval ?? 'on-request', sandbox: opts.sandbox ?? 'workspace-write', writableRoots: [], network: false, tmpWrite: true },
       platformSandbox: opts.platform ?? 'bwrap',
       approvedForSession: opts.session ?? false,
+      programs: opts.programs ?? systemPrograms,
+      ...(opts.clientRuns ? { clientRuns: true } : {}),
     },
     opts.rules ?? EMPTY_RULE_SET,
   );
@@ -33,11 +38,18 @@ const DANGER = ['rm', '-rf', 'build'];
 
 // approval, sandbox mode, platform sandbox, escalation, command -> outcome, askReason, sandbox
 const MATRIX: Row[] = [
-  // known-safe: auto-approve everywhere, sandboxed where a sandbox is in force (stricter than Codex)
+  // known-safe: auto-approve wherever the platform has a sandbox, and run in it (read-only) even
+  // under danger-full-access (stricter than Codex); never auto-run bare: without a platform
+  // sandbox it goes through the matrix (`cat ~/.ssh/id_rsa` is known-safe, and only the sandbox hides it)
   ['untrusted', 'read-only', 'bwrap', false, SAFE, 'auto-approve', undefined, 'bwrap'],
   ['never', 'workspace-write', 'bwrap', true, SAFE, 'auto-approve', undefined, 'bwrap'],
-  ['on-request', 'danger-full-access', 'bwrap', false, SAFE, 'auto-approve', undefined, 'none'],
-  ['on-request', 'read-only', 'none', false, SAFE, 'auto-approve', undefined, 'none'],
+  ['on-request', 'danger-full-access', 'bwrap', false, SAFE, 'auto-approve', undefined, 'bwrap'],
+  ['untrusted', 'danger-full-access', 'bwrap', false, SAFE, 'auto-approve', undefined, 'bwrap'],
+  ['on-request', 'read-only', 'none', false, SAFE, 'ask', 'no-sandbox', 'none'],
+  ['untrusted', 'danger-full-access', 'none', false, SAFE, 'ask', 'not-known-safe', 'none'],
+  ['never', 'workspace-write', 'none', false, SAFE, 'reject', undefined, 'none'],
+  // the person chose no sandbox and no questions: everything runs bare, known-safe too
+  ['on-request', 'danger-full-access', 'none', false, SAFE, 'auto-approve', undefined, 'none'],
   // dangerous: ask, reject under never, even with full access
   ['on-request', 'danger-full-access', 'bwrap', false, DANGER, 'ask', 'dangerous', 'none'],
   ['on-failure', 'workspace-write', 'bwrap', false, DANGER, 'ask', 'dangerous', 'bwrap'],
@@ -182,6 +194,19 @@ test('proposed rule: what was approved, no more (issue #12)', () => {
     assert.equal(proposed(argv), undefined, JSON.stringify(argv));
   }
   assert.equal(proposedPrefix(['x'], null, false), null);
+  // a subcommand that is itself a group of verbs: the two words would cover its siblings
+  // (redclass: "always allow" on `git stash list` stored `git stash`, then `git stash clear` ran;
+  // `gh pr view 1` stored `gh pr`, covering `gh pr merge 1`), so the literal argv, stored exact
+  for (const argv of [
+    ['git', 'stash', 'list'], ['git', 'worktree', 'list'], ['git', 'remote', 'show', 'origin'], ['git', 'config', 'user.name', 'x'],
+    ['git', 'submodule', 'status'], ['git', 'reflog', 'show'], ['git', 'notes', 'list'], ['gh', 'pr', 'view', '1'], ['gh', 'repo', 'view'],
+    ['docker', 'compose', 'ps'], ['docker', 'volume', 'ls'], ['helm', 'repo', 'list'], ['npm', 'cache', 'ls'],
+    ['terraform', 'state', 'list'], ['kubectl', 'config', 'view'], ['go', 'mod', 'graph'], ['gh', 'pr'],
+  ]) {
+    const p = proposed(argv);
+    assert.deepEqual(p, argv, JSON.stringify(argv));
+    assert.equal(isSubcommandPrefix(p!), false, `${JSON.stringify(argv)} is stored exact`);
+  }
 });
 
 test('an allow rule covers no option it does not list, and never an exec/write option (issue #12)', () => {
@@ -232,4 +257,103 @@ test('never throws: malformed input fails closed', () => {
   // a broken input object still yields a verdict
   const broken = classifyExec({ command: null } as never, EMPTY_RULE_SET);
   assert.equal(broken.outcome, 'ask');
+});
+
+test("known-safe run by the client's own tool (no warden sandbox) auto-approves unless it may reach a hidden path", () => {
+  const run = (command: string[], cwd = '/work') =>
+    classifyExec(
+      {
+        command,
+        cwd,
+        withEscalatedPermissions: false,
+        policy: { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: true, hidden: ['/home/u/.ssh', '/home/u/.aws'] },
+        platformSandbox: 'none',
+        approvedForSession: false,
+        programs: systemPrograms,
+        clientRuns: true,
+      },
+      EMPTY_RULE_SET,
+    );
+  assert.equal(run(['ls', '-la']).outcome, 'auto-approve');
+  assert.equal(run(['bash', '-c', 'cat README.md && wc -l README.md']).outcome, 'auto-approve');
+  // git run by the client gets none of warden's hardening environment: the repository's
+  // core.fsmonitor, pager, textconv ... would run (redclass), so it is asked about
+  for (const command of [['git', 'status'], ['git', 'log', '--oneline'], ['bash', '-c', 'cat README.md && git status'], ['bash', '-lc', 'ls | git diff --stat --no-ext-diff']]) {
+    const c = run(command);
+    assert.equal(c.outcome, 'ask', `${JSON.stringify(command)}: ${c.reason}`);
+    assert.ok(c.knownSafe, 'still known-safe: it is who runs it that changes');
+    assert.match(c.reason, /repository's config/);
+  }
+  for (const [command, cwd] of [
+    [['cat', '/home/u/.ssh/id_rsa'], '/work'],
+    [['cat', '../u/.aws/credentials'], '/home/x'],
+    [['grep', '-r', 'token', '/home/u'], '/work'],
+    [['bash', '-c', 'cat ~/.ssh/id_ed25519'], '/work'],
+    [['ls', '/'], '/work'],
+    [['grep', '-r', 'token'], '/home/u'],
+    [['grep', '--file=/home/u/.ssh/k', 'x'], '/work'],
+    [['grep', '-f/home/u/.ssh/k', 'x'], '/work'],
+  ] as Array<[string[], string]>) {
+    const c = run(command, cwd);
+    assert.equal(c.outcome, 'ask', `${JSON.stringify(command)} in ${cwd}: ${c.reason}`);
+    // words naming a secret are not known-safe at all (programs/secretPaths.ts); the rest ask for the hidden path
+    if (c.knownSafe) assert.match(c.reason, /hidden path/);
+    else assert.match(c.reason, /names a secret|recursively reads credentials/);
+  }
+  // the same command without clientRuns on a host with no sandbox: never auto-run bare
+  assert.equal(classify(['ls', '-la'], { platform: 'none' }).outcome, 'ask');
+});
+
+test('prompt and forbidden rules see through wrappers, git global options and unparsed scripts (redclass)', () => {
+  const rules = parseRules(
+    '[[rule]]\npattern = ["git", "push"]\ndecision = "forbidden"\njustification = "no pushes"\n\n[[rule]]\npattern = ["curl"]\ndecision = "prompt"\njustification = "ask for curl"\n',
+    't',
+  );
+  const run = (argv: string[]) => classify(argv, { approval: 'on-request', sandbox: 'danger-full-access', rules });
+  // each of these ran `git push` under a rule forbidding it
+  for (const argv of [
+    ['git', '--no-pager', 'push'], ['git', '-C', '.', 'push'], ['git', '-P', 'push', 'origin'], ['env', 'git', 'push'], ['nice', 'git', 'push'],
+    ['command', 'git', 'push'], ['timeout', '5', 'git', 'push'], ['bash', '-lc', 'git push 2>/dev/null'], ['bash', '-c', '-e', 'git push'],
+    ['bash', '-lc', 'echo $(git push)'], ['sudo', '-u', 'root', 'git', 'push'],
+  ]) {
+    const c = run(argv);
+    assert.equal(c.outcome, 'reject', `${JSON.stringify(argv)}: ${c.reason}`);
+    assert.match(c.reason, /forbidden by rule #1/);
+  }
+  for (const argv of [['timeout', '5', 'curl', 'http://x'], ['bash', '-lc', 'curl x > y'], ['xargs', 'curl'], ['env', 'A=1', 'curl', 'x']]) {
+    const c = run(argv);
+    assert.equal(c.outcome, 'ask', `${JSON.stringify(argv)}: ${c.reason}`);
+    assert.equal(c.askReason, 'rule');
+  }
+  // what the rules do not name stays as it was
+  assert.equal(run(['git', 'status']).outcome, 'auto-approve');
+  assert.equal(run(['env', 'ls']).outcome, 'auto-approve');
+  assert.equal(run(['git', 'log', '--grep', 'push']).outcome, 'auto-approve');
+});
+
+test('a bare name the command\'s PATH finds outside a system directory (a planted ./ls) is not known-safe', () => {
+  const planted = programsAt({ ls: '/work/ls', zsh: '/work/node_modules/.bin/zsh' });
+  // untrusted: what is not known-safe is asked about, never auto-run as "known-safe `ls`"
+  const asked = classify(['ls', '-la'], { approval: 'untrusted', programs: planted });
+  assert.equal(asked.knownSafe, false);
+  assert.equal(asked.outcome, 'ask');
+  assert.match(asked.reason, /`ls` runs as `\/work\/ls` on the command's PATH/);
+  // a script's sub-command, the login shell itself, and zsh read as bash are held the same way
+  assert.equal(classify(['bash', '-lc', 'pwd && ls'], { approval: 'untrusted', programs: planted }).knownSafe, false);
+  assert.equal(classify(['bash', '-lc', 'pwd'], { approval: 'untrusted', programs: programsAt({ bash: '/tmp/bash' }) }).knownSafe, false);
+  assert.equal(classify(['zsh', '-lc', 'pwd'], { approval: 'untrusted', programs: planted }).knownSafe, false);
+  // a name the edge did not find (or did not look up) is not known-safe either
+  assert.equal(classify(['ls'], { approval: 'untrusted', programs: () => null }).outcome, 'ask');
+  // never, no sandbox: rejected (known-safe would have asked nobody either, but it is not known-safe)
+  assert.equal(classify(['ls'], { approval: 'never', platform: 'none', programs: planted }).outcome, 'reject');
+  // the client's own tool runs it bare: not auto-approved as known-safe
+  const client = classify(['ls'], { approval: 'on-request', platform: 'none', clientRuns: true, programs: planted });
+  assert.notEqual(client.outcome, 'auto-approve');
+  // a rule-allowed script is covered only where each uncovered sub-command is known-safe
+  const rules = parseRules('[[rule]]\npattern = ["cargo", "build"]\ndecision = "allow"\njustification = "t"\n', 'r.toml');
+  assert.equal(classify(['bash', '-lc', 'cargo build && ls'], { approval: 'untrusted', rules }).outcome, 'auto-approve');
+  assert.equal(classify(['bash', '-lc', 'cargo build && ls'], { approval: 'untrusted', rules, programs: planted }).outcome, 'ask');
+  // the same argv with the system's ls stays known-safe
+  assert.equal(classify(['ls', '-la'], { approval: 'untrusted' }).knownSafe, true);
+  assert.equal(classify(['zsh', '-lc', 'ls'], { approval: 'untrusted' }).knownSafe, true);
 });

@@ -2,9 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { explainExec, formatExplain } from '../../src/safety/explain.ts';
-import { parseRules, EMPTY_RULE_SET } from '../../src/safety/rules.ts';
+import { EMPTY_RULE_SET } from '../../src/safety/ruleMatch.ts';
+import { parseRules } from '../../src/safety/ruleParse.ts';
 import { loadShellGrammar } from '../../src/safety/shellParse.ts';
 import { warden } from '../support/cli.ts';
+import { systemPrograms } from '../support/programs.ts';
 
 await loadShellGrammar();
 
@@ -15,6 +17,7 @@ const input = (command: string[]) => ({
   policy: { approval: 'untrusted' as const, sandbox: 'workspace-write' as const, writableRoots: [], network: false, tmpWrite: true },
   platformSandbox: 'bwrap' as const,
   approvedForSession: false,
+  programs: systemPrograms,
 });
 
 test('the deciding word and its reason, per sub-command', () => {

@@ -17,7 +17,7 @@ test('before the grammar is loaded every classification throws instead of guessi
       '--import',
       'tsx',
       '-e',
-      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/classifyExec.ts'), import('./src/safety/rules.ts')]).then(([m, c, r]) => { " +
+      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/classifyExec.ts'), import('./src/safety/ruleMatch.ts')]).then(([m, c, r]) => { " +
         "const input = (command) => ({ command, cwd: '/', withEscalatedPermissions: false, approvedForSession: false, platformSandbox: 'bwrap', " +
         "policy: { approval: 'on-request', sandbox: 'read-only', writableRoots: [], network: false, tmpWrite: false } }); " +
         "for (const argv of [['ls'], ['bash', '-lc', 'ls'], ['find', '.', '-exec', 'sh', '-c', 'x', ';']]) { " +

@@ -300,3 +300,34 @@ test('a root that itself looks like a git directory is read-only as a whole', ()
   const plan = build({ ...WW, tmpWrite: false }, { '/ws/HEAD': { kind: 'file' }, '/ws/objects': { kind: 'dir' }, '/ws/refs': { kind: 'dir' } });
   assert.ok(plan.readOnly.includes('/ws'));
 });
+
+test('pins: every directory between a root and a mount inside it is bound onto itself, outer first, read-write', () => {
+  const p = build({ ...WW, writableRoots: ['/tmp/a'] }, { '/ws/sub/deep/.git': { kind: 'dir' }, '/tmp/a/b/c/x': { kind: 'file' } }, { cwd: '/tmp/a/b/ws', probe: fakeFs({ '/tmp/a/b/ws/sub/deep/.git': { kind: 'dir' } }) });
+  const m = mounts(p.args);
+  // the workspace's parent inside the root /tmp/a, and the nested .git's parents inside the workspace
+  assert.deepEqual(p.pins, ['/tmp/a/b', '/tmp/a/b/ws/sub', '/tmp/a/b/ws/sub/deep']);
+  const at = (s: string) => m.indexOf(s);
+  assert.ok(at('--bind /tmp/a /tmp/a') < at('--bind /tmp/a/b /tmp/a/b'));
+  assert.ok(at('--bind /tmp/a/b /tmp/a/b') < at('--bind /tmp/a/b/ws /tmp/a/b/ws'));
+  assert.ok(at('--bind /tmp/a/b/ws/sub/deep /tmp/a/b/ws/sub/deep') < at('--ro-bind /tmp/a/b/ws/sub/deep/.git /tmp/a/b/ws/sub/deep/.git'));
+  // nothing to pin when mounts sit at a root's top
+  assert.deepEqual(build(WW, { '/ws/.git': { kind: 'dir' } }).pins, []);
+});
+
+test('a home inside a writable root is re-bound read-only after it, a root below the home after that; a root that is the home is demoted', () => {
+  const fs = { '/tmp/h/proj/a': { kind: 'file' } as Node, '/tmp/h/.bashrc': { kind: 'file' } as Node };
+  const inside = build(WW, fs, { cwd: '/tmp/h/proj', env: { homes: ['/tmp/h'] } });
+  const m = mounts(inside.args);
+  assert.deepEqual(inside.islands, ['/tmp/h']);
+  assert.ok(m.indexOf('--bind /tmp /tmp') < m.indexOf('--ro-bind /tmp/h /tmp/h'));
+  assert.ok(m.indexOf('--ro-bind /tmp/h /tmp/h') < m.indexOf('--bind /tmp/h/proj /tmp/h/proj'));
+  const asHome = build({ ...WW, tmpWrite: false }, fs, { cwd: '/tmp/h', env: { homes: ['/tmp/h'] } });
+  assert.deepEqual(asHome.writableRoots, []);
+  assert.match(asHome.demoted[0]?.reason ?? '', /home directory/);
+  // a missing home inside a root demotes that root (it could be created, start-up files and all)
+  const missing = build(WW, { '/ws/a': { kind: 'file' }, '/tmp/other': { kind: 'file' } }, { env: { homes: ['/tmp/nohome'] } });
+  assert.deepEqual(missing.writableRoots, ['/ws']);
+  assert.match(missing.demoted.find((d) => d.root === '/tmp')?.reason ?? '', /missing/);
+  // a home outside every root changes nothing
+  assert.deepEqual(build(WW, { '/ws/a': { kind: 'file' }, '/home/u/x': { kind: 'file' } }, { env: { homes: ['/home/u'] } }).islands, []);
+});

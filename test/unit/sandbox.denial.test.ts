@@ -42,6 +42,15 @@ const CASES: Array<[string, Partial<DenialInput>, boolean, string?]> = [
   // The /dev/null masks over a missing .git / .warden
   ['ENOTDIR below a masked .warden', { stderr: "touch: cannot touch '.warden/x': Not a directory" }, true, 'write to a protected path: .warden/x'],
   ['EEXIST creating a masked .git', { stderr: 'mkdir: cannot create directory ‘.git’: File exists' }, true, 'write to a protected path: .git'],
+  // an existing persistence file is a read-only mount point: renaming over it is EBUSY, naming the temp file first
+  [
+    'EBUSY renaming over a masked persistence file',
+    { stderr: "apply_patch: EBUSY: resource busy or locked, rename '/w/..envrc.warden-new-1.tmp' -> '/w/.envrc'" },
+    true,
+    'write to a protected path: /w/.envrc',
+  ],
+  ['EBUSY on an ordinary path is not', { stderr: "EBUSY: resource busy or locked, rename '/w/a.tmp' -> '/w/a'" }, false],
+  ['ENOTDIR below a masked .vscode (an alias: case)', { stderr: "touch: cannot touch '.VSCode/tasks.json': Not a directory" }, true, 'write to a protected path: .VSCode/tasks.json'],
   ['ENOTDIR on an ordinary path is not', { stderr: "cat: 'src/x/y': Not a directory" }, false],
   ['File exists on an ordinary path is not', { stderr: "mkdir: cannot create directory 'build': File exists" }, false],
   // Network (off unless the run had it)

@@ -4,7 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectSandbox, type DetectionDeps } from '../../src/sandbox/platform.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectSandbox, nodeDetectionDeps, probeBwrapInBackground, sandboxDetection, startSandboxDetection, type DetectionDeps } from '../../src/sandbox/platform.ts';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
 import { isSandboxUnavailableError } from '../../src/errors.ts';
 
@@ -56,7 +59,7 @@ test('runCommand with a sandbox spec where there is none throws, it never runs b
   const detection = detectSandbox(deps({ platform: 'win32' }));
   await assert.rejects(
     runCommand(
-      { command: ['sh', '-c', 'echo ran > /dev/stderr'], cwd: '/', sandbox: { mode: 'read-only', writableRoots: [], network: false, tmpWrite: true } },
+      { command: ['sh', '-c', 'echo ran > /dev/stderr'], cwd: '/', sandboxSpec: { mode: 'read-only', writableRoots: [], network: false, tmpWrite: true } },
       { detection },
     ),
     (e: unknown) => isSandboxUnavailableError(e) && /not supported yet/.test((e as Error).message),
@@ -65,12 +68,31 @@ test('runCommand with a sandbox spec where there is none throws, it never runs b
 
 test('danger-full-access and sandbox: null need no sandbox', async () => {
   const detection = detectSandbox(deps({ platform: 'win32' }));
-  const a = await runCommand({ command: ['true'], cwd: '/', sandbox: null }, { detection });
+  const a = await runCommand({ command: ['true'], cwd: '/', sandboxSpec: null }, { detection });
   const b = await runCommand(
-    { command: ['true'], cwd: '/', sandbox: { mode: 'danger-full-access', writableRoots: [], network: true, tmpWrite: true } },
+    { command: ['true'], cwd: '/', sandboxSpec: { mode: 'danger-full-access', writableRoots: [], network: true, tmpWrite: true } },
     { detection },
   );
   assert.equal(a.sandboxType, 'none');
   assert.equal(b.sandboxType, 'none');
   assert.equal(b.exitCode, 0);
+});
+
+test('the background probe fails where the blocking one does (a bwrap that fails, one that is missing) and agrees on the real one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-probe-'));
+  try {
+    const failing = join(dir, 'bwrap');
+    writeFileSync(failing, '#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n', { mode: 0o755 });
+    assert.equal(await probeBwrapInBackground(failing), 'bwrap: No permissions to create new namespace');
+    // the blocking probe fails too (with bwrap's line, or EPIPE when it exits before reading the filter)
+    assert.notEqual(nodeDetectionDeps.probeBwrap(failing), null);
+    const missing = join(dir, 'absent');
+    assert.match((await probeBwrapInBackground(missing))!, /ENOENT/);
+    assert.match(nodeDetectionDeps.probeBwrap(missing)!, /ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // this machine's own detection, both ways
+  assert.deepEqual(await startSandboxDetection(), detectSandbox(nodeDetectionDeps));
+  assert.deepEqual(sandboxDetection(), await startSandboxDetection());
 });

@@ -67,17 +67,31 @@ test('no tmp write: /tmp and $TMPDIR are not writable roots', () => {
   assert.ok(!params.some(([, v]) => v.startsWith('/private')));
 });
 
-test('a symlinked .git: the link path and its resolved target are both excluded', () => {
+test('a symlinked .git demotes its root to read-only, as under bwrap (the one model: demotedRoots)', () => {
   const p2: FsProbe = {
     kind: (p) => (p === '/ws/.git' ? 'symlink' : p === '/ws' || p === '/g' ? 'dir' : 'missing'),
     realpath: (p) => (p === '/ws/.git' ? '/g' : p === '/ws' || p === '/g' ? p : null),
     readText: () => null,
   };
-  const { params } = buildSeatbeltProfile({ ...WW, writableRoots: [], tmpWrite: false }, '/ws', {}, p2);
-  const values = params.map(([, v]) => v);
-  assert.deepEqual(values.slice(0, 3), ['/ws', '/ws/.git', '/ws/.warden']);
-  assert.ok(values.includes('/g'));
-  assert.ok(values.includes('/ws/.bashrc') && values.includes('/ws/.vscode'), 'persistence names too');
+  const { params, profile } = buildSeatbeltProfile({ ...WW, writableRoots: [], tmpWrite: false }, '/ws', {}, p2);
+  // Before, the profile excluded the link and its target but left /ws writable, so the link itself
+  // could be replaced by a real .git with hooks; bwrap already kept such a root read-only.
+  assert.deepEqual(params, []);
+  assert.doesNotMatch(profile, /allow file-write\*\n/);
+});
+
+test('the person\'s home inside a writable root is excluded from it; a root that is the home is read-only', () => {
+  const p3: FsProbe = {
+    kind: (p) => (['/tmp', '/tmp/h', '/tmp/h/proj', '/ws'].includes(p) ? 'dir' : 'missing'),
+    realpath: (p) => (['/tmp', '/tmp/h', '/tmp/h/proj', '/ws'].includes(p) ? p : null),
+    readText: () => null,
+  };
+  const values = buildSeatbeltProfile({ ...WW, writableRoots: ['/tmp'], tmpWrite: false }, '/ws', { homes: ['/tmp/h'] }, p3).params.map(([, v]) => v);
+  assert.ok(values.includes('/tmp/h'), 'the home is a require-not of /tmp');
+  const asHome = buildSeatbeltProfile({ ...WW, writableRoots: [], tmpWrite: false }, '/tmp/h', { homes: ['/tmp/h'] }, p3).params;
+  assert.deepEqual(asHome, []);
+  const below = buildSeatbeltProfile({ ...WW, writableRoots: ['/tmp'], tmpWrite: false }, '/tmp/h/proj', { homes: ['/tmp/h'] }, p3).params.map(([, v]) => v);
+  assert.ok(below.includes('/tmp/h/proj') && below.includes('/tmp/h'), 'a project below the home keeps its own rule');
 });
 
 test('the sandbox-exec invocation', () => {

@@ -21,6 +21,7 @@ function evaluate(prog: Buffer, arch: number, nr: number, arg0: number): number 
     if (code === 0x20) acc = data.readUInt32LE(k), pc++;
     else if (code === 0x15) pc += 1 + (acc === k ? jt : jf);
     else if (code === 0x35) pc += 1 + (acc >= k ? jt : jf);
+    else if (code === 0x45) pc += 1 + ((acc & k) !== 0 ? jt : jf);
     else if (code === 0x06) return k;
     else throw new Error(`unknown opcode ${code}`);
   }
@@ -88,3 +89,25 @@ test('sockets allowed by path: AF_UNIX and connect allowed (the file system mask
   assert.equal(evaluate(off, X64, 42, 0), ALLOW);
   assert.equal(evaluate(off, X64, 0x40000000 + 42, 0), KILL);
 });
+
+const ENOSYS = 0x00050026;
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_THREAD_FLAGS = 0x003d0f00; // what pthread_create passes: VM, FS, FILES, SIGHAND, THREAD, SYSVSEM, SETTLS, ...
+
+test('no new user namespace in any shape: unshare/clone with CLONE_NEWUSER refused, clone3 sent back to clone', () => {
+  for (const options of [{ network: false, unixByPath: false }, { network: true, unixByPath: false }, { network: true, unixByPath: true }]) {
+    for (const [arch, audit, clone, unshare] of [['x64', X64, 56, 272], ['arm64', ARM64, 220, 97]] as const) {
+      const p = sandboxSeccompFilter(options, arch)!;
+      const at = `${arch} ${JSON.stringify(options)}`;
+      assert.equal(evaluate(p, audit, unshare, CLONE_NEWUSER), EPERM, `unshare -U: ${at}`);
+      assert.equal(evaluate(p, audit, unshare, CLONE_NEWUSER | 0x00020000), EPERM, `unshare -Um: ${at}`);
+      assert.equal(evaluate(p, audit, clone, CLONE_NEWUSER | 0x11), EPERM, `clone(NEWUSER): ${at}`);
+      assert.equal(evaluate(p, audit, 435, 0), ENOSYS, `clone3: ${at}`);
+      // threads and forks still work, and so do other namespaces' flags (bwrap made them already)
+      assert.equal(evaluate(p, audit, clone, CLONE_THREAD_FLAGS), ALLOW, `pthread clone: ${at}`);
+      assert.equal(evaluate(p, audit, clone, 0x11), ALLOW, `fork-like clone(SIGCHLD): ${at}`);
+      assert.equal(evaluate(p, audit, unshare, 0x00020000), ALLOW, `unshare -m: ${at}`);
+    }
+  }
+});
+

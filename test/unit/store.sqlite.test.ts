@@ -201,3 +201,33 @@ describe('SQLite event store file handling', () => {
     await store.close();
   });
 });
+
+describe('a store file deleted or replaced while open', () => {
+  for (const how of ['deleted', 'replaced'] as const) {
+    test(`${how}: every later append and read fails with StoreLostError, and subscribers hear it`, async () => {
+      const { isStoreLostError } = await import('../../src/errors.ts');
+      const { copyFileSync, renameSync, unlinkSync } = await import('node:fs');
+      const path = tempPath();
+      const store = createSqliteEventStore(path);
+      await store.append('s1', 0, [marker('s', 'one')]);
+      const heard: unknown[] = [];
+      const sub = store.subscribe(1, () => {}, (e) => heard.push(e));
+      if (how === 'deleted') unlinkSync(path);
+      else {
+        copyFileSync(path, `${path}.new`);
+        renameSync(`${path}.new`, path);
+      }
+      await assert.rejects(store.append('s2', 0, [marker('s', 'two')]), (e: unknown) => isStoreLostError(e) && e.message.includes(path));
+      await assert.rejects(store.read('s1'), isStoreLostError);
+      await assert.rejects(store.append('s3', 0, [marker('s', 'three')]), isStoreLostError);
+      assert.ok(heard.some(isStoreLostError), 'the subscriber was told');
+      sub.close();
+      await store.close();
+      if (how === 'replaced') {
+        const fresh = createSqliteEventStore(path);
+        assert.equal((await fresh.readAll()).length, 1, 'nothing reached the file in place');
+        await fresh.close();
+      }
+    });
+  }
+});

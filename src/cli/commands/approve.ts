@@ -14,14 +14,15 @@ import { localProbe, ownerIsGone } from '../../requests/recovery.ts';
 import { followProjection } from '../../projections/liveProjection.ts';
 import { pendingProjection, pendingRequests, type PendingDoc } from '../../projections/pending.projection.ts';
 import type { RequestSummary } from '../../projections/requests.projection.ts';
-import { appendAllowRule, defaultRulesPath } from '../../safety/rules.ts';
+import { appendAllowRule, appendApprovedDomains, defaultRulesPath } from '../../safety/ruleFile.ts';
+import { isSubcommandPrefix } from '../../safety/ruleMatch.ts';
 import { DECISIONS, type AskReason, type Decision } from '../../policy.ts';
 import type { EventStore } from '../../events/eventStore.ts';
 import { ConfigError } from '../../errors.ts';
 import { isEndingEvent } from '../../events/lifecycle.ts';
 import { logger } from '../../log.ts';
 import { addStoreOption, openStoreFromFlags, setupLogging } from '../options.ts';
-import { currentUser, keyToDecision } from '../ttyChannel.ts';
+import { currentUser, keyReader, keyToDecision } from '../ttyChannel.ts';
 import { colourWanted, makeStyle, type Style } from '../../present/ansi.ts';
 import { diffStat, diffText } from '../../safety/patch/unifiedDiff.ts';
 import { ASK_REASON_LABELS, DECISION_DONE, DECISION_SHORT, decisionText, stateLabel, surfaceShort } from '../../present/labels.ts';
@@ -115,9 +116,10 @@ export function renderDetail(
   opts: { rulesPath: string | null; width?: number; rows?: number; style?: Style; view?: DetailView } = { rulesPath: null },
 ): string[] {
   const style = opts.style ?? makeStyle(false);
-  const width = opts.width ?? 100;
+  const width = opts.width || 100;
   const q = questionOfSummary(s, opts.rulesPath);
-  const lines = [style.dim(`request ${s.requestId} · session ${s.sessionId} · asked ${age(s.requestedAt, now)} ago`)];
+  // one row: the ids are long, and a wrapped header would break mid-word at the screen edge
+  const lines = [style.dim(clip(`request ${s.requestId} · session ${s.sessionId} · asked ${age(s.requestedAt, now)} ago`, width - 1))];
   lines.push(...questionLines(q, style, { width, maxDiffLines: Math.max(12, (opts.rows ?? 40) - 22) }));
   if (s.justification && !q.justification) lines.push(`  justification: ${s.justification}`);
   if (ownerGone(s)) lines.push(style.yellow('  note: the process that asked is gone; recovery will deny this on the next start'), '');
@@ -127,7 +129,7 @@ export function renderDetail(
     return lines;
   }
   const view = opts.view ?? { highlighted: q.defaultDecision, hint: '' };
-  lines.push(...choiceLines(q, style, view.highlighted), '');
+  lines.push(...choiceLines(q, style, view.highlighted, width), '');
   if (view.hint) lines.push(`  ${style.yellow(view.hint)}`);
   lines.push(style.dim(`  Enter: ${view.highlighted ? DECISION_SHORT[view.highlighted] : '-'} · Up/Down: move · b: back · q: quit`));
   return lines;
@@ -147,8 +149,11 @@ async function whyNot(store: EventStore, requestId: string, fallback: string): P
   return fallback;
 }
 
-/** Decides one request; returns the line to show and whether it worked. */
-export async function decide(store: EventStore, requestId: string, decision: Decision, rulesPath?: string): Promise<{ ok: boolean; line: string }> {
+/**
+ * Records this person's answer to one waiting request (out of band), writes an always-allow rule or
+ * domains to their rules file, and returns the line to show and whether it worked.
+ */
+async function answerWaitingRequest(store: EventStore, requestId: string, decision: Decision, rulesPath?: string): Promise<{ ok: boolean; line: string }> {
   const result = await decideOutOfBand(store, requestId, decision, { user: currentUser(), via: VIA });
   if (!result.ok) {
     const line = result.reason === 'already-decided' || result.reason === 'not-pending' ? await whyNot(store, requestId, result.message) : result.message;
@@ -157,9 +162,16 @@ export async function decide(store: EventStore, requestId: string, decision: Dec
   let rule = '';
   if (result.recorded.decision === 'approved_always' && result.recorded.rulePrefix && rulesPath) {
     appendAllowRule(rulesPath, result.recorded.rulePrefix);
-    rule = `; allow rule \`${commandText(result.recorded.rulePrefix)} …\` written to ${rulesPath}`;
+    const p = result.recorded.rulePrefix;
+    rule = `; allow rule ${isSubcommandPrefix(p) ? `\`${commandText(p)} …\`` : `exactly \`${commandText(p)}\``} written to ${rulesPath}`;
   }
-  return { ok: true, line: `${decision}: request ${requestId} (${DECISION_DONE[decision]}, recorded as ${currentUser()} via ${VIA}${rule})` };
+  if (result.recorded.decision === 'approved_always' && result.recorded.ruleDomains && rulesPath) {
+    appendApprovedDomains(rulesPath, result.recorded.ruleDomains);
+    rule = `; ${result.recorded.ruleDomains.join(', ')} written to the [network] table of ${rulesPath}`;
+  }
+  const d = result.recorded.decider;
+  const from = d ? `, pid ${d.pid}${d.tty ? ` on ${d.tty}` : ''}` : '';
+  return { ok: true, line: `${decision}: request ${requestId} (${DECISION_DONE[decision]}, recorded as ${currentUser()} via ${VIA}${from}${rule})` };
 }
 
 /** A request id or a unique prefix of one among `ids`. */
@@ -190,9 +202,9 @@ async function interactive(store: EventStore, rulesPath: string): Promise<void> 
     let lines: string[];
     if (view === 'detail' && selected) {
       const current = doc.requests.byId.get(selected.requestId) ?? selected;
-      lines = renderDetail(current, doc.open.has(selected.requestId), now, { rulesPath, width: out.columns, rows: out.rows, style, view: detailView });
+      lines = renderDetail(current, doc.open.has(selected.requestId), now, { rulesPath, width: out.columns || 100, rows: out.rows || 40, style, view: detailView });
     } else {
-      lines = renderList(rows, cursor, now, out.columns, style);
+      lines = renderList(rows, cursor, now, out.columns || 100, style);
     }
     if (status) lines.push('', status);
     out.write(`\x1b[2J\x1b[H${lines.join('\n')}\n`);
@@ -215,8 +227,7 @@ async function interactive(store: EventStore, rulesPath: string): Promise<void> 
     detailView = { highlighted: questionOfSummary(s, rulesPath).defaultDecision, hint: '' };
   };
 
-  const onKey = async (chunk: Buffer) => {
-    const key = chunk.toString('utf8');
+  const onKey = async (key: string) => {
     if (key === 'q' || key === '\x03') return finish();
     if (busy) return;
     const rows = pendingRequests(live.doc);
@@ -251,7 +262,7 @@ async function interactive(store: EventStore, rulesPath: string): Promise<void> 
     }
     busy = true;
     try {
-      const r = await decide(store, selected.requestId, decision, rulesPath);
+      const r = await answerWaitingRequest(store, selected.requestId, decision, rulesPath);
       status = r.ok ? r.line : `cannot decide: ${r.line}`;
     } catch (error) {
       status = `cannot decide: ${(error as Error).message}`;
@@ -264,13 +275,31 @@ async function interactive(store: EventStore, rulesPath: string): Promise<void> 
 
   tty.setRawMode(true);
   tty.resume();
-  tty.on('data', (chunk: Buffer) => void onKey(chunk));
+  // As in the exec prompt: a read may hold several keys (tmux, a paste) and an arrow key may come
+  // split; only moves are taken from a multi-key read, and a lone Esc waits for the rest of it.
+  const MOVES = new Set(['\x1b[A', '\x1bOA', 'k', '\x1b[B', '\x1bOB', 'j', '\t']);
+  const reader = keyReader((read) => {
+    const keys = read.map((k) => (k === '\x1bOA' ? '\x1b[A' : k === '\x1bOB' ? '\x1b[B' : k));
+    if (keys.length === 1) return void onKey(keys[0]!);
+    if (keys.length > 1 && keys.every((k) => MOVES.has(k))) {
+      void (async () => {
+        for (const k of keys) await onKey(k);
+      })();
+      return;
+    }
+    if (view === 'detail') {
+      detailView = { ...detailView, hint: 'several keys at once (a paste?), so nothing was chosen: press one key' };
+      draw();
+    }
+  });
+  tty.on('data', reader.onData);
   tty.on('end', () => finish());
   draw();
   try {
     await done;
   } finally {
     clearInterval(ticker);
+    reader.stop();
     live.close();
     tty.setRawMode(false);
     tty.pause();
@@ -307,7 +336,7 @@ export function register(program: Command): void {
           id = resolveId(flags.decide, live.doc.requests.byId.keys());
           live.close();
         }
-        const r = await decide(store, id, flags.decision as Decision, rulesPath);
+        const r = await answerWaitingRequest(store, id, flags.decision as Decision, rulesPath);
         if (r.ok) process.stdout.write(`${r.line}\n`);
         else process.stderr.write(`warden: ${r.line}\n`);
         process.exitCode = r.ok ? 0 : 1;

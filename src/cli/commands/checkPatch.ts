@@ -5,7 +5,7 @@
  * with the sandbox this machine really offers.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SandboxType } from '../../policy.ts';
 import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type PolicyFlags } from '../options.ts';
 import type { RequestPolicy } from '../../events/types.ts';

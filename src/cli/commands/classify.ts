@@ -6,14 +6,16 @@
  * user rules (`--rules`, else the default file) and the sandbox this machine really offers.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SandboxType } from '../../policy.ts';
 import { addPolicyOptions, buildPolicy, mapJsonLines, parseJsonLine, type PolicyFlags } from '../options.ts';
 import type { RequestPolicy } from '../../events/types.ts';
 import { classifyExec } from '../../safety/classifyExec.ts';
-import { loadRules, type RuleSet } from '../../safety/rules.ts';
+import { type RuleSet } from '../../safety/ruleMatch.ts';
+import { loadRules } from '../../safety/ruleFile.ts';
 import { loadShellGrammar } from '../../safety/shellParse.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
+import { programLocatorFor } from '../../requests/programLocator.ts';
 
 const InputLine = z.object({
   command: z.array(z.string()).min(1),
@@ -25,14 +27,17 @@ interface Options extends PolicyFlags {
   rules?: string;
 }
 
-/** One output line for one input line. Pure (the parser must be initialised). */
+/** One output line for one input line (I/O: bare names are looked up on PATH; the parser must be initialised). */
 export function classifyLine(line: string, policy: RequestPolicy, sandbox: SandboxType, rules: RuleSet): Record<string, unknown> {
   const input = parseJsonLine(line, InputLine, '{"command": [string, ...], "cwd"?: string, "with_escalated_permissions"?: boolean}');
   if ('error' in input) return input;
+  const cwd = input.data.cwd ?? process.cwd();
   const c = classifyExec(
     {
       command: input.data.command,
-      cwd: input.data.cwd ?? process.cwd(),
+      cwd,
+      // the programs a bare name would run as: found on this process's PATH as a run would clean it
+      programs: programLocatorFor(process.env, { command: input.data.command, cwd, policy }),
       withEscalatedPermissions: input.data.with_escalated_permissions ?? false,
       policy,
       platformSandbox: sandbox,

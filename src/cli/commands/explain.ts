@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import { addPolicyOptions, buildPolicy, type PolicyFlags } from '../options.ts';
 import { explainExec, formatExplain } from '../../safety/explain.ts';
-import { loadRules } from '../../safety/rules.ts';
+import { loadRules } from '../../safety/ruleFile.ts';
 import { loadShellGrammar } from '../../safety/shellParse.ts';
 import { platformSandbox } from '../../sandbox/platform.ts';
+import { programLocatorFor } from '../../requests/programLocator.ts';
 
 interface Options extends PolicyFlags {
   rules?: string;
@@ -29,8 +30,10 @@ export function register(program: Command): void {
     const policy = buildPolicy(options, { resolveRoots: false });
     const rules = loadRules(options.rules);
     await loadShellGrammar();
+    // the programs a bare name would run as, found on this shell's PATH as a run would clean it
+    const programs = programLocatorFor(process.env, { command, cwd: process.cwd(), policy });
     const report = explainExec(
-      { command, cwd: process.cwd(), withEscalatedPermissions: options.escalated ?? false, policy, platformSandbox: platformSandbox(), approvedForSession: false },
+      { command, cwd: process.cwd(), withEscalatedPermissions: options.escalated ?? false, policy, platformSandbox: platformSandbox(), approvedForSession: false, programs },
       rules,
     );
     process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatExplain(report));

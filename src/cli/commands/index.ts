@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Registrar }>> = {
   approve: () => import('./approve.ts'),
   serve: () => import('./serve.ts'),
   hook: () => import('./hook.ts'),
+  init: () => import('./init.ts'),
 };
 
 /** The sub-command named by `args` (process.argv without node and script), if it is a known one. */

@@ -105,7 +105,14 @@ export function register(program: Command): void {
     const store = await openStoreFromFlags(flags);
     try {
       const all = await store.readAll(1);
-      const events = target ? all.filter((e) => e.sessionId === target || e.stream === target) : all;
+      let events = target ? all.filter((e) => e.sessionId === target || e.stream === target) : all;
+      // a request id's first characters (as `warden audit` prints them and `approve --decide` takes
+      // them), when they name exactly one request; two or more is an error, never a guess
+      if (target && events.length === 0 && target.length >= 6) {
+        const ids = [...new Set(all.filter((e) => e.stream.startsWith(target)).map((e) => e.stream))];
+        if (ids.length > 1) throw new ConfigError(`'${target}' is the start of ${ids.length} request ids; give more of it`);
+        if (ids.length === 1) events = all.filter((e) => e.stream === ids[0]);
+      }
       if (target && events.length === 0) throw new ConfigError(`no session or request '${target}' in ${store.location}`);
       const firsts = new Map<string, StoredEvent>();
       for (const e of events) if (!firsts.has(e.stream)) firsts.set(e.stream, e);

@@ -11,13 +11,12 @@ import type { Command } from 'commander';
 import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
-import type { PersonChannel } from '../../requests/decider.ts';
 import { createRuntime } from '../runtime.ts';
-import { addPolicyOptions, addStoreOption, buildPolicy, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, nonNegativeNumber, positiveNumber, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
+import { startSandboxDetection } from '../../sandbox/platform.ts';
 import { logger } from '../../log.ts';
-import { positiveNumber } from './exec.ts';
 import { DEFAULT_MIN_DECISION_MS } from '../../mcp/answer.ts';
 import { ConfigError } from '../../errors.ts';
 
@@ -45,13 +44,6 @@ function guardStdout(): void {
   console.warn = toStderr;
 }
 
-function nonNegativeMs(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_MIN_DECISION_MS;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new ConfigError(`--min-decision-ms must be a number of milliseconds >= 0, got '${value}'`);
-  return n;
-}
-
 export function register(program: Command): void {
   const cmd = program
     .command('serve')
@@ -75,19 +67,14 @@ export function register(program: Command): void {
     const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const explicitTimeout = positiveNumber(flags.decisionTimeout, '--decision-timeout');
     const decisionTimeoutMs = (explicitTimeout ?? DEFAULT_DECISION_TIMEOUT_S) * 1000;
-    const minDecisionMs = nonNegativeMs(flags.minDecisionMs);
+    const minDecisionMs = nonNegativeNumber(flags.minDecisionMs, '--min-decision-ms', DEFAULT_MIN_DECISION_MS);
     const location = resolveStoreLocation({ flag: flags.store });
+    void startSandboxDetection(); // the bwrap probe runs while the store opens (createRuntime awaits it)
     const store = await openStore(location);
     await recoverStore(store);
 
-    // The runtime's decider asks through the server's channel, which exists once the server does.
-    let channel: PersonChannel | null = null;
-    const runtime = await createRuntime({
-      store,
-      rulesPath: flags.rules,
-      decisionTimeoutMs,
-      channel: { ask: (input, signal, hooks) => (channel ? channel.ask(input, signal, hooks) : Promise.reject(new Error('the MCP server is not built yet'))) },
-    });
+    // No connection-wide person channel: each tool call brings its own (its client's elicitation).
+    const runtime = await createRuntime({ store, rulesPath: flags.rules, decisionTimeoutMs, channel: null });
     const sessionId = `mcp-${randomUUID()}`;
     const guard = createResponseGuard();
     const built = buildServer({
@@ -103,7 +90,6 @@ export function register(program: Command): void {
       origin: (callId, clientCallId) => origin('mcp', callId, clientCallId),
       unwrapResult: guard.unwrap,
     });
-    channel = built.channel;
 
     let closing: Promise<void> | null = null;
     const shutdown = (why: string) => {

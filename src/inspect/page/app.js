@@ -22,7 +22,21 @@ const ui = {
   replay: null,
   stateEls: new Map(),
   edgeEls: [],
+  // the shared words (src/present/labels.ts), sent by the server: the page keeps no copy of its own
+  labels: { states: {}, decisions: {}, choices: {}, sources: {}, askReasons: {}, transitions: {} },
 };
+
+// A phone or a narrow split window: one column, a tapped row opens its detail below the list.
+const narrow = () => window.matchMedia('(max-width: 900px)').matches;
+
+function stateWord(state) {
+  return ui.labels.states[state] ?? state;
+}
+
+/** A decision source in a few words ("nobody, in time"), for the filter. */
+function sourceWord(source) {
+  return (ui.labels.sources[source] ?? source).replace(/ \(.*\)$/, '');
+}
 
 async function api(path, init) {
   const res = await fetch(path, { credentials: 'same-origin', ...init });
@@ -57,6 +71,12 @@ function fmtTime(iso) {
   const sameYear = d.getFullYear() === new Date().getFullYear();
   const day = `${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
   return `${sameYear ? day : `${d.getFullYear()}-${day}`} ${t}`;
+}
+
+/** A full local time with its zone, for the facts a person may quote. */
+function fmtFullTime(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString([], { hour12: false, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 }
 
 function fmtPreciseTime(iso) {
@@ -94,12 +114,30 @@ function renderCounts() {
     rect.setAttribute('x', String(-12 - w / 2));
     badge.classList.toggle('zero', n === 0);
     g.classList.toggle('has-live', n > 0 && !FINAL.has(state));
-    g.querySelector('title').textContent = `${state}: ${n} request${n === 1 ? '' : 's'}`;
+    g.querySelector('title').textContent = `${stateWord(state)} (${state}): ${n} request${n === 1 ? '' : 's'}`;
   }
+  renderStateChips();
   const waiting = ui.counts.awaitingDecision || 0;
   const banner = $('pending-banner');
   banner.hidden = waiting === 0;
   banner.textContent = `${waiting} waiting for a person`;
+}
+
+/**
+ * The chart as a phone can read it: one chip per state with its count, in the chart's order;
+ * tapping one lists the requests in that state. (Hidden on a wide screen, where the chart is legible.)
+ */
+function renderStateChips() {
+  const box = $('state-chips');
+  box.replaceChildren();
+  for (const state of ui.stateEls.keys()) {
+    const n = ui.counts[state] || 0;
+    const classes = ['chip', n > 0 ? 'has' : 'none', state === 'awaitingDecision' ? 'wait' : '', FINAL.has(state) ? 'final' : 'live', ui.filters.outcome === state ? 'selected' : ''];
+    box.append(
+      el('button', { type: 'button', class: classes.join(' ').replace(/\s+/g, ' ').trim(), 'data-state': state, title: state, onclick: () => setFilter('outcome', ui.filters.outcome === state ? '' : state) },
+        el('span', { class: 'chip-name', text: stateWord(state) }), ' ', el('b', { text: compactCount(n) })),
+    );
+  }
 }
 
 function clearChartMarks() {
@@ -175,20 +213,16 @@ async function loadPage() {
   renderRows();
 }
 
-function decisionText(r) {
-  if (!r.decision) return '';
-  return `${r.decision} (${r.source}${r.decidedBy ? ` ${r.decidedBy}` : ''})`;
-}
-
 function rowEl(r, flash) {
-  const tr = el('tr', { 'data-id': r.id, 'data-state': r.state, class: [r.id === ui.selected ? 'selected' : '', flash ? 'flash' : ''].join(' ').trim(), onclick: () => select(r.id) },
-    el('td', { title: r.requestedAt, text: fmtTime(r.requestedAt) }),
+  // Columns that matter first: what ran and how it ended, then who decided; the session and the
+  // directory ride under the command, so nothing sits behind a sideways scroll.
+  const tr = el('tr', { 'data-id': r.id, 'data-state': r.state, tabindex: '0', class: [r.id === ui.selected ? 'selected' : '', flash ? 'flash' : ''].join(' ').trim(), onclick: () => select(r.id), onkeydown: (e) => e.key === 'Enter' && select(r.id) },
+    el('td', { class: 'when', title: fmtFullTime(r.requestedAt), text: fmtTime(r.requestedAt) }),
     // the shared outcome words and tone: a run that exited non-zero is a failure, not a green "completed"
-    el('td', {}, el('span', { class: `pill s-${r.state} tone-${r.outcome?.tone ?? 'plain'}`, title: r.state, text: r.outcome?.label ?? r.state })),
-    el('td', { class: 'cmd', title: r.what, text: r.what }),
-    el('td', { text: r.decisionText ?? decisionText(r) }),
-    el('td', { text: r.exitCode === null ? '' : String(r.exitCode) }),
-    el('td', { class: 'cmd sess', title: r.session, text: r.session }),
+    el('td', { class: 'state' }, el('span', { class: `pill s-${r.state} tone-${r.outcome?.tone ?? 'plain'}`, title: `${r.state}${r.exitCode === null ? '' : `, exit code ${r.exitCode}`}`, text: r.outcome?.label ?? stateWord(r.state) })),
+    el('td', { class: 'cmd' }, el('span', { class: 'what', title: r.what, text: r.what }), el('span', { class: 'where', title: `${r.session} · ${r.cwd}`, text: `${r.session} · ${r.cwd}` })),
+    // a refused self-decision is the thing to look at first, so the row says so beside the decision
+    el('td', { class: 'dec', text: r.refused > 0 ? `${r.decisionText || ''}${r.decisionText ? ' · ' : ''}${r.refused} decision(s) refused` : r.decisionText }),
   );
   return tr;
 }
@@ -221,6 +255,7 @@ function setFilter(key, value) {
   ui.offset = 0;
   syncFilterInputs();
   renderSessions();
+  renderStateChips();
   void loadPage();
 }
 
@@ -237,7 +272,23 @@ async function select(id) {
   ui.notice = null;
   stopReplay();
   for (const tr of $('rows').children) tr.classList.toggle('selected', tr.dataset.id === id);
+  document.body.classList.add('has-detail');
   await loadDetail();
+  // on a phone the detail sits under the list: bring it to the finger
+  if (narrow()) $('detail-panel').scrollIntoView({ block: 'start' });
+}
+
+function closeDetail() {
+  const id = ui.selected;
+  ui.selected = null;
+  ui.detail = null;
+  stopReplay();
+  document.body.classList.remove('has-detail');
+  renderDetail();
+  renderChartSelection();
+  for (const tr of $('rows').children) tr.classList.remove('selected');
+  const row = id && [...$('rows').children].find((tr) => tr.dataset.id === id);
+  if (row && narrow()) row.scrollIntoView({ block: 'center' });
 }
 
 async function loadDetail() {
@@ -258,19 +309,39 @@ async function decide(decision, buttons) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ decision }),
   });
-  if (status === 200) ui.notice = { kind: 'ok', text: `Recorded: ${decision} by ${body.decision.user}.` };
+  if (status === 200) ui.notice = { kind: 'ok', text: `Recorded: ${ui.labels.decisions[decision] ?? decision} by ${body.decision.user}.` };
   else if (status === 409) ui.notice = { kind: 'err', text: 'Already decided: someone answered this request first.' };
   else ui.notice = { kind: 'err', text: `Not recorded: ${body?.error ?? `HTTP ${status}`}` };
   await loadDetail();
 }
 
-const DECISION_LABELS = {
-  approved: 'Approve',
-  approved_for_session: 'Approve for session',
-  approved_always: 'Always allow',
-  denied: 'Deny',
-  abort: 'Abort',
-};
+/** A patch's unified diff, one span per line, coloured by kind; text only (it is the agent's). */
+function diffEl(diff) {
+  const pre = el('pre', { class: 'diff' });
+  for (const l of diff.lines) pre.append(el('span', { class: `d-${l.kind}`, text: l.text }), '\n');
+  return el('div', { class: 'diff-box' }, el('div', { class: 'diff-stat', text: `Changes: ${diff.stat}` }), pre);
+}
+
+/** The question as `warden approve` shows it: title, command, danger, why, where it runs, who asks. */
+function questionEl(q, pending) {
+  const box = el('div', { class: `ask${q.dangerous ? ' danger' : ''}${pending ? '' : ' past'}` });
+  if (pending) box.append(el('div', { class: 'q-title', text: q.title }));
+  if (q.command !== null) box.append(el('pre', { class: 'q-cmd', text: `$ ${q.command}` }));
+  if (q.dangerous) box.append(el('p', { class: 'q-danger', text: `Dangerous: ${q.detail ?? q.why}` }));
+  const facts = el('dl', { class: 'facts q-facts' });
+  const fact = (k, v) => v && facts.append(el('dt', { text: k }), el('dd', { text: v }));
+  if (pending) fact('why asked', `${q.why}${q.detail && !q.dangerous ? ` (${q.detail})` : ''}`);
+  fact('sandbox denied', q.escalation);
+  fact("agent's reason", q.justification);
+  fact('where it runs', q.where);
+  fact('directory', q.cwd);
+  fact('asked by', q.asker);
+  if (q.files.length > 0) fact('files', q.files.join(', '));
+  // the edit itself first: it is what a person approves, so it should not sit below the fold
+  if (q.diff) box.append(diffEl(q.diff));
+  box.append(facts);
+  return box;
+}
 
 function renderDetail() {
   const box = $('detail');
@@ -281,28 +352,42 @@ function renderDetail() {
     return;
   }
   const r = d.row;
+  box.append(el('button', { type: 'button', class: 'back', id: 'detail-back', onclick: closeDetail, text: '← back to the list' }));
   box.append(el('h3', { text: r.what }));
   box.append(el('div', { class: 'sub', text: `${r.id} · session ${r.session} · ${r.cwd}` }));
   if (ui.notice) box.append(el('div', { class: `notice ${ui.notice.kind}`, role: 'status', text: ui.notice.text }));
-  if (d.question && r.state === 'awaitingDecision') {
-    const buttons = [];
-    const row = el('div', { class: 'buttons' });
-    for (const choice of d.question.offered) {
-      const b = el('button', { type: 'button', 'data-decision': choice, text: DECISION_LABELS[choice] ?? choice, onclick: () => decide(choice, buttons) });
-      buttons.push(b);
-      row.append(b);
+  const pending = !!d.question && r.state === 'awaitingDecision';
+  if (d.view && (pending || d.view.diff)) {
+    const ask = questionEl(d.view, pending);
+    if (pending) {
+      const buttons = [];
+      const row = el('div', { class: 'buttons' });
+      const labelOf = new Map(d.view.choices.map((c) => [c.decision, c.label]));
+      for (const choice of d.question.offered) {
+        const b = el('button', {
+          type: 'button',
+          'data-decision': choice,
+          class: choice === d.view.defaultDecision ? 'default' : '',
+          text: labelOf.get(choice) ?? ui.labels.choices[choice] ?? choice,
+          onclick: () => decide(choice, buttons),
+        });
+        buttons.push(b);
+        row.append(b);
+      }
+      ask.append(row);
     }
-    box.append(el('div', { class: 'ask' }, el('p', { text: d.question.message }), row));
+    box.append(ask);
   }
   const facts = el('dl', { class: 'facts' });
   const fact = (k, v) => v !== null && v !== undefined && v !== '' && facts.append(el('dt', { text: k }), el('dd', { text: String(v) }));
-  fact('state', r.state);
+  fact('outcome', r.outcome?.label ?? stateWord(r.state));
   fact('classification', d.classification ? `${d.classification.outcome}: ${d.classification.reason}` : null);
-  fact('decision', decisionText(r) || null);
+  fact('decision', r.decisionText || null);
+  fact('refused decisions', r.refused > 0 ? `${r.refused}: a process warden runs tried to decide (see the timeline)` : null);
   fact('exit code', r.exitCode);
   fact('reason', d.reason);
-  fact('requested', r.requestedAt);
-  fact('finished', r.finishedAt);
+  fact('requested', fmtFullTime(r.requestedAt));
+  fact('finished', fmtFullTime(r.finishedAt));
   box.append(facts);
   box.append(replayControls(d.states, r.final));
   const ol = el('ol', { class: 'timeline' });
@@ -323,13 +408,14 @@ function renderDetail() {
 function replayControls(states, final) {
   const wrap = el('div', { class: 'replay', id: 'replay' });
   if (!final) {
-    wrap.append(el('span', { class: 'step', text: `path so far: ${states.join(' → ')}` }));
+    wrap.append(el('span', { class: 'step', text: `path so far: ${states.map(stateWord).join(' → ')}` }));
     return wrap;
   }
   const step = el('span', { class: 'step', id: 'replay-step' });
   const go = (i) => {
     ui.replay = { states, index: Math.max(0, Math.min(states.length - 1, i)), timer: ui.replay?.timer ?? null };
-    step.replaceChildren(`step ${ui.replay.index + 1}/${states.length}: `, el('b', { text: states[ui.replay.index] }));
+    const at = states[ui.replay.index];
+    step.replaceChildren(`step ${ui.replay.index + 1}/${states.length}: `, el('b', { title: at, text: stateWord(at) }), el('span', { class: 'internal-name', text: ` (${at})` }));
     renderChartSelection();
   };
   const play = () => {
@@ -424,10 +510,12 @@ async function start() {
   await loadChart();
   const { body } = await api('/api/summary');
   $('store').textContent = `${body.store} · deciding as ${body.user}`;
+  $('store').title = $('store').textContent;
+  ui.labels = body.labels;
   ui.counts = body.counts;
   for (const s of body.sessions) ui.sessions.set(s.id, s);
-  for (const state of body.states) $('f-outcome').append(el('option', { value: state, text: state }));
-  for (const source of body.sources) $('f-source').append(el('option', { value: source, text: source }));
+  for (const state of body.states) $('f-outcome').append(el('option', { value: state.id, text: state.label }));
+  for (const source of body.sources) $('f-source').append(el('option', { value: source, text: sourceWord(source) }));
   renderCounts();
   renderSessions();
   $('f-outcome').addEventListener('change', (e) => setFilter('outcome', e.target.value));
@@ -447,6 +535,12 @@ async function start() {
   $('fit-toggle').addEventListener('click', (e) => {
     const fit = $('chart').classList.toggle('fit');
     e.target.textContent = fit ? 'actual size' : 'fit to width';
+  });
+  // The chart and the replay speak in words; the machine's own names are one click away.
+  $('names-toggle').addEventListener('click', (e) => {
+    const internal = document.body.classList.toggle('internal-names');
+    e.target.textContent = internal ? 'plain words' : 'internal names';
+    e.target.setAttribute('aria-pressed', String(internal));
   });
   openFeed();
 }

@@ -8,6 +8,7 @@
  */
 import { applyPatch } from './applyPatch.ts';
 import { MAX_PATCH_BYTES } from './parsePatch.ts';
+import { messageOf } from '../../errors.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -25,7 +26,7 @@ try {
   process.stdout.write(`Success. Updated the following files:\n${report.summary}\n`);
   process.exitCode = 0;
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   process.stderr.write(`apply_patch: ${message}\n`);
   process.exitCode = 1;
 }

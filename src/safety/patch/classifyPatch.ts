@@ -47,7 +47,7 @@ export function patchFiles(patch: ParsedPatch, cwd: string): PatchFile[] {
 export function unconstrainedReason(files: PatchFile[], input: PatchClassificationInput): string | null {
   const { policy, cwd } = input;
   if (policy.sandbox === 'read-only') return 'the read-only sandbox has no writable roots';
-  const { roots, gitdirs } = patchRoots(policy, cwd);
+  const { roots, gitdirs, homes } = patchRoots(policy, cwd);
   const hidden = roots === 'all' ? [] : hiddenRoots(policy.hidden, [cwd, ...policy.writableRoots]);
   // What the patch itself creates counts toward a git directory (HEAD + objects/ + refs/ planted at once).
   const created = new Set<string>();
@@ -58,7 +58,7 @@ export function unconstrainedReason(files: PatchFile[], input: PatchClassificati
   }
   for (const f of files) {
     for (const p of f.moveTo === undefined ? [f.path] : [f.path, f.moveTo]) {
-      const v = judgePath(p, roots, gitdirs, hidden, created);
+      const v = judgePath(p, roots, gitdirs, hidden, created, homes);
       if (!v.writable) return v.why;
     }
   }

@@ -20,7 +20,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestPolicy } from '../../events/types.ts';
-import { looksLikeGitDir, nodeFsProbe, planWritableRoots, protectedNameOf, type FsProbe, type PathKind } from '../../sandbox/writableRoots.ts';
+import { demotedRoots, homeIslands, personalDirs, sandboxEntries, looksLikeGitDir, nodeFsProbe, planWritableRoots, protectedNameOf, type FsProbe, type PathKind } from '../../sandbox/writableRoots.ts';
 
 /** The kernel gives up after 40 links (ELOOP); so do we, and treat the path as unresolvable. */
 const MAX_SYMLINKS = 40;
@@ -85,14 +85,14 @@ export function isWithin(child: string, parent: string): boolean {
   return child === parent || child.startsWith(`${parent}/`);
 }
 
-/** The sandbox model without its walk: a patch names its paths, so only their ancestors are looked at. */
-const noWalk: FsProbe = { kind: nodeFsProbe.kind, realpath: nodeFsProbe.realpath, readText: nodeFsProbe.readText };
 
 export interface PatchRoots {
   /** Canonical writable roots, or 'all' (danger-full-access). */
   roots: string[] | 'all';
   /** Canonical protected directories besides the name rule: gitdir targets, hooksPath targets. */
   gitdirs: string[];
+  /** The person's home-like directories inside the roots, read-only as a whole (homeIslands). */
+  homes: string[];
 }
 
 /**
@@ -101,17 +101,26 @@ export interface PatchRoots {
  * hooksPath targets. Does I/O.
  */
 export function patchRoots(policy: RequestPolicy, cwd: string, env: NodeJS.ProcessEnv = process.env): PatchRoots {
-  if (policy.sandbox === 'danger-full-access') return { roots: 'all', gitdirs: [] };
-  if (policy.sandbox !== 'workspace-write') return { roots: [], gitdirs: [] };
-  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, env, noWalk);
-  const roots = plan.roots.map((r) => r.root);
+  if (policy.sandbox === 'danger-full-access') return { roots: 'all', gitdirs: [], homes: [] };
+  if (policy.sandbox !== 'workspace-write') return { roots: [], gitdirs: [], homes: [] };
+  // The sandbox's own plan, walk included: what it protects at any depth (a `.git` file's target, a
+  // planted repository, a symlinked protected name's target) is what a patch may not write either.
+  const homes = personalDirs([env, process.env]);
+  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, { TMPDIR: env.TMPDIR, homes }, nodeFsProbe);
+  // A root the sandbox leaves read-only (a symlinked protected entry anywhere its walk reaches) is
+  // no root for a patch either: auto-approving into it would only fail in the sandbox.
+  const demoted = demotedRoots(plan, nodeFsProbe);
+  const roots = plan.roots.map((r) => r.root).filter((r) => !demoted.has(r));
   // Hypothetical roots: missing entirely (not a file, not a dangling link), judged lexically.
   for (const want of plan.skipped) {
     const c = canonicalPath(path.resolve(cwd, want));
     if (c !== null && nodeFsProbe.kind(c) === 'missing' && !roots.includes(c)) roots.push(c);
   }
-  const gitdirs = plan.roots.flatMap((r) => r.protected.filter((e) => e.why !== 'name').map((e) => e.target ?? e.path));
-  return { roots, gitdirs };
+  const gitdirs = sandboxEntries(plan).flatMap((e) => {
+    if (e.kind === 'symlink') return e.target === undefined ? [] : [e.target]; // the sandbox re-binds the target read-only
+    return e.why === 'name' ? [] : [e.path];
+  });
+  return { roots, gitdirs, homes: homeIslands(plan, demoted) };
 }
 
 /** Kept for callers that want only the roots. Does I/O. */
@@ -177,6 +186,7 @@ export function judgePath(
   gitdirs: string[],
   hidden: string[] = [],
   created: ReadonlySet<string> = new Set(),
+  homes: readonly string[] = [],
 ): PathVerdict {
   if (roots === 'all') return { writable: true, canonical: absolute };
   const windows = windowsSyntax(absolute);
@@ -188,6 +198,9 @@ export function judgePath(
   const secret = hidden.find((h) => isWithin(canonical, h));
   if (secret !== undefined) return { writable: false, why: `${absolute} is hidden from sandboxed commands (${secret})${via}` };
   if (!roots.some((r) => isWithin(canonical, r))) return { writable: false, why: `${absolute} is outside the writable roots${via}` };
+  // As the sandbox: the person's home inside a writable root is read-only (its start-up files run later).
+  const home = homes.find((h) => isWithin(canonical, h) && !roots.some((r) => r.length > h.length && isWithin(r, h) && isWithin(canonical, r)));
+  if (home !== undefined) return { writable: false, why: `${absolute} is inside the home directory ${home}, which stays read-only${via}` };
   const prot = protectedReason(canonical, gitdirs);
   if (prot !== null) return { writable: false, why: `${absolute} is ${prot}, which stays read-only${via}` };
   const repo = gitDirAncestor(canonical, created);

@@ -35,6 +35,16 @@ export const GIT_CASES: Array<{ argv: string[]; safe: boolean; dangerous: boolea
   { argv: ['git', 'diff', '--cached', '--stat', 'HEAD'], safe: true, dangerous: false, why: 'reads' },
   { argv: ['git', 'diff', '--no-ext-diff', '--no-textconv'], safe: true, dangerous: false, why: 'turns helpers off' },
   { argv: ['git', 'diff', '-c'], safe: false, dangerous: false, why: 'combined diff refused as in Codex' },
+  // pathsec: reads of files outside the repository are not in the read-only tables
+  { argv: ['git', 'diff', '--no-index', 'a', 'b'], safe: false, dangerous: false, why: '--no-index compares any two files on the disk (a secret read)' },
+  { argv: ['git', 'diff', '--stat', '--no-index', '/dev/null', '/etc/passwd'], safe: false, dangerous: false, why: '--no-index after another option' },
+  // redteam3: a path outside the repository is an implied --no-index, recursive for directories
+  { argv: ['git', 'diff', 'empty', '/home/u'], safe: false, dangerous: false, why: 'implied --no-index: prints every file of the home, keys included' },
+  { argv: ['git', 'diff', '--stat', 'src', '../..'], safe: false, dangerous: false, why: 'a relative path climbing out of the repository' },
+  { argv: ['git', 'diff', 'HEAD~3..HEAD', '--', 'src/a.ts'], safe: true, dangerous: false, why: 'a revision range is not a path' },
+  { argv: ['git', 'diff', 'main...feature', 'src'], safe: true, dangerous: false, why: 'a symmetric range and a workspace path' },
+  { argv: ['git', 'grep', '--no-index', 'BEGIN'], safe: false, dangerous: false, why: 'grep is not a read-only subcommand warden lists (--no-index searches outside the repository)' },
+  { argv: ['git', 'blame', '--contents', '/home/u/.ssh/id_rsa', 'README'], safe: false, dangerous: false, why: 'blame is not listed (--contents prints any file)' },
   { argv: ['git', 'show', '--textconv', 'HEAD:x'], safe: false, dangerous: false, why: 'runs textconv' },
   { argv: ['git', 'log', '--exec-path'], safe: false, dangerous: false, why: 'not a log option' },
   { argv: ['git', 'log', '--upload-pack=x'], safe: false, dangerous: false, why: 'not a log option' },
@@ -73,5 +83,14 @@ export const GIT_CASES: Array<{ argv: string[]; safe: boolean; dangerous: boolea
   { argv: ['git', 'clean', '-n', '-d'], safe: false, dangerous: false, why: 'dry run' },
   { argv: ['git', 'clean', '-dfx'], safe: false, dangerous: true, why: 'force' },
   { argv: ['git', 'clean', '--forc'], safe: false, dangerous: true, why: 'abbreviation of --force' },
+  // redteam: git takes any unique prefix, one letter included (`git clean --f` removes untracked files)
+  { argv: ['git', 'clean', '--f'], safe: false, dangerous: true, why: 'a one-letter abbreviation of --force' },
+  { argv: ['git', 'push', '--m'], safe: false, dangerous: true, why: 'a one-letter abbreviation of --mirror' },
+  { argv: ['git', 'branch', '--d', 'x'], safe: false, dangerous: true, why: 'a one-letter abbreviation of --delete' },
   { argv: ['git', 'checkout', 'reset'], safe: false, dangerous: false, why: 'reset is a positional' },
+  { argv: ['git', 'show', '--remerge-diff', 'HEAD'], safe: false, dangerous: false, why: 're-runs the merge with the attribute-selected merge driver' },
+  { argv: ['git', 'log', '-p', '--diff-merges=remerge'], safe: false, dangerous: false, why: 'remerge re-runs merges' },
+  { argv: ['git', 'log', '-p', '--diff-merges=r'], safe: false, dangerous: false, why: 'r is remerge' },
+  { argv: ['git', 'log', '-p', '--diff-merges=first-parent'], safe: true, dangerous: false, why: 'shows a diff only' },
+  { argv: ['git', 'log', '-m', '-p'], safe: true, dangerous: false, why: '-m uses log.diffMerges, which the hardening pins to separate' },
 ];

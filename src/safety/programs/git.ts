@@ -142,7 +142,8 @@ const LOG_LONG = [
   'right-only', 'cherry-pick', 'cherry-mark', 'cherry', 'boundary', 'no-walk=?', 'do-walk', 'walk-reflogs', 'merge',
   'parents', 'children', 'log-size', 'notes=?', 'no-notes', 'show-notes-by-default', 'expand-tabs=?', 'no-expand-tabs',
   'mailmap', 'no-mailmap', 'use-mailmap', 'no-use-mailmap', 'encoding=', 'show-linear-break=?', 'count', 'timestamp',
-  'diff-merges=', 'no-diff-merges', 'dd', 'remerge-diff', 'no-standard-notes', 'standard-notes', 'in-commit-order', 'stdin',
+  // no --remerge-diff: it re-runs each merge, with the merge driver the attributes select
+  'diff-merges=', 'no-diff-merges', 'dd', 'no-standard-notes', 'standard-notes', 'in-commit-order', 'stdin',
 ];
 
 /** log and show share the revision parser's options; only log has `-L` (line ranges). */
@@ -159,9 +160,10 @@ const revisionTable = (extraShort: string) =>
 
 const LOG_TABLE = revisionTable('L:');
 
+// no `--no-index`: it compares any two files on the disk, not the repository's (a secret read)
 const DIFF_TABLE = optionTable({
   short: 'pusz R b w W S: G: O: U:: M:: C:: B:: D a q 1 2 3'.replaceAll(' ', ''),
-  long: [...DIFF_LONG, 'cached', 'staged', 'merge-base', 'no-index', 'base', 'ours', 'theirs'],
+  long: [...DIFF_LONG, 'cached', 'staged', 'merge-base', 'base', 'ours', 'theirs'],
   clusters: false,
   longSeparate: false,
 });
@@ -202,6 +204,10 @@ export const GIT_RISKY: readonly RiskyOption[] = [
   // show-signature runs gpg.program
   { option: '--show-signature', kind: 'exec', why: 'runs gpg.program' },
   { option: '--paginate', kind: 'exec', why: 'starts a pager program' },
+  // --help opens man, whose viewer man.<tool>.cmd the repository's config can name
+  { option: '--help', kind: 'exec', why: 'runs man with a viewer the repository can configure' },
+  // --remerge-diff re-runs merges with the attribute-selected merge driver
+  { option: '--remerge-diff', kind: 'exec', why: 're-runs merges with the merge driver the attributes select' },
   // global config overrides and other repositories
   { option: '-c', kind: 'exec', why: GLOBAL_WHY['-c']! },
   { option: '--config-env', kind: 'exec', why: GLOBAL_WHY['--config-env']! },
@@ -209,7 +215,14 @@ export const GIT_RISKY: readonly RiskyOption[] = [
   { option: '-C', kind: 'exec', why: GLOBAL_WHY['-C']! },
   { option: '--git-dir', kind: 'exec', why: GLOBAL_WHY['--git-dir']! },
   { option: '--work-tree', kind: 'exec', why: GLOBAL_WHY['--work-tree']! },
+  // pathsec: pull/fetch/checkout/clone --recurse-submodules run git in every submodule too
+  { option: '--recurse-submodules', kind: 'exec', why: "runs git in every submodule, whose config and hooks the rule's author never saw" },
+  // redteam: fetch's --recurse-submodules-default=yes is the same recursion under a longer name (not an abbreviation)
+  { option: '--recurse-submodules-default', kind: 'exec', why: "runs git in every submodule, whose config and hooks the rule's author never saw" },
 ];
+
+/** --diff-merges formats that only show diffs (remerge / r re-runs the merge: not listed). */
+const SAFE_DIFF_MERGES: ReadonlySet<string> = new Set(['off', 'none', 'on', 'first-parent', '1', 'separate', 'm', 'combined', 'c', 'dense-combined', 'cc']);
 
 /** A format that asks for signature data runs gpg.program (`%G?`, `%GS`, `%(signature)`). */
 function formatRunsGpg(value: string): boolean {
@@ -234,13 +247,35 @@ export function checkGit(argv: readonly string[]): SafeVerdict {
   if (table === undefined || !Object.hasOwn(SUBCOMMAND_TABLES, name)) return notSafe(name, `\`git ${name}\` is not a read-only git subcommand warden knows`);
   const read = readArgs(table, args);
   if (!read.ok) return notSafe(read.unknown.word, `git ${name}: ${read.unknown.why}`);
+  if (name === 'diff') {
+    const outside = read.args.operands.find(pathMayLeaveRepository);
+    if (outside !== undefined) {
+      return notSafe(outside, `\`git diff ${outside}\`: a path outside the repository makes git diff compare files on the disk (an implied --no-index, recursive for a directory)`);
+    }
+  }
   for (const option of read.args.options) {
     // combined diffs are not offered: Codex refuses every `-c`-looking word
     if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && formatRunsGpg(option.value)) {
       return notSafe(option.word, `\`git ${name} ${option.word}\` asks for signatures, which runs gpg.program`);
     }
+    // --diff-merges=remerge (r) re-runs merges with the repository's merge driver
+    if (option.name === '--diff-merges' && !SAFE_DIFF_MERGES.has(option.value ?? '')) {
+      return notSafe(option.word, `\`git ${name} ${option.word}\` is not a diff-merges format warden knows runs no merge driver`);
+    }
   }
   return SAFE;
+}
+
+/**
+ * Can this operand of `git diff` name a path outside the repository? git diff with two paths, one
+ * of them outside, compares them as `--no-index` does, and recursively for directories: `git diff
+ * empty /home/u` printed every file of the home, keys included (redteam3). Outside any repository
+ * every pair is compared so, but a relative path with no `..` stays under the run's directory.
+ * Absolute, `~` and `..` words are refused (a revision range `a..b` has no `..` segment).
+ */
+function pathMayLeaveRepository(operand: string): boolean {
+  if (operand.startsWith('/') || operand.startsWith('~')) return true;
+  return operand.split('/').includes('..');
 }
 
 /** `git branch` lists with no args or listing flags only; a name or -d/-m/... changes refs. */
@@ -274,6 +309,12 @@ export function gitSubcommandCandidates(argv: readonly string[]): number[] {
     for (const s of gitSubcommandCandidates(rest)) out.push(s - 1 + line.at + skip);
   }
   return out;
+}
+
+/** The subcommand's name (exact reading), or null. */
+export function gitSubcommandName(argv: readonly string[]): string | null {
+  const i = findGitSubcommand(argv);
+  return i < 0 ? null : argv[i]!;
 }
 
 /** Index of the subcommand (exact reading), or -1. */
@@ -313,9 +354,9 @@ function dangerousGitSubcommand(name: string, args: readonly string[]): boolean 
   }
 }
 
-/** `--opt`, `--opt=value`, or an abbreviation of at least `--xy` of one of `options`. */
+/** `--opt`, `--opt=value`, or any abbreviation of one of `options`, one letter included (git takes `--f` for a unique `--force`). */
 function isLong(arg: string, options: readonly string[]): boolean {
   const name = longName(arg);
   if (name === null) return false;
-  return options.some((opt) => name === opt || abbreviates(arg, opt, 4));
+  return options.some((opt) => name === opt || abbreviates(arg, opt, 3));
 }

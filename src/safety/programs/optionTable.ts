@@ -28,7 +28,8 @@ export interface OptionTable {
   readonly longSeparate: boolean;
 }
 
-export type RiskKind = 'exec' | 'write';
+/** What a risky option does: runs a program, writes where it names, or reads outside the workspace. */
+export type RiskKind = 'exec' | 'write' | 'read';
 
 export interface RiskyOption {
   /** Canonical spelling, as the table resolves it (`--output`, or `-o` when it has no long form). */
@@ -212,10 +213,14 @@ export function wordNamesRisky(word: string, risky: readonly RiskyOption[]): Ris
     const eq = word.indexOf('=');
     const name = eq < 0 ? word : word.slice(0, eq);
     for (const r of risky) {
-      if (!r.option.startsWith('--')) continue;
-      if (name === r.option) return r;
-      // an abbreviation: at least two letters after the dashes
-      if (name.length >= 4 && r.option.startsWith(name)) return r;
+      if (r.option.startsWith('--')) {
+        if (name === r.option) return r;
+        // an abbreviation, one letter included: getopt_long and nopt take any unique prefix (`sort --o=x` is --output)
+        if (name.length >= 3 && r.option.startsWith(name)) return r;
+      } else if (r.option.length === 2 && name === `-${r.option}`) {
+        // nopt reads `--g` as `-g`, `--C=/x` as `-C /x` (npm)
+        return r;
+      }
     }
     return null;
   }

@@ -41,21 +41,6 @@ export function isWrapper(name: string): boolean {
 }
 
 /**
- * The candidate wrapped commands of a wrapper argv: every suffix that starts at a word not looking
- * like an option or assignment. `sudo -u root rm -rf /` yields `root rm -rf /` and `rm -rf /`; the
- * dangerous check fires if any candidate is dangerous.
- */
-export function wrappedCandidates(argv: readonly string[]): string[][] {
-  const out: string[][] = [];
-  for (let i = 1; i < argv.length; i++) {
-    const word = argv[i]!;
-    if (word.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) continue;
-    out.push(argv.slice(i));
-  }
-  return out;
-}
-
-/**
  * Scripts an argv runs inline, found the way the programs themselves read their options, and
  * over-finding where programs disagree (this feeds only the danger check):
  * - shells (bash, sh, dash, zsh, ksh, fish ...): options are clusters of `-x`/`+x` letters; `o`

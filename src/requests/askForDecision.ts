@@ -1,51 +1,31 @@
 /**
- * The `decide` effect: asks a person through whatever channel the surface has (terminal, MCP
+ * The `decide` effect, askForDecision: asks a person through whatever channel the surface has (terminal, MCP
  * elicitation) while watching the store for a decision given elsewhere (`warden approve`, the
  * inspector), and gives up with a denial when the decision timeout passes. The first answer that is
  * durably recorded wins; optimistic concurrency on the request's stream makes that unambiguous.
  */
 import type { EventStore } from '../events/eventStore.ts';
 import { RAW_ANSWER_CAP } from '../events/types.ts';
-import type { DecisionSource, Decision } from '../policy.ts';
 import { logger } from '../log.ts';
+import { messageOf, isStoreLostError } from '../errors.ts';
 import type { DecideInput, RecordedDecision } from '../machines/approval.machine.ts';
 import type { StreamJournal } from './streamJournal.ts';
+import type { AskHooks, PersonAnswer, PersonChannel } from './personChannel.ts';
 
-export interface PersonAnswer {
-  decision: Decision;
-  source: DecisionSource;
-  reason?: string;
-  user?: string;
-  /** The answer as received, for the record (capped here). */
-  raw?: string;
-}
-
-/** What a channel may tell the decider beside its answer. */
-export interface AskHooks {
-  /**
-   * The channel got an answer it will not take (an MCP client approving faster than a person can
-   * read): the question stays open out of band, and if the decision timeout passes first this is
-   * recorded instead of a plain timeout, so the record says what the client did.
-   */
-  recordOnTimeout(answer: PersonAnswer): void;
-}
-
-export interface PersonChannel {
-  /**
-   * Asks the person. Resolves with their answer (a malformed one already mapped to a denial with
-   * source `malformed`); rejects when the channel broke. Stops asking when `signal` aborts.
-   */
-  ask(input: DecideInput, signal: AbortSignal, hooks?: AskHooks): Promise<PersonAnswer>;
-}
-
-export interface DeciderOptions {
+export interface AskForDecisionOptions {
   store: EventStore;
-  /** null: nobody can be asked here; only a decision stored by another process (or the timeout) can come. */
+  /**
+   * The surface's person channel (a terminal), used when a request brings none of its own (an MCP
+   * tool call brings its client's). null: nobody can be asked here; only a decision stored by
+   * another process (or the timeout) can come.
+   */
   channel: PersonChannel | null;
   /** null: wait as long as it takes. */
   timeoutMs: number | null;
   /** Called after an `approved_always` decision is recorded, to store the allow rule. */
   onAlwaysApproved?: (prefix: string[]) => Promise<void>;
+  /** Called after an `approved_always` answer to a domain question, to store the names (`[network]`). */
+  onDomainsAlwaysApproved?: (domains: string[]) => Promise<void>;
 }
 
 export function capRaw(raw: string | undefined): string | undefined {
@@ -63,7 +43,10 @@ function toRecord(answer: PersonAnswer, input: DecideInput): RecordedDecision {
   if (answer.user) data.user = answer.user;
   const raw = capRaw(answer.raw);
   if (raw !== undefined) data.raw = raw;
-  if (data.decision === 'approved_always' && input.classification.proposedPrefix) {
+  // "Always" to a domain question stores the names, never the command: the question was about them.
+  const domains = input.reason === 'network-domain' ? (input.escalatedDomains ?? []) : [];
+  if (data.decision === 'approved_always' && domains.length > 0) data.ruleDomains = domains;
+  else if (data.decision === 'approved_always' && input.classification.proposedPrefix) {
     data.rulePrefix = input.classification.proposedPrefix;
   }
   return data;
@@ -74,15 +57,16 @@ function toRecord(answer: PersonAnswer, input: DecideInput): RecordedDecision {
  * waiting at once must not mean thousands of subscribers re-reading the log on every append.
  */
 interface DecisionWatch {
-  waiters: Map<string, Set<() => void>>;
+  /** Each waiter is called with nothing when its decision is stored, or with the error that lost the store. */
+  waiters: Map<string, Set<(lost?: unknown) => void>>;
   close(): void;
 }
 const watches = new WeakMap<EventStore, DecisionWatch>();
 
-function watchForDecision(store: EventStore, stream: string, from: number, onDecision: () => void): () => void {
+function watchForDecision(store: EventStore, stream: string, from: number, onDecision: (lost?: unknown) => void): () => void {
   let watch = watches.get(store);
   if (!watch) {
-    const waiters = new Map<string, Set<() => void>>();
+    const waiters = new Map<string, Set<(lost?: unknown) => void>>();
     const sub = store.subscribe(
       from,
       (e) => {
@@ -90,7 +74,14 @@ function watchForDecision(store: EventStore, stream: string, from: number, onDec
         const set = waiters.get(e.stream);
         if (set) for (const notify of [...set]) notify();
       },
-      (error) => logger().warn({ err: error }, 'store subscription failed while waiting for decisions'),
+      (error) => {
+        // The store file is gone: no decision can be recorded or seen any more, so nobody waits for one.
+        if (isStoreLostError(error)) {
+          for (const set of [...waiters.values()]) for (const notify of [...set]) notify(error);
+          return;
+        }
+        logger().warn({ err: error }, 'store subscription failed while waiting for decisions');
+      },
     );
     const created: DecisionWatch = { waiters, close: () => sub.close() };
     watches.set(store, created);
@@ -100,10 +91,10 @@ function watchForDecision(store: EventStore, stream: string, from: number, onDec
   let set = current.waiters.get(stream);
   if (!set) current.waiters.set(stream, (set = new Set()));
   let fired = false;
-  const notify = () => {
+  const notify = (lost?: unknown) => {
     if (fired) return;
     fired = true;
-    onDecision();
+    onDecision(lost);
   };
   set.add(notify);
   // The shared feed may already be past this stream's question: look once directly, after registering.
@@ -111,7 +102,9 @@ function watchForDecision(store: EventStore, stream: string, from: number, onDec
     (events) => {
       if (events.some((e) => e.position >= from && e.type === 'DecisionRecorded')) notify();
     },
-    () => undefined,
+    (error: unknown) => {
+      if (isStoreLostError(error)) notify(error);
+    },
   );
   return () => {
     set.delete(notify);
@@ -123,30 +116,34 @@ function watchForDecision(store: EventStore, stream: string, from: number, onDec
   };
 }
 
-export function createDecider(opts: DeciderOptions) {
-  return async function decide(input: DecideInput, journal: StreamJournal): Promise<RecordedDecision> {
+/** The `decide` effect for a surface: ask this request's channel (or the surface's), watch the store, start the timer; the first durable answer wins. */
+export function askForDecision(opts: AskForDecisionOptions) {
+  return async function askAndRecord(input: DecideInput, journal: StreamJournal, requestChannel?: PersonChannel): Promise<RecordedDecision> {
+    const channel = requestChannel ?? opts.channel;
     const controller = new AbortController();
     const from = (journal.stored.at(-1)?.position ?? 0) + 1;
-    const contenders: Array<Promise<{ kind: 'answer'; answer: PersonAnswer } | { kind: 'stored' }>> = [];
+    const contenders: Array<Promise<{ kind: 'answer'; answer: PersonAnswer } | { kind: 'stored' } | { kind: 'lost'; error: unknown }>> = [];
     let onTimeout: PersonAnswer | null = null;
     const hooks: AskHooks = { recordOnTimeout: (answer) => (onTimeout = answer) };
 
     contenders.push(
       new Promise((resolve) => {
-        const stop = watchForDecision(opts.store, input.requestId, from, () => resolve({ kind: 'stored' }));
+        const stop = watchForDecision(opts.store, input.requestId, from, (lost) =>
+          resolve(lost === undefined ? { kind: 'stored' } : { kind: 'lost', error: lost }),
+        );
         controller.signal.addEventListener('abort', stop, { once: true });
       }),
     );
-    if (opts.channel) {
+    if (channel) {
       contenders.push(
-        opts.channel.ask(input, controller.signal, hooks).then(
+        channel.ask(input, controller.signal, hooks).then(
           (answer) => ({ kind: 'answer' as const, answer }),
           (error: unknown) => ({
             kind: 'answer' as const,
             answer: {
               decision: 'denied' as const,
               source: 'error' as const,
-              reason: `asking failed: ${error instanceof Error ? error.message : String(error)}`,
+              reason: `asking failed: ${messageOf(error)}`,
             },
           }),
         ),
@@ -172,6 +169,9 @@ export function createDecider(opts: DeciderOptions) {
     let recorded: RecordedDecision | undefined;
     try {
       const first = await Promise.race(contenders);
+      // Fail closed: the question is withdrawn (the channel stops asking) and the request ends as a
+      // store failure; a denial cannot be recorded in a store that is gone.
+      if (first.kind === 'lost') throw first.error;
       if (first.kind === 'stored') {
         const adopted = await journal.adoptStoredDecision();
         if (!adopted) throw new Error('a decision event appeared but could not be read back');
@@ -185,6 +185,13 @@ export function createDecider(opts: DeciderOptions) {
           await opts.onAlwaysApproved(recorded.rulePrefix);
         } catch (error) {
           logger().error({ err: error }, 'could not store the always-allow rule; this request is still approved');
+        }
+      }
+      if (recorded.decision === 'approved_always' && recorded.ruleDomains && opts.onDomainsAlwaysApproved) {
+        try {
+          await opts.onDomainsAlwaysApproved(recorded.ruleDomains);
+        } catch (error) {
+          logger().error({ err: error }, 'could not store the always-allowed domains; this retry still has them');
         }
       }
       return recorded;

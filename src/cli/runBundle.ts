@@ -1,0 +1,151 @@
+/**
+ * Runs a command bundle (dist/cli/main.<command>.cjs, scripts/build.mjs) with V8's code cache, so a
+ * start-up deserialises the bundle's compiled code instead of parsing and compiling ~0.9 MB of
+ * JavaScript again (Node 20 has no module compile cache). bin/warden.js calls it for exec, hook and
+ * serve; nothing else imports it, and it imports nothing of warden's.
+ *
+ * The cache can only ever cost speed: it holds what V8 would compile from the same source, V8 checks
+ * its own version, flags and the source's length and rejects a mismatch (then the script compiles
+ * from source, as without a cache), and a file is used only when all of these hold, else ignored:
+ * - it is named and headed by a SHA-256 of the bundle's bytes, the node version and arch, and node's
+ *   options (V8's own source check is only the length), and its payload matches the SHA-256 in its
+ *   header (a damaged file is never handed to V8);
+ * - it is a regular file (opened without following a symlink) owned by this user and writable by
+ *   nobody else, in a directory that is the same: cached bytecode runs as warden, so no other user
+ *   may be able to plant it;
+ * - the directory is $XDG_STATE_HOME/warden/v8-cache (else $HOME/.local/state/warden/v8-cache),
+ *   inside warden's own state folder, which every sandbox hides (hiddenPaths.ts wardenOwnPaths,
+ *   resolved from the same two variables): a sandboxed command can neither read nor write it.
+ * It is written after a run that found none (or a rejected one): at exit, or after SAVE_AFTER_MS
+ * for a long-lived process (serve), to a temporary file renamed into place. WARDEN_COMPILE_CACHE=0
+ * turns it off. I/O: reads the bundle and the cache file, writes the cache.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import vm from 'node:vm';
+
+const MAGIC = Buffer.from('WRDNV8C1');
+const HEADER = MAGIC.length + 32 + 32; // magic, key, SHA-256 of the payload
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+/** Cache files kept per bundle (one per node version or option set in use). */
+const KEEP = 4;
+/** A process still running after this long saves its cache now (an MCP server may never exit cleanly). */
+const SAVE_AFTER_MS = 5_000;
+
+/** The cache folder for this environment, or null (no absolute XDG_STATE_HOME or HOME, or turned off). Pure. */
+export function codeCacheDir(env: NodeJS.ProcessEnv): string | null {
+  if (env.WARDEN_COMPILE_CACHE === '0') return null;
+  // The same resolution as wardenOwnPaths (hiddenPaths.ts), so the folder is one the sandbox hides.
+  const state = env.XDG_STATE_HOME !== undefined && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : env.HOME !== undefined && isAbsolute(env.HOME) ? join(env.HOME, '.local', 'state') : null;
+  return state === null ? null : join(state, 'warden', 'v8-cache');
+}
+
+/** The cache key: the bundle's bytes and everything of node's that shapes its compiled code. Pure. */
+export function cacheKey(bundle: Buffer, env: NodeJS.ProcessEnv = process.env): Buffer {
+  const h = createHash('sha256');
+  h.update(['warden-v8-cache-1', process.version, process.arch, process.execArgv.join('\u0000'), env.NODE_OPTIONS ?? ''].join('\u0001'));
+  h.update(bundle);
+  return h.digest();
+}
+
+/** Owned by this user, not a symlink, and writable by nobody else. */
+function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
+  return typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
+
+/** The cached data for `key` in `file`, or null when it is missing or fails any check above. I/O. */
+export function readCache(file: string, key: Buffer): Buffer | null {
+  let fd: number;
+  try {
+    const dir = lstatSync(dirname(file));
+    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return null;
+    // O_NONBLOCK: a FIFO in its place must not hang the start-up (fstat then refuses it)
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || !ownedAndPrivate(st) || st.size <= HEADER || st.size > MAX_CACHE_BYTES) return null;
+    const data = readFileSync(fd);
+    if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+    if (!data.subarray(MAGIC.length, MAGIC.length + 32).equals(key)) return null;
+    const payload = data.subarray(HEADER);
+    if (!createHash('sha256').update(payload).digest().equals(data.subarray(MAGIC.length + 32, HEADER))) return null;
+    return payload;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `payload` for `key` as `file` (atomically, private), and drops the bundle's oldest files past KEEP. I/O; never throws. */
+export function writeCache(file: string, key: Buffer, payload: Buffer, bundleName: string): void {
+  const dir = dirname(file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || !ownedAndPrivate(st)) return;
+    const digest = createHash('sha256').update(payload).digest();
+    writeFileSync(tmp, Buffer.concat([MAGIC, key, digest, payload]), { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+    const mine = readdirSync(dir)
+      .filter((name) => name.startsWith(`${bundleName}.`) && name.endsWith('.v8'))
+      .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of mine.slice(KEEP)) rmSync(old.path, { force: true });
+  } catch {
+    // an unwritable or full cache folder only costs speed
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Runs the CommonJS bundle at `bundlePath` as node's own loader would (strict, with `require` and
+ * `module` of its own file), plus the two names the build gives it instead of ESM syntax:
+ * `__wardenImportMetaUrl` (the bundle's file URL) and `__wardenImport` (dynamic import: a relative
+ * specifier from the bundle's folder, a package or built-in as from any file of warden's).
+ * Returns how the cache was used: 'hit', 'miss' (none, or failed a check), 'rejected' (by V8; both
+ * saved anew), 'off'. I/O: the bundle, the cache.
+ */
+export function runBundle(bundlePath: string, env: NodeJS.ProcessEnv = process.env): 'hit' | 'miss' | 'rejected' | 'off' {
+  // The shell grammar's wasm runs on Liftoff only (shellParse.ts sets this before loading it). Set
+  // here, before the bundle compiles, so the V8 flags a cache is made under (at exit, after the
+  // grammar loaded) are the flags the next start compiles under; a cache made under other flags is
+  // rejected by V8. Only wasm compilation reads this flag, and every bundled command loads the grammar.
+  setFlagsFromString('--liftoff-only');
+  const source = readFileSync(bundlePath);
+  const dir = codeCacheDir(env);
+  const name = basename(bundlePath);
+  const key = dir === null ? null : cacheKey(source, env);
+  const file = dir === null || key === null ? null : join(dir, `${name}.${key.toString('hex').slice(0, 32)}.v8`);
+  const cachedData = file === null || key === null ? undefined : (readCache(file, key) ?? undefined);
+  const url = pathToFileURL(bundlePath);
+  // One line: the bundle's own line numbers stay right in stack traces.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __wardenImportMetaUrl, __wardenImport) {${source.toString('utf8')}\n})`, {
+    filename: bundlePath,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+  if (file !== null && key !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+    let saved = false;
+    const save = () => {
+      if (saved) return;
+      saved = true;
+      writeCache(file, key, script.createCachedData(), name);
+    };
+    process.once('exit', save);
+    setTimeout(save, SAVE_AFTER_MS).unref();
+  }
+  const wardenImport = (specifier: string): Promise<unknown> =>
+    import(specifier.startsWith('./') || specifier.startsWith('../') ? new URL(specifier, url).href : specifier);
+  const module = { exports: {} };
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  run(module.exports, createRequire(bundlePath), module, bundlePath, dirname(bundlePath), url.href, wardenImport);
+  return file === null ? 'off' : cachedData === undefined ? 'miss' : script.cachedDataRejected === true ? 'rejected' : 'hit';
+}

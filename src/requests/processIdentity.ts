@@ -1,0 +1,162 @@
+/**
+ * Who a process is, read from /proc (Linux): its start time, boot, namespaces, user, terminal and
+ * the chain of its ancestors up to pid 1. Two uses: the mark a request's owner leaves in its
+ * `origin` (so a later check can tell the owner from a process that reuses its pid), and the
+ * identity of a process that makes an out-of-band decision (deciderCheck.ts judges it; the
+ * decision records it). Nothing here decides anything: an identity that could not be read in full
+ * carries a `problem`, and the check refuses it. I/O: reads /proc and /etc/passwd.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import type { Decider, ProcessMark } from '../events/types.ts';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  ttyNr: number;
+  /** Clock ticks after boot (field 22): with the pid, names one process for the life of the boot. */
+  start: number;
+}
+
+/** Parses /proc/<pid>/stat text; the command name may hold spaces and parentheses. Pure. */
+export function parseStat(pid: number, text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const fields = text.slice(close + 2).trim().split(' ');
+  const ppid = Number(fields[1]);
+  const ttyNr = Number(fields[4]);
+  const start = Number(fields[19]);
+  if (!Number.isInteger(ppid) || !Number.isInteger(start) || !Number.isInteger(ttyNr)) return null;
+  return { pid, comm: text.slice(open + 1, close), state: fields[0] ?? '?', ppid, ttyNr, start };
+}
+
+export function readStat(pid: number): ProcStat | null {
+  try {
+    return parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** When this boot began, in ms since the epoch (btime of /proc/stat; whole seconds), or null off Linux. */
+export function bootTimeMs(): number | null {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function namespace(pid: number, kind: 'pid' | 'user'): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return null;
+  }
+}
+
+/** The mark of a live process (an owner's), or null when /proc does not tell it in full. */
+export function processMark(pid: number): ProcessMark | null {
+  const stat = readStat(pid);
+  const boot = bootId();
+  const pidNs = namespace(pid, 'pid');
+  const userNs = namespace(pid, 'user');
+  if (!stat || boot === null || pidNs === null || userNs === null) return null;
+  return { start: stat.start, boot, pidNs, userNs };
+}
+
+/** The real uid from /proc/<pid>/status. */
+function realUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function userName(uid: number | null): string {
+  if (uid === null) return 'unknown';
+  try {
+    const self = userInfo();
+    if (self.uid === uid) return self.username;
+  } catch {
+    // no passwd entry for this process: look it up below
+  }
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && Number(id) === uid) return name;
+    }
+  } catch {
+    // no /etc/passwd: the uid alone names the user
+  }
+  return `uid ${uid}`;
+}
+
+/** The terminal of a stat's tty_nr (dev_t): `/dev/pts/N`, `/dev/ttyN`, or the number. Pure. */
+export function ttyName(ttyNr: number): string | null {
+  if (ttyNr === 0) return null;
+  const major = (ttyNr >> 8) & 0xfff;
+  const minor = (ttyNr & 0xff) | ((ttyNr >> 12) & 0xfff00);
+  if (major >= 136 && major <= 143) return `/dev/pts/${(major - 136) * 256 + minor}`;
+  if (major === 4 && minor < 64) return `/dev/tty${minor}`;
+  if (major === 4) return `/dev/ttyS${minor - 64}`;
+  return `tty ${major}:${minor}`;
+}
+
+/** More ancestors than this is not a process tree a person built: the walk stops and says so. */
+const MAX_DEPTH = 128;
+
+/**
+ * The identity of the process `pid` as a decider: its mark, user, terminal and ancestry. `found`
+ * says how warden knows the pid (`self`: it is warden's own process; `socket`: the inspector found
+ * the peer of a connection). Never throws; what could not be read is named in `problem`.
+ */
+export function readDecider(pid: number, found: Decider['found']): Decider {
+  const base = { pid, host: hostname(), found };
+  const self = readStat(pid);
+  if (!self) return { ...base, user: 'unknown', uid: null, tty: null, mark: null, chain: [], problem: `cannot read /proc/${pid}/stat` };
+  const uid = realUid(pid);
+  const mark = processMark(pid);
+  const chain: Decider['chain'] = [{ pid, comm: self.comm, start: self.start }];
+  let problem: string | undefined = mark === null ? `cannot read the namespaces or boot id of pid ${pid}` : undefined;
+  let child = self;
+  while (problem === undefined && child.ppid > 0) {
+    if (chain.length >= MAX_DEPTH) {
+      problem = `more than ${MAX_DEPTH} ancestors`;
+      break;
+    }
+    const parent = readStat(child.ppid);
+    // The parent exited (or /proc hides it) between two reads: the chain has a hole.
+    if (!parent) {
+      problem = `cannot read /proc/${child.ppid}/stat (parent of ${child.pid})`;
+      break;
+    }
+    // A parent younger than its child is a reused pid: the real parent is gone, so is the chain.
+    if (parent.start > child.start) {
+      problem = `pid ${parent.pid} started after its child ${child.pid}: the chain changed while it was read`;
+      break;
+    }
+    chain.push({ pid: parent.pid, comm: parent.comm, start: parent.start });
+    child = parent;
+  }
+  return { ...base, user: userName(uid), uid, tty: ttyName(self.ttyNr), mark, chain, ...(problem === undefined ? {} : { problem }) };
+}
+
+/** The identity of the process running this code. */
+export function readSelfDecider(): Decider {
+  return readDecider(process.pid, 'self');
+}

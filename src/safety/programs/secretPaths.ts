@@ -1,0 +1,152 @@
+/**
+ * Words that name a secret: a known-safe read runs bare under `danger-full-access` (and on a host
+ * without a sandbox), where the sandbox's hidden-path masks (sandbox/hiddenPaths.ts) do not apply,
+ * so `cat ~/.ssh/id_ed25519`, `head /proc/self/environ` or `rg -uuu token /` would print the
+ * person's credentials into the agent's context without anyone being asked. The classifier is pure
+ * and knows neither $HOME nor which files exist, so this reads names, not files: a word is a secret
+ * when its path segments contain a credential location from the documented list (anywhere, so
+ * `/home/u/.ssh`, `~/.ssh`, `-f~/.ssh/x` and `../.ssh` all match), a private-key file name, a
+ * system secret (`/etc/shadow`), or anything under `/proc` or `/dev` (process environments and
+ * memory, raw disks). A glob segment is a secret when it could match such a name. Fails closed:
+ * `grep .ssh notes.md` asks too. Pure.
+ */
+
+/** Credential locations as segment sequences (sandbox/hiddenPaths.ts DEFAULT_HIDDEN_IN_HOME, plus system ones). */
+const SECRET_SEQUENCES: readonly (readonly string[])[] = [
+  '.ssh', '.gnupg', '.password-store', '.local/share/keyrings', '.config/op', '.vault-token',
+  '.git-credentials', '.config/git/credentials', '.config/gh', '.config/hub', '.config/glab-cli', '.netrc',
+  '.npmrc', '.yarnrc.yml', '.pypirc', '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials',
+  '.m2/settings.xml', '.m2/settings-security.xml', '.gradle/gradle.properties', '.nuget/NuGet/NuGet.Config',
+  '.composer/auth.json', '.config/composer/auth.json', '.docker/config.json', '.kube', '.config/helm',
+  '.aws', '.config/gcloud', '.azure', '.oci', '.aliyun', '.config/doctl', '.config/hcloud', '.fly',
+  '.terraform.d/credentials.tfrc.json', '.config/rclone', '.s3cfg', '.boto', '.pgpass', '.pg_service.conf',
+  '.my.cnf', '.claude/.credentials.json', '.claude.json', '.codex/auth.json', '.gemini/oauth_creds.json',
+  '.config/github-copilot', '.config/containers/auth.json', '.mozilla',
+  '.config/google-chrome', '.config/chromium', '.config/BraveSoftware', '.config/microsoft-edge',
+  '.config/vivaldi', 'snap/firefox', 'snap/chromium', 'Library/Application Support/Google/Chrome',
+  'Library/Application Support/Firefox', 'Library/Keychains', '.bash_history', '.zsh_history',
+  '.local/share/fish/fish_history', '.python_history', '.psql_history', '.mysql_history',
+  // warden's own store, rules and config (sandbox/hiddenPaths.ts wardenOwnPaths): other sessions' commands and outputs
+  '.local/state/warden', '.config/warden',
+  // system secrets
+  'etc/shadow', 'etc/gshadow', 'etc/shadow-', 'etc/gshadow-', 'etc/sudoers', 'etc/sudoers.d', 'etc/ssl/private',
+  'etc/security/opasswd', 'run/secrets', 'var/run/secrets', 'etc/ssh', 'etc/krb5.keytab',
+].map((s) => s.split('/'));
+
+/** File names that hold keys or tokens wherever they are (`cat deploy/id_rsa`, `cat .env`). */
+const SECRET_NAMES: readonly RegExp[] = [
+  /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/, // ssh private keys (the .pub half is public)
+  /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
+  /^\.env(\..*)?$/, // dotenv files hold API keys; .env.example is asked about too (fail closed)
+  /^\.?credentials(\..*)?$/i,
+  /^environ$/, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
+  /^(secring|trustdb|pubring)\.(gpg|kbx)$/,
+  /^\.htpasswd$/,
+  /^kubeconfig$/i,
+];
+
+/** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
+const PROBE_NAMES: readonly string[] = [
+  ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
+  'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', 'credentials', 'environ', 'shadow', 'proc', 'dev',
+];
+
+const GLOB = /[*?[]/;
+
+/** A glob segment as a regex, bash rules: `*` and `?` never match a leading dot; `[..]` is any one character (conservative). */
+function globRegex(segment: string): RegExp {
+  let out = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '[') {
+      const close = segment.indexOf(']', i + 2);
+      if (close < 0) out += '\\[';
+      else {
+        out += '[^/]';
+        i = close;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+function segmentMatches(segment: string, name: string): boolean {
+  if (!GLOB.test(segment)) return segment === name;
+  // bash: a wildcard never matches a leading dot (dotglob is off), so `*` cannot reach `.ssh`
+  if (name.startsWith('.') && !segment.startsWith('.')) return false;
+  return globRegex(segment).test(name);
+}
+
+function nameIsSecret(segment: string): boolean {
+  if (!GLOB.test(segment)) return SECRET_NAMES.some((r) => r.test(segment));
+  return PROBE_NAMES.some((n) => SECRET_NAMES.some((r) => r.test(n)) && segmentMatches(segment, n));
+}
+
+/** The secret a path-like text names, or null. `text` may be a whole word (`-f/etc/shadow`, `--x=~/.aws`). */
+export function secretIn(text: string): string | null {
+  const segments = text.split('/').filter((s) => s !== '' && s !== '.');
+  // /proc and /dev: process environments and memory, raw disks and terminals (bar /dev/null)
+  const absolute = text.replace(/^[^/]*?(?=\/)/, '');
+  if (/^\/+(proc|dev)(\/|$)/.test(absolute) && !/^\/+dev\/+null$/.test(absolute)) return absolute;
+  // spelled with `.` or `..` (redteam3: `/./dev/sda`, `/etc/default/../shadow`): read the segments
+  // as the kernel would without symlinks too; and since a symlinked segment before a `..` moves it
+  // anywhere (`/var/run/../dev` is /dev), `proc` or `dev` after a `..` counts wherever it is
+  const up = segments.indexOf('..');
+  if (up >= 0 && segments.slice(up + 1).some((s) => s === 'proc' || s === 'dev')) return text;
+  const lexical = lexicalSegments(segments);
+  if (absolute.startsWith('/')) {
+    const normal = `/${lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.')).join('/')}`;
+    if (/^\/(proc|dev)(\/|$)/.test(normal) && normal !== '/dev/null') return normal;
+  }
+  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null);
+}
+
+/** Segments with each `..` taking away the one before it (a leading `..` is kept). */
+function lexicalSegments(segments: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of segments) {
+    if (s === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(s);
+  }
+  return out;
+}
+
+function secretInSegments(segments: readonly string[]): string | null {
+  for (let i = 0; i < segments.length; i++) {
+    for (const seq of SECRET_SEQUENCES) {
+      if (i + seq.length > segments.length) continue;
+      // the first segment may carry an attached option or `~` prefix: `-f~/.ssh` -> `.ssh` is segment 1
+      if (seq.every((s, j) => segmentMatches(segments[i + j]!, s))) return seq.join('/');
+    }
+    if (nameIsSecret(segments[i]!)) return segments[i]!;
+  }
+  return null;
+}
+
+/** Joins a relative word onto the directory a script `cd`-ed into (posix, no I/O), so `cd /etc && cat shadow` is `/etc/shadow`. */
+export function underDirectory(dir: string | null, word: string): string {
+  if (dir === null || word.startsWith('/') || word.startsWith('-')) return word;
+  return `${dir.replace(/\/+$/, '')}/${word}`;
+}
+
+/**
+ * Recursive searches rooted where secrets live: `rg token /`, `grep -r x ~`, `rg -uuu key ..` (the
+ * parent of a workspace is often $HOME). Roots: `/`, a `~` word, a path escaping upwards with `..`,
+ * or an absolute path of at most two segments (`/home/u`, `/root`, `/etc`).
+ */
+export function broadSearchRoot(word: string): boolean {
+  if (word.startsWith('-')) return false;
+  if (word === '~' || word.startsWith('~')) return true;
+  const parts = word.split('/').filter((s) => s !== '' && s !== '.');
+  let depth = 0;
+  for (const p of parts) {
+    depth += p === '..' ? -1 : 1;
+    if (depth < 0) return true;
+  }
+  // an absolute path that climbs back with `..` can land anywhere (`/usr/local/bin/../../..` is
+  // `/`, and a symlinked segment moves it elsewhere again): redclass found the count fooled by it
+  if (word.startsWith('/')) return parts.includes('..') || parts.length <= 2;
+  return false;
+}

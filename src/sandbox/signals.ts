@@ -1,0 +1,80 @@
+/**
+ * Where a signal meant for a running command goes. A bare run leads its own
+ * group (spawned `detached`), so the group is the command. Under bwrap it is not: bwrap does not
+ * forward signals (a SIGINT kills it, and `--die-with-parent` then SIGKILLs the command, which never
+ * gets to clean up), and `--new-session` puts the sandbox's init and the command in a session of
+ * their own. So the signal goes to every group below bwrap's that holds a descendant of it; the
+ * sandbox's init (PID 1 of its namespace) ignores signals it has no handler for, the command gets
+ * them as it would from a terminal. Pure, but for `readProcesses` (reads /proc).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+}
+
+/**
+ * What to signal for the run whose spawned process is `root` (bwrap): every group below bwrap's
+ * that holds a descendant (the sandbox's `--new-session`), and each descendant still in bwrap's own
+ * group one by one (a bare run's pid namespace has no new session: signalling that group would hit
+ * bwrap too). Never bwrap itself, never warden's own group.
+ */
+export function signalTargets(root: ProcessEntry, processes: readonly ProcessEntry[], ownPgid: number): { groups: number[]; pids: number[] } {
+  const children = new Map<number, ProcessEntry[]>();
+  for (const p of processes) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p);
+    else children.set(p.ppid, [p]);
+  }
+  const groups = new Set<number>();
+  const pids: number[] = [];
+  const queue = [...(children.get(root.pid) ?? [])];
+  const seen = new Set<number>([root.pid]);
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    if (seen.has(p.pid)) continue;
+    seen.add(p.pid);
+    if (p.pgid === root.pgid) pids.push(p.pid);
+    else if (p.pgid !== ownPgid && p.pgid > 1) groups.add(p.pgid);
+    queue.push(...(children.get(p.pid) ?? []));
+  }
+  // Nothing below bwrap yet (still setting up): signalling bwrap's group ends the run the only way left.
+  if (groups.size === 0 && pids.length === 0 && root.pgid !== ownPgid) groups.add(root.pgid);
+  return { groups: [...groups], pids };
+}
+
+/** One /proc/<pid>/stat line to its pid, ppid and pgid; null when it does not parse. */
+export function parseStat(line: string): ProcessEntry | null {
+  // comm may hold spaces and parentheses: the fields after it start after the last ')'.
+  const close = line.lastIndexOf(')');
+  if (close < 0) return null;
+  const pid = Number(line.slice(0, line.indexOf(' ')));
+  const fields = line.slice(close + 2).split(' ');
+  const ppid = Number(fields[1]);
+  const pgid = Number(fields[2]);
+  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid)) return null;
+  return { pid, ppid, pgid };
+}
+
+/** Every process this user can see (Linux); empty elsewhere. */
+export function readProcesses(): ProcessEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: ProcessEntry[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const entry = parseStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
+      if (entry) out.push(entry);
+    } catch {
+      // gone since the listing
+    }
+  }
+  return out;
+}

@@ -1,0 +1,318 @@
+/**
+ * Red team, issue #13 (second round): attacks from inside real bubblewrap, as an agent's auto-approved
+ * command would run them, on what the earlier masks left open.
+ *
+ * - Rename the directory above a mount: a mount point cannot be renamed, the directory holding it
+ *   can, and the mount moves along. `mv sub sub2` under a read-only `sub/.git`, then a fresh
+ *   `sub/.git` with `core.fsmonitor`; `mv /tmp/a /tmp/b` above the workspace, then a fresh
+ *   `/tmp/a/ws/.git/hooks`; the same above the store, which moves it off its path.
+ * - The person's home inside a writable root ($HOME under a writable /tmp, the home as the
+ *   workspace): ~/.bashrc, ~/.profile, ~/.config/autostart, ~/.ssh/authorized_keys, ~/bin, ... run
+ *   later, outside any sandbox.
+ * Each attempt must fail inside the sandbox and leave the host as it was.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { runCommand } from '../../src/sandbox/runCommand.ts';
+import type { SandboxSpec } from '../../src/sandbox/types.ts';
+import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
+import type { RequestPolicy } from '../../src/events/types.ts';
+import { WARDEN } from '../support/cli.ts';
+
+let base: string;
+let n = 0;
+const fresh = (name: string) => {
+  const dir = join(base, `${name}${++n}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+const WW = (writableRoots: string[] = [], tmpWrite = false): SandboxSpec => ({ mode: 'workspace-write', writableRoots, network: false, tmpWrite });
+
+before(() => {
+  base = realpathSync(mkdtempSync(join(tmpdir(), 'warden-escape-')));
+});
+after(() => {
+  rmSync(base, { recursive: true, force: true });
+  // Never leave a planted /tmp/.git behind for the rest of the machine if the fix does not hold.
+  if (existsSync('/tmp/.git/HEAD') || existsSync('/tmp/.git/config')) rmSync('/tmp/.git', { recursive: true, force: true });
+});
+
+/** Every file below `dir`, relative, sorted: the host's view after an attack. */
+function tree(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const rel = prefix + d.name;
+    return d.isDirectory() ? [`${rel}/`, ...tree(join(dir, d.name), `${rel}/`)] : [rel];
+  }).sort();
+}
+
+test('renaming the directory above a read-only nested .git does not let a new one be planted', async () => {
+  const ws = fresh('ws');
+  mkdirSync(join(ws, 'sub', '.git', 'hooks'), { recursive: true });
+  writeFileSync(join(ws, 'sub', '.git', 'config'), '[core]\n');
+  const before = tree(ws);
+  const r = await runCommand({
+    command: ['sh', '-c', 'mv sub sub2; mkdir -p sub/.git && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > sub/.git/config; cat sub/.git/config'],
+    cwd: ws,
+    sandboxSpec: WW(),
+  });
+  assert.doesNotMatch(r.stdout, /fsmonitor/, 'a planted config was read back inside the sandbox');
+  assert.deepEqual(tree(ws), before, 'the host tree changed');
+  assert.equal(readFileSync(join(ws, 'sub', '.git', 'config'), 'utf8'), '[core]\n');
+  // writing beside it still works: the pin is read-write
+  const ok = await runCommand({ command: ['sh', '-c', 'echo x > sub/file && mkdir -p sub/d/e && echo y > sub/d/e/f'], cwd: ws, sandboxSpec: WW() });
+  assert.equal(ok.exitCode, 0, ok.stderr);
+  assert.equal(readFileSync(join(ws, 'sub', 'd', 'e', 'f'), 'utf8'), 'y\n');
+});
+
+test('renaming the directory above the workspace (inside a writable root) does not let it be replaced', async () => {
+  const outer = fresh('outer');
+  const ws = join(outer, 'a', 'ws');
+  mkdirSync(join(ws, '.git'), { recursive: true });
+  writeFileSync(join(ws, '.git', 'config'), '[core]\n');
+  const r = await runCommand({
+    command: ['sh', '-c', `mv ${q(join(outer, 'a'))} ${q(join(outer, 'b'))}; mkdir -p ${q(join(ws, '.git', 'hooks'))} && echo evil > ${q(join(ws, '.git', 'hooks', 'post-checkout'))}; echo done`],
+    cwd: ws,
+    sandboxSpec: WW([outer]),
+  });
+  assert.equal(r.stdout, 'done\n');
+  assert.ok(!existsSync(join(outer, 'b')), 'the workspace\'s parent was renamed on the host');
+  assert.deepEqual(tree(join(outer, 'a')), ['ws/', 'ws/.git/', 'ws/.git/config']);
+  // the outer root stays writable elsewhere
+  const ok = await runCommand({ command: ['sh', '-c', `echo x > ${q(join(outer, 'free'))} && mkdir ${q(join(outer, 'a', 'new'))}`], cwd: ws, sandboxSpec: WW([outer]) });
+  assert.equal(ok.exitCode, 0, ok.stderr);
+});
+
+/** `warden exec` as an agent's command reaches it: default workspace-write, /tmp writable. */
+function wardenExec(script: string, opts: { cwd: string; home: string; store: string }) {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: opts.home, WARDEN_LOG: 'silent' };
+  delete env.XDG_CONFIG_HOME;
+  delete env.XDG_DATA_HOME;
+  delete env.XDG_STATE_HOME;
+  delete env.WARDEN_STORE;
+  // --approval never: a denial goes back to the "agent" (nobody is here to ask).
+  return spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', opts.store, '--', 'sh', '-c', script], {
+    cwd: opts.cwd,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+test('warden exec: renaming the store\'s directory (in a writable /tmp) fails; the store stays where it is and verifies', () => {
+  const top = fresh('st');
+  const ws = join(top, 'ws');
+  const home = join(top, 'home');
+  mkdirSync(ws);
+  mkdirSync(home);
+  const store = join(top, 'db', 'events.db');
+  mkdirSync(join(top, 'db'));
+  const first = wardenExec('true', { cwd: ws, home, store });
+  assert.equal(first.status, 0, first.stderr);
+  const r = wardenExec(`mv ${q(join(top, 'db'))} ${q(join(top, 'db2'))}; mv ${q(top)} ${q(`${top}-moved`)}; mkdir -p ${q(join(top, 'db'))}; echo done`, { cwd: ws, home, store });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!existsSync(join(top, 'db2')), 'the store directory was renamed on the host');
+  assert.ok(!existsSync(`${top}-moved`), 'the directory above the store was renamed on the host');
+  const verify = spawnSync(process.execPath, [WARDEN, 'verify', '--store', store], { env: { ...process.env, WARDEN_LOG: 'silent' }, encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  const audit = spawnSync(process.execPath, [WARDEN, 'audit', '--json', '--store', store], { env: { ...process.env, WARDEN_LOG: 'silent' }, encoding: 'utf8' });
+  assert.match(audit.stdout, /db2/, 'the attempt is in the store at its own path');
+});
+
+test('a sandboxed command cannot plant /tmp/.git, which every non-repository below /tmp would use', async (t) => {
+  if (existsSync('/tmp/.git') && readdirSync('/tmp/.git').length > 0) {
+    t.skip('/tmp/.git exists with content on this machine: not a place to experiment');
+    return;
+  }
+  const ws = fresh('tg');
+  const marker = join(base, 'fsmonitor-ran');
+  const plant = [
+    'git init -q --bare /tmp/.git',
+    `git config -f /tmp/.git/config core.fsmonitor ${q(`touch ${marker}; false`)}`,
+    'git config -f /tmp/.git/config core.bare false',
+    'mkdir -p /tmp/.git/hooks && echo evil > /tmp/.git/hooks/post-checkout',
+    'echo attempted',
+  ].join('; ');
+  const r = await runCommand({ command: ['sh', '-c', plant], cwd: ws, sandboxSpec: WW([], true) });
+  assert.match(r.stdout, /attempted/);
+  // on the host: nothing, or the empty directory the mask leaves
+  assert.ok(!existsSync('/tmp/.git') || readdirSync('/tmp/.git').length === 0, `planted: ${existsSync('/tmp/.git') ? readdirSync('/tmp/.git').join(',') : ''}`);
+  const notRepo = fresh('plain');
+  const git = spawnSync('git', ['status'], { cwd: notRepo, encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: '' } });
+  assert.match(git.stderr, /not a git repository/, 'git below /tmp is not inside a repository');
+  assert.ok(!existsSync(marker), 'the planted fsmonitor ran on the host');
+  // a second run sees it as an existing entry and keeps it read-only
+  const again = await runCommand({ command: ['sh', '-c', 'git init -q --bare /tmp/.git 2>&1; touch /tmp/.git/x 2>&1; echo attempted'], cwd: ws, sandboxSpec: WW([], true) });
+  assert.match(again.stdout, /attempted/);
+  assert.ok(!existsSync('/tmp/.git') || readdirSync('/tmp/.git').length === 0);
+});
+
+/** What a command could plant in a home to run later, outside the sandbox. */
+const STARTUP = [
+  '.bashrc',
+  '.profile',
+  '.bash_profile',
+  '.zshenv',
+  '.gitconfig',
+  '.config/autostart/evil.desktop',
+  '.config/systemd/user/evil.service',
+  '.config/git/config',
+  '.ssh/authorized_keys',
+  '.ssh/rc',
+  '.local/bin/git',
+  'bin/ls',
+  '.pam_environment',
+  '.xprofile',
+];
+
+function plantAttempts(home: string): string {
+  return [
+    ...STARTUP.map((rel) => `mkdir -p ${q(join(home, rel, '..'))} 2>/dev/null; echo evil >> ${q(join(home, rel))} && echo PLANTED ${rel}`),
+    `mv ${q(home)} ${q(`${home}-moved`)} && echo PLANTED moved`,
+    `mv ${q(join(home, '.bashrc'))} ${q(join(home, 'x'))} && echo PLANTED renamed`,
+    'true',
+  ].join('; ');
+}
+
+// warden's own state folder: warden itself (not the command) keeps its code cache there
+// (src/cli/runBundle.ts), and every sandbox hides it. Anything else under ~/.local still counts.
+const WARDEN_STATE = /^\.local\/(state\/(warden\/.*)?)?$/;
+
+function assertHomeUnchanged(home: string, before: string[]) {
+  assert.deepEqual(tree(home).filter((p) => !WARDEN_STATE.test(p)), before, 'the home changed on the host');
+  assert.equal(readFileSync(join(home, '.bashrc'), 'utf8'), '# the person\'s own\n');
+  assert.ok(!existsSync(`${home}-moved`));
+}
+
+function makeHome(dir: string): { home: string; before: string[] } {
+  const home = join(dir, 'home');
+  mkdirSync(join(home, '.config'), { recursive: true });
+  writeFileSync(join(home, '.bashrc'), '# the person\'s own\n');
+  return { home, before: tree(home) };
+}
+
+test('warden exec: $HOME under a writable /tmp: no start-up file can be created, changed or moved; the workspace stays writable', () => {
+  const top = fresh('h');
+  const { home, before } = makeHome(top);
+  const ws = join(top, 'ws');
+  mkdirSync(ws);
+  const r = wardenExec(`${plantAttempts(home)}; echo ok > inside.txt; echo ok > ${q(join(top, 'tmp-beside.txt'))}`, { cwd: ws, home, store: join(top, 's', 'events.db') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /PLANTED/, r.stdout);
+  assertHomeUnchanged(home, before);
+  assert.equal(readFileSync(join(ws, 'inside.txt'), 'utf8'), 'ok\n');
+  assert.equal(readFileSync(join(top, 'tmp-beside.txt'), 'utf8'), 'ok\n', '/tmp itself stays writable');
+});
+
+test('warden exec: a project below a $HOME that lies in a writable root stays writable, the home around it does not', () => {
+  const top = fresh('hp');
+  const { home, before } = makeHome(top);
+  const ws = join(home, 'proj');
+  mkdirSync(ws);
+  const r = wardenExec(`${plantAttempts(home)}; mkdir -p src && echo ok > src/a.txt`, { cwd: ws, home, store: join(top, 's', 'events.db') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /PLANTED/, r.stdout);
+  assert.equal(readFileSync(join(ws, 'src', 'a.txt'), 'utf8'), 'ok\n');
+  assertHomeUnchanged(home, [...before, 'proj/', 'proj/src/', 'proj/src/a.txt'].sort());
+});
+
+test('the home as the workspace is read-only: nothing is planted, and a write there is a denial (it can be escalated)', async () => {
+  const top = fresh('hw');
+  const { home, before } = makeHome(top);
+  const r = await runCommand({ command: ['sh', '-c', plantAttempts(home)], cwd: home, sandboxSpec: WW([], true), env: { ...process.env, HOME: home } });
+  assert.doesNotMatch(r.stdout, /PLANTED/, r.stdout);
+  assertHomeUnchanged(home, before);
+  const w = await runCommand({ command: ['sh', '-c', 'echo x > notes.txt'], cwd: home, sandboxSpec: WW(), env: { ...process.env, HOME: home } });
+  assert.notEqual(w.exitCode, 0);
+  assert.equal(w.denial.denied, true, w.stderr);
+  assert.match(w.denial.what ?? '', /^write to a read-only path: .*notes\.txt$/);
+  // warden's own $HOME counts even when the command is handed another one
+  const other = await runCommand({ command: ['sh', '-c', `echo evil >> ${q(join(home, '.profile'))}`], cwd: home, sandboxSpec: WW(), env: { ...process.env, HOME: '/nonexistent' } });
+  assert.notEqual(other.exitCode, 0);
+  assert.ok(!existsSync(join(home, '.profile')));
+});
+
+test('a patch into a $HOME that lies in a writable root asks; one into a project below it does not', () => {
+  const top = fresh('hpatch');
+  const { home } = makeHome(top);
+  const ws = join(home, 'proj');
+  mkdirSync(ws);
+  const saved = process.env.HOME;
+  process.env.HOME = home;
+  try {
+    const policy: RequestPolicy = { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: true, hidden: [] };
+    for (const rel of ['.config/autostart/evil.desktop', '.bashrc', 'bin/ls']) {
+      const c = classifyPatch({ patch: `*** Begin Patch\n*** Add File: ${join(home, rel)}\n+evil\n*** End Patch`, cwd: ws, policy, platformSandbox: 'bwrap', approvedForSession: false });
+      assert.equal(c.outcome, 'ask', `${rel}: ${c.reason}`);
+    }
+    const ok = classifyPatch({ patch: '*** Begin Patch\n*** Add File: a.txt\n+x\n*** End Patch', cwd: ws, policy, platformSandbox: 'bwrap', approvedForSession: false });
+    assert.equal(ok.outcome, 'auto-approve', ok.reason);
+  } finally {
+    process.env.HOME = saved;
+  }
+});
+
+test('a writable directory swapped for a symlink after planning is not bound: the run does not start, the home stays untouched', async () => {
+  // What a concurrent sandboxed command could do between the plan and bwrap's mounts, done here
+  // deterministically: plan (paths), swap ws/y for a symlink to a home, then open the binds.
+  const ws = fresh('race');
+  const { home, before } = makeHome(fresh('racehome'));
+  mkdirSync(join(ws, 'y', '.git'), { recursive: true });
+  const { buildBwrapArgs } = await import('../../src/sandbox/bwrapArgs.ts');
+  const { nodeFsProbe } = await import('../../src/sandbox/writableRoots.ts');
+  const { openBindFds } = await import('../../src/sandbox/runCommand.ts');
+  const plan = buildBwrapArgs({ spec: WW(), cwd: ws, command: ['true'], env: {}, probe: nodeFsProbe, bindFdBase: 5 });
+  assert.ok(plan.rwBinds.includes(join(ws, 'y')), 'ws/y is pinned (it holds a .git)');
+  assert.ok(plan.args.includes('--bind-fd'));
+  const { renameSync, symlinkSync } = await import('node:fs');
+  renameSync(join(ws, 'y'), join(ws, 'y-real'));
+  // relative: bwrap resolves the destination inside its new root, where a relative link still leads home
+  symlinkSync(relative(ws, home), join(ws, 'y'));
+  const opened = openBindFds(plan.rwBinds);
+  assert.equal(opened.changed, join(ws, 'y'));
+  assert.deepEqual(opened.fds, []);
+  // by path, bwrap would have bound the home read-write: what the fds prevent
+  const byPath = spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--bind', join(ws, 'y'), join(ws, 'y'), 'sh', '-c', `echo evil >> ${q(join(home, '.bashrc'))} && echo WROTE`], { encoding: 'utf8' });
+  assert.match(byPath.stdout, /WROTE/, 'the swap does redirect a bind by path');
+  writeFileSync(join(home, '.bashrc'), '# the person\'s own\n');
+  assertHomeUnchanged(home, before);
+  // and one that did not change opens, and binds the planned directory
+  renameSync(join(ws, 'y'), join(ws, 'y-link'));
+  renameSync(join(ws, 'y-real'), join(ws, 'y'));
+  const ok = openBindFds(plan.rwBinds);
+  assert.equal(ok.changed, null);
+  const { closeSync } = await import('node:fs');
+  for (const fd of ok.fds) closeSync(fd);
+  const run = await runCommand({ command: ['sh', '-c', 'echo x > y/file && ls /proc/self/fd | wc -l'], cwd: ws, sandboxSpec: WW() });
+  assert.equal(run.exitCode, 0, run.stderr);
+  assert.ok(Number(run.stdout.trim()) <= 6, `the command inherited bind fds: ${run.stdout}`);
+  assert.equal(readFileSync(join(ws, 'y', 'file'), 'utf8'), 'x\n');
+});
+
+test('an fd the caller left open reaches no command: warden closes what it inherits without close-on-exec, as sudo does', () => {
+  const top = fresh('fd');
+  const ws = join(top, 'ws');
+  mkdirSync(ws);
+  const outside = join(top, 'outside.txt');
+  writeFileSync(outside, '');
+  const fd = openSync(outside, 'a');
+  try {
+    for (const sandbox of ['workspace-write', 'danger-full-access']) {
+      const r = spawnSync(
+        process.execPath,
+        [WARDEN, 'exec', '--approval', 'never', '--sandbox', sandbox, '--store', join(top, 's', 'events.db'), '--', 'sh', '-c', 'echo escaped > /proc/$$/fd/60; [ -e /proc/$$/fd/60 ] && echo fd60 is open; true'],
+        // at 60: the low fds are overwritten by the ones warden passes bwrap (info, seccomp, binds)
+        { cwd: ws, stdio: ['ignore', 'pipe', 'pipe', ...Array(57).fill('ignore'), fd], encoding: 'utf8', env: { ...process.env, WARDEN_LOG: 'silent' }, timeout: 120_000 },
+      );
+      assert.equal(readFileSync(outside, 'utf8'), '', `${sandbox}: the command wrote through the inherited fd`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /fd60 is open/, `${sandbox}: fd 60 reached the command`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+});
