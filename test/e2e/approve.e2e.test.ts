@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { quote } from 'shell-quote';
+import { onTerminalArgs } from '../support/cli.ts';
 import { eventually } from '../support/eventually.ts';
 import { keepsStreamRules } from '../support/streamRules.ts';
 
@@ -34,7 +34,7 @@ const warden = (env: Env, args: string[]) =>
 
 /** `cmd` on a pseudo-terminal; keys written to the returned child's stdin reach it as typed. */
 function onPty(env: Env, argv: string[]): ChildProcess & { exited: Promise<number | null>; output: () => string } {
-  const child = spawn('script', ['-qfec', quote(argv), '/dev/null'], {
+  const child = spawn('script', onTerminalArgs(argv), {
     cwd: env.dir,
     env: { ...process.env, WARDEN_SESSION: 'approve-e2e', WARDEN_STORE: env.store },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -11,8 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { quote } from 'shell-quote';
-import { WARDEN, warden, wardenOnTerminal } from '../support/cli.ts';
+import { WARDEN, onTerminalArgs, warden, wardenOnTerminal } from '../support/cli.ts';
 
 interface Row {
   request_id: string;
@@ -70,7 +69,7 @@ describe('warden audit', () => {
     assert.equal(aborted.prompts, 1, aborted.screen);
     assert.equal(approved.code, 0, approved.screen);
     // one left waiting on a terminal nobody answers
-    waiting = spawn('script', ['-qfec', quote([process.execPath, WARDEN, 'exec', '--session', 'a-wait', '--approval', 'untrusted', '--', 'touch', 'waits']), '/dev/null'], {
+    waiting = spawn('script', onTerminalArgs([process.execPath, WARDEN, 'exec', '--session', 'a-wait', '--approval', 'untrusted', '--', 'touch', 'waits']), {
       cwd: work,
       env: { ...process.env, WARDEN_LOG: 'silent', WARDEN_STORE: store },
       stdio: ['pipe', 'pipe', 'pipe'],

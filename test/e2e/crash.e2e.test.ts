@@ -13,13 +13,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quote } from 'shell-quote';
 import { createSqliteEventStore } from '../../src/events/sqliteEventStore.ts';
 import { decideOutOfBand } from '../../src/requests/outOfBandDecision.ts';
 import { replayAll } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { isApproving } from '../../src/policy.ts';
+import { onTerminalArgs } from '../support/cli.ts';
 import { pool } from '../support/pool.ts';
 
 const WARDEN = join(import.meta.dirname, '../../bin/warden.js');
@@ -168,7 +168,7 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
     await gone;
     return child.signalCode === 'SIGKILL' ? `killed ${point}` : 'finished';
   }
-  const child = spawn('script', ['-qfec', quote([process.execPath, ...args]), '/dev/null'], { cwd: ctx.dir, env: env(ctx), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', onTerminalArgs([process.execPath, ...args]), { cwd: ctx.dir, env: env(ctx), stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.on('exit', (code, signal) => (output += `[script exited ${code} ${signal}]`));

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { quote } from 'shell-quote';
-import { WARDEN, auditRows, warden } from '../support/cli.ts';
+import { WARDEN, auditRows, onTerminalArgs, warden } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
 
 function workspace() {
@@ -261,7 +260,7 @@ test('without a terminal, a decision made with `warden approve` while exec waits
 
 /** warden under a pseudo-terminal; `type` writes what a person types. */
 function onTerminal(args: string[], cwd: string) {
-  const child = spawn('script', ['-qfec', quote([process.execPath, WARDEN, ...args]), '/dev/null'], {
+  const child = spawn('script', onTerminalArgs([process.execPath, WARDEN, ...args]), {
     cwd,
     env: { ...process.env, WARDEN_LOG: 'silent' },
     stdio: ['pipe', 'pipe', 'pipe'],

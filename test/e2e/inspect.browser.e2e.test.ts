@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { approvalMachine } from '../../src/machines/approval.machine.ts';
 import { STATE_LABELS, TRANSITION_LABELS } from '../../src/present/labels.ts';
+import { onTerminalArgs } from '../support/cli.ts';
 import { RawClient } from './mcp.harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -238,8 +239,8 @@ describe('warden inspect in a real browser', () => {
     await page.goto(url);
     await page.waitForSelector('body[data-ready="true"]');
     // `warden exec` asks only on a terminal: give it one with script(1); nobody types into it.
-    const cmd = `${process.execPath} ${WARDEN} exec --store ${storePath} --session pending-e2e --approval untrusted --decision-timeout 60 -- touch x`;
-    const exec = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: work, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = [process.execPath, WARDEN, 'exec', '--store', storePath, '--session', 'pending-e2e', '--approval', 'untrusted', '--decision-timeout', '60', '--', 'touch', 'x'];
+    const exec = spawn('script', onTerminalArgs(argv), { cwd: work, env, stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(exec);
     let out = '';
     exec.stdout!.on('data', (c) => (out += c));

@@ -19,6 +19,7 @@ import { quote } from 'shell-quote';
 import { openStore } from '../../src/events/openStore.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { createTempDatabase } from '../contract/fixtures/pgDatabase.ts';
+import { onTerminalArgs } from '../support/cli.ts';
 import { keepsStreamRules } from '../support/streamRules.ts';
 import { WARDEN_BIN, eventually, startServer, type RawClient, type Workspace } from './mcp.harness.ts';
 
@@ -309,7 +310,7 @@ test('self-approval through the interactive warden approve on a terminal the age
     const call1 = client.call('shell', { command: ['touch', s.victim], workdir: s.ws, with_escalated_permissions: true });
     const asked = await eventually(async () => (await readAll(s.storeAt)).find((e) => e.type === 'DecisionRequested'), 20_000, 'call 1 to wait');
     // keys as a person would type them: 1 opens the first request, y approves it, q quits
-    const view = quote(['script', '-qfec', `${W} approve --store ${quote([s.storeAt])}`, '/dev/null']);
+    const view = quote(['script', ...onTerminalArgs([process.execPath, WARDEN_BIN, 'approve', '--store', s.storeAt])]);
     const keys = `(sleep 2; printf 1; sleep 1; printf y; sleep 2; printf q) | ${view}`;
     const call2 = await client.call('shell', { command: ['bash', '-lc', `${keys} || true`], workdir: s.ws, timeout_ms: 30_000 });
     assert.match(text(call2), /cannot decide: not recorded/, text(call2));

@@ -9,6 +9,16 @@ import { quote } from 'shell-quote';
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const WARDEN = resolve(REPO, 'bin', 'warden.js');
 
+/**
+ * util-linux `script` arguments that run `argv` under a pseudo-terminal. script hands its command
+ * to `$SHELL -c`; dash (Debian's /bin/sh, and what script falls back to when SHELL is unset, as in
+ * CI) stays as the parent instead of exec'ing, sits in the terminal's foreground group, and dies
+ * of the Ctrl-C meant for warden. `exec` makes the terminal's process warden under every shell.
+ */
+export function onTerminalArgs(argv: readonly string[]): string[] {
+  return ['-qfec', `exec ${quote([...argv])}`, '/dev/null'];
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -36,8 +46,7 @@ export function wardenOnTerminal(
   opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<{ code: number | null; screen: string; prompts: number }> {
   return new Promise((resolvePromise, reject) => {
-    const command = quote([process.execPath, WARDEN, ...args]);
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    const child = spawn('script', onTerminalArgs([process.execPath, WARDEN, ...args]), {
       cwd: opts.cwd,
       env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
