@@ -97,6 +97,22 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '/root/.terraformrc'], safe: false, why: "Terraform's token file" },
   { argv: ['head', 'infra/terraform.tfstate'], safe: false, why: 'Terraform state holds every secret a plan read' },
   { argv: ['cat', '/etc/NetworkManager/system-connections/home.nmconnection'], safe: false, why: 'saved Wi-Fi keys' },
+  // redclass: an attached option value names a secret with no directory (file -f prints each line as a name it cannot open)
+  { argv: ['file', '-f.env'], safe: false, why: 'file -f: every line of .env printed as a missing name' },
+  { argv: ['file', '-fid_rsa'], safe: false, why: 'the private key, line by line' },
+  { argv: ['file', '--files-from=.env.local'], safe: false, why: 'long form, attached' },
+  { argv: ['wc', '--files0-from=.env'], safe: false, why: 'wc quotes the one NUL-free "name" it cannot open: the whole file' },
+  { argv: ['file', '-m.env', 'x'], safe: false, why: "libmagic's warnings quote the magic file's lines" },
+  { argv: ['rg', '-f.env', 'x'], safe: false, why: "rg's regex errors quote the pattern file's lines" },
+  { argv: ['git', 'log', '-O.env'], safe: false, why: 'a value attached to a git option' },
+  { argv: ['grep', '-rf.env', 'x', 'src'], safe: false, why: 'the value after a short group' },
+  // redclass: a cd that fails leaves the shell where it was; `cd -` and zsh's two-operand cd go where warden cannot follow
+  { argv: ['bash', '-lc', 'cd /etc; cd /nonexistent; cat shadow'], safe: false, why: 'the second cd fails: cat reads /etc/shadow' },
+  { argv: ['bash', '-lc', 'cd /etc && cd /nope || cat shadow'], safe: false, why: '|| runs after the failed cd' },
+  { argv: ['bash', '-lc', 'cd src; cd ..; grep -r key'], safe: false, why: 'if cd src fails, cd .. goes to the parent' },
+  { argv: ['bash', '-lc', 'cd /etc && cd /tmp && cd - && cat shadow'], safe: false, why: 'cd - goes back to /etc' },
+  { argv: ['zsh', '-lc', 'cd work .config && cat gh/hosts.yml'], safe: false, why: "zsh's cd OLD NEW: /home/u/work becomes /home/u/.config" },
+  { argv: ['bash', '-lc', 'cd src; cd lib; cat x.ts'], safe: true, why: 'every place the script may be is inside the workspace' },
   // what stays known-safe
   { argv: ['cat', 'src/main.ts'], safe: true, why: 'a workspace file' },
   { argv: ['cat', '/dev/null'], safe: true, why: '/dev/null is empty' },
