@@ -81,6 +81,8 @@ interface Invocation {
   rwBinds?: string[];
   /** The decoy's fd once per hidden file, passed after the read-write binds' fds (bwrapArgs `decoyFds`). */
   decoyFds?: number[];
+  /** Why the run must not start at all (a hidden file the masks cannot cover); spawnAndWait fails it. */
+  refused?: string;
 }
 
 /**
@@ -232,7 +234,11 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     // so the first run to finish does not remove it from under the second.
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
     const hidden = [...plan.hides.dirs, ...plan.hides.files];
-    return { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    const inv: Invocation = { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    const linked = plan.hides.linked[0];
+    // Fail closed: the file's other name would show it unmasked (hiddenPaths.ts linkedElsewhere).
+    if (linked !== undefined) inv.refused = `sandbox set-up failed: the hidden file ${linked.path} has ${linked.links} names (hard links); a name the hidden list does not give it would show its contents to the command. Remove the other link, or hide it too (--hide)`;
+    return inv;
   }
   const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, rootsEnv, nodeFsProbe), req.command);
   return { sandboxType: 'seatbelt', containment: 'sandbox', file: argv[0]!, args: argv.slice(1), env: env2, masks: [], infoFd: false, seccomp: null, hidden: spec.hidden ?? [] };
@@ -453,6 +459,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
   const started = performance.now();
+  if (inv.refused !== undefined) return failed(inv.sandboxType, started, inv.refused);
   takeMasks(inv.masks);
 
   let child: ChildProcess;
