@@ -31,24 +31,34 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // system secrets
   'etc/shadow', 'etc/gshadow', 'etc/shadow-', 'etc/gshadow-', 'etc/sudoers', 'etc/sudoers.d', 'etc/ssl/private',
   'etc/security/opasswd', 'run/secrets', 'var/run/secrets', 'etc/ssh', 'etc/krb5.keytab',
+  // redclass: the BSD/macOS shadow file, saved Wi-Fi and VPN keys, PPP secrets, Terraform's token file
+  'etc/master.passwd', 'etc/spwd.db', 'etc/NetworkManager/system-connections', 'etc/wpa_supplicant', 'etc/ppp/chap-secrets',
+  'etc/ppp/pap-secrets', '.terraformrc',
 ].map((s) => s.split('/'));
 
 /** File names that hold keys or tokens wherever they are (`cat deploy/id_rsa`, `cat .env`). */
 const SECRET_NAMES: readonly RegExp[] = [
   /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/, // ssh private keys (the .pub half is public)
   /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
-  /^\.env(\..*)?$/, // dotenv files hold API keys; .env.example is asked about too (fail closed)
+  /^\.env(rc)?(\..*)?$/, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
   /^\.?credentials(\..*)?$/i,
   /^environ$/, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
   /^(secring|trustdb|pubring)\.(gpg|kbx)$/,
   /^\.htpasswd$/,
   /^kubeconfig$/i,
+  // redclass: histories and editor state hold typed tokens; Kerberos ticket caches and X11 cookies
+  // are credentials; Terraform state holds every secret a plan read
+  /^\.(.+_history|zhistory|histfile|lesshst|viminfo)$/,
+  /^krb5cc_/,
+  /^\.(X|ICE)authority$/,
+  /\.tfstate(\.backup)?$/,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
 const PROBE_NAMES: readonly string[] = [
   ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
-  'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', 'credentials', 'environ', 'shadow', 'proc', 'dev',
+  'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', '.envrc', 'credentials', 'environ', 'shadow', 'proc', 'dev',
+  '.zhistory', '.node_repl_history', 'krb5cc_0', '.Xauthority', 'x.tfstate',
 ];
 
 const GLOB = /[*?[]/;
@@ -94,13 +104,24 @@ export function secretIn(text: string): string | null {
   // as the kernel would without symlinks too; and since a symlinked segment before a `..` moves it
   // anywhere (`/var/run/../dev` is /dev), `proc` or `dev` after a `..` counts wherever it is
   const up = segments.indexOf('..');
-  if (up >= 0 && segments.slice(up + 1).some((s) => s === 'proc' || s === 'dev')) return text;
+  if (up >= 0 && segments.slice(up + 1).some(mayBeProcOrDev)) return text;
   const lexical = lexicalSegments(segments);
   if (absolute.startsWith('/')) {
-    const normal = `/${lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.')).join('/')}`;
+    // (`src/pro?` is relative: only an option or `NAME=` prefix is stripped for the glob reading)
+    const prefix = text.slice(0, text.length - absolute.length);
+    const rooted = prefix === '' || prefix.startsWith('-') || prefix.includes('=');
+    const normalSegments = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
+    const normal = `/${normalSegments.join('/')}`;
+    // redclass: a glob for the first segment (`/pro?/self/mem`, `/d?v/sda`, `/*/self/fd/0`) reaches them too
     if (/^\/(proc|dev)(\/|$)/.test(normal) && normal !== '/dev/null') return normal;
+    if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
   return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null);
+}
+
+/** A path segment that is, or as a glob could match, `proc` or `dev`. */
+function mayBeProcOrDev(segment: string): boolean {
+  return segmentMatches(segment, 'proc') || segmentMatches(segment, 'dev');
 }
 
 /** Segments with each `..` taking away the one before it (a leading `..` is kept). */
