@@ -186,7 +186,7 @@ function gitGlobRegex(pattern: string): RegExp {
  * apply: the word reaches git unexpanded). So every text after a colon is read as a path, its
  * magic taken off, with any case, and as a glob against the names a repository may hold: `git
  * show :0:.env`, `git log -p -- '*env'`, `git log -p -- ':(icase).ENV'` printed the dotenv
- * (redclass). A glob whose literal directory holds anything (`config/*`) may reach `config/.env`.
+ * (redclass).
  */
 export function secretInGitWord(word: string): string | null {
   const texts = [word];
@@ -197,9 +197,10 @@ export function secretInGitWord(word: string): string | null {
     if (found !== null) return found;
     if (!GLOB.test(path)) continue;
     const glob = gitGlobRegex(path);
-    const wild = path.search(GLOB);
-    const directory = path.slice(0, path.lastIndexOf('/', wild) + 1);
-    const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`));
+    // in the literal text's directory, or deeper where a wildcard crosses `/` (`conf*` is config/.env)
+    const literal = path.slice(0, path.search(GLOB));
+    const directory = literal.slice(0, literal.lastIndexOf('/') + 1);
+    const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
     if (probe !== undefined) return probe;
   }
   return null;
