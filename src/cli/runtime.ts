@@ -49,11 +49,8 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const sandbox = opts.platformSandbox ?? (await startSandboxDetection()).type;
   const rules = createRuleBook(opts.rulesPath);
   const classifier: Classifier = {
-    // Loaded before the first exec verdict, whatever the argv: a verdict must not depend on
-    // whether an earlier request loaded the grammar (the danger scan reads wrapped scripts too).
-    prepare: async (request) => {
-      if (request.kind === 'exec') await loadShellGrammar();
-    },
+    // On demand: only a verdict that reads a script needs it (effects.ts asks such a verdict again).
+    loadGrammar: loadShellGrammar,
     exec: (input) => classifyExec(input, rules.current()),
     patch: (input) => classifyPatch(input),
   };

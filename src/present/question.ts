@@ -14,6 +14,7 @@ import { cutDiff, diffStat, patchDiff, type DiffLine, type PatchDiff } from '../
 import { commandText, fileChangeText } from './text.ts';
 import { isSubcommandPrefix } from '../safety/ruleMatch.ts';
 import { isDangerousCommand } from '../safety/dangerous.ts';
+import { ShellGrammarNotLoadedError } from '../safety/shellParse.ts';
 
 type Classification = EventData<'Classified'>;
 
@@ -174,7 +175,15 @@ function choiceLabel(decision: Decision, f: QuestionFacts): string {
  * sentence when none is (the danger sits deeper, in a nested script).
  */
 function dangerDetail(c: Classification | null): string | null {
-  const parts = (c?.commands ?? []).filter((argv) => isDangerousCommand(argv)).map((argv) => `\`${commandText(argv)}\``);
+  let parts: string[];
+  try {
+    parts = (c?.commands ?? []).filter((argv) => isDangerousCommand(argv)).map((argv) => `\`${commandText(argv)}\``);
+  } catch (error) {
+    // `warden approve` and the inspector show questions without loading the shell grammar: a
+    // part with a script inside then gets the classifier's own sentence
+    if (!(error instanceof ShellGrammarNotLoadedError)) throw error;
+    parts = [];
+  }
   if (parts.length === 0) return c?.reason ?? null;
   return `${parts.slice(0, 3).join(', ')}${parts.length > 3 ? ` and ${parts.length - 3} more` : ''} might destroy data or history`;
 }

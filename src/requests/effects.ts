@@ -16,10 +16,14 @@ import { knownSafeRunArgv } from '../safety/programs/gitHardening.ts';
 import { commandEnv, programLocatorFor } from './programLocator.ts';
 import { messageOf } from '../errors.ts';
 import { patchConversation, requireApplier } from '../safety/patch/applyPatchCommand.ts';
+import { ShellGrammarNotLoadedError } from '../safety/shellParse.ts';
 
 export interface Classifier {
-  /** Loads what classifying this request needs (the shell grammar is only loaded for shell scripts). */
-  prepare?(request: ApprovalRequest): Promise<void>;
+  /**
+   * Loads the shell grammar, when a verdict threw ShellGrammarNotLoadedError (it reads the grammar
+   * only for a script, and throws rather than guess without it); the verdict is then asked again.
+   */
+  loadGrammar?(): Promise<void>;
   exec(input: ExecClassificationInput): Classification;
   patch(input: PatchClassificationInput): Classification;
 }
@@ -49,9 +53,19 @@ export interface EffectDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Fail closed: a classifier that throws (a bug) makes the request ask, never run. */
-function safely(classify: () => Classification, platformSandbox: SandboxType): Classification {
+/**
+ * Fail closed: a classifier that throws (a bug, or a grammar that would not load) makes the
+ * request ask, never run. A verdict that needs the grammar before it is loaded is asked again once
+ * it is: the same pure verdict, which cannot depend on the load since the first try never read it.
+ */
+async function safely(classify: () => Classification, platformSandbox: SandboxType, loadGrammar?: () => Promise<void>): Promise<Classification> {
   try {
+    try {
+      return classify();
+    } catch (error) {
+      if (!(error instanceof ShellGrammarNotLoadedError) || loadGrammar === undefined) throw error;
+    }
+    await loadGrammar();
     return classify();
   } catch (error) {
     return {
@@ -165,7 +179,6 @@ export function createEffects(deps: EffectDeps): RequestEffects {
   };
 
   async function classifyOnly({ sessionId, request }: { sessionId: string; request: ApprovalRequest }, session: SessionEvents): Promise<Classification> {
-    await deps.classifier.prepare?.(request);
     const approvedForSession = await deps.approvedForSession(sessionId, requestKey(request), session);
     if (request.kind === 'patch') {
       return safely(
@@ -178,6 +191,7 @@ export function createEffects(deps: EffectDeps): RequestEffects {
             approvedForSession,
           }),
         deps.platformSandbox,
+        deps.classifier.loadGrammar,
       );
     }
     return safely(
@@ -193,6 +207,7 @@ export function createEffects(deps: EffectDeps): RequestEffects {
           ...(request.origin?.runner === 'client' ? { clientRuns: true } : {}),
         }),
       deps.platformSandbox,
+      deps.classifier.loadGrammar,
     );
   }
 }

@@ -5,9 +5,10 @@
  * One deliberate deviation: an `allow` rule does not auto-approve a dangerous command (it falls
  * through to the dangerous step), so a stored prefix never silently covers `--force` variants.
  * Pure and total: it never throws; an internal failure becomes `ask` (or `reject` under `never`).
- * The shell grammar must be loaded (`await loadShellGrammar()`) before the first call; before it,
- * classifyExec throws ShellGrammarNotLoadedError (for every argv, so no verdict ever depends on
- * whether an earlier request loaded it).
+ * The shell grammar is loaded on demand: a verdict that reads a script before it is loaded throws
+ * ShellGrammarNotLoadedError (it never guesses), and the caller loads it and asks again. So no
+ * verdict depends on whether an earlier request loaded it: one that returned without throwing never
+ * read it. A plain argv (`true`, `git status`) then costs no grammar load (~25 ms of start-up).
  */
 import { posix } from 'node:path';
 import type { SandboxType } from '../policy.ts';
@@ -20,7 +21,7 @@ import { findGitSubcommand } from './programs/git.ts';
 import { type RuleSet, type RuleVerdict, type PrefixRule, SUBCOMMAND_TOOLS, declinedAllowRules, isGroupSubcommand, matchRules, stricterDecision } from './ruleMatch.ts';
 import { findRiskyWord } from './programs/riskyOptions.ts';
 import { gitHardeningEnv } from './programs/gitHardening.ts';
-import { ShellGrammarNotLoadedError, deepScanScript, parseWordOnlyScript, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
+import { ShellGrammarNotLoadedError, deepScanScript, parseWordOnlyScript, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 import { messageOf } from '../errors.ts';
 
 export { isKnownSafeCommand } from './knownSafe.ts';
@@ -28,11 +29,10 @@ export { isDangerousCommand } from './dangerous.ts';
 
 /** Classifies one exec request (pure, total). */
 export function classifyExec(input: ExecClassificationInput, rules: RuleSet): Classification {
-  requireShellGrammar();
   try {
     return verdictFor(input, rules);
   } catch (error) {
-    // a bug in wiring, not in the input: the caller must load the grammar, never get a guess
+    // not a failure of this input: the caller loads the grammar and asks again, never gets a guess
     if (error instanceof ShellGrammarNotLoadedError) throw error;
     const never = input?.policy?.approval === 'never';
     return {

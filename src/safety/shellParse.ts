@@ -91,9 +91,10 @@ export function initShellParser(): Promise<void> {
 }
 
 /**
- * The one init every classification entry point awaits (classify, exec, serve, hooks) before its
- * first verdict, whatever the command looks like: verdicts must not depend on whether an earlier
- * request happened to load the grammar. I/O once; safe to call many times.
+ * Loads the grammar: before the first verdict in `classify` and `explain` (they read many
+ * commands), on demand for a request (src/requests/effects.ts asks a verdict again once it is
+ * loaded, after the verdict threw ShellGrammarNotLoadedError: verdicts never depend on whether an
+ * earlier request loaded it). I/O once; safe to call many times.
  */
 export function loadShellGrammar(): Promise<void> {
   return initShellParser();

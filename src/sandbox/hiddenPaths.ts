@@ -13,6 +13,12 @@
  * of an empty mode-000 decoy file (reads fail with EACCES, writes with EROFS, rm/mv with EBUSY). Only
  * paths that exist are masked (stat is cheap, a mount is not); a missing one has nothing to leak. A
  * symlink is followed: what must be hidden is the file it reaches.
+ *
+ * A mask covers a path, not a file: a hard link to a hidden file is another path to the same bytes,
+ * and nothing covers it (red team: `ln ~/.aws/credentials ws/x` made by anyone before the run, then a
+ * sandboxed `cat x`). The kernel cannot list a file's other names, but it counts them, so a hidden
+ * file with more names than the hidden list gives it is reported (`linked`) and runCommand refuses
+ * the run (fail closed) until the link is gone or hidden too.
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FsProbe } from './writableRoots.ts';
@@ -122,6 +128,12 @@ export interface HidePlan {
   files: string[];
   /** Hidden paths that could not be hidden, and why (they hold the working directory or a writable root). */
   notHidden: Array<{ path: string; reason: string }>;
+  /**
+   * Hidden files, and regular files directly in hidden directories, with hard links outside the
+   * hidden list: another name reaches their bytes unmasked (see the header). Files deeper in a hidden
+   * directory are not looked at (a browser profile holds thousands; a run stats them all otherwise).
+   */
+  linked: Array<{ path: string; links: number }>;
 }
 
 /**
@@ -153,11 +165,30 @@ export function planHides(hidden: readonly string[], keep: readonly string[], pr
   // A path inside a hidden directory is covered already (and its mount point would be gone).
   const covered = (p: string) => found.some((f) => f.dir && f.path !== p && isWithin(p, f.path));
   const kept = found.filter((f) => !covered(f.path));
-  return {
-    dirs: kept.filter((f) => f.dir).map((f) => f.path),
-    files: kept.filter((f) => !f.dir).map((f) => f.path),
-    notHidden,
-  };
+  const dirs = kept.filter((f) => f.dir).map((f) => f.path);
+  const files = kept.filter((f) => !f.dir).map((f) => f.path);
+  return { dirs, files, notHidden, linked: linkedElsewhere(files, dirs, probe) };
+}
+
+/**
+ * The masked files (the hidden `files`, and the regular files directly in the hidden `dirs`) that
+ * have more names than those the masks cover: each name the list reaches counts once against the
+ * file's link count. Only files with more than one name cost more than the one lstat. Does I/O only
+ * through `probe` (none without `probe.inode`).
+ */
+function linkedElsewhere(files: readonly string[], dirs: readonly string[], probe: FsProbe): HidePlan['linked'] {
+  if (probe.inode === undefined) return [];
+  const masked = [...files];
+  for (const dir of dirs) for (const e of probe.list?.(dir) ?? []) if (e.kind === 'file') masked.push(join(dir, e.name));
+  const names = new Map<string, { path: string; links: number; covered: number }>();
+  for (const path of masked) {
+    const node = probe.inode(path);
+    if (node === null || node.links < 2) continue;
+    const seen = names.get(node.id);
+    if (seen === undefined) names.set(node.id, { path, links: node.links, covered: 1 });
+    else seen.covered++;
+  }
+  return [...names.values()].filter((n) => n.covered < n.links).map(({ path, links }) => ({ path, links }));
 }
 
 /**

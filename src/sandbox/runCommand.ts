@@ -81,6 +81,8 @@ interface Invocation {
   rwBinds?: string[];
   /** The decoy's fd once per hidden file, passed after the read-write binds' fds (bwrapArgs `decoyFds`). */
   decoyFds?: number[];
+  /** Why the run must not start at all (a hidden file the masks cannot cover); spawnAndWait fails it. */
+  refused?: string;
 }
 
 /**
@@ -123,11 +125,25 @@ export function openBindFds(paths: readonly string[]): { fds: number[]; changed:
 const PRIVATE_ENV = ['WARDEN_STORE', 'PGPASSWORD', 'PGPASSFILE', 'PGSERVICEFILE', 'PGSERVICE'];
 /** Any other variable holding a PostgreSQL URL with a password in it. */
 const URL_WITH_PASSWORD = /^postgres(ql)?:\/\/[^/@\s]*:[^/@\s]*@/i;
+/**
+ * Without any network, also every variable named like a credential (Codex's default excludes KEY,
+ * SECRET and TOKEN, and PASSWORD, CREDENTIAL) and every URL with a password in it. Red team: the
+ * agent's environment (GH_TOKEN, AWS_SECRET_ACCESS_KEY, OPENAI_API_KEY) reached every sandboxed
+ * command, so an auto-approved `env` or a test printing its config put the tokens into the agent's
+ * context, the leak the hidden paths stop for files. With no network a credential has no service to
+ * log in to, so nothing a sandboxed command does needs it; a run with the network (or allowed
+ * domains) keeps them, since a tool reaching its service may need its token.
+ */
+const CREDENTIAL_NAME = /KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL/i;
+/** Named like one and not one: git's config-by-environment names (gitHardening.ts sets them for git runs). */
+const NOT_A_CREDENTIAL = /^GIT_CONFIG_KEY_\d+$/;
+const ANY_URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
 
-export function sandboxEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function sandboxEnv(env: NodeJS.ProcessEnv, reach: { network: boolean }): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) {
     if (PRIVATE_ENV.includes(k) || (v !== undefined && URL_WITH_PASSWORD.test(v))) continue;
+    if (!reach.network && ((CREDENTIAL_NAME.test(k) && !NOT_A_CREDENTIAL.test(k)) || (v !== undefined && ANY_URL_WITH_PASSWORD.test(v)))) continue;
     out[k] = v;
   }
   return out;
@@ -192,7 +208,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
   if (found.type === 'none' || found.executable === null) {
     throw new SandboxUnavailableError(found.reason ?? 'no sandbox available on this machine');
   }
-  const env2 = sandboxEnv(env);
+  const env2 = sandboxEnv(env, { network: spec.network || spec.domains !== undefined });
   // Tell the command (and tools that care) it is sandboxed; Codex sets CODEX_SANDBOX the same way.
   env2.WARDEN_SANDBOX = found.type;
   if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
@@ -232,7 +248,11 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     // so the first run to finish does not remove it from under the second.
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
     const hidden = [...plan.hides.dirs, ...plan.hides.files];
-    return { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    const inv: Invocation = { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    const linked = plan.hides.linked[0];
+    // Fail closed: the file's other name would show it unmasked (hiddenPaths.ts linkedElsewhere).
+    if (linked !== undefined) inv.refused = `sandbox set-up failed: the hidden file ${linked.path} has ${linked.links} names (hard links); a name the hidden list does not give it would show its contents to the command. Remove the other link, or hide it too (--hide)`;
+    return inv;
   }
   const argv = seatbeltArgv(buildSeatbeltProfile(spec, req.cwd, rootsEnv, nodeFsProbe), req.command);
   return { sandboxType: 'seatbelt', containment: 'sandbox', file: argv[0]!, args: argv.slice(1), env: env2, masks: [], infoFd: false, seccomp: null, hidden: spec.hidden ?? [] };
@@ -464,6 +484,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
   const started = performance.now();
+  if (inv.refused !== undefined) return failed(inv.sandboxType, started, inv.refused);
   takeMasks(inv.masks);
 
   let child: ChildProcess;

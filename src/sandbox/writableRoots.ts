@@ -85,6 +85,11 @@ export interface FsProbe {
   readText(path: string): string | null;
   /** A directory's entries with their lstat kinds, or null; without it nothing below a root is walked. */
   list?(path: string): Array<{ name: string; kind: PathKind }> | null;
+  /**
+   * lstat of a regular file: its identity (device and inode) and how many names (hard links) it has;
+   * null for anything else or when it is gone. Without it hard links are not looked at (hiddenPaths.ts).
+   */
+  inode?(path: string): { id: string; links: number } | null;
 }
 
 export const nodeFsProbe: FsProbe = {
@@ -121,6 +126,15 @@ export const nodeFsProbe: FsProbe = {
         name: d.name,
         kind: d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'file',
       }));
+    } catch {
+      return null;
+    }
+  },
+  inode(path) {
+    try {
+      const st = lstatSync(path, { throwIfNoEntry: false, bigint: true });
+      if (st === undefined || !st.isFile()) return null;
+      return { id: `${st.dev}:${st.ino}`, links: Number(st.nlink) };
     } catch {
       return null;
     }

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
@@ -174,4 +174,74 @@ test('a PostgreSQL store URL and PG credentials never reach a sandboxed command'
   assert.equal(r.exitCode, 0, r.stderr);
   assert.ok(!r.stdout.includes('hunter2'), r.stdout);
   assert.ok(!r.stdout.includes('WARDEN_STORE'), r.stdout);
+});
+
+// ---- hard links: a mask covers a path, another name of the same file is not covered
+
+test('a hard link to a hidden file in the workspace: the run is refused before the command starts, and no link can be made from inside', async () => {
+  const top = join(base, 'links');
+  const h = join(top, 'home');
+  const ws = join(top, 'ws');
+  mkdirSync(join(h, '.aws'), { recursive: true });
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(h, '.aws', 'credentials'), `${SECRET} aws\n`);
+  writeFileSync(join(h, '.netrc'), `${SECRET} netrc\n`);
+  const list = defaultHiddenPaths({ HOME: h });
+  const spec = (extra: string[] = []): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden: [...list, ...extra] });
+  const run = (script: string, s: SandboxSpec) => runCommand({ command: ['sh', '-c', script], cwd: ws, sandboxSpec: s, env: { ...process.env, HOME: h } });
+
+  // From inside, the masked name is the decoy's mount: a link to it is refused (EXDEV or EACCES).
+  const inside = await run(`ln ${q(join(h, '.aws', 'credentials'))} made; ln ${q(join(h, '.netrc'))} made2; cat made made2; echo ran`, spec());
+  assert.equal(inside.stdout.includes(SECRET), false, inside.stdout);
+  assert.match(inside.stdout, /ran/);
+  assert.deepEqual(readdirSync(ws), []);
+
+  // Links made outside (the person, an earlier bare run): a file inside a hidden directory, and a hidden file itself.
+  for (const [secret, name] of [[join(h, '.aws', 'credentials'), 'creds'], [join(h, '.netrc'), 'netrc']] as const) {
+    linkSync(secret, join(ws, name));
+    const r = await run(`cat ${name}; touch ran-${name}`, spec());
+    assert.equal(r.stdout.includes(SECRET), false, `${name}: the secret was read through its hard link`);
+    assert.equal(r.exitCode, null, `${name}: the command ran`);
+    assert.match(r.error ?? '', new RegExp(`^sandbox set-up failed: the hidden file ${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has 2 names`));
+    assert.equal(existsSync(join(ws, `ran-${name}`)), false, `${name}: the command ran`);
+    // Hidden under both names, the run goes ahead and neither name shows the bytes.
+    const both = await run(`cat ${q(secret)}; cat ${name}`, spec([join(ws, name)]));
+    assert.equal(both.error, undefined, both.error);
+    assert.equal(both.stdout, '');
+    assert.equal(both.denial.denied, true, both.stderr);
+    rmSync(join(ws, name));
+  }
+  const clean = await run('echo ok', spec());
+  assert.equal(clean.stdout, 'ok\n', clean.error);
+});
+
+test('the agent\'s tokens in the environment: a sandboxed command without network sees none of them (real CLI); with --network it keeps them', () => {
+  const ws = join(base, 'envtokens');
+  mkdirSync(ws, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    WARDEN_LOG: 'silent',
+    GH_TOKEN: `${SECRET}-gh`,
+    AWS_SECRET_ACCESS_KEY: `${SECRET}-aws`,
+    OPENAI_API_KEY: `${SECRET}-openai`,
+    GIT_REMOTE: `https://me:${SECRET}-url@example.com/r`,
+    AWS_REGION: 'eu-west-1',
+  };
+  delete env.WARDEN_STORE;
+  const exec = (...flags: string[]) =>
+    spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', join(ws, 'events.db'), ...flags, '--', 'sh', '-c', 'env; cat /proc/self/environ | tr "\\0" "\\n"; git --version >/dev/null && echo GIT-OK'], {
+      cwd: ws,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const off = exec();
+  assert.equal(off.status, 0, off.stderr);
+  assert.ok(!off.stdout.includes(SECRET), `a token reached the command:\n${off.stdout}`);
+  assert.match(off.stdout, /^AWS_REGION=eu-west-1$/m);
+  assert.match(off.stdout, /^GIT-OK$/m);
+  const on = exec('--network');
+  assert.equal(on.status, 0, on.stderr);
+  assert.match(on.stdout, new RegExp(`^GH_TOKEN=${SECRET}-gh$`, 'm'));
 });

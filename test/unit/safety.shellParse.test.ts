@@ -2,6 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+// @ts-expect-error the red-team corpus is plain JavaScript without types
+import { CORPUS } from '../../scripts/attack/corpus.mjs';
 import {
   deepScanScript,
   loadShellGrammar,
@@ -10,26 +14,52 @@ import {
   shellScriptOf,
 } from '../../src/safety/shellParse.ts';
 
-test('before the grammar is loaded every classification throws instead of guessing', () => {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      "Promise.all([import('./src/safety/shellParse.ts'), import('./src/safety/classifyExec.ts'), import('./src/safety/ruleMatch.ts')]).then(([m, c, r]) => { " +
-        "const input = (command) => ({ command, cwd: '/', withEscalatedPermissions: false, approvedForSession: false, platformSandbox: 'bwrap', " +
-        "policy: { approval: 'on-request', sandbox: 'read-only', writableRoots: [], network: false, tmpWrite: false } }); " +
-        "for (const argv of [['ls'], ['bash', '-lc', 'ls'], ['find', '.', '-exec', 'sh', '-c', 'x', ';']]) { " +
-        "try { c.classifyExec(input(argv), r.EMPTY_RULE_SET); console.log('verdict'); } catch (e) { console.log(e.name); } } " +
-        "try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.message) } })",
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.match(r.stdout, /await loadShellGrammar\(\)/);
-  // a plain argv too: the verdict must not depend on whether an earlier request loaded the grammar
-  assert.equal(r.stdout.split('\n').filter((l) => l === 'ShellGrammarNotLoadedError').length, 3, r.stdout + r.stderr);
-  assert.doesNotMatch(r.stdout, /verdict/);
+const BENIGN = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'attack', 'benign.json'), 'utf8')) as string[][];
+
+/** Every verdict of the corpus, in a fresh process that loads the grammar first (--grammar) or never does. */
+function verdictsOf(commands: string[][], grammar: boolean): Array<{ verdict?: unknown; threw?: string }> {
+  const r = spawnSync(process.execPath, [...process.execArgv, join(import.meta.dirname, '..', 'fixtures', 'classifyCorpus.ts'), ...(grammar ? ['--grammar'] : [])], {
+    input: JSON.stringify(commands),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { verdict?: unknown; threw?: string });
+}
+
+test('the grammar is loaded on demand: a verdict without it either throws (never a guess) or is the verdict with it', () => {
+  const conformance = readFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'conformance', 'commands.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { command: string[] }).command);
+  const plain = [['true'], ['ls', '-la'], ['git', 'status'], ['cat', 'README.md'], ['npm', 'test'], ['rm', '-rf', 'x'], ['git', 'push', '--force']];
+  // scripts hide in shells, wrappers, find actions and git aliases: each must ask for the grammar
+  const scripts = [['bash', '-lc', 'ls'], ['find', '.', '-exec', 'sh', '-c', 'x', ';'], ['env', 'sh', '-c', 'rm -rf /'], ['timeout', '5', 'bash', '-c', 'ls'], ['git', '-c', 'alias.x=!rm -rf /', 'x'], ['ssh', 'host', 'rm', '-rf', '/']];
+  const commands = [...plain, ...scripts, ...conformance, ...CORPUS, ...BENIGN];
+  const without = verdictsOf(commands, false);
+  const withGrammar = verdictsOf(commands, true);
+  const configs = without.length / commands.length;
+  assert.equal(withGrammar.length, without.length);
+  let answered = 0;
+  without.forEach((got, i) => {
+    const argv = commands[Math.floor(i / configs)];
+    assert.equal(withGrammar[i]!.threw, undefined, `${JSON.stringify(argv)} threw with the grammar loaded`);
+    if (got.threw !== undefined) {
+      assert.equal(got.threw, 'ShellGrammarNotLoadedError', JSON.stringify(argv));
+      return;
+    }
+    answered += 1;
+    assert.deepEqual(got.verdict, withGrammar[i]!.verdict, `${JSON.stringify(argv)}: the verdict differs with the grammar loaded`);
+  });
+  const answeredWithout = (argv: string[]) => without.slice(commands.indexOf(argv) * configs, (commands.indexOf(argv) + 1) * configs).every((v) => v.threw === undefined);
+  for (const argv of plain) assert.ok(answeredWithout(argv), `${JSON.stringify(argv)} should not need the grammar`);
+  for (const argv of scripts) assert.ok(!answeredWithout(argv), `${JSON.stringify(argv)} reads a script: it must need the grammar`);
+  assert.ok(answered > 0);
+});
+
+test('the parsers throw before the grammar is loaded', () => {
+  const r = spawnSync(process.execPath, [...process.execArgv, '-e', "import('./src/safety/shellParse.ts').then((m) => { try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.name, e.message) } })"], { encoding: 'utf8' });
+  assert.match(r.stdout, /ShellGrammarNotLoadedError .*await loadShellGrammar\(\)/, r.stderr);
 });
 
 test('loadShellGrammar is idempotent and concurrent-safe', async () => {
