@@ -75,4 +75,6 @@ add('git', 'show', '--stdin'); add('git', 'log', '-p', '--stdin'); add('git', 'l
 sh('echo HEAD:.env | git show --stdin'); sh("echo -e '--\\n.env' | git log -p --stdin"); sh('echo :0:.env | git show --stdin');
 for (const v of ['none', 'untracked', 'dirty', 'NONE', '']) { add('git', 'status', `--ignore-submodules=${v}`); add('git', 'diff', `--ignore-submodules=${v}`); }
 add('git', 'status', '--porcelain', '--ignore-submodules=none', '-uall');
+// git diff in a script: --no-ext-diff that git reads as a path or an option's value
+for (const s of ['git diff -- --no-ext-diff', 'git diff -S --no-ext-diff', 'git diff -G --no-ext-diff HEAD', 'git diff HEAD -- x --no-ext-diff', 'git diff -O --no-ext-diff', 'git diff --relative -- --no-ext-diff', 'ls && git diff -- --no-ext-diff']) sh(s);
 export const CORPUS = A;
