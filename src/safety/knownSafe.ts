@@ -17,7 +17,7 @@ import { checkSed } from './programs/sed.ts';
 import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
-import { broadSearchRoot, secretIn, underDirectory } from './programs/secretPaths.ts';
+import { broadSearchRoot, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
@@ -122,9 +122,8 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
     const value = attachedValueOf(word);
     const valueSecret = value === null ? null : secretIn(underDirectory(directory, value));
     if (valueSecret !== null) return notSafe(word, `\`${word}\` names a secret (${valueSecret}); a known-safe read runs unsandboxed under danger-full-access`);
-    // `git show HEAD:.env` and `:.env` print the committed or staged file: its path follows the colon
-    const colon = word.indexOf(':');
-    const objectPath = name === 'git' && colon >= 0 ? secretIn(word.slice(colon + 1)) : null;
+    // `git show HEAD:.env`, `:0:.env` and `git log -p -- '*env'` print the committed or staged file
+    const objectPath = name === 'git' ? secretInGitWord(word) : null;
     if (objectPath !== null) return notSafe(word, `\`${word}\` names a secret (${objectPath}) in the repository; a known-safe read runs unsandboxed under danger-full-access`);
     const secret = secretIn(underDirectory(directory, word));
     if (secret !== null) return notSafe(word, `\`${word}\` names a secret (${secret}); a known-safe read runs unsandboxed under danger-full-access`);

@@ -146,6 +146,66 @@ function secretInSegments(segments: readonly string[]): string | null {
   return null;
 }
 
+/**
+ * Names a repository may hold that a git glob could reach: the secret file names, and the
+ * credential files a dotfiles repository commits. (Not `.docker/config.json` and the like:
+ * `git diff -- '*.json'` would then ask.)
+ */
+const GIT_PROBES: readonly string[] = [
+  ...PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n))),
+  '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.ssh/config', '.aws/credentials', '.kube/config', '.gnupg/x', '.vault-token',
+];
+
+/**
+ * A git pathspec glob as a regex: wildmatch without WM_PATHNAME or WM_PERIOD, so `*` and `?`
+ * match a leading dot and `*` crosses `/`; case-insensitive, since `:(icase)` and
+ * `--icase-pathspecs` make it so.
+ */
+function gitGlobRegex(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) out += '\\[';
+      else {
+        out += '.';
+        i = close;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`, 'i');
+}
+
+/**
+ * The secret a git word may name (pure). git reads a word as an object name (`REV:PATH`,
+ * `:N:PATH` for an index stage, `:/TEXT:PATH`) or a pathspec with magic (`:(top,icase).env`,
+ * `:!x`, `:^x`) and wildmatch globs, where `*env` matches `.env` (the shell's rules do not
+ * apply: the word reaches git unexpanded). So every text after a colon is read as a path, its
+ * magic taken off, with any case, and as a glob against the names a repository may hold: `git
+ * show :0:.env`, `git log -p -- '*env'`, `git log -p -- ':(icase).ENV'` printed the dotenv
+ * (redclass).
+ */
+export function secretInGitWord(word: string): string | null {
+  const texts = [word];
+  for (let i = word.indexOf(':'); i >= 0; i = word.indexOf(':', i + 1)) texts.push(word.slice(i + 1));
+  for (const text of texts) {
+    const path = text.replace(/^\([^)]*\)/, '').replace(/^[!^]+/, '');
+    const found = secretIn(path) ?? secretIn(path.toLowerCase());
+    if (found !== null) return found;
+    if (!GLOB.test(path)) continue;
+    const glob = gitGlobRegex(path);
+    // in the literal text's directory, or deeper where a wildcard crosses `/` (`conf*` is config/.env)
+    const literal = path.slice(0, path.search(GLOB));
+    const directory = literal.slice(0, literal.lastIndexOf('/') + 1);
+    const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
+    if (probe !== undefined) return probe;
+  }
+  return null;
+}
+
 /** Joins a relative word onto the directory a script `cd`-ed into (posix, no I/O), so `cd /etc && cat shadow` is `/etc/shadow`. */
 export function underDirectory(dir: string | null, word: string): string {
   if (dir === null || word.startsWith('/') || word.startsWith('-')) return word;
