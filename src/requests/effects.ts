@@ -15,6 +15,7 @@ import { withDriverOverrides } from './gitDrivers.ts';
 import { knownSafeRunArgv } from '../safety/programs/gitHardening.ts';
 import { commandEnv, programLocatorFor } from './programLocator.ts';
 import { messageOf } from '../errors.ts';
+import { patchConversation, requireApplier } from '../safety/patch/applyPatchCommand.ts';
 import { ShellGrammarNotLoadedError } from '../safety/shellParse.ts';
 
 export interface Classifier {
@@ -46,7 +47,7 @@ export interface EffectDeps {
    */
   networkFor?(sessionId: string, request: ApprovalRequest, session: SessionEvents): DomainLists | undefined | Promise<DomainLists | undefined>;
   run(request: CommandRun): Promise<RunResult>;
-  /** argv of the program that applies a patch read on stdin, in its cwd. */
+  /** argv of the helper a patch is applied through (applyPatchCommand.ts), in the request's cwd. */
   patchCommand: string[];
   decide: RequestEffects['decide'];
   env?: NodeJS.ProcessEnv;
@@ -125,7 +126,8 @@ export function runRequestFor(
   const sandbox = sandboxSpecFor(request, plan, classification);
   const id = runId === undefined ? {} : { runId };
   if (request.kind === 'patch') {
-    return { command: patchCommand, cwd: request.cwd, stdin: request.patch ?? '', sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
+    const converse = patchConversation(request.patch ?? '', request.cwd);
+    return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
   }
   return { command: request.command ?? [], cwd: request.cwd, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
 }
@@ -158,6 +160,11 @@ export function hardenedRequest(request: ApprovalRequest, classification: Classi
 }
 
 export function createEffects(deps: EffectDeps): RequestEffects {
+  const run = (request: ApprovalRequest, plan: ExecutionPlan, classification: Classification | null, requestId: string, env: NodeJS.ProcessEnv | undefined) => {
+    // fails the run (with the advice to build it) rather than start a sandbox with nothing to apply the patch
+    if (request.kind === 'patch') requireApplier(deps.patchCommand);
+    return deps.run(runRequestFor(hardenedRequest(request, classification), plan, deps.patchCommand, env, requestId, classification));
+  };
   return {
     async classify(input) {
       let read: Promise<readonly StoredEvent[]> | null = null;
@@ -166,10 +173,8 @@ export function createEffects(deps: EffectDeps): RequestEffects {
       const c = await classifyOnly(input, session);
       return network === undefined ? c : { ...c, domains: network };
     },
-    runSandboxed: async ({ requestId, request, plan, classification }) =>
-      deps.run(runRequestFor(hardenedRequest(request, classification), plan, deps.patchCommand, await runEnvFor(deps.env, request, classification), requestId, classification)),
-    execute: async ({ requestId, request, plan, classification }) =>
-      deps.run(runRequestFor(hardenedRequest(request, classification), plan, deps.patchCommand, await runEnvFor(deps.env, request, classification), requestId, classification)),
+    runSandboxed: async ({ requestId, request, plan, classification }) => run(request, plan, classification, requestId, await runEnvFor(deps.env, request, classification)),
+    execute: async ({ requestId, request, plan, classification }) => run(request, plan, classification, requestId, await runEnvFor(deps.env, request, classification)),
     decide: deps.decide,
   };
 

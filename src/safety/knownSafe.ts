@@ -10,14 +10,14 @@ import { BASE64_TABLE, checkBase64 } from './programs/base64.ts';
 import { COREUTILS, checkCoreutil, LINUX_ONLY } from './programs/coreutils.ts';
 import { FILE_TABLE, checkFile } from './programs/file.ts';
 import { checkFind } from './programs/find.ts';
-import { checkGit, gitSubcommandName } from './programs/git.ts';
+import { checkGit, diffTurnsOffExtDiff, gitSubcommandName } from './programs/git.ts';
 import { type OptionTable, type SafeVerdict, SAFE, notSafe, readArgs } from './programs/optionTable.ts';
 import { RG_TABLE, checkRg } from './programs/rg.ts';
 import { checkSed } from './programs/sed.ts';
 import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
-import { broadSearchRoot, secretIn, underDirectory } from './programs/secretPaths.ts';
+import { broadSearchRoot, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
@@ -115,12 +115,15 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
     // blocks `cd ~/.config && cat ~+/gh/hosts.yml`: the segments either side of `~+` never meet
     if (STATE_TILDE.test(word)) return notSafe(word, `\`${word}\` starts at a directory the shell's state decides ($PWD, $OLDPWD, the directory stack), so warden cannot read where it leads`);
   }
-  const attached = directory === null ? null : attachedValueSecret(name, args, directory);
+  const attached = attachedValueSecret(name, args, directory);
   if (attached !== null) return attached;
   for (const word of args) {
-    // `git show HEAD:.env` and `:.env` print the committed or staged file: its path follows the colon
-    const colon = word.indexOf(':');
-    const objectPath = name === 'git' && colon >= 0 ? secretIn(word.slice(colon + 1)) : null;
+    // any program: the value of `--opt=VALUE` or `-XVALUE` is a path too (`git log -O.env`)
+    const value = attachedValueOf(word);
+    const valueSecret = value === null ? null : secretIn(underDirectory(directory, value));
+    if (valueSecret !== null) return notSafe(word, `\`${word}\` names a secret (${valueSecret}); a known-safe read runs unsandboxed under danger-full-access`);
+    // `git show HEAD:.env`, `:0:.env` and `git log -p -- '*env'` print the committed or staged file
+    const objectPath = name === 'git' ? secretInGitWord(word) : null;
     if (objectPath !== null) return notSafe(word, `\`${word}\` names a secret (${objectPath}) in the repository; a known-safe read runs unsandboxed under danger-full-access`);
     const secret = secretIn(underDirectory(directory, word));
     if (secret !== null) return notSafe(word, `\`${word}\` names a secret (${secret}); a known-safe read runs unsandboxed under danger-full-access`);
@@ -153,14 +156,24 @@ function tableOf(name: string): OptionTable | null {
   return Object.hasOwn(tables, name) ? tables[name]! : null;
 }
 
+/** The text after `=` of a long option, or after the letter of a short one (`-f.env`), else null. */
+function attachedValueOf(word: string): string | null {
+  if (word.startsWith('--')) {
+    const eq = word.indexOf('=');
+    return eq < 0 ? null : word.slice(eq + 1);
+  }
+  return word.startsWith('-') && word.length > 2 ? word.slice(2) : null;
+}
+
 /**
- * After `cd DIR` a relative option value is read from DIR, but an option word is not joined onto
- * DIR whole (`-fshadow` is no path): `cd /etc && file -fshadow` and `cd /home/u/.config && file
- * -fgh/hosts.yml` printed every line of the file (redteam3). The program's own table says where
- * an attached value starts (`-Lf.netrc`, `--files-from=.netrc`); each value is joined onto DIR and
- * checked. An argv the table cannot read is refused by the program's check anyway.
+ * An option word is not a path whole (`-fshadow` is no path), so its attached value is checked on
+ * its own: `file -f.env` and `file -fid_rsa` print every line of the file as a name it cannot
+ * open, `wc --files0-from=.env` likewise, and libmagic's warnings quote `file -m.env` (redclass);
+ * after `cd DIR` the value is read from DIR (`cd /etc && file -fshadow`, redteam3). The program's
+ * own table says where an attached value starts (`-Lf.netrc`, `--files-from=.netrc`); each value
+ * is joined onto DIR and checked. An argv the table cannot read is refused by the program's check anyway.
  */
-function attachedValueSecret(name: string, args: readonly string[], directory: string): SafeVerdict | null {
+function attachedValueSecret(name: string, args: readonly string[], directory: string | null): SafeVerdict | null {
   const table = tableOf(name);
   if (table === null) return null;
   const read = readArgs(table, args);
@@ -168,7 +181,8 @@ function attachedValueSecret(name: string, args: readonly string[], directory: s
   for (const option of read.args.options) {
     if (option.value === null || option.value === '') continue;
     const secret = secretIn(underDirectory(directory, option.value));
-    if (secret !== null) return notSafe(option.word, `\`${option.word}\` names a secret (${secret}) from \`${directory}\`; a known-safe read runs unsandboxed under danger-full-access`);
+    const from = directory === null ? '' : ` from \`${directory}\``;
+    if (secret !== null) return notSafe(option.word, `\`${option.word}\` names a secret (${secret})${from}; a known-safe read runs unsandboxed under danger-full-access`);
   }
   return null;
 }
@@ -216,8 +230,11 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     return notSafe(shell.script, 'the script uses more than plain words (redirection, substitution, variables, control flow ...)');
   }
   let changedDirectory = false;
-  // where `cd` took the script, so a relative word is read from there (`cd ~/.ssh && cat config`)
-  let directory: string | null = null;
+  // every directory the script may be in (null: where it started), so a relative word is read
+  // from each (`cd ~/.ssh && cat config`). A cd that fails leaves the shell where it was:
+  // `cd /etc; cd /nonexistent; cat shadow` reads /etc/shadow (redclass), so a cd adds a place
+  // and never takes one away
+  let directories: Array<string | null> = [null];
   for (let i = 0; i < parsed.commands.length; i++) {
     const words = parsed.commands[i]!;
     const name = programName(words[0] ?? '');
@@ -226,20 +243,43 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     if (name === 'cd') changedDirectory = true;
     // `git diff` runs diff.external / diff.<drv>.command; as its own argv warden adds --no-ext-diff
     // (requests/effects.ts), which it cannot do inside a script
-    if (name === 'git' && gitSubcommandName(words) === 'diff' && !words.includes('--no-ext-diff')) {
+    if (name === 'git' && gitSubcommandName(words) === 'diff' && !diffTurnsOffExtDiff(words)) {
       return notSafe('diff', '`git diff` inside a script could run an external diff program (add --no-ext-diff, or run `git diff` as its own command)');
     }
     // the shell runs its own cd, echo, pwd ... whatever PATH holds: no look-up to trust (a bare `cd` as a whole argv is execvp'd, and still is)
     const wordOptions = SHELL_BUILTINS.has(words[0] ?? '') ? withoutLocator(options) : options;
-    const verdict = checkProgram(words, parsed.expansion[i] ?? 'unsafe', wordOptions, parsed.expandingWord[i] ?? null, directory);
-    if (!verdict.safe) return verdict;
+    for (const directory of directories) {
+      const verdict = checkProgram(words, parsed.expansion[i] ?? 'unsafe', wordOptions, parsed.expandingWord[i] ?? null, directory);
+      if (!verdict.safe) return verdict;
+    }
     if (name === 'cd') {
-      const target = words.slice(1).find((w) => !w.startsWith('-')) ?? '~';
-      // `cd -` and `cd` to an unknown place: later relative words could be anywhere
-      directory = target === '-' ? '/' : underDirectory(directory, target);
+      const target = cdTarget(words.slice(1));
+      if (typeof target !== 'string') return target;
+      const next = new Set([...directories, ...directories.map((d) => underDirectory(d, target))]);
+      if (next.size > MAX_SCRIPT_DIRECTORIES) return notSafe('cd', `the script may be in more than ${MAX_SCRIPT_DIRECTORIES} directories; warden does not follow that many`);
+      directories = [...next];
     }
   }
   return SAFE;
+}
+
+/** Past this many places a script may be in, warden stops following its cds (each command is checked from each). */
+const MAX_SCRIPT_DIRECTORIES = 16;
+
+/**
+ * Where `cd ARGS` goes, read with cd's table (its check has passed), or why warden cannot say:
+ * `cd -` goes to $OLDPWD, which the agent's environment sets when no cd did (the old reading, `/`,
+ * made `cd /etc && cd /tmp && cd - && cat shadow` a read of `/shadow`); two operands are zsh's
+ * `cd OLD NEW`, which replaces OLD with NEW in $PWD (`cd work .config` from /home/u/work is
+ * ~/.config) and an error elsewhere (redclass).
+ */
+function cdTarget(args: readonly string[]): string | SafeVerdict {
+  const read = readArgs(COREUTILS.cd!.table, args);
+  if (!read.ok) return notSafe(read.unknown.word, `cd: ${read.unknown.why}`);
+  const [target, extra] = read.args.operands;
+  if (extra !== undefined) return notSafe(extra, '`cd` with two operands: zsh replaces the first with the second in $PWD, a place warden cannot follow');
+  if (target === '-') return notSafe('-', '`cd -` goes to $OLDPWD, which warden does not track');
+  return target ?? '~';
 }
 
 /** Builtins of bash, dash and zsh alike that a known-safe script may name: the shell never looks them up on PATH. */

@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { SandboxUnavailableError } from '../errors.ts';
 import type { SandboxType } from '../policy.ts';
-import type { Containment, RunResult, CommandRun } from './types.ts';
+import type { Containment, Conversation, RunResult, CommandRun } from './types.ts';
 import { bareBwrapArgs, buildBwrapArgs } from './bwrapArgs.ts';
 import { detectDenial } from './denial.ts';
 import { sandboxDetection, type SandboxDetection } from './platform.ts';
@@ -54,7 +54,7 @@ export interface RunOptions {
   detection?: SandboxDetection;
   /**
    * `inherit`: the command reads warden's own stdin (`warden exec` as a transparent wrapper, like
-   * `sudo`). A request that carries its own stdin (a patch) keeps it.
+   * `sudo`). A request that carries its own stdin, or talks with its command (a patch), keeps it.
    */
   stdin?: 'inherit';
   /**
@@ -128,11 +128,25 @@ export function openBindFds(paths: readonly string[]): { fds: number[]; changed:
 const PRIVATE_ENV = ['WARDEN_STORE', 'PGPASSWORD', 'PGPASSFILE', 'PGSERVICEFILE', 'PGSERVICE'];
 /** Any other variable holding a PostgreSQL URL with a password in it. */
 const URL_WITH_PASSWORD = /^postgres(ql)?:\/\/[^/@\s]*:[^/@\s]*@/i;
+/**
+ * Without any network, also every variable named like a credential (Codex's default excludes KEY,
+ * SECRET and TOKEN, and PASSWORD, CREDENTIAL) and every URL with a password in it. Red team: the
+ * agent's environment (GH_TOKEN, AWS_SECRET_ACCESS_KEY, OPENAI_API_KEY) reached every sandboxed
+ * command, so an auto-approved `env` or a test printing its config put the tokens into the agent's
+ * context, the leak the hidden paths stop for files. With no network a credential has no service to
+ * log in to, so nothing a sandboxed command does needs it; a run with the network (or allowed
+ * domains) keeps them, since a tool reaching its service may need its token.
+ */
+const CREDENTIAL_NAME = /KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL/i;
+/** Named like one and not one: git's config-by-environment names (gitHardening.ts sets them for git runs). */
+const NOT_A_CREDENTIAL = /^GIT_CONFIG_KEY_\d+$/;
+const ANY_URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
 
-export function sandboxEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function sandboxEnv(env: NodeJS.ProcessEnv, reach: { network: boolean }): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) {
     if (PRIVATE_ENV.includes(k) || (v !== undefined && URL_WITH_PASSWORD.test(v))) continue;
+    if (!reach.network && ((CREDENTIAL_NAME.test(k) && !NOT_A_CREDENTIAL.test(k)) || (v !== undefined && ANY_URL_WITH_PASSWORD.test(v)))) continue;
     out[k] = v;
   }
   return out;
@@ -197,7 +211,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
   if (found.type === 'none' || found.executable === null) {
     throw new SandboxUnavailableError(found.reason ?? 'no sandbox available on this machine');
   }
-  const env2 = sandboxEnv(env);
+  const env2 = sandboxEnv(env, { network: spec.network || spec.domains !== undefined });
   // Tell the command (and tools that care) it is sandboxed; Codex sets CODEX_SANDBOX the same way.
   env2.WARDEN_SANDBOX = found.type;
   if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
@@ -260,6 +274,17 @@ class CappedBuffer {
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
     this.chunks.push(part);
     this.kept += part.length;
+  }
+  /** Puts `chunk` before what is kept, as if it had come first (the cap then drops from the end). */
+  prepend(chunk: Buffer): void {
+    const rest = this.chunks;
+    const restDropped = this.dropped;
+    this.chunks = [];
+    this.kept = 0;
+    this.total = 0;
+    this.push(chunk);
+    for (const c of rest) this.push(c);
+    this.total += restDropped;
   }
   get dropped(): number {
     return this.total - this.kept;
@@ -468,7 +493,8 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   takeMasks(inv.masks);
 
   let child: ChildProcess;
-  const stdio: Array<'pipe' | 'ignore' | 'inherit' | number> = [req.stdin !== undefined ? 'pipe' : options.stdin === 'inherit' ? 'inherit' : 'ignore', 'pipe', 'pipe'];
+  const ownInput = req.stdin !== undefined || req.converse !== undefined;
+  const stdio: Array<'pipe' | 'ignore' | 'inherit' | number> = [ownInput ? 'pipe' : options.stdin === 'inherit' ? 'inherit' : 'ignore', 'pipe', 'pipe'];
   if (inv.infoFd) stdio.push('pipe');
   if (inv.seccomp !== null) stdio.push('pipe');
   let bindFds: number[] = [];
@@ -514,6 +540,12 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   // the child holds its copies; bwrap closes them once bound (the command never sees them)
   closeBindFds();
 
+  // A conversation's outcome, or its failure as an outcome (it is its own code's to never reject).
+  const talk: Promise<Conversation> | null =
+    req.converse === undefined
+      ? null
+      : req.converse({ input: child.stdin!, output: child.stdout! }).catch((e: unknown) => ({ stdout: '', stderr: `${(e as Error).message}\n`, exitCode: 1 }));
+
   return await new Promise<RunResult>((resolvePromise) => {
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -532,14 +564,27 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       for (const s of child.stdio) s?.destroy();
       releaseMasks(inv.masks);
       pids?.remove();
+      // With its pipes gone a conversation settles at its next call at the latest.
+      if (talk === null) settle(null);
+      else void talk.then(settle);
+    };
+
+    const settle = (said: Conversation | null) => {
       const durationMs = monotonicMs() - started;
       if (spawnError !== null) {
         closeMark();
         resolvePromise(failed(inv.sandboxType, started, spawnError));
         return;
       }
-      const exitCode = exit?.code ?? null;
+      const processExit = exit?.code ?? null;
       const signal = exit?.signal ?? null;
+      // bwrap's own lines are read from the process's stderr alone, before a conversation's are added
+      const own = stderr.decode().text;
+      if (said !== null) {
+        stdout.push(Buffer.from(said.stdout, 'utf8'));
+        stderr.prepend(Buffer.from(said.stderr, 'utf8'));
+      }
+      const exitCode = said !== null && processExit === 0 ? said.exitCode : processExit;
       const decodedOut = stdout.decode();
       const decodedErr = stderr.decode();
       const out = decodedOut.text;
@@ -552,14 +597,14 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       // went away, be run again by runCommand's retry without a decision): only a mark bwrap never
       // took (setUpMark) says the command did not start.
       const diedInSetUp =
-        sandboxReady && inv.infoFd && exitCode === 1 && /^bwrap: (?!execvp )[^\n]*\n?$/.test(err) && mark !== null && setUpMarkLeft(mark);
+        sandboxReady && inv.infoFd && processExit === 1 && /^bwrap: (?!execvp )[^\n]*\n?$/.test(own) && mark !== null && setUpMarkLeft(mark);
       let setupError =
-        (!sandboxReady || diedInSetUp) && !timedOut ? `sandbox set-up failed: ${err.trim() || `exit ${exitCode ?? signal}`}` : undefined;
+        (!sandboxReady || diedInSetUp) && !timedOut ? `sandbox set-up failed: ${own.trim() || `exit ${processExit ?? signal}`}` : undefined;
       // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
       // Behind the domain proxy the relay execs the command and says so the same way (exit 127).
       const execFailed =
-        inv.containment !== 'process-group' && inv.sandboxType !== 'seatbelt' && (exitCode === 1 || exitCode === 127)
-          ? (exitCode === 1 ? /^bwrap: execvp (.*)$/m : /^warden-netns: execvp (.*)$/m).exec(err)
+        inv.containment !== 'process-group' && inv.sandboxType !== 'seatbelt' && (processExit === 1 || processExit === 127)
+          ? (processExit === 1 ? /^bwrap: execvp (.*)$/m : /^warden-netns: execvp (.*)$/m).exec(own)
           : null;
       if (setupError === undefined && execFailed) setupError = `spawn ${execFailed[1]}`;
       const result: RunResult = {
@@ -596,11 +641,11 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       resolvePromise(result);
     };
 
-    child.stdout?.on('data', (c: Buffer) => stdout.push(c));
+    if (talk === null) child.stdout?.on('data', (c: Buffer) => stdout.push(c));
     child.stderr?.on('data', (c: Buffer) => stderr.push(c));
     if (options.tee) {
       const signalCommand = (signal: NodeJS.Signals) => child.pid !== undefined && exit === null && signalRun(child.pid, inv.file === bwrapOf(inv), signal);
-      teeInto(child.stdout, options.tee.stdout, () => signalCommand('SIGPIPE'));
+      if (talk === null) teeInto(child.stdout, options.tee.stdout, () => signalCommand('SIGPIPE'));
       teeInto(child.stderr, options.tee.stderr, () => signalCommand('SIGPIPE'));
     }
     const forwarding = (options.forwardSignals ?? []).map((signal) => {

@@ -52,6 +52,20 @@ export interface CommandRun {
   runId?: string;
   /** Tasks a sandboxed run may have at once (default SANDBOX_PIDS_MAX); tests lower it. */
   pidsMax?: number;
+  /**
+   * For a program warden talks with over its stdin and stdout instead of feeding it `stdin` and
+   * keeping its output (the patch applier's helper, src/safety/patch): called with the two pipes
+   * once it is spawned; what it resolves with is the run's stdout, the start of its stderr, and its
+   * exit code while the process itself exits 0. The pipes' bytes are its protocol: never output.
+   */
+  converse?: (io: { input: NodeJS.WritableStream; output: NodeJS.ReadableStream }) => Promise<Conversation>;
+}
+
+/** What a conversation (CommandRun.converse) reports as the run's output. */
+export interface Conversation {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
 }
 
 /**

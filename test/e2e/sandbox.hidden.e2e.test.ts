@@ -214,3 +214,34 @@ test('a hard link to a hidden file in the workspace: the run is refused before t
   const clean = await run('echo ok', spec());
   assert.equal(clean.stdout, 'ok\n', clean.error);
 });
+
+test('the agent\'s tokens in the environment: a sandboxed command without network sees none of them (real CLI); with --network it keeps them', () => {
+  const ws = join(base, 'envtokens');
+  mkdirSync(ws, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    WARDEN_LOG: 'silent',
+    GH_TOKEN: `${SECRET}-gh`,
+    AWS_SECRET_ACCESS_KEY: `${SECRET}-aws`,
+    OPENAI_API_KEY: `${SECRET}-openai`,
+    GIT_REMOTE: `https://me:${SECRET}-url@example.com/r`,
+    AWS_REGION: 'eu-west-1',
+  };
+  delete env.WARDEN_STORE;
+  const exec = (...flags: string[]) =>
+    spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', join(ws, 'events.db'), ...flags, '--', 'sh', '-c', 'env; cat /proc/self/environ | tr "\\0" "\\n"; git --version >/dev/null && echo GIT-OK'], {
+      cwd: ws,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const off = exec();
+  assert.equal(off.status, 0, off.stderr);
+  assert.ok(!off.stdout.includes(SECRET), `a token reached the command:\n${off.stdout}`);
+  assert.match(off.stdout, /^AWS_REGION=eu-west-1$/m);
+  assert.match(off.stdout, /^GIT-OK$/m);
+  const on = exec('--network');
+  assert.equal(on.status, 0, on.stderr);
+  assert.match(on.stdout, new RegExp(`^GH_TOKEN=${SECRET}-gh$`, 'm'));
+});

@@ -1,73 +1,240 @@
 /**
- * applyPatchMain run exactly as the executor runs it: `applyPatchCommand()` inside real bubblewrap
- * with `/` read-only (so /tmp is not writable) and only the workspace bound writable.
+ * Patches applied exactly as the executor applies them: `applyPatchCommand()` (the native helper)
+ * spawned by runCommand inside real bubblewrap under a workspace-write plan, talked with through
+ * `patchConversation`. The sandbox, not the patch code, must be what stops a write outside the
+ * workspace, through a symlink, or to a hidden file; what the agent reads must be the plain account
+ * of the change, never the helper's protocol. Then the helper itself on malformed input.
  */
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { applyPatchCommand } from '../../src/safety/patch/applyPatchCommand.ts';
+import { PassThrough } from 'node:stream';
+import { applyPatchCommand, patchConversation } from '../../src/safety/patch/applyPatchCommand.ts';
+import { nodePatchFs } from '../../src/safety/patch/patchFs.ts';
+import { remotePatchFs } from '../../src/safety/patch/remotePatchFs.ts';
+import { runCommand } from '../../src/sandbox/runCommand.ts';
+import type { SandboxSpec } from '../../src/sandbox/types.ts';
 
-const BWRAP = '/usr/bin/bwrap';
 const wrap = (...body: string[]) => ['*** Begin Patch', ...body, '*** End Patch'].join('\n');
+const SECRET = 'TOP-SECRET-VALUE';
 
-function runSandboxed(ws: string, patch: string) {
-  const args = [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--bind', ws, ws,
-    '--unshare-pid', '--unshare-net', '--die-with-parent', '--new-session',
-    '--chdir', ws,
-    '--', ...applyPatchCommand(),
-  ];
-  return spawnSync(BWRAP, args, { cwd: ws, input: patch, encoding: 'utf8', timeout: 60_000 });
-}
-
-test('applyPatchCommand names plain node and the absolute compiled entry: no transpiler in the sandbox', () => {
-  const argv = applyPatchCommand();
-  assert.equal(argv.length, 2);
-  assert.equal(argv[0], process.execPath);
-  assert.match(argv[1]!, /\/dist\/safety\/patch\/applyPatchMain\.js$/);
-  assert.ok(path.isAbsolute(argv[1]!) && existsSync(argv[1]!));
-});
-
-test('inside bwrap: the patch lands in cwd; a write outside fails with a sandbox error and writes nothing', () => {
-  const base = realpathSync(mkdtempSync(path.join(tmpdir(), 'warden-bwrap-patch-')));
-  const ws = path.join(base, 'ws');
+let base: string;
+let ws: string;
+before(() => {
+  base = realpathSync(mkdtempSync(path.join(tmpdir(), 'warden-sandboxed-patch-')));
+  ws = path.join(base, 'ws');
   mkdirSync(ws);
-  try {
-    const ok = runSandboxed(ws, wrap('*** Add File: hello.txt', '+hi from the sandbox'));
-    assert.equal(ok.status, 0, ok.stderr);
-    assert.equal(readFileSync(path.join(ws, 'hello.txt'), 'utf8'), 'hi from the sandbox\n');
-    // What the agent reads: a plain account of the change, not the applier's internals.
-    assert.equal(ok.stdout, 'Success. Updated the following files:\nA hello.txt (+1 -0)\n');
+  mkdirSync(path.join(base, 'outside'));
+  writeFileSync(path.join(base, 'outside', 'target.txt'), 'outside\n');
+  writeFileSync(path.join(base, 'secret.txt'), `${SECRET}\n`);
+});
+after(() => rmSync(base, { recursive: true, force: true }));
 
-    const bad = runSandboxed(ws, wrap('*** Add File: inside.txt', '+fine', '*** Add File: ../outside.txt', '+escape'));
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /^apply_patch: .*(EROFS|EACCES|read-only file system|permission denied)/i);
-    assert.equal(bad.stdout, '');
-    assert.equal(existsSync(path.join(base, 'outside.txt')), false);
-    // All or nothing: the allowed half of the failed patch was not written either.
-    assert.deepEqual(readdirSync(ws).sort(), ['hello.txt']);
-    assert.deepEqual(readdirSync(base).sort(), ['ws']);
+const spec = (hidden: string[] = []): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden });
+const apply = (patch: string, hidden: string[] = []) =>
+  runCommand({ command: applyPatchCommand(), cwd: ws, converse: patchConversation(patch, ws), sandboxSpec: spec(hidden) });
+/** The workspace's entries, without the mount points bwrap leaves for masked names. */
+const entries = (dir: string) => readdirSync(dir).filter((n) => !(lstatSync(path.join(dir, n)).isFile() && statSync(path.join(dir, n)).size === 0 && n.startsWith('.'))).sort();
+
+test('applyPatchCommand names the native helper, absolute and built: no node start in the sandbox', () => {
+  const argv = applyPatchCommand();
+  assert.equal(argv.length, 1);
+  assert.match(argv[0]!, /\/native\/build\/warden-apply$/);
+  assert.ok(path.isAbsolute(argv[0]!) && existsSync(argv[0]!));
+});
+
+test('inside bwrap: the patch lands in cwd and the result is the plain account; a write outside fails and writes nothing', async () => {
+  const ok = await apply(wrap('*** Add File: hello.txt', '+hi from the sandbox'));
+  assert.equal(ok.exitCode, 0, ok.stderr);
+  assert.equal(ok.sandboxType, 'bwrap');
+  assert.equal(readFileSync(path.join(ws, 'hello.txt'), 'utf8'), 'hi from the sandbox\n');
+  // What the agent reads: a plain account of the change, not the helper's frames.
+  assert.equal(ok.stdout, 'Success. Updated the following files:\nA hello.txt (+1 -0)\n');
+  assert.equal(ok.stderr, '');
+
+  const bad = await apply(wrap('*** Add File: inside.txt', '+fine', '*** Add File: ../outside/escape.txt', '+escape'));
+  assert.equal(bad.exitCode, 1);
+  assert.match(bad.stderr, /^apply_patch: .*(EROFS|read-only file system)/i);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.denial.denied, true, 'a write the sandbox refused is a denial (the person may be asked)');
+  assert.equal(existsSync(path.join(base, 'outside', 'escape.txt')), false);
+  // All or nothing: the allowed half of the failed patch was not written either.
+  assert.deepEqual(entries(ws), ['hello.txt']);
+});
+
+test('an update, a move and a delete through the helper keep the mode and leave no temp file', async () => {
+  writeFileSync(path.join(ws, 'run.sh'), 'echo one\necho two\n');
+  chmodSync(path.join(ws, 'run.sh'), 0o750);
+  writeFileSync(path.join(ws, 'gone.txt'), 'bye\n');
+  const r = await apply(wrap('*** Update File: run.sh', '*** Move to: bin/run.sh', '@@', ' echo one', '-echo two', '+echo 2', '*** Delete File: gone.txt'));
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'Success. Updated the following files:\nM run.sh -> bin/run.sh (+1 -1)\nD gone.txt (+0 -1)\n');
+  assert.equal(readFileSync(path.join(ws, 'bin', 'run.sh'), 'utf8'), 'echo one\necho 2\n');
+  assert.equal(statSync(path.join(ws, 'bin', 'run.sh')).mode & 0o777, 0o750);
+  assert.equal(existsSync(path.join(ws, 'run.sh')), false);
+  assert.equal(existsSync(path.join(ws, 'gone.txt')), false);
+  assert.deepEqual(readdirSync(path.join(ws, 'bin')), ['run.sh']);
+  rmSync(path.join(ws, 'bin'), { recursive: true });
+});
+
+test('a parse error is one apply_patch line on stderr, exit 1, nothing written', async () => {
+  const before = entries(ws);
+  const r = await apply(wrap('*** Nope: x'));
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^apply_patch: line 2: not a valid hunk header/);
+  assert.deepEqual(entries(ws), before);
+});
+
+test('attack: a symlink in the workspace to a file outside is replaced, its target never written', async () => {
+  symlinkSync(path.join(base, 'outside', 'target.txt'), path.join(ws, 'link.txt'));
+  const r = await apply(wrap('*** Update File: link.txt', '-outside', '+changed'));
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(readFileSync(path.join(base, 'outside', 'target.txt'), 'utf8'), 'outside\n');
+  assert.equal(lstatSync(path.join(ws, 'link.txt')).isFile(), true);
+  assert.equal(readFileSync(path.join(ws, 'link.txt'), 'utf8'), 'changed\n');
+  rmSync(path.join(ws, 'link.txt'));
+});
+
+test('attack: a symlinked directory leading outside the workspace cannot be written through', async () => {
+  symlinkSync(path.join(base, 'outside'), path.join(ws, 'out'));
+  const r = await apply(wrap('*** Add File: out/planted.txt', '+planted'));
+  assert.equal(r.exitCode, 1);
+  assert.match(r.stderr, /EROFS|read-only file system/i);
+  assert.deepEqual(readdirSync(path.join(base, 'outside')), ['target.txt']);
+  rmSync(path.join(ws, 'out'));
+});
+
+test('attack: a hidden file reached by a symlink reads as the decoy; its text never reaches the result', async () => {
+  const secret = path.join(base, 'secret.txt');
+  symlinkSync(secret, path.join(ws, 'peek.txt'));
+  const r = await apply(wrap('*** Update File: peek.txt', `-${SECRET}`, '+stolen'), [secret]);
+  assert.equal(r.exitCode, 1);
+  assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+  assert.equal(readFileSync(secret, 'utf8'), `${SECRET}\n`);
+  assert.equal(lstatSync(path.join(ws, 'peek.txt')).isSymbolicLink(), true);
+  rmSync(path.join(ws, 'peek.txt'));
+});
+
+test('attack: a hidden file inside the workspace cannot be overwritten or deleted by a patch', async () => {
+  const creds = path.join(ws, 'creds.txt');
+  writeFileSync(creds, `${SECRET}\n`);
+  try {
+    for (const patch of [wrap('*** Add File: creds.txt', '+overwritten'), wrap('*** Delete File: creds.txt')]) {
+      const r = await apply(patch, [creds]);
+      assert.equal(r.exitCode, 1, `${patch}: ${r.stdout}`);
+      assert.equal(r.denial.what, `access to a hidden path: ${creds}`);
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+      assert.equal(readFileSync(creds, 'utf8'), `${SECRET}\n`);
+    }
   } finally {
-    rmSync(base, { recursive: true, force: true });
+    rmSync(creds);
   }
 });
 
-test('applyPatchMain reports a parse error on stderr with exit 1', () => {
-  const base = realpathSync(mkdtempSync(path.join(tmpdir(), 'warden-patch-main-')));
-  try {
-    const [cmd, ...rest] = applyPatchCommand();
-    const r = spawnSync(cmd!, rest, { cwd: base, input: wrap('*** Nope: x'), encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 1);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^apply_patch: line 2: not a valid hunk header/);
-    assert.deepEqual(readdirSync(base), []);
-  } finally {
-    rmSync(base, { recursive: true, force: true });
+// --- the helper on its own, fed bytes directly (no sandbox needed to judge its parsing) ---
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+const frame = (op: number, ...fields: Buffer[]) => {
+  const body = Buffer.concat([Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])]);
+  return Buffer.concat([u32(body.length), body]);
+};
+const UNLINK = 8;
+const helper = (input: Buffer) => spawnSync(applyPatchCommand()[0]!, [], { input, cwd: base, timeout: 30_000 });
+
+test('the helper refuses malformed requests with exit 2 before doing anything they ask', () => {
+  const victim = path.join(base, 'victim.txt');
+  writeFileSync(victim, 'keep\n');
+  const unlinkVictim = frame(UNLINK, Buffer.from(victim));
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['truncated length', Buffer.from([5, 0]), /truncated request/],
+    ['truncated body', unlinkVictim.subarray(0, unlinkVictim.length - 3), /truncated request/],
+    ['zero length', u32(0), /bad length/],
+    ['a length past the limit', Buffer.concat([u32(0xffffffff), Buffer.alloc(16)]), /bad length/],
+    ['an unknown operation', frame(200, Buffer.from(victim)), /unknown operation/],
+    ['a missing field', Buffer.concat([u32(1), Buffer.from([UNLINK])]), /missing field/],
+    ['a field running past the request', Buffer.concat([u32(9), Buffer.from([UNLINK]), u32(1000), Buffer.from('abcd')]), /runs past/],
+    ['extra bytes after the fields', (() => {
+      const f = frame(UNLINK, Buffer.from(victim));
+      const padded = Buffer.concat([f, Buffer.from('zz')]);
+      padded.writeUInt32LE(f.length - 4 + 2, 0);
+      return padded;
+    })(), /extra bytes/],
+    ['an integer field of the wrong size', frame(6, Buffer.from(path.join(base, 'new.txt')), Buffer.from('x'), Buffer.from('1'), Buffer.alloc(8), Buffer.alloc(8)), /not 8 bytes/],
+  ];
+  for (const [name, input, message] of cases) {
+    const r = helper(input);
+    assert.equal(r.status, 2, `${name}: exit ${r.status}`);
+    assert.match(r.stderr.toString(), message, name);
+    assert.match(r.stderr.toString(), /^warden-apply: /, name);
+    assert.equal(r.stdout.length, 0, `${name}: answered`);
+    assert.equal(readFileSync(victim, 'utf8'), 'keep\n', `${name}: the victim was touched`);
   }
+  // One good request answered, then the malformed one ends it: the request after is never done.
+  const r = helper(Buffer.concat([frame(1, Buffer.from(victim)), Buffer.from([1, 0, 0]), unlinkVictim]));
+  assert.equal(r.status, 2);
+  assert.ok(r.stdout.length > 0);
+  assert.equal(existsSync(victim), true);
+  assert.equal(existsSync(path.join(base, 'new.txt')), false);
+  rmSync(victim);
+});
+
+test('the helper refuses a path with a NUL byte (EINVAL) instead of cutting it short', () => {
+  const victim = path.join(base, 'nul-victim');
+  writeFileSync(victim, 'keep\n');
+  const r = helper(frame(UNLINK, Buffer.from(`${victim}\0/ignored`)));
+  assert.equal(r.status, 0, r.stderr.toString());
+  const status = r.stdout.readInt32LE(4);
+  assert.equal(status, 22, 'EINVAL');
+  assert.equal(existsSync(victim), true);
+  rmSync(victim);
+});
+
+test('the helper fails each call as node would: same code and message as nodePatchFs', async () => {
+  const child = (await import('node:child_process')).spawn(applyPatchCommand()[0]!, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const remote = remotePatchFs(child.stdin, child.stdout);
+  const missing = path.join(base, 'missing', 'x');
+  const file = path.join(base, 'secret.txt');
+  const calls: Array<[string, (fs: typeof nodePatchFs) => Promise<unknown>]> = [
+    ['lstat', (fs) => fs.lstat(missing)],
+    ['readFile', (fs) => fs.readFile(missing)],
+    ['readlink of a file', (fs) => fs.readlink(file)],
+    ['writeNew over an existing file', (fs) => fs.writeNew(file, 'x', null, null)],
+    ['rename of a missing file', (fs) => fs.rename(missing, path.join(base, 'y'))],
+    ['mkdirp through a file', (fs) => fs.mkdirp(path.join(file, 'sub'))],
+    ['rmdir of a file', (fs) => fs.rmdir(file)],
+  ];
+  try {
+    for (const [name, call] of calls) {
+      const local = await call(nodePatchFs).then(() => null, (e: NodeJS.ErrnoException) => e);
+      const far = await call(remote).then(() => null, (e: NodeJS.ErrnoException) => e);
+      assert.ok(local !== null && far !== null, `${name}: both fail`);
+      assert.equal(far.code, local.code, name);
+      assert.equal(far.message, local.message, name);
+    }
+    assert.equal((await remote.readFile(file)).toString(), `${SECRET}\n`);
+  } finally {
+    remote.close();
+    await new Promise((resolve) => child.on('close', resolve));
+  }
+  // Once the helper is gone every call fails at once, it does not hang.
+  await assert.rejects(remote.lstat(file), /ended before answering/);
+});
+
+test('a conversation whose helper dies mid-way fails the patch, and nothing half-read is applied', async () => {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const talk = patchConversation(wrap('*** Add File: never.txt', '+x'), ws)({ input, output });
+  output.end(); // the helper died before its first answer
+  const r = await talk;
+  assert.equal(r.exitCode, 1);
+  assert.match(r.stderr, /^apply_patch: .*ended before answering/);
+  assert.equal(existsSync(path.join(ws, 'never.txt')), false);
 });

@@ -51,6 +51,34 @@ test("a sandboxed command's environment has no store location and no PostgreSQL 
     DATABASE_URL: 'postgresql://app:secret@db:5432/app',
     PUBLIC_URL: 'postgres://db/app',
     WARDEN_SESSION: 's1',
-  });
+  }, { network: true });
   assert.deepEqual(env, { PATH: '/bin', PUBLIC_URL: 'postgres://db/app', WARDEN_SESSION: 's1' });
+});
+
+test('without any network, no variable named like a credential and no URL with a password; git config names stay', () => {
+  const agent = {
+    PATH: '/bin',
+    GH_TOKEN: 't',
+    AWS_SECRET_ACCESS_KEY: 's',
+    AWS_ACCESS_KEY_ID: 'i',
+    AWS_REGION: 'eu-west-1',
+    openai_api_key: 'k',
+    DB_PASSWORD: 'p',
+    GOOGLE_APPLICATION_CREDENTIALS: '/x.json',
+    REMOTE: 'https://me:ghp_x@github.com/o/r',
+    HOMEPAGE: 'https://example.com/a@b',
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'core.fsmonitor',
+    GIT_CONFIG_VALUE_0: '',
+  };
+  assert.deepEqual(sandboxEnv(agent, { network: false }), {
+    PATH: '/bin',
+    AWS_REGION: 'eu-west-1',
+    HOMEPAGE: 'https://example.com/a@b',
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'core.fsmonitor',
+    GIT_CONFIG_VALUE_0: '',
+  });
+  // a run that may reach a service keeps what it may need to log in there
+  assert.deepEqual(sandboxEnv(agent, { network: true }), agent);
 });

@@ -1,7 +1,7 @@
 /**
  * Applies an apply_patch envelope to the files under a directory, all or nothing as far as a
- * file system allows. Does I/O. Runs inside the OS sandbox (see applyPatchMain.ts), which is what
- * confines the writes; this module's job is to not corrupt anything.
+ * file system allows. Does I/O. Its calls are made inside the OS sandbox (see applyPatchCommand.ts),
+ * which is what confines the writes; this module's job is to not corrupt anything.
  *
  * Stricter than the reference, which writes file by file and leaves earlier files changed when a
  * later hunk fails:
@@ -11,14 +11,16 @@
  *    leaves nothing changed; a failure in 3 restores what was already replaced from memory.
  * Renaming also means a write never goes through a symlink or a hard link at the target: the
  * link itself is replaced, its target is never touched.
+ *
+ * Every file-system call goes through a PatchFs (patchFs.ts): node's own by default, the native
+ * helper inside the sandbox when warden applies an agent's patch (remotePatchFs.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, readlink, rename, rmdir, stat, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { WardenError } from '../../errors.ts';
 import { parsePatch, type ParsedPatch, type UpdateFileChunk } from './parsePatch.ts';
 import { seekSequence } from './seekSequence.ts';
+import { nodePatchFs, type PatchFs } from './patchFs.ts';
 
 export interface AppliedFile {
   kind: 'add' | 'delete' | 'update';
@@ -145,30 +147,33 @@ class Snapshot {
   /** Paths that are symlinks now (a dangling one still counts as existing for a delete). */
   readonly links = new Set<string>();
 
+  constructor(private readonly fs: PatchFs) {}
+
   async get(abs: string, display: string): Promise<Original> {
     const known = this.originals.get(abs);
     if (known !== undefined) return known;
     let original: Original;
     try {
-      const st = await lstat(abs);
-      if (st.isDirectory()) throw new PatchApplyError(`${display} is a directory`, display);
-      if (st.isSymbolicLink()) {
+      const fs = this.fs;
+      const st = await fs.lstat(abs);
+      if (st.kind === 'directory') throw new PatchApplyError(`${display} is a directory`, display);
+      if (st.kind === 'symlink') {
         // Read through the link (its text is what the patch was written against); the link
         // itself is what gets replaced or removed.
         let bytes: Buffer | null = null;
         try {
-          if ((await stat(abs)).isFile()) bytes = await readFile(abs);
+          if ((await fs.stat(abs)).kind === 'file') bytes = await fs.readFile(abs);
         } catch {
           bytes = null;
         }
-        original = { bytes, mode: null, owner: null, linkTarget: await readlink(abs) };
+        original = { bytes, mode: null, owner: null, linkTarget: await fs.readlink(abs) };
         // Remember that something exists here even when the link dangles.
         this.links.add(abs);
-      } else if (!st.isFile()) {
+      } else if (st.kind !== 'file') {
         throw new PatchApplyError(`${display} is not a regular file`, display);
       } else {
         // setuid/setgid/sticky are not carried over: a rewritten file loses them, as with write(2).
-        original = { bytes: await readFile(abs), mode: st.mode & 0o777, owner: { uid: st.uid, gid: st.gid }, linkTarget: null };
+        original = { bytes: await fs.readFile(abs), mode: st.mode & 0o777, owner: { uid: st.uid, gid: st.gid }, linkTarget: null };
       }
     } catch (e) {
       if (e instanceof PatchApplyError) throw e;
@@ -186,6 +191,8 @@ export interface ApplyOptions {
    * simulate a concurrent change to the tree (the race phase 3's rollback exists for).
    */
   beforeCommit?: () => Promise<void> | void;
+  /** Where the file-system calls go (default: this process's own). */
+  fs?: PatchFs;
 }
 
 /** Applies `patch` under `cwd` (relative paths resolve against it). Does I/O; all or nothing. */
@@ -193,9 +200,10 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string, optio
   const parsed = typeof patch === 'string' ? parsePatch(patch) : patch;
   if (parsed.hunks.length === 0) throw new PatchApplyError('no files were modified: the patch is empty', null);
   const base = path.resolve(cwd);
+  const fs = options.fs ?? nodePatchFs;
 
   // Phase 1: compute every final state from the current contents; nothing is written.
-  const snapshot = new Snapshot();
+  const snapshot = new Snapshot(fs);
   const state = new Map<string, Target>();
   const files: AppliedFile[] = [];
   const current = async (abs: string, display: string): Promise<string | null> => {
@@ -260,25 +268,18 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string, optio
     for (const [target, t] of state) {
       if (t.content === null) continue;
       const dir = path.dirname(target);
-      const made = await mkdir(dir, { recursive: true });
+      const made = await fs.mkdirp(dir);
       if (made !== undefined) createdDirs.push(made);
       const temp = tempName(target, 'new');
-      // O_EXCL + O_NOFOLLOW: never write through something planted at the temp name.
-      const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, t.mode ?? 0o666);
+      // Staged before the write: a write that fails half-way still leaves a temp file to remove.
       staged.push({ target, temp });
-      try {
-        await fh.writeFile(t.content, 'utf8');
-        if (t.mode !== null) await fh.chmod(t.mode); // open's mode is masked by umask
-        // Renaming a new file in would hand another user's file to root: keep the owner.
-        if (t.owner !== null && process.getuid?.() === 0) await fh.chown(t.owner.uid, t.owner.gid);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      // Never through something planted at the temp name; renaming a new file in would hand
+      // another user's file to root, so the owner is kept (patchFs.ts).
+      await fs.writeNew(temp, t.content, t.mode, t.owner);
     }
   } catch (e) {
-    await Promise.all(staged.map((s) => unlink(s.temp).catch(() => {})));
-    for (const d of createdDirs.reverse()) await removeEmptyDirs(d);
+    await Promise.all(staged.map((s) => fs.unlink(s.temp).catch(() => {})));
+    for (const d of createdDirs.reverse()) await removeEmptyDirs(fs, d);
     throw new PatchApplyError(`cannot write the patched files: ${(e as Error).message}`, null, { cause: e });
   }
 
@@ -287,51 +288,43 @@ export async function applyPatch(patch: string | ParsedPatch, cwd: string, optio
   try {
     await options.beforeCommit?.();
     for (const s of staged) {
-      await rename(s.temp, s.target);
+      await fs.rename(s.temp, s.target);
       done.push(s.target);
     }
     for (const [target, t] of state) {
       if (t.content !== null) continue;
-      await unlink(target);
+      await fs.unlink(target);
       done.push(target);
     }
   } catch (e) {
-    await Promise.all(staged.filter((s) => !done.includes(s.target)).map((s) => unlink(s.temp).catch(() => {})));
-    const failedRestores = await restore(done, snapshot);
+    await Promise.all(staged.filter((s) => !done.includes(s.target)).map((s) => fs.unlink(s.temp).catch(() => {})));
+    const failedRestores = await restore(fs, done, snapshot);
     const note = failedRestores.length === 0 ? 'earlier changes were rolled back' : `could not restore: ${failedRestores.join(', ')}`;
     throw new PatchApplyError(`applying the patch failed (${note}): ${(e as Error).message}`, null, { cause: e });
   }
-  await syncDirs([...state.keys()].map((p) => path.dirname(p)));
+  await syncDirs(fs, [...state.keys()].map((p) => path.dirname(p)));
 
   return { files, summary: summarize(files, base) };
 }
 
 /** Best effort: put back what phase 3 already changed. Returns the paths it could not restore. */
-async function restore(done: string[], snapshot: Snapshot): Promise<string[]> {
+async function restore(fs: PatchFs, done: string[], snapshot: Snapshot): Promise<string[]> {
   const failed: string[] = [];
   for (const target of done.reverse()) {
     const o = snapshot.originals.get(target);
     try {
       if (o !== undefined && o.linkTarget !== null) {
         const temp = tempName(target, 'restore');
-        await symlink(o.linkTarget, temp);
-        await rename(temp, target);
+        await fs.symlink(o.linkTarget, temp);
+        await fs.rename(temp, target);
       } else if (o === undefined || o.bytes === null) {
-        await unlink(target).catch((e: unknown) => {
+        await fs.unlink(target).catch((e: unknown) => {
           if (errno(e) !== 'ENOENT') throw e;
         });
       } else {
         const temp = tempName(target, 'restore');
-        const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, o.mode ?? 0o666);
-        try {
-          await fh.writeFile(o.bytes);
-          if (o.mode !== null) await fh.chmod(o.mode);
-          if (o.owner !== null && process.getuid?.() === 0) await fh.chown(o.owner.uid, o.owner.gid);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(temp, target);
+        await fs.writeNew(temp, o.bytes, o.mode, o.owner);
+        await fs.rename(temp, target);
       }
     } catch {
       failed.push(target);
@@ -341,31 +334,26 @@ async function restore(done: string[], snapshot: Snapshot): Promise<string[]> {
 }
 
 /** Removes `dir` and its now-empty children that phase 2 created (mkdir -p returns the topmost). */
-async function removeEmptyDirs(top: string): Promise<void> {
+async function removeEmptyDirs(fs: PatchFs, top: string): Promise<void> {
   // Only the chain mkdir created is ours; rmdir refuses a non-empty directory, so nothing else goes.
   const walk = async (dir: string): Promise<void> => {
     let entries: string[] = [];
     try {
-      entries = await readdir(dir);
+      entries = await fs.readdir(dir);
     } catch {
       return;
     }
     for (const name of entries) await walk(path.join(dir, name));
-    await rmdir(dir).catch(() => {});
+    await fs.rmdir(dir).catch(() => {});
   };
   await walk(top);
 }
 
 /** fsync the directories so the renames survive a crash; failures only cost durability. */
-async function syncDirs(dirs: string[]): Promise<void> {
+async function syncDirs(fs: PatchFs, dirs: string[]): Promise<void> {
   for (const dir of new Set(dirs)) {
     try {
-      const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await fs.syncDir(dir);
     } catch {
       // a directory that cannot be opened for sync (some file systems) is still written
     }

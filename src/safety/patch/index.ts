@@ -1,6 +1,6 @@
 /**
- * apply_patch support: parsing (parsePatch), safety (classifyPatch), and applying (applyPatch, run
- * inside the sandbox through applyPatchMain with the argv from applyPatchCommand). What it may
+ * apply_patch support: parsing (parsePatch), safety (classifyPatch), and applying (applyPatch, whose
+ * file-system calls the native helper of applyPatchCommand makes inside the sandbox). What it may
  * import: README.md here (checked by test/unit/architecture.test.ts).
  */
 export { parsePatch, tryParsePatch, PatchParseError, isPatchParseError, MAX_PATCH_BYTES } from './parsePatch.ts';
@@ -8,4 +8,4 @@ export type { ParsedPatch, PatchHunk, AddFileHunk, DeleteFileHunk, UpdateFileHun
 export { classifyPatch, patchFiles } from './classifyPatch.ts';
 export { applyPatch, PatchApplyError, isPatchApplyError } from './applyPatch.ts';
 export type { ApplyReport, AppliedFile, ApplyOptions } from './applyPatch.ts';
-export { applyPatchCommand } from './applyPatchCommand.ts';
+export { applyPatchCommand, patchConversation, PatchApplierMissingError } from './applyPatchCommand.ts';

@@ -93,4 +93,16 @@ export const GIT_CASES: Array<{ argv: string[]; safe: boolean; dangerous: boolea
   { argv: ['git', 'log', '-p', '--diff-merges=r'], safe: false, dangerous: false, why: 'r is remerge' },
   { argv: ['git', 'log', '-p', '--diff-merges=first-parent'], safe: true, dangerous: false, why: 'shows a diff only' },
   { argv: ['git', 'log', '-m', '-p'], safe: true, dangerous: false, why: '-m uses log.diffMerges, which the hardening pins to separate' },
+  // redclass: signature placeholders behind a modifier, revisions from stdin, submodule recursion
+  { argv: ['git', 'log', '--format=%+GS'], safe: false, dangerous: false, why: "%+G? is %G? with pretty.c's line-feed modifier: runs gpg.program" },
+  { argv: ['git', 'show', '-s', '--pretty=tformat:%-G?'], safe: false, dangerous: false, why: 'the - modifier' },
+  { argv: ['git', 'log', '--pretty=format:% GK'], safe: false, dangerous: false, why: 'the space modifier' },
+  { argv: ['git', 'branch', '--format=%+G?'], safe: false, dangerous: false, why: 'the same placeholder in a branch format' },
+  { argv: ['git', 'show', '--stdin'], safe: false, dangerous: false, why: '`echo HEAD:.env | git show --stdin` prints a blob no word names' },
+  { argv: ['git', 'log', '-p', '--stdin'], safe: false, dangerous: false, why: 'paths after a `--` line on stdin' },
+  { argv: ['git', 'status', '--ignore-submodules=none'], safe: false, dangerous: false, why: "runs git status in each submodule, whose filters the runner never listed" },
+  { argv: ['git', 'diff', '--ignore-submodules=dirty'], safe: false, dangerous: false, why: 'the same recursion from diff' },
+  { argv: ['git', 'status', '--ignore-submodules=all'], safe: true, dangerous: false, why: 'all keeps git out of the submodules' },
+  { argv: ['git', 'status', '--ignore-submodules'], safe: true, dangerous: false, why: 'the bare flag means all' },
+  { argv: ['git', 'log', '--format=%h %G'], safe: false, dangerous: false, why: 'fail closed: any %G is read as a signature placeholder' },
 ];

@@ -143,7 +143,8 @@ const LOG_LONG = [
   'parents', 'children', 'log-size', 'notes=?', 'no-notes', 'show-notes-by-default', 'expand-tabs=?', 'no-expand-tabs',
   'mailmap', 'no-mailmap', 'use-mailmap', 'no-use-mailmap', 'encoding=', 'show-linear-break=?', 'count', 'timestamp',
   // no --remerge-diff: it re-runs each merge, with the merge driver the attributes select
-  'diff-merges=', 'no-diff-merges', 'dd', 'no-standard-notes', 'standard-notes', 'in-commit-order', 'stdin',
+  // no --stdin: it reads revisions and paths warden never sees (`echo HEAD:.env | git show --stdin`)
+  'diff-merges=', 'no-diff-merges', 'dd', 'no-standard-notes', 'standard-notes', 'in-commit-order',
 ];
 
 /** log and show share the revision parser's options; only log has `-L` (line ranges). */
@@ -224,9 +225,12 @@ export const GIT_RISKY: readonly RiskyOption[] = [
 /** --diff-merges formats that only show diffs (remerge / r re-runs the merge: not listed). */
 const SAFE_DIFF_MERGES: ReadonlySet<string> = new Set(['off', 'none', 'on', 'first-parent', '1', 'separate', 'm', 'combined', 'c', 'dense-combined', 'cc']);
 
-/** A format that asks for signature data runs gpg.program (`%G?`, `%GS`, `%(signature)`). */
+/**
+ * A format that asks for signature data runs gpg.program (`%G?`, `%GS`, `%(signature)`), also
+ * behind the `+`, `-` and ` ` modifiers pretty.c reads before a placeholder (`%+GS`: redclass).
+ */
 function formatRunsGpg(value: string): boolean {
-  return /%G|%\(signature/.test(value);
+  return /%[-+ ]?G|%\(signature/.test(value);
 }
 
 /** Is this git argv known to be read-only? Returns the deciding word when it is not. Pure. */
@@ -257,6 +261,11 @@ export function checkGit(argv: readonly string[]): SafeVerdict {
     // combined diffs are not offered: Codex refuses every `-c`-looking word
     if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && formatRunsGpg(option.value)) {
       return notSafe(option.word, `\`git ${name} ${option.word}\` asks for signatures, which runs gpg.program`);
+    }
+    // --ignore-submodules=none|untracked|dirty runs git status in each submodule, whose config
+    // (filters, drivers) the runner never listed; only `all` (the bare flag) keeps git out of them
+    if (option.name === '--ignore-submodules' && option.value !== null && option.value !== 'all') {
+      return notSafe(option.word, `\`git ${name} ${option.word}\` runs git in each submodule, with config warden never read`);
     }
     // --diff-merges=remerge (r) re-runs merges with the repository's merge driver
     if (option.name === '--diff-merges' && !SAFE_DIFF_MERGES.has(option.value ?? '')) {
@@ -309,6 +318,18 @@ export function gitSubcommandCandidates(argv: readonly string[]): number[] {
     for (const s of gitSubcommandCandidates(rest)) out.push(s - 1 + line.at + skip);
   }
   return out;
+}
+
+/**
+ * Does this `git diff` argv turn the external diff off as git reads it? The word must be read as
+ * an option by diff's table: after `--` it is a path, and as the value of `-S`/`-G` a search
+ * string (`git diff -S --no-ext-diff` runs diff.external: redclass). Pure.
+ */
+export function diffTurnsOffExtDiff(argv: readonly string[]): boolean {
+  const sub = findGitSubcommand(argv);
+  if (sub < 0 || argv[sub] !== 'diff') return false;
+  const read = readArgs(DIFF_TABLE, argv.slice(sub + 1));
+  return read.ok && read.args.options.some((o) => o.name === '--no-ext-diff');
 }
 
 /** The subcommand's name (exact reading), or null. */

@@ -31,24 +31,34 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // system secrets
   'etc/shadow', 'etc/gshadow', 'etc/shadow-', 'etc/gshadow-', 'etc/sudoers', 'etc/sudoers.d', 'etc/ssl/private',
   'etc/security/opasswd', 'run/secrets', 'var/run/secrets', 'etc/ssh', 'etc/krb5.keytab',
+  // redclass: the BSD/macOS shadow file, saved Wi-Fi and VPN keys, PPP secrets, Terraform's token file
+  'etc/master.passwd', 'etc/spwd.db', 'etc/NetworkManager/system-connections', 'etc/wpa_supplicant', 'etc/ppp/chap-secrets',
+  'etc/ppp/pap-secrets', '.terraformrc',
 ].map((s) => s.split('/'));
 
 /** File names that hold keys or tokens wherever they are (`cat deploy/id_rsa`, `cat .env`). */
 const SECRET_NAMES: readonly RegExp[] = [
   /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/, // ssh private keys (the .pub half is public)
   /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
-  /^\.env(\..*)?$/, // dotenv files hold API keys; .env.example is asked about too (fail closed)
+  /^\.env(rc)?(\..*)?$/, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
   /^\.?credentials(\..*)?$/i,
   /^environ$/, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
   /^(secring|trustdb|pubring)\.(gpg|kbx)$/,
   /^\.htpasswd$/,
   /^kubeconfig$/i,
+  // redclass: histories and editor state hold typed tokens; Kerberos ticket caches and X11 cookies
+  // are credentials; Terraform state holds every secret a plan read
+  /^\.(.+_history|zhistory|histfile|lesshst|viminfo)$/,
+  /^krb5cc_/,
+  /^\.(X|ICE)authority$/,
+  /\.tfstate(\.backup)?$/,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
 const PROBE_NAMES: readonly string[] = [
   ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
-  'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', 'credentials', 'environ', 'shadow', 'proc', 'dev',
+  'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', '.envrc', 'credentials', 'environ', 'shadow', 'proc', 'dev',
+  '.zhistory', '.node_repl_history', 'krb5cc_0', '.Xauthority', 'x.tfstate',
 ];
 
 const GLOB = /[*?[]/;
@@ -94,13 +104,24 @@ export function secretIn(text: string): string | null {
   // as the kernel would without symlinks too; and since a symlinked segment before a `..` moves it
   // anywhere (`/var/run/../dev` is /dev), `proc` or `dev` after a `..` counts wherever it is
   const up = segments.indexOf('..');
-  if (up >= 0 && segments.slice(up + 1).some((s) => s === 'proc' || s === 'dev')) return text;
+  if (up >= 0 && segments.slice(up + 1).some(mayBeProcOrDev)) return text;
   const lexical = lexicalSegments(segments);
   if (absolute.startsWith('/')) {
-    const normal = `/${lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.')).join('/')}`;
+    // (`src/pro?` is relative: only an option or `NAME=` prefix is stripped for the glob reading)
+    const prefix = text.slice(0, text.length - absolute.length);
+    const rooted = prefix === '' || prefix.startsWith('-') || prefix.includes('=');
+    const normalSegments = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
+    const normal = `/${normalSegments.join('/')}`;
+    // redclass: a glob for the first segment (`/pro?/self/mem`, `/d?v/sda`, `/*/self/fd/0`) reaches them too
     if (/^\/(proc|dev)(\/|$)/.test(normal) && normal !== '/dev/null') return normal;
+    if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
   return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null);
+}
+
+/** A path segment that is, or as a glob could match, `proc` or `dev`. */
+function mayBeProcOrDev(segment: string): boolean {
+  return segmentMatches(segment, 'proc') || segmentMatches(segment, 'dev');
 }
 
 /** Segments with each `..` taking away the one before it (a leading `..` is kept). */
@@ -121,6 +142,66 @@ function secretInSegments(segments: readonly string[]): string | null {
       if (seq.every((s, j) => segmentMatches(segments[i + j]!, s))) return seq.join('/');
     }
     if (nameIsSecret(segments[i]!)) return segments[i]!;
+  }
+  return null;
+}
+
+/**
+ * Names a repository may hold that a git glob could reach: the secret file names, and the
+ * credential files a dotfiles repository commits. (Not `.docker/config.json` and the like:
+ * `git diff -- '*.json'` would then ask.)
+ */
+const GIT_PROBES: readonly string[] = [
+  ...PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n))),
+  '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.ssh/config', '.aws/credentials', '.kube/config', '.gnupg/x', '.vault-token',
+];
+
+/**
+ * A git pathspec glob as a regex: wildmatch without WM_PATHNAME or WM_PERIOD, so `*` and `?`
+ * match a leading dot and `*` crosses `/`; case-insensitive, since `:(icase)` and
+ * `--icase-pathspecs` make it so.
+ */
+function gitGlobRegex(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) out += '\\[';
+      else {
+        out += '.';
+        i = close;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`, 'i');
+}
+
+/**
+ * The secret a git word may name (pure). git reads a word as an object name (`REV:PATH`,
+ * `:N:PATH` for an index stage, `:/TEXT:PATH`) or a pathspec with magic (`:(top,icase).env`,
+ * `:!x`, `:^x`) and wildmatch globs, where `*env` matches `.env` (the shell's rules do not
+ * apply: the word reaches git unexpanded). So every text after a colon is read as a path, its
+ * magic taken off, with any case, and as a glob against the names a repository may hold: `git
+ * show :0:.env`, `git log -p -- '*env'`, `git log -p -- ':(icase).ENV'` printed the dotenv
+ * (redclass).
+ */
+export function secretInGitWord(word: string): string | null {
+  const texts = [word];
+  for (let i = word.indexOf(':'); i >= 0; i = word.indexOf(':', i + 1)) texts.push(word.slice(i + 1));
+  for (const text of texts) {
+    const path = text.replace(/^\([^)]*\)/, '').replace(/^[!^]+/, '');
+    const found = secretIn(path) ?? secretIn(path.toLowerCase());
+    if (found !== null) return found;
+    if (!GLOB.test(path)) continue;
+    const glob = gitGlobRegex(path);
+    // in the literal text's directory, or deeper where a wildcard crosses `/` (`conf*` is config/.env)
+    const literal = path.slice(0, path.search(GLOB));
+    const directory = literal.slice(0, literal.lastIndexOf('/') + 1);
+    const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
+    if (probe !== undefined) return probe;
   }
   return null;
 }
