@@ -10,7 +10,7 @@ import { BASE64_TABLE, checkBase64 } from './programs/base64.ts';
 import { COREUTILS, checkCoreutil, LINUX_ONLY } from './programs/coreutils.ts';
 import { FILE_TABLE, checkFile } from './programs/file.ts';
 import { checkFind } from './programs/find.ts';
-import { checkGit, gitSubcommandName } from './programs/git.ts';
+import { checkGit, diffTurnsOffExtDiff, gitSubcommandName } from './programs/git.ts';
 import { type OptionTable, type SafeVerdict, SAFE, notSafe, readArgs } from './programs/optionTable.ts';
 import { RG_TABLE, checkRg } from './programs/rg.ts';
 import { checkSed } from './programs/sed.ts';
@@ -243,7 +243,7 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     if (name === 'cd') changedDirectory = true;
     // `git diff` runs diff.external / diff.<drv>.command; as its own argv warden adds --no-ext-diff
     // (requests/effects.ts), which it cannot do inside a script
-    if (name === 'git' && gitSubcommandName(words) === 'diff' && !words.includes('--no-ext-diff')) {
+    if (name === 'git' && gitSubcommandName(words) === 'diff' && !diffTurnsOffExtDiff(words)) {
       return notSafe('diff', '`git diff` inside a script could run an external diff program (add --no-ext-diff, or run `git diff` as its own command)');
     }
     // the shell runs its own cd, echo, pwd ... whatever PATH holds: no look-up to trust (a bare `cd` as a whole argv is execvp'd, and still is)

@@ -9,19 +9,24 @@
  * - The person's home inside a writable root ($HOME under a writable /tmp, the home as the
  *   workspace): ~/.bashrc, ~/.profile, ~/.config/autostart, ~/.ssh/authorized_keys, ~/bin, ... run
  *   later, outside any sandbox.
+ * - What else the sandbox could share with the host (third round, all held): the person's terminal
+ *   (TIOCSTI, TIOCSCTTY, /dev/tty), other processes through /proc and kill, /dev/shm, the host's
+ *   abstract Unix sockets with and without the network, symlinks to secrets.
  * Each attempt must fail inside the sandbox and leave the host as it was.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
-import { WARDEN } from '../support/cli.ts';
+import { WARDEN, onTerminalArgs } from '../support/cli.ts';
+import { defaultHiddenPaths } from '../../src/sandbox/hiddenPaths.ts';
 
 let base: string;
 let n = 0;
@@ -315,4 +320,120 @@ test('an fd the caller left open reaches no command: warden closes what it inher
   } finally {
     closeSync(fd);
   }
+});
+
+// ---- red team, third round: what the sandbox shares with the host besides the file system
+
+test('warden exec on a terminal: the command cannot push keys into the person\'s terminal (TIOCSTI) or take it as its controlling terminal', () => {
+  const ws = fresh('tty');
+  // Control first: bare, on the same kind of terminal, the attack works, so the test can fail.
+  const probe = join(ws, 'sti.pl');
+  writeFileSync(
+    probe,
+    [
+      'print -t STDIN ? "ISATTY\\n" : "NOTTY\\n";',
+      'my $c = "X";',
+      'print ioctl(STDIN, 0x5412, $c) ? "INJECTED\\n" : "sti refused\\n";', // TIOCSTI
+      'print ioctl(STDIN, 0x540E, 1) ? "CTTY-TAKEN\\n" : "ctty refused\\n";', // TIOCSCTTY, stealing
+      'print ioctl(STDIN, 0x5412, $c) ? "INJECTED\\n" : "sti refused\\n";',
+      'print open(T, "+<", "/dev/tty") ? "TTY-OPEN\\n" : "no tty\\n";',
+    ].join('\n'),
+  );
+  const onTerminal = (argv: string[]) => spawnSync('script', onTerminalArgs(argv), { cwd: ws, env: { ...process.env, WARDEN_LOG: 'silent' }, encoding: 'utf8', timeout: 120_000, input: '' });
+  const bare = onTerminal(['perl', probe]);
+  assert.match(bare.stdout, /ISATTY[\s\S]*INJECTED/, `the control did not inject: ${bare.stdout}${bare.stderr}`);
+  const r = onTerminal([process.execPath, WARDEN, 'exec', '--approval', 'never', '--store', join(ws, 'events.db'), '--', 'perl', probe]);
+  assert.match(r.stdout, /ISATTY/, `the command did not get the terminal: ${r.stdout}${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /INJECTED|CTTY-TAKEN|TTY-OPEN/);
+  assert.equal((r.stdout.match(/sti refused/g) ?? []).length, 2, r.stdout);
+});
+
+test('host processes are out of sight: no other process\'s environ, cmdline, fds or root from /proc, and no signal reaches them', async () => {
+  const marker = `WARDEN-REDTEAM-${process.pid}-${Date.now()}`;
+  const host = spawn('sleep', ['300'], { env: { ...process.env, LEAK: marker }, stdio: 'ignore' });
+  try {
+    const r = await runCommand({
+      command: [
+        'sh',
+        '-c',
+        `for p in /proc/[0-9]*; do cat $p/environ $p/cmdline 2>/dev/null | tr '\\0' '\\n'; ls -l $p/fd/ $p/cwd $p/root 2>/dev/null; done; ls -d /proc/${host.pid} /proc/${process.pid} 2>/dev/null; kill -0 ${host.pid} ${process.pid} 2>/dev/null && echo SIG""NALLED; echo end`,
+      ],
+      cwd: fresh('proc'),
+      sandboxSpec: WW(),
+    });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /end\n$/);
+    assert.ok(!r.stdout.includes(marker), 'a host process\'s environment was read');
+    assert.ok(!r.stdout.includes(`/proc/${host.pid}\n`) && !r.stdout.includes(`/proc/${process.pid}\n`), r.stdout);
+    assert.ok(!r.stdout.includes('SIGNALLED'), r.stdout);
+  } finally {
+    host.kill('SIGKILL');
+  }
+});
+
+test('/dev/shm is the sandbox\'s own: a host file there is not seen, and nothing written there reaches the host', async () => {
+  const name = `warden-redteam-${process.pid}-${++n}`;
+  writeFileSync(join('/dev/shm', name), 'SHM-SECRET\n');
+  try {
+    const r = await runCommand({ command: ['sh', '-c', `cat /dev/shm/${name}; echo planted > /dev/shm/${name}-in; ls /dev/shm`], cwd: fresh('shm'), sandboxSpec: WW() });
+    assert.ok(!r.stdout.includes('SHM-SECRET'), r.stdout);
+    assert.ok(!existsSync(join('/dev/shm', `${name}-in`)), 'a file written to the sandbox\'s /dev/shm is on the host');
+  } finally {
+    rmSync(join('/dev/shm', name), { force: true });
+  }
+});
+
+for (const network of [false, true]) {
+  test(`a host's abstract Unix socket is unreachable ${network ? 'with' : 'without'} the network (its own namespace; seccomp with it)`, async () => {
+    const name = `warden-redteam-${process.pid}-${++n}`;
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.end('HOST-SOCKET\n');
+    });
+    await new Promise<void>((ok) => server.listen(`\0${name}`, ok));
+    try {
+      // the control: the host reaches it
+      const control = await new Promise<string>((ok) => {
+        let out = '';
+        spawn(process.execPath, ['-e', `require('net').connect('\\0${name}').on('data', (d) => process.stdout.write(d))`], { stdio: ['ignore', 'pipe', 'inherit'] })
+          .on('close', () => ok(out))
+          .stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      });
+      assert.equal(control, 'HOST-SOCKET\n');
+      connections = 0;
+      const r = await runCommand({
+        command: [process.execPath, '-e', `require('net').connect('\\0${name}').on('data', (d) => process.stdout.write(d)).on('error', (e) => { console.log('refused', e.code); })`],
+        cwd: fresh('abstract'),
+        sandboxSpec: { ...WW(), network },
+      });
+      assert.ok(!r.stdout.includes('HOST-SOCKET'), r.stdout);
+      assert.match(r.stdout, /refused/, r.stdout + r.stderr);
+      assert.equal(connections, 0);
+    } finally {
+      server.close();
+    }
+  });
+}
+
+test('a symlink to a secret, made inside the workspace or by the host before the run, reaches only the mask', async () => {
+  const top = fresh('links');
+  const home = join(top, 'home');
+  const ws = join(top, 'ws');
+  mkdirSync(join(home, '.ssh'), { recursive: true });
+  mkdirSync(ws);
+  writeFileSync(join(home, '.ssh', 'id_ed25519'), 'SSH-SECRET\n');
+  writeFileSync(join(home, '.netrc'), 'NETRC-SECRET\n');
+  symlinkSync(join(home, '.ssh', 'id_ed25519'), join(ws, 'key'));
+  symlinkSync(join(home, '.ssh'), join(ws, 'sshdir'));
+  const spec: SandboxSpec = { ...WW(), hidden: defaultHiddenPaths({ HOME: home }) };
+  const r = await runCommand({
+    command: ['sh', '-c', `cat key; cat sshdir/id_ed25519; ln -s ${q(join(home, '.netrc'))} n2 && cat n2; ln -s ../home/.ssh s2 && cat s2/id_ed25519; cat /proc/self/root${home}/.netrc`],
+    cwd: ws,
+    sandboxSpec: spec,
+    env: { ...process.env, HOME: home },
+  });
+  assert.notEqual(r.exitCode, 0);
+  assert.doesNotMatch(r.stdout, /SECRET/);
+  assert.equal(r.denial.denied, true, r.stderr);
 });

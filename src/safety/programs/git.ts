@@ -320,6 +320,18 @@ export function gitSubcommandCandidates(argv: readonly string[]): number[] {
   return out;
 }
 
+/**
+ * Does this `git diff` argv turn the external diff off as git reads it? The word must be read as
+ * an option by diff's table: after `--` it is a path, and as the value of `-S`/`-G` a search
+ * string (`git diff -S --no-ext-diff` runs diff.external: redclass). Pure.
+ */
+export function diffTurnsOffExtDiff(argv: readonly string[]): boolean {
+  const sub = findGitSubcommand(argv);
+  if (sub < 0 || argv[sub] !== 'diff') return false;
+  const read = readArgs(DIFF_TABLE, argv.slice(sub + 1));
+  return read.ok && read.args.options.some((o) => o.name === '--no-ext-diff');
+}
+
 /** The subcommand's name (exact reading), or null. */
 export function gitSubcommandName(argv: readonly string[]): string | null {
   const i = findGitSubcommand(argv);
