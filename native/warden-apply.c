@@ -25,18 +25,20 @@
  *   RENAME from to / UNLINK path / RMDIR path / SYMLINK target path / SYNCDIR path (fsync of a dir)
  *   READDIR path                -> one field per entry name
  *
- * It makes no process, and says so to the kernel first thing: a seccomp filter of its own fails
- * every fork, clone and exec with EPERM. So warden runs it without the run's process-limit cgroup,
+ * It makes no process, and on Linux says so to the kernel first thing: a seccomp filter of its own
+ * fails every fork, clone and exec with EPERM. So warden runs it without the run's process-limit cgroup,
  * whose join costs 10-15 ms (cgroup v1 waits an RCU grace period on every move) of the 30.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#ifdef __linux__
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -414,10 +416,21 @@ static void handle(int op, struct field *f) {
   free(b);
 }
 
+#ifdef __linux__
 #if defined(__x86_64__)
 #define OWN_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define OWN_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__i386__)
+#define OWN_ARCH AUDIT_ARCH_I386
+#elif defined(__arm__)
+#define OWN_ARCH AUDIT_ARCH_ARM
+#elif defined(__riscv) && __riscv_xlen == 64
+#define OWN_ARCH AUDIT_ARCH_RISCV64
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define OWN_ARCH AUDIT_ARCH_PPC64LE
+#elif defined(__s390x__)
+#define OWN_ARCH AUDIT_ARCH_S390X
 #else
 #error "warden-apply: no seccomp filter for this architecture (add its AUDIT_ARCH here)"
 #endif
@@ -449,6 +462,10 @@ static void no_processes(void) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
     die("cannot install its seccomp filter (no fork or exec); refusing to run without it");
 }
+#else
+/* No seccomp here (macOS: Seatbelt confines it); there is no run cgroup to skip either. */
+static void no_processes(void) {}
+#endif
 
 int main(int argc, char **argv) {
   (void)argv;

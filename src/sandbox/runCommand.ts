@@ -584,6 +584,9 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       if (said !== null) {
         stdout.push(Buffer.from(said.stdout, 'utf8'));
         stderr.prepend(Buffer.from(said.stderr, 'utf8'));
+        // the person watching sees the conversation's account, never its frames
+        options.tee?.stdout.write(said.stdout);
+        options.tee?.stderr.write(said.stderr);
       }
       const exitCode = said !== null && processExit === 0 ? said.exitCode : processExit;
       const decodedOut = stdout.decode();
