@@ -86,7 +86,8 @@ function globRegex(segment: string): RegExp {
   return new RegExp(`^${out}$`, 'i');
 }
 
-function segmentMatches(segment: string, name: string): boolean {
+/** Can this path segment (a glob by bash's rules, or literal) name `name`? Any case (see SECRET_NAMES). */
+export function segmentMatches(segment: string, name: string): boolean {
   if (!GLOB.test(segment)) return segment.toLowerCase() === name.toLowerCase();
   // bash: a wildcard never matches a leading dot (dotglob is off), so `*` cannot reach `.ssh`
   if (name.startsWith('.') && !segment.startsWith('.')) return false;
