@@ -217,6 +217,26 @@ export function underDirectory(dir: string | null, word: string): string {
 }
 
 /**
+ * Can a recursive search rooted at this path reach a credential location below it? True when the
+ * path ends where a multi-segment location begins: `rg token /home/u/.config` reads
+ * .config/gh/hosts.yml, `grep -r x /home/u/.local` the keyrings, `/Users/u/Library` the
+ * Keychains (redclass: none of them named a secret, and at three segments none was a broad
+ * root). Read only for absolute and `~` paths: a bare relative word may be the search pattern,
+ * and the workspace's own `etc` or `snap` holds no system or home secret.
+ */
+export function mayHoldSecret(word: string): boolean {
+  if (!word.startsWith('/') && !word.startsWith('~')) return false;
+  const segments = lexicalSegments(word.split('/').filter((s) => s !== '' && s !== '.'));
+  for (const seq of SECRET_SEQUENCES) {
+    for (let k = 1; k < seq.length && k <= segments.length; k++) {
+      const tail = segments.slice(segments.length - k);
+      if (tail.every((s, j) => segmentMatches(s, seq[j]!))) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Recursive searches rooted where secrets live: `rg token /`, `grep -r x ~`, `rg -uuu key ..` (the
  * parent of a workspace is often $HOME). Roots: `/`, a `~` word, a path escaping upwards with `..`,
  * or an absolute path of at most two segments (`/home/u`, `/root`, `/etc`).
