@@ -63,6 +63,11 @@ const PROBE_NAMES: readonly string[] = [
   ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
   'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', '.envrc', 'credentials', 'environ', 'shadow', 'proc', 'dev',
   '.zhistory', '.node_repl_history', 'krb5cc_0', '.Xauthority', 'x.tfstate',
+  // redclass: one name for each SECRET_NAMES pattern, so a glob is tested against every kind
+  // (`cat keys/*.asc`, `cat *.kdbx`, `cat ~/.h*` read an armored key, a password database, a history)
+  'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
+  'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
+  'x.tfstate.backup', '.env.production',
 ];
 
 const GLOB = /[*?[]/;
