@@ -16,6 +16,7 @@ import type { Classification, ExecClassificationInput } from './types.ts';
 import { isDangerousCommand } from './dangerous.ts';
 import { OPERAND_SENSITIVE, checkKnownSafe, checkProgram, isMalformedArgv, zshAsBash } from './knownSafe.ts';
 import { type ProgramLocator, programName } from './programs/programPath.ts';
+import { segmentMatches } from './programs/secretPaths.ts';
 import { inlineScripts, isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
 import { findGitSubcommand } from './programs/git.ts';
 import { type RuleSet, type RuleVerdict, type PrefixRule, SUBCOMMAND_TOOLS, declinedAllowRules, isGroupSubcommand, matchRules, stricterDecision } from './ruleMatch.ts';
@@ -268,7 +269,9 @@ function plainRuleVerdict(rules: RuleSet, argv: readonly string[], commands: str
  */
 export function mayReachHidden(commands: readonly (readonly string[])[], cwd: string, hidden: readonly string[]): string | null {
   if (hidden.length === 0) return null;
-  const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p));
+  // a glob reaches a hidden path when its segments could spell the path or a directory holding
+  // it (`cat /data/secre?` with /data/secret hidden: redclass); the shell expands it, not warden
+  const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p) || (/[*?[]/.test(p) && globReaches(p, h)));
   if (reaches(cwd)) return cwd;
   for (const words of commands) {
     for (const word of words.slice(1)) {
@@ -280,6 +283,13 @@ export function mayReachHidden(commands: readonly (readonly string[])[], cwd: st
     }
   }
   return null;
+}
+
+/** Do the segments of `pattern` (absolute, a glob) match those of `path`, one being a prefix of the other? */
+function globReaches(pattern: string, path: string): boolean {
+  const a = pattern.split('/').filter((s) => s !== '');
+  const b = path.split('/').filter((s) => s !== '');
+  return a.slice(0, b.length).every((s, i) => segmentMatches(s, b[i]!));
 }
 
 function isWithinPath(path: string, root: string): boolean {

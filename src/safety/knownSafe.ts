@@ -17,7 +17,7 @@ import { checkSed } from './programs/sed.ts';
 import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
-import { broadSearchRoot, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
+import { broadSearchRoot, mayHoldSecret, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
@@ -133,11 +133,11 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
   const recursive = name === 'rg' || (name === 'grep' && grepRecurses(args));
   if (recursive) {
     // blocks `rg -uuu token /`, `grep -r key ~`, `rg secret ..` (the workspace's parent is often $HOME)
-    const root = args.find((a) => broadSearchRoot(underDirectory(directory, a)));
+    const root = args.find((a) => !a.startsWith('-') && (broadSearchRoot(underDirectory(directory, a)) || mayHoldSecret(underDirectory(directory, a))));
     if (root !== undefined) return notSafe(root, `\`${name}\` searching \`${root}\` recursively reads credentials stored there`);
     // with no path operand the search starts where the script cd-ed: `cd .. && grep -rekey` has
     // no word naming the root at all (redclass), so a broad directory decides whatever the words
-    if (directory !== null && broadSearchRoot(directory)) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
+    if (directory !== null && (broadSearchRoot(directory) || mayHoldSecret(directory))) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
   }
   return null;
 }

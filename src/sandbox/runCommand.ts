@@ -526,7 +526,8 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     if (mark !== null) closeSync(mark);
   };
   // Sandboxed runs get a process limit of their own (pidsLimit.ts); a bare run is the person's.
-  const pids: PidsCgroup | null = inv.containment === 'sandbox' ? makePidsCgroup(req.pidsMax ?? SANDBOX_PIDS_MAX) : null;
+  const limited = inv.containment === 'sandbox' && req.makesNoProcesses !== true;
+  const pids: PidsCgroup | null = limited ? makePidsCgroup(req.pidsMax ?? SANDBOX_PIDS_MAX) : null;
   const argv = pids === null ? { file: inv.file, args: bwrapArgv } : joinCgroupArgv(pids, inv.file, bwrapArgv);
   try {
     child = spawn(argv.file, argv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
@@ -583,6 +584,9 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       if (said !== null) {
         stdout.push(Buffer.from(said.stdout, 'utf8'));
         stderr.prepend(Buffer.from(said.stderr, 'utf8'));
+        // the person watching sees the conversation's account, never its frames
+        options.tee?.stdout.write(said.stdout);
+        options.tee?.stderr.write(said.stderr);
       }
       const exitCode = said !== null && processExit === 0 ? said.exitCode : processExit;
       const decodedOut = stdout.decode();
@@ -634,7 +638,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       };
       if (setupError) result.error = setupError;
       result.containment = inv.containment;
-      if (inv.containment === 'sandbox') result.pidsLimit = pids?.max ?? null;
+      if (limited) result.pidsLimit = pids?.max ?? null;
       if (decodedOut.base64) result.stdoutEncoding = 'base64';
       if (decodedErr.base64) result.stderrEncoding = 'base64';
       closeMark();

@@ -233,6 +233,13 @@ function formatRunsGpg(value: string): boolean {
   return /%[-+ ]?G|%\(signature/.test(value);
 }
 
+/** The formats git itself defines (pretty.c builtin_formats); a value with `%` is a format string. */
+const BUILTIN_PRETTY: ReadonlySet<string> = new Set(['oneline', 'short', 'medium', 'full', 'fuller', 'reference', 'email', 'mboxrd', 'raw']);
+
+function isBuiltinPretty(value: string): boolean {
+  return BUILTIN_PRETTY.has(value) || value.startsWith('format:') || value.startsWith('tformat:') || value.includes('%');
+}
+
 /** Is this git argv known to be read-only? Returns the deciding word when it is not. Pure. */
 export function checkGit(argv: readonly string[]): SafeVerdict {
   const line = readGitCommandLine(argv);
@@ -261,6 +268,11 @@ export function checkGit(argv: readonly string[]): SafeVerdict {
     // combined diffs are not offered: Codex refuses every `-c`-looking word
     if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && formatRunsGpg(option.value)) {
       return notSafe(option.word, `\`git ${name} ${option.word}\` asks for signatures, which runs gpg.program`);
+    }
+    // a name git does not define is a pretty.<name> alias from the repository's config, whose
+    // format warden cannot see (`pretty.x = format:%G?` runs gpg.program: redclass)
+    if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && option.value !== '' && !isBuiltinPretty(option.value)) {
+      return notSafe(option.word, `\`git ${name} ${option.word}\` names a pretty format the repository's config may define`);
     }
     // --ignore-submodules=none|untracked|dirty runs git status in each submodule, whose config
     // (filters, drivers) the runner never listed; only `all` (the bare flag) keeps git out of them

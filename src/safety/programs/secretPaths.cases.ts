@@ -126,6 +126,20 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['bash', '-lc', 'cd /etc && cd /tmp && cd - && cat shadow'], safe: false, why: 'cd - goes back to /etc' },
   { argv: ['zsh', '-lc', 'cd work .config && cat gh/hosts.yml'], safe: false, why: "zsh's cd OLD NEW: /home/u/work becomes /home/u/.config" },
   { argv: ['bash', '-lc', 'cd src; cd lib; cat x.ts'], safe: true, why: 'every place the script may be is inside the workspace' },
+  // redclass: a recursive root that ends where a credential location begins
+  { argv: ['rg', 'token', '/home/u/.config'], safe: false, why: 'reads .config/gh/hosts.yml, .config/gcloud ...' },
+  { argv: ['grep', '-r', 'secret', '/home/u/.local/share'], safe: false, why: 'reads .local/share/keyrings' },
+  { argv: ['grep', '-rn', 'x', '/Users/u/Library'], safe: false, why: 'reads Library/Keychains' },
+  { argv: ['rg', '-uuu', 'x', '/home/u/.cargo'], safe: false, why: 'reads .cargo/credentials.toml' },
+  { argv: ['bash', '-lc', 'cd /home/u/.config && rg token'], safe: false, why: 'no path operand: the search starts where cd went' },
+  { argv: ['rg', 'x', '/home/u/.config/nvim'], safe: true, why: 'below the location, beside every credential in it' },
+  { argv: ['rg', 'etc', 'src'], safe: true, why: 'a bare word is the pattern, not /etc' },
+  // redclass: macOS and Windows file systems ignore case
+  { argv: ['cat', '/Users/u/.SSH/ID_RSA'], safe: false, why: 'the ssh key on a case-insensitive file system' },
+  { argv: ['cat', '/Users/u/.Config/GH/hosts.yml'], safe: false, why: 'a credential directory in another case' },
+  { argv: ['head', 'config/.ENV'], safe: false, why: 'the dotenv in another case' },
+  { argv: ['cat', '/DEV/disk0'], safe: false, why: "/dev in another case is macOS's /dev" },
+  { argv: ['bash', '-lc', 'cat ~/.S?H/id_rsa'], safe: false, why: 'a glob in another case' },
   // what stays known-safe
   { argv: ['cat', 'src/main.ts'], safe: true, why: 'a workspace file' },
   { argv: ['cat', '/dev/null'], safe: true, why: '/dev/null is empty' },
