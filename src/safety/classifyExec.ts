@@ -273,13 +273,20 @@ export function mayReachHidden(commands: readonly (readonly string[])[], cwd: st
   // it (`cat /data/secre?` with /data/secret hidden: redclass); the shell expands it, not warden
   const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p) || (/[*?[]/.test(p) && globReaches(p, h)));
   if (reaches(cwd)) return cwd;
+  // every directory a script may be in: a relative word is read from each (`cd /data/x && cat
+  // ../vault/key`: redclass), and a cd that fails leaves the shell where it was
+  let directories = [cwd];
   for (const words of commands) {
     for (const word of words.slice(1)) {
       if (word.includes('~') || word.includes('$')) return word;
       // an attached option value (`--file=/home/u/.ssh/x`, `-f/home/u/.ssh/x`) is a path too
       const eq = word.indexOf('=');
       const candidates = [word, ...(eq >= 0 ? [word.slice(eq + 1)] : []), ...(/^-[^-]/.test(word) ? [word.slice(2)] : [])];
-      for (const c of candidates) if (c !== '' && !c.startsWith('-') && reaches(posix.resolve(cwd, c))) return word;
+      for (const c of candidates) if (c !== '' && !c.startsWith('-') && directories.some((d) => reaches(posix.resolve(d, c)))) return word;
+    }
+    if (programName(words[0] ?? '') === 'cd') {
+      const target = words.slice(1).find((w) => !w.startsWith('-'));
+      if (target !== undefined) directories = [...new Set([...directories, ...directories.map((d) => posix.resolve(d, target))])];
     }
   }
   return null;

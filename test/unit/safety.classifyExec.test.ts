@@ -259,7 +259,7 @@ test('never throws: malformed input fails closed', () => {
   assert.equal(broken.outcome, 'ask');
 });
 
-test("redclass: a glob the shell expands into a person's own hidden path is asked about when the client's tool runs it", () => {
+test("redclass: a glob the shell expands into a person's own hidden path, or a relative word after cd, is asked about when the client's tool runs it", () => {
   const run = (command: string[]) =>
     classifyExec(
       {
@@ -274,7 +274,7 @@ test("redclass: a glob the shell expands into a person's own hidden path is aske
       },
       EMPTY_RULE_SET,
     );
-  for (const script of ['cat /data/vaul?/key.txt', 'head /data/v*/key.txt', 'cat /d[a]ta/vault/key.txt', 'cat /data/va*']) {
+  for (const script of ['cat /data/vaul?/key.txt', 'head /data/v*/key.txt', 'cat /d[a]ta/vault/key.txt', 'cat /data/va*', 'cd /data/x && cat ../vault/key.txt', 'cd /data/x && cd y && cat ../../vault/key.txt']) {
     const c = run(['bash', '-c', script]);
     assert.equal(c.outcome, 'ask', `${script}: ${c.reason}`);
     assert.match(c.reason, /hidden path/);
