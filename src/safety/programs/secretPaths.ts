@@ -44,7 +44,13 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
 const SECRET_NAMES: readonly RegExp[] = [
   /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/i, // ssh private keys (the .pub half is public)
   /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
-  /^\.env(rc)?(\..*)?$/i, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  /^\.env(rc)?([.~_-].*)?$/i, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  // redclass: a dotenv under another name (prod.env, an editor's .env~), the secrets files
+  // frameworks and clouds write (secrets.yml, client_secret_*.json, service-account keys)
+  /[^/]\.env$/i,
+  /^\.?secrets?(\.(ya?ml|json|toml|env|txt|ini|conf))?$/i,
+  /^client_secret.*\.json$/i,
+  /^service[-_]?account.*\.json$/i,
   /^\.?credentials(\..*)?$/i,
   /^environ$/i, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
   /^(secring|trustdb|pubring)\.(gpg|kbx)$/i,
@@ -67,7 +73,7 @@ const PROBE_NAMES: readonly string[] = [
   // (`cat keys/*.asc`, `cat *.kdbx`, `cat ~/.h*` read an armored key, a password database, a history)
   'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
   'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
-  'x.tfstate.backup', '.env.production',
+  'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
 ];
 
 const GLOB = /[*?[]/;
