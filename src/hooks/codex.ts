@@ -32,7 +32,9 @@ export const CodexHookInput = z.object({
 });
 export type CodexHookInput = z.infer<typeof CodexHookInput>;
 
-const CommandInput = z.object({ command: z.string().min(1) });
+// Strict: Codex's hook input carries only the command (test/fixtures/hooks); any other field (a
+// `workdir`, a sandbox request) may change what Codex does and would pass into the rewritten call.
+const CommandInput = z.strictObject({ command: z.string().min(1) });
 
 export function codexCall(input: CodexHookInput): ClientCall {
   const parsed = CommandInput.safeParse(input.tool_input);
