@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // The CLI is compiled JavaScript in dist/ (`npm run build`, run by `prepare` on `npm ci`).
-import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import module from 'node:module';
-import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// CommonJS (bin/package.json), not an ES module: an ES module entry loads node's ESM loader into
+// every start-up (~5 ms of `exec`'s); the per-module CLI (main.js) is still imported as a module.
+'use strict';
+const { closeSync, existsSync, readdirSync, readFileSync } = require('node:fs');
+const module_ = require('node:module');
+const { homedir } = require('node:os');
+const { isAbsolute, join } = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 // `warden --version` alone needs nothing but package.json: answered here, before commander and
 // the CLI load (the same answer main.ts's commander gives, `warden -V` too).
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   process.stdout.write(`${version}\n`);
   process.exit(0);
 }
@@ -48,29 +51,31 @@ function closeInheritedFds() {
 // Any other first word runs the per-module main.js.
 const BUNDLED = new Set(['exec', 'hook', 'serve']);
 const bundled = BUNDLED.has(args[0]);
-const main = new URL(bundled ? `../dist/cli/main.${args[0]}.cjs` : '../dist/cli/main.js', import.meta.url);
+const main = join(__dirname, '..', 'dist', 'cli', bundled ? `main.${args[0]}.cjs` : 'main.js');
 if (!existsSync(main)) {
   process.stderr.write('warden: dist/ is missing: run `npm run build` in the warden checkout first\n');
   process.exit(2);
 }
 
 if (bundled) {
-  const { runBundle } = await import('../dist/cli/runBundle.js');
-  runBundle(fileURLToPath(main));
+  require('../dist/cli/runBundle.cjs').runBundle(main);
 } else {
   // V8's code cache for main.js's modules, where Node has it (22.1 and later; a no-op on 20).
   // Kept in warden's own state folder, not node's default under the shared /tmp: cached bytecode
   // runs as warden, so it must be somewhere another user cannot plant it and that sandboxed commands
   // do not see ($XDG_STATE_HOME/warden is among warden's own paths, hidden in every sandbox mode).
   // WARDEN_COMPILE_CACHE=0 turns it off (and runBundle's cache too).
-  if (typeof module.enableCompileCache === 'function' && process.env.WARDEN_COMPILE_CACHE !== '0') {
+  if (typeof module_.enableCompileCache === 'function' && process.env.WARDEN_COMPILE_CACHE !== '0') {
     const xdg = process.env.XDG_STATE_HOME;
     const state = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
     try {
-      module.enableCompileCache(join(state, 'warden', 'compile-cache'));
+      module_.enableCompileCache(join(state, 'warden', 'compile-cache'));
     } catch {
       // an unwritable cache folder only costs speed
     }
   }
-  await import(main.href);
+  import(pathToFileURL(main).href).catch((error) => {
+    process.stderr.write(`warden: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  });
 }

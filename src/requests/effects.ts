@@ -15,7 +15,7 @@ import { withDriverOverrides } from './gitDrivers.ts';
 import { knownSafeRunArgv } from '../safety/programs/gitHardening.ts';
 import { commandEnv, programLocatorFor } from './programLocator.ts';
 import { messageOf } from '../errors.ts';
-import { patchConversation, requireApplier } from '../safety/patch/applyPatchCommand.ts';
+import { APPLIER, patchConversation, requireApplier } from '../safety/patch/applyPatchCommand.ts';
 import { ShellGrammarNotLoadedError } from '../safety/shellParse.ts';
 
 export interface Classifier {
@@ -127,7 +127,9 @@ export function runRequestFor(
   const id = runId === undefined ? {} : { runId };
   if (request.kind === 'patch') {
     const converse = patchConversation(request.patch ?? '', request.cwd);
-    return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
+    // the helper forks nothing (its own seccomp filter): no process-limit cgroup to join
+    const own = patchCommand[0] === APPLIER ? { makesNoProcesses: true } : {};
+    return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...own, ...id };
   }
   return { command: request.command ?? [], cwd: request.cwd, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
 }

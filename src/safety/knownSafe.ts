@@ -10,15 +10,15 @@ import { BASE64_TABLE, checkBase64 } from './programs/base64.ts';
 import { COREUTILS, checkCoreutil, LINUX_ONLY } from './programs/coreutils.ts';
 import { FILE_TABLE, checkFile } from './programs/file.ts';
 import { checkFind } from './programs/find.ts';
-import { checkGit, gitSubcommandName } from './programs/git.ts';
+import { checkGit, diffTurnsOffExtDiff, gitSubcommandName } from './programs/git.ts';
 import { type OptionTable, type SafeVerdict, SAFE, notSafe, readArgs } from './programs/optionTable.ts';
 import { RG_TABLE, checkRg } from './programs/rg.ts';
 import { checkSed } from './programs/sed.ts';
 import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
-import { broadSearchRoot, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
-import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
+import { broadSearchRoot, mayHoldSecret, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
+import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
 export function zshAsBash(argv: readonly string[]): string[] {
@@ -133,11 +133,11 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
   const recursive = name === 'rg' || (name === 'grep' && grepRecurses(args));
   if (recursive) {
     // blocks `rg -uuu token /`, `grep -r key ~`, `rg secret ..` (the workspace's parent is often $HOME)
-    const root = args.find((a) => broadSearchRoot(underDirectory(directory, a)));
+    const root = args.find((a) => !a.startsWith('-') && (broadSearchRoot(underDirectory(directory, a)) || mayHoldSecret(underDirectory(directory, a))));
     if (root !== undefined) return notSafe(root, `\`${name}\` searching \`${root}\` recursively reads credentials stored there`);
     // with no path operand the search starts where the script cd-ed: `cd .. && grep -rekey` has
     // no word naming the root at all (redclass), so a broad directory decides whatever the words
-    if (directory !== null && broadSearchRoot(directory)) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
+    if (directory !== null && (broadSearchRoot(directory) || mayHoldSecret(directory))) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
   }
   return null;
 }
@@ -217,7 +217,6 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   const command = zshAsBash(argv);
   const shell = shellScriptOf(command);
   if (shell === null) return checkProgram(command, 'none', options);
-  requireShellGrammar();
   // `zsh -lc` is read as bash, but the zsh PATH finds is what runs: both must be the system's
   for (const runs of new Set([shell.shell, argv[0]!])) {
     const untrustedShell = untrustedProgram(runs, 'a shell', options.locate);
@@ -243,7 +242,7 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     if (name === 'cd') changedDirectory = true;
     // `git diff` runs diff.external / diff.<drv>.command; as its own argv warden adds --no-ext-diff
     // (requests/effects.ts), which it cannot do inside a script
-    if (name === 'git' && gitSubcommandName(words) === 'diff' && !words.includes('--no-ext-diff')) {
+    if (name === 'git' && gitSubcommandName(words) === 'diff' && !diffTurnsOffExtDiff(words)) {
       return notSafe('diff', '`git diff` inside a script could run an external diff program (add --no-ext-diff, or run `git diff` as its own command)');
     }
     // the shell runs its own cd, echo, pwd ... whatever PATH holds: no look-up to trust (a bare `cd` as a whole argv is execvp'd, and still is)

@@ -28,9 +28,12 @@ import { decoy, decoyFile, decoyRoot } from './decoy.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
-import { openSandboxNetwork, type SandboxNetwork } from '../network/sandboxNetwork.ts';
+import type { SandboxNetwork } from '../network/sandboxNetwork.ts';
 import type { NetworkUse } from '../network/proxy.ts';
 import { signalTargets, parseStat, readProcesses } from './signals.ts';
+
+/** A monotonic clock in ms: `performance.now()` would load perf_hooks' dozen modules into every start-up. */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** Between SIGTERM and SIGKILL on timeout. */
@@ -374,10 +377,12 @@ export async function runCommand(req: CommandRun, options: RunOptions = {}): Pro
   let net: SandboxNetwork | null = null;
   if (wantsProxy(req, detection)) {
     try {
+      // Imported here: the proxy's modules (dns, net servers) cost every other run's start-up.
+      const { openSandboxNetwork } = await import('../network/sandboxNetwork.ts');
       net = await openSandboxNetwork(req.sandboxSpec!.domains!);
     } catch (err) {
       // Fail closed: without the proxy the run does not start (it would have no network anyway).
-      return failed('bwrap', performance.now(), `the domain proxy could not start: ${(err as Error).message}`);
+      return failed('bwrap', monotonicMs(), `the domain proxy could not start: ${(err as Error).message}`);
     }
   }
   for (let attempt = 1; ; attempt++) {
@@ -483,7 +488,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   const cap = req.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
-  const started = performance.now();
+  const started = monotonicMs();
   if (inv.refused !== undefined) return failed(inv.sandboxType, started, inv.refused);
   takeMasks(inv.masks);
 
@@ -521,7 +526,8 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     if (mark !== null) closeSync(mark);
   };
   // Sandboxed runs get a process limit of their own (pidsLimit.ts); a bare run is the person's.
-  const pids: PidsCgroup | null = inv.containment === 'sandbox' ? makePidsCgroup(req.pidsMax ?? SANDBOX_PIDS_MAX) : null;
+  const limited = inv.containment === 'sandbox' && req.makesNoProcesses !== true;
+  const pids: PidsCgroup | null = limited ? makePidsCgroup(req.pidsMax ?? SANDBOX_PIDS_MAX) : null;
   const argv = pids === null ? { file: inv.file, args: bwrapArgv } : joinCgroupArgv(pids, inv.file, bwrapArgv);
   try {
     child = spawn(argv.file, argv.args, { cwd: req.cwd, env: inv.env, stdio, detached: true });
@@ -565,7 +571,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     };
 
     const settle = (said: Conversation | null) => {
-      const durationMs = performance.now() - started;
+      const durationMs = monotonicMs() - started;
       if (spawnError !== null) {
         closeMark();
         resolvePromise(failed(inv.sandboxType, started, spawnError));
@@ -578,6 +584,9 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       if (said !== null) {
         stdout.push(Buffer.from(said.stdout, 'utf8'));
         stderr.prepend(Buffer.from(said.stderr, 'utf8'));
+        // the person watching sees the conversation's account, never its frames
+        options.tee?.stdout.write(said.stdout);
+        options.tee?.stderr.write(said.stderr);
       }
       const exitCode = said !== null && processExit === 0 ? said.exitCode : processExit;
       const decodedOut = stdout.decode();
@@ -629,7 +638,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       };
       if (setupError) result.error = setupError;
       result.containment = inv.containment;
-      if (inv.containment === 'sandbox') result.pidsLimit = pids?.max ?? null;
+      if (limited) result.pidsLimit = pids?.max ?? null;
       if (decodedOut.base64) result.stdoutEncoding = 'base64';
       if (decodedErr.base64) result.stderrEncoding = 'base64';
       closeMark();
@@ -762,7 +771,7 @@ function failed(sandboxType: SandboxType, started: number, message: string): Run
     exitCode: null,
     signal: null,
     timedOut: false,
-    durationMs: performance.now() - started,
+    durationMs: monotonicMs() - started,
     stdout: '',
     stderr: '',
     stdoutBytes: 0,

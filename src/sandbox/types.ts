@@ -53,6 +53,13 @@ export interface CommandRun {
   /** Tasks a sandboxed run may have at once (default SANDBOX_PIDS_MAX); tests lower it. */
   pidsMax?: number;
   /**
+   * The program is warden's own and cannot make a process (the patch helper: its own seccomp
+   * filter fails every fork and exec), so it gets no process-limit cgroup: joining one costs
+   * 10-15 ms per run (an RCU grace period on cgroup v1) and would limit nothing. `pidsLimit` is
+   * then left out of the result.
+   */
+  makesNoProcesses?: boolean;
+  /**
    * For a program warden talks with over its stdin and stdout instead of feeding it `stdin` and
    * keeping its output (the patch applier's helper, src/safety/patch): called with the two pipes
    * once it is spawned; what it resolves with is the run's stdout, the start of its stderr, and its

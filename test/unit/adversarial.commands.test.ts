@@ -132,6 +132,11 @@ const EXT_DIFF: Case[] = [
   [['git', '-C', '.', 'diff', '--ext-diff'], false, false, 'after a global option'],
   [b('git diff --ext-diff'), false, false, 'in a script'],
   [b('git diff --stat && git diff --ext-diff'), false, false, 'second sub-command'],
+  // redclass: --no-ext-diff counts only where git reads it as an option
+  [b('git diff -- --no-ext-diff'), false, false, 'after -- it is a path: diff.external runs'],
+  [b('git diff -S --no-ext-diff'), false, false, "it is -S's search string"],
+  [b('git diff HEAD -- x --no-ext-diff'), false, false, 'a path at the end'],
+  [b('git diff --stat --no-ext-diff -- x'), true, false, 'read as an option'],
 ];
 
 const PAGER_EDITOR_ENV: Case[] = [

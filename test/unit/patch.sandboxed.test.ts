@@ -1,7 +1,7 @@
 /**
- * Patches applied exactly as the executor applies them: `applyPatchCommand()` (the native helper)
- * spawned by runCommand inside real bubblewrap under a workspace-write plan, talked with through
- * `patchConversation`. The sandbox, not the patch code, must be what stops a write outside the
+ * Patches applied exactly as the executor applies them: the run `runRequestFor` makes of a patch
+ * request (`applyPatchCommand()`, the native helper, talked with through `patchConversation`),
+ * spawned by runCommand inside real bubblewrap under a workspace-write plan. The sandbox, not the patch code, must be what stops a write outside the
  * workspace, through a symlink, or to a hidden file; what the agent reads must be the plain account
  * of the change, never the helper's protocol. Then the helper itself on malformed input.
  */
@@ -16,7 +16,9 @@ import { applyPatchCommand, patchConversation } from '../../src/safety/patch/app
 import { nodePatchFs } from '../../src/safety/patch/patchFs.ts';
 import { remotePatchFs } from '../../src/safety/patch/remotePatchFs.ts';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
-import type { SandboxSpec } from '../../src/sandbox/types.ts';
+import { runRequestFor } from '../../src/requests/effects.ts';
+import type { ApprovalRequest } from '../../src/machines/approval.machine.ts';
+import type { RequestPolicy } from '../../src/events/types.ts';
 
 const wrap = (...body: string[]) => ['*** Begin Patch', ...body, '*** End Patch'].join('\n');
 const SECRET = 'TOP-SECRET-VALUE';
@@ -33,9 +35,10 @@ before(() => {
 });
 after(() => rmSync(base, { recursive: true, force: true }));
 
-const spec = (hidden: string[] = []): SandboxSpec => ({ mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden });
-const apply = (patch: string, hidden: string[] = []) =>
-  runCommand({ command: applyPatchCommand(), cwd: ws, converse: patchConversation(patch, ws), sandboxSpec: spec(hidden) });
+const policy = (hidden: string[]): RequestPolicy => ({ approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: false, hidden });
+const patchRequest = (patch: string, hidden: string[] = []): ApprovalRequest => ({ kind: 'patch', patch, cwd: ws, withEscalatedPermissions: false, policy: policy(hidden), origin: { surface: 'test', pid: process.pid, host: 'test' } });
+const PLAN = { sandboxType: 'bwrap', mode: 'workspace-write' } as const;
+const apply = (patch: string, hidden: string[] = []) => runCommand(runRequestFor(patchRequest(patch, hidden), PLAN, applyPatchCommand()));
 /** The workspace's entries, without the mount points bwrap leaves for masked names. */
 const entries = (dir: string) => readdirSync(dir).filter((n) => !(lstatSync(path.join(dir, n)).isFile() && statSync(path.join(dir, n)).size === 0 && n.startsWith('.'))).sort();
 
@@ -46,6 +49,30 @@ test('applyPatchCommand names the native helper, absolute and built: no node sta
   assert.ok(path.isAbsolute(argv[0]!) && existsSync(argv[0]!));
 });
 
+test("the executor's run of a patch talks with the helper (no stdin) and sets up no process-limit cgroup for it alone", () => {
+  const own = runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, applyPatchCommand());
+  assert.equal(own.stdin, undefined);
+  assert.equal(typeof own.converse, 'function');
+  assert.equal(own.makesNoProcesses, true);
+  // any other program in its place (a test's) is limited as every sandboxed run is
+  assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true']).makesNoProcesses, undefined);
+});
+
+test('the helper runs under its own no-fork seccomp filter, so it needs no process-limit cgroup', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(applyPatchCommand()[0]!, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const remote = remotePatchFs(child.stdin, child.stdout);
+  try {
+    await remote.lstat(base); // answered: past its start, so its filter is in place
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    assert.match(status, /^NoNewPrivs:\s+1$/m);
+    assert.match(status, /^Seccomp:\s+2$/m);
+  } finally {
+    remote.close();
+    await new Promise((resolve) => child.on('close', resolve));
+  }
+});
+
 test('inside bwrap: the patch lands in cwd and the result is the plain account; a write outside fails and writes nothing', async () => {
   const ok = await apply(wrap('*** Add File: hello.txt', '+hi from the sandbox'));
   assert.equal(ok.exitCode, 0, ok.stderr);
@@ -54,6 +81,7 @@ test('inside bwrap: the patch lands in cwd and the result is the plain account; 
   // What the agent reads: a plain account of the change, not the helper's frames.
   assert.equal(ok.stdout, 'Success. Updated the following files:\nA hello.txt (+1 -0)\n');
   assert.equal(ok.stderr, '');
+  assert.equal(ok.pidsLimit, undefined, 'no process-limit cgroup for a helper that cannot fork');
 
   const bad = await apply(wrap('*** Add File: inside.txt', '+fine', '*** Add File: ../outside/escape.txt', '+escape'));
   assert.equal(bad.exitCode, 1);

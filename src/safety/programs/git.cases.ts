@@ -105,4 +105,9 @@ export const GIT_CASES: Array<{ argv: string[]; safe: boolean; dangerous: boolea
   { argv: ['git', 'status', '--ignore-submodules=all'], safe: true, dangerous: false, why: 'all keeps git out of the submodules' },
   { argv: ['git', 'status', '--ignore-submodules'], safe: true, dangerous: false, why: 'the bare flag means all' },
   { argv: ['git', 'log', '--format=%h %G'], safe: false, dangerous: false, why: 'fail closed: any %G is read as a signature placeholder' },
+  { argv: ['git', 'log', '--pretty=sig'], safe: false, dangerous: false, why: 'a pretty.<name> alias: the repository config may define it as format:%G?' },
+  { argv: ['git', 'show', '-s', '--format=x'], safe: false, dangerous: false, why: 'any name git does not define is an alias' },
+  { argv: ['git', 'log', '--pretty=fuller'], safe: true, dangerous: false, why: 'a format git defines' },
+  { argv: ['git', 'log', '--format=tformat:%h'], safe: true, dangerous: false, why: 'a format string' },
+  { argv: ['git', 'log', '--pretty'], safe: true, dangerous: false, why: 'medium' },
 ];

@@ -233,6 +233,13 @@ function formatRunsGpg(value: string): boolean {
   return /%[-+ ]?G|%\(signature/.test(value);
 }
 
+/** The formats git itself defines (pretty.c builtin_formats); a value with `%` is a format string. */
+const BUILTIN_PRETTY: ReadonlySet<string> = new Set(['oneline', 'short', 'medium', 'full', 'fuller', 'reference', 'email', 'mboxrd', 'raw']);
+
+function isBuiltinPretty(value: string): boolean {
+  return BUILTIN_PRETTY.has(value) || value.startsWith('format:') || value.startsWith('tformat:') || value.includes('%');
+}
+
 /** Is this git argv known to be read-only? Returns the deciding word when it is not. Pure. */
 export function checkGit(argv: readonly string[]): SafeVerdict {
   const line = readGitCommandLine(argv);
@@ -261,6 +268,11 @@ export function checkGit(argv: readonly string[]): SafeVerdict {
     // combined diffs are not offered: Codex refuses every `-c`-looking word
     if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && formatRunsGpg(option.value)) {
       return notSafe(option.word, `\`git ${name} ${option.word}\` asks for signatures, which runs gpg.program`);
+    }
+    // a name git does not define is a pretty.<name> alias from the repository's config, whose
+    // format warden cannot see (`pretty.x = format:%G?` runs gpg.program: redclass)
+    if ((option.name === '--format' || option.name === '--pretty') && option.value !== null && option.value !== '' && !isBuiltinPretty(option.value)) {
+      return notSafe(option.word, `\`git ${name} ${option.word}\` names a pretty format the repository's config may define`);
     }
     // --ignore-submodules=none|untracked|dirty runs git status in each submodule, whose config
     // (filters, drivers) the runner never listed; only `all` (the bare flag) keeps git out of them
@@ -318,6 +330,18 @@ export function gitSubcommandCandidates(argv: readonly string[]): number[] {
     for (const s of gitSubcommandCandidates(rest)) out.push(s - 1 + line.at + skip);
   }
   return out;
+}
+
+/**
+ * Does this `git diff` argv turn the external diff off as git reads it? The word must be read as
+ * an option by diff's table: after `--` it is a path, and as the value of `-S`/`-G` a search
+ * string (`git diff -S --no-ext-diff` runs diff.external: redclass). Pure.
+ */
+export function diffTurnsOffExtDiff(argv: readonly string[]): boolean {
+  const sub = findGitSubcommand(argv);
+  if (sub < 0 || argv[sub] !== 'diff') return false;
+  const read = readArgs(DIFF_TABLE, argv.slice(sub + 1));
+  return read.ok && read.args.options.some((o) => o.name === '--no-ext-diff');
 }
 
 /** The subcommand's name (exact reading), or null. */

@@ -36,22 +36,32 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   'etc/ppp/pap-secrets', '.terraformrc',
 ].map((s) => s.split('/'));
 
-/** File names that hold keys or tokens wherever they are (`cat deploy/id_rsa`, `cat .env`). */
+/**
+ * File names that hold keys or tokens wherever they are (`cat deploy/id_rsa`, `cat .env`). Names
+ * and segments match in any case: macOS and Windows file systems ignore it (`~/.SSH/ID_RSA` is
+ * the key there), and elsewhere asking costs one prompt.
+ */
 const SECRET_NAMES: readonly RegExp[] = [
-  /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/, // ssh private keys (the .pub half is public)
+  /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/i, // ssh private keys (the .pub half is public)
   /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
-  /^\.env(rc)?(\..*)?$/, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  /^\.env(rc)?([.~_-].*)?$/i, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  // redclass: a dotenv under another name (prod.env, an editor's .env~), the secrets files
+  // frameworks and clouds write (secrets.yml, client_secret_*.json, service-account keys)
+  /[^/]\.env$/i,
+  /^\.?secrets?(\.(ya?ml|json|toml|env|txt|ini|conf))?$/i,
+  /^client_secret.*\.json$/i,
+  /^service[-_]?account.*\.json$/i,
   /^\.?credentials(\..*)?$/i,
-  /^environ$/, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
-  /^(secring|trustdb|pubring)\.(gpg|kbx)$/,
-  /^\.htpasswd$/,
+  /^environ$/i, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
+  /^(secring|trustdb|pubring)\.(gpg|kbx)$/i,
+  /^\.htpasswd$/i,
   /^kubeconfig$/i,
   // redclass: histories and editor state hold typed tokens; Kerberos ticket caches and X11 cookies
   // are credentials; Terraform state holds every secret a plan read
-  /^\.(.+_history|zhistory|histfile|lesshst|viminfo)$/,
-  /^krb5cc_/,
-  /^\.(X|ICE)authority$/,
-  /\.tfstate(\.backup)?$/,
+  /^\.(.+_history|zhistory|histfile|lesshst|viminfo)$/i,
+  /^krb5cc_/i,
+  /^\.(X|ICE)authority$/i,
+  /\.tfstate(\.backup)?$/i,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
@@ -59,6 +69,11 @@ const PROBE_NAMES: readonly string[] = [
   ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
   'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', '.envrc', 'credentials', 'environ', 'shadow', 'proc', 'dev',
   '.zhistory', '.node_repl_history', 'krb5cc_0', '.Xauthority', 'x.tfstate',
+  // redclass: one name for each SECRET_NAMES pattern, so a glob is tested against every kind
+  // (`cat keys/*.asc`, `cat *.kdbx`, `cat ~/.h*` read an armored key, a password database, a history)
+  'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
+  'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
+  'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
 ];
 
 const GLOB = /[*?[]/;
@@ -79,11 +94,12 @@ function globRegex(segment: string): RegExp {
       }
     } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`^${out}$`);
+  return new RegExp(`^${out}$`, 'i');
 }
 
-function segmentMatches(segment: string, name: string): boolean {
-  if (!GLOB.test(segment)) return segment === name;
+/** Can this path segment (a glob by bash's rules, or literal) name `name`? Any case (see SECRET_NAMES). */
+export function segmentMatches(segment: string, name: string): boolean {
+  if (!GLOB.test(segment)) return segment.toLowerCase() === name.toLowerCase();
   // bash: a wildcard never matches a leading dot (dotglob is off), so `*` cannot reach `.ssh`
   if (name.startsWith('.') && !segment.startsWith('.')) return false;
   return globRegex(segment).test(name);
@@ -99,7 +115,7 @@ export function secretIn(text: string): string | null {
   const segments = text.split('/').filter((s) => s !== '' && s !== '.');
   // /proc and /dev: process environments and memory, raw disks and terminals (bar /dev/null)
   const absolute = text.replace(/^[^/]*?(?=\/)/, '');
-  if (/^\/+(proc|dev)(\/|$)/.test(absolute) && !/^\/+dev\/+null$/.test(absolute)) return absolute;
+  if (/^\/+(proc|dev)(\/|$)/i.test(absolute) && !/^\/+dev\/+null$/.test(absolute)) return absolute;
   // spelled with `.` or `..` (redteam3: `/./dev/sda`, `/etc/default/../shadow`): read the segments
   // as the kernel would without symlinks too; and since a symlinked segment before a `..` moves it
   // anywhere (`/var/run/../dev` is /dev), `proc` or `dev` after a `..` counts wherever it is
@@ -113,7 +129,7 @@ export function secretIn(text: string): string | null {
     const normalSegments = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
     const normal = `/${normalSegments.join('/')}`;
     // redclass: a glob for the first segment (`/pro?/self/mem`, `/d?v/sda`, `/*/self/fd/0`) reaches them too
-    if (/^\/(proc|dev)(\/|$)/.test(normal) && normal !== '/dev/null') return normal;
+    if (/^\/(proc|dev)(\/|$)/i.test(normal) && normal !== '/dev/null') return normal;
     if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
   return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null);
@@ -210,6 +226,26 @@ export function secretInGitWord(word: string): string | null {
 export function underDirectory(dir: string | null, word: string): string {
   if (dir === null || word.startsWith('/') || word.startsWith('-')) return word;
   return `${dir.replace(/\/+$/, '')}/${word}`;
+}
+
+/**
+ * Can a recursive search rooted at this path reach a credential location below it? True when the
+ * path ends where a multi-segment location begins: `rg token /home/u/.config` reads
+ * .config/gh/hosts.yml, `grep -r x /home/u/.local` the keyrings, `/Users/u/Library` the
+ * Keychains (redclass: none of them named a secret, and at three segments none was a broad
+ * root). Read only for absolute and `~` paths: a bare relative word may be the search pattern,
+ * and the workspace's own `etc` or `snap` holds no system or home secret.
+ */
+export function mayHoldSecret(word: string): boolean {
+  if (!word.startsWith('/') && !word.startsWith('~')) return false;
+  const segments = lexicalSegments(word.split('/').filter((s) => s !== '' && s !== '.'));
+  for (const seq of SECRET_SEQUENCES) {
+    for (let k = 1; k < seq.length && k <= segments.length; k++) {
+      const tail = segments.slice(segments.length - k);
+      if (tail.every((s, j) => segmentMatches(s, seq[j]!))) return true;
+    }
+  }
+  return false;
 }
 
 /**
