@@ -16,6 +16,7 @@ import type { Classification, ExecClassificationInput } from './types.ts';
 import { isDangerousCommand } from './dangerous.ts';
 import { OPERAND_SENSITIVE, checkKnownSafe, checkProgram, isMalformedArgv, zshAsBash } from './knownSafe.ts';
 import { type ProgramLocator, programName } from './programs/programPath.ts';
+import { segmentMatches } from './programs/secretPaths.ts';
 import { inlineScripts, isInterpreter, isShell, isWrapper } from './programs/wrappers.ts';
 import { findGitSubcommand } from './programs/git.ts';
 import { type RuleSet, type RuleVerdict, type PrefixRule, SUBCOMMAND_TOOLS, declinedAllowRules, isGroupSubcommand, matchRules, stricterDecision } from './ruleMatch.ts';
@@ -268,18 +269,34 @@ function plainRuleVerdict(rules: RuleSet, argv: readonly string[], commands: str
  */
 export function mayReachHidden(commands: readonly (readonly string[])[], cwd: string, hidden: readonly string[]): string | null {
   if (hidden.length === 0) return null;
-  const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p));
+  // a glob reaches a hidden path when its segments could spell the path or a directory holding
+  // it (`cat /data/secre?` with /data/secret hidden: redclass); the shell expands it, not warden
+  const reaches = (p: string) => hidden.some((h) => isWithinPath(p, h) || isWithinPath(h, p) || (/[*?[]/.test(p) && globReaches(p, h)));
   if (reaches(cwd)) return cwd;
+  // every directory a script may be in: a relative word is read from each (`cd /data/x && cat
+  // ../vault/key`: redclass), and a cd that fails leaves the shell where it was
+  let directories = [cwd];
   for (const words of commands) {
     for (const word of words.slice(1)) {
       if (word.includes('~') || word.includes('$')) return word;
       // an attached option value (`--file=/home/u/.ssh/x`, `-f/home/u/.ssh/x`) is a path too
       const eq = word.indexOf('=');
       const candidates = [word, ...(eq >= 0 ? [word.slice(eq + 1)] : []), ...(/^-[^-]/.test(word) ? [word.slice(2)] : [])];
-      for (const c of candidates) if (c !== '' && !c.startsWith('-') && reaches(posix.resolve(cwd, c))) return word;
+      for (const c of candidates) if (c !== '' && !c.startsWith('-') && directories.some((d) => reaches(posix.resolve(d, c)))) return word;
+    }
+    if (programName(words[0] ?? '') === 'cd') {
+      const target = words.slice(1).find((w) => !w.startsWith('-'));
+      if (target !== undefined) directories = [...new Set([...directories, ...directories.map((d) => posix.resolve(d, target))])];
     }
   }
   return null;
+}
+
+/** Do the segments of `pattern` (absolute, a glob) match those of `path`, one being a prefix of the other? */
+function globReaches(pattern: string, path: string): boolean {
+  const a = pattern.split('/').filter((s) => s !== '');
+  const b = path.split('/').filter((s) => s !== '');
+  return a.slice(0, b.length).every((s, i) => segmentMatches(s, b[i]!));
 }
 
 function isWithinPath(path: string, root: string): boolean {

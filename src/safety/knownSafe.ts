@@ -18,7 +18,7 @@ import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
 import { broadSearchRoot, mayHoldSecret, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
-import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, requireShellGrammar, shellScriptOf } from './shellParse.ts';
+import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
 export function zshAsBash(argv: readonly string[]): string[] {
@@ -217,7 +217,6 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   const command = zshAsBash(argv);
   const shell = shellScriptOf(command);
   if (shell === null) return checkProgram(command, 'none', options);
-  requireShellGrammar();
   // `zsh -lc` is read as bash, but the zsh PATH finds is what runs: both must be the system's
   for (const runs of new Set([shell.shell, argv[0]!])) {
     const untrustedShell = untrustedProgram(runs, 'a shell', options.locate);

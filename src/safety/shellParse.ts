@@ -12,7 +12,9 @@
  * companion used only to find dangerous commands hidden inside substitutions and redirections.
  *
  * The wasm must be loaded once with `await loadShellGrammar()`; parsing is synchronous after that,
- * and every reader throws ShellGrammarNotLoadedError before it.
+ * and before it every reader throws ShellGrammarNotLoadedError (a classification never guesses
+ * without it), except for a one-command script of plain words, which needs no grammar
+ * (plainWordsAnalysis).
  */
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
@@ -105,11 +107,6 @@ export class ShellGrammarNotLoadedError extends Error {
     super('shell grammar not loaded: await loadShellGrammar() once before classifying');
     this.name = 'ShellGrammarNotLoadedError';
   }
-}
-
-/** Throws ShellGrammarNotLoadedError unless the grammar is loaded: a classification never guesses without it. */
-export function requireShellGrammar(): void {
-  if (parser === null) throw new ShellGrammarNotLoadedError();
 }
 
 function requireParser(): Parser {
@@ -223,7 +220,6 @@ export function parseWordOnlyScript(script: string): string[][] | null {
 
 /** As parseWordOnlyScript, with the per-command expansion flags the rules need. Sync, no I/O. */
 export function parseWordOnlyScriptDetailed(script: string): ParsedScript | null {
-  requireParser();
   const parsed = analyze(script).parsed;
   return parsed === null
     ? null
@@ -244,7 +240,7 @@ let last: { script: string; analysis: Analysis } | null = null;
 
 function analyze(script: string): Analysis {
   if (last !== null && last.script === script) return last.analysis;
-  const analysis = analyzeUncached(script);
+  const analysis = plainWordsAnalysis(script) ?? analyzeUncached(script);
   last = { script, analysis };
   return analysis;
 }
@@ -286,6 +282,43 @@ function analyzeUncached(script: string, useWalk = false): Analysis {
   } finally {
     tree.delete();
   }
+}
+
+/**
+ * Characters of a script that is plain words however bash reads it: letters, digits and
+ * `_ - . / = : + ,`, words split by spaces (not `@`: tree-sitter reads `x@y` as other words than bash does). No quote, escape, expansion (`$ \` ~ * ? [ { `),
+ * operator (`; & | < > ( )`), comment (`#`), history or negation (`!`), job spec (`%`), tab or line break.
+ */
+const PLAIN_WORDS = /^[A-Za-z0-9_\-./=:+, ]+$/;
+/**
+ * A first word the grammar reads as a plain command name: from a letter, `_`, `.` or `/`, of
+ * letters, digits and `_ - . /`. Tree-sitter reads a leading number (`5`, `-5`) as a number node,
+ * `a=`, `a+=` and even `a+:` as assignments.
+ */
+const PLAIN_NAME = /^[A-Za-z_./][A-Za-z0-9_\-./]*$/;
+/** Words that are bash syntax where a command may start (reserved words; `in` for `for` and `case`). */
+const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'case', 'esac', 'for', 'select', 'while', 'until', 'do', 'done', 'in', 'function', 'time', 'coproc',
+  // the grammar's declaration and unset commands, not plain commands to it
+  'declare', 'typeset', 'export', 'local', 'readonly', 'unset', 'unsetenv']);
+
+/**
+ * The analysis of a one-command script of plain words (`git status`, `ls -la src`), read without
+ * the grammar: what an agent's shell tool sends most, and `warden hook` starts a process per call,
+ * so this spares it the grammar's ~25 ms load. Null for anything else (the grammar reads it): a
+ * first word that is not PLAIN_NAME, a reserved word anywhere, or a word from `=` (tree-sitter reads
+ * `==` as an operator).
+ * A property test checks this against the grammar's query and walk on generated scripts.
+ */
+function plainWordsAnalysis(script: string): Analysis | null {
+  if (!PLAIN_WORDS.test(script) || isTooComplex(script)) return null;
+  const words = script.split(' ').filter((w) => w !== '');
+  if (words.length === 0 || !PLAIN_NAME.test(words[0]!) || words.some((w) => RESERVED.has(w) || w.startsWith('='))) return null;
+  return { parsed: { commands: [words], expands: [false], expansion: ['none'], expandingWord: [null] }, deep: [[...words]] };
+}
+
+/** The plain-words reading alone (null when a script is not plain words), for the property test against the grammar. Sync. */
+export function parseWordOnlyScriptByPlainWords(script: string): { parsed: ParsedScript | null; deep: string[][] } | null {
+  return plainWordsAnalysis(script);
 }
 
 /** The shape check by query; falls back to the walk if the query hit its match limit. */
@@ -481,7 +514,6 @@ function literal(node: Node): Piece | null {
  * danger check flags. Throws if the grammar is not loaded. Sync.
  */
 export function deepScanScript(script: string): string[][] {
-  requireParser();
   return analyze(script).deep.map((c) => [...c]);
 }
 

@@ -259,6 +259,29 @@ test('never throws: malformed input fails closed', () => {
   assert.equal(broken.outcome, 'ask');
 });
 
+test("redclass: a glob the shell expands into a person's own hidden path, or a relative word after cd, is asked about when the client's tool runs it", () => {
+  const run = (command: string[]) =>
+    classifyExec(
+      {
+        command,
+        cwd: '/work',
+        withEscalatedPermissions: false,
+        policy: { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: true, hidden: ['/data/vault'] },
+        platformSandbox: 'none',
+        approvedForSession: false,
+        programs: systemPrograms,
+        clientRuns: true,
+      },
+      EMPTY_RULE_SET,
+    );
+  for (const script of ['cat /data/vaul?/key.txt', 'head /data/v*/key.txt', 'cat /d[a]ta/vault/key.txt', 'cat /data/va*', 'cd /data/x && cat ../vault/key.txt', 'cd /data/x && cd y && cat ../../vault/key.txt']) {
+    const c = run(['bash', '-c', script]);
+    assert.equal(c.outcome, 'ask', `${script}: ${c.reason}`);
+    assert.match(c.reason, /hidden path/);
+  }
+  assert.equal(run(['bash', '-c', 'cat /data/other/*.txt']).outcome, 'auto-approve', 'a glob beside the hidden path');
+});
+
 test("known-safe run by the client's own tool (no warden sandbox) auto-approves unless it may reach a hidden path", () => {
   const run = (command: string[], cwd = '/work') =>
     classifyExec(

@@ -32,9 +32,9 @@ test('the grammar is loaded on demand: a verdict without it either throws (never
     .trim()
     .split('\n')
     .map((line) => (JSON.parse(line) as { command: string[] }).command);
-  const plain = [['true'], ['ls', '-la'], ['git', 'status'], ['cat', 'README.md'], ['npm', 'test'], ['rm', '-rf', 'x'], ['git', 'push', '--force']];
+  const plain = [['true'], ['ls', '-la'], ['bash', '-lc', 'git status'], ['bash', '-c', 'ls -la src'], ['git', 'status'], ['cat', 'README.md'], ['npm', 'test'], ['rm', '-rf', 'x'], ['git', 'push', '--force']];
   // scripts hide in shells, wrappers, find actions and git aliases: each must ask for the grammar
-  const scripts = [['bash', '-lc', 'ls'], ['find', '.', '-exec', 'sh', '-c', 'x', ';'], ['env', 'sh', '-c', 'rm -rf /'], ['timeout', '5', 'bash', '-c', 'ls'], ['git', '-c', 'alias.x=!rm -rf /', 'x'], ['ssh', 'host', 'rm', '-rf', '/']];
+  const scripts = [['bash', '-lc', 'ls | wc -l'], ['bash', '-lc', 'X=1 ls'], ['bash', '-lc', "ls 'a b'"], ['find', '.', '-exec', 'sh', '-c', 'x; y', ';'], ['env', 'sh', '-c', 'rm -rf "$HOME"'], ['timeout', '5', 'bash', '-c', 'ls > x'], ['git', '-c', 'alias.x=!rm -rf $HOME', 'x'], ['ssh', 'host', 'rm', '-rf', '$HOME']];
   const commands = [...plain, ...scripts, ...conformance, ...CORPUS, ...BENIGN];
   const without = verdictsOf(commands, false);
   const withGrammar = verdictsOf(commands, true);
@@ -57,8 +57,8 @@ test('the grammar is loaded on demand: a verdict without it either throws (never
   assert.ok(answered > 0);
 });
 
-test('the parsers throw before the grammar is loaded', () => {
-  const r = spawnSync(process.execPath, [...process.execArgv, '-e', "import('./src/safety/shellParse.ts').then((m) => { try { m.parseWordOnlyScript('ls') } catch (e) { console.log(e.name, e.message) } })"], { encoding: 'utf8' });
+test('the parsers throw before the grammar is loaded, but for plain words', () => {
+  const r = spawnSync(process.execPath, [...process.execArgv, '-e', "import('./src/safety/shellParse.ts').then((m) => { try { m.parseWordOnlyScript('ls | wc') } catch (e) { console.log(e.name, e.message) } })"], { encoding: 'utf8' });
   assert.match(r.stdout, /ShellGrammarNotLoadedError .*await loadShellGrammar\(\)/, r.stderr);
 });
 

@@ -134,6 +134,22 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['bash', '-lc', 'cd /home/u/.config && rg token'], safe: false, why: 'no path operand: the search starts where cd went' },
   { argv: ['rg', 'x', '/home/u/.config/nvim'], safe: true, why: 'below the location, beside every credential in it' },
   { argv: ['rg', 'etc', 'src'], safe: true, why: 'a bare word is the pattern, not /etc' },
+  // redclass: a glob matching a kind of secret file no probe name stood for
+  { argv: ['bash', '-lc', 'cat keys/*.asc'], safe: false, why: 'an ASCII-armored private key' },
+  { argv: ['bash', '-lc', 'head vault/*.kdbx'], safe: false, why: 'a KeePass database' },
+  { argv: ['bash', '-lc', 'cat deploy/*.ppk'], safe: false, why: 'a PuTTY key' },
+  { argv: ['bash', '-lc', 'cat ~/.h*'], safe: false, why: '.histfile' },
+  { argv: ['bash', '-lc', 'cat conf/.ht*'], safe: false, why: '.htpasswd' },
+  { argv: ['bash', '-lc', 'cat deploy/*config'], safe: false, why: 'a kubeconfig' },
+  { argv: ['bash', '-lc', 'cat keys/*_sk'], safe: false, why: 'a security-key ssh key' },
+  // redclass: dotenv and secrets files under the names frameworks and clouds give them
+  { argv: ['cat', 'config/prod.env'], safe: false, why: 'a dotenv named NAME.env' },
+  { argv: ['cat', '.env~'], safe: false, why: "an editor's backup of .env" },
+  { argv: ['cat', 'config/secrets.yml'], safe: false, why: "Rails' secrets file" },
+  { argv: ['cat', 'client_secret_123.apps.googleusercontent.com.json'], safe: false, why: 'an OAuth client secret' },
+  { argv: ['head', 'keys/service-account-prod.json'], safe: false, why: 'a cloud service-account key' },
+  { argv: ['bash', '-lc', 'cat config/*.env'], safe: false, why: 'a glob for NAME.env' },
+  { argv: ['cat', 'src/environment.ts'], safe: true, why: 'not a dotenv' },
   // redclass: macOS and Windows file systems ignore case
   { argv: ['cat', '/Users/u/.SSH/ID_RSA'], safe: false, why: 'the ssh key on a case-insensitive file system' },
   { argv: ['cat', '/Users/u/.Config/GH/hosts.yml'], safe: false, why: 'a credential directory in another case' },

@@ -44,7 +44,13 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
 const SECRET_NAMES: readonly RegExp[] = [
   /^id_(rsa|dsa|ecdsa|ed25519|xmss)(_sk)?$/i, // ssh private keys (the .pub half is public)
   /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i, // private keys, keystores, password databases
-  /^\.env(rc)?(\..*)?$/i, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  /^\.env(rc)?([.~_-].*)?$/i, // dotenv files hold API keys (direnv's .envrc exports them); .env.example is asked about too (fail closed)
+  // redclass: a dotenv under another name (prod.env, an editor's .env~), the secrets files
+  // frameworks and clouds write (secrets.yml, client_secret_*.json, service-account keys)
+  /[^/]\.env$/i,
+  /^\.?secrets?(\.(ya?ml|json|toml|env|txt|ini|conf))?$/i,
+  /^client_secret.*\.json$/i,
+  /^service[-_]?account.*\.json$/i,
   /^\.?credentials(\..*)?$/i,
   /^environ$/i, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
   /^(secring|trustdb|pubring)\.(gpg|kbx)$/i,
@@ -63,6 +69,11 @@ const PROBE_NAMES: readonly string[] = [
   ...new Set(SECRET_SEQUENCES.flatMap((s) => s)),
   'id_rsa', 'id_ed25519', 'id_ecdsa', 'x.pem', 'x.key', 'x.p12', '.env', '.env.local', '.envrc', 'credentials', 'environ', 'shadow', 'proc', 'dev',
   '.zhistory', '.node_repl_history', 'krb5cc_0', '.Xauthority', 'x.tfstate',
+  // redclass: one name for each SECRET_NAMES pattern, so a glob is tested against every kind
+  // (`cat keys/*.asc`, `cat *.kdbx`, `cat ~/.h*` read an armored key, a password database, a history)
+  'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
+  'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
+  'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
 ];
 
 const GLOB = /[*?[]/;
@@ -86,7 +97,8 @@ function globRegex(segment: string): RegExp {
   return new RegExp(`^${out}$`, 'i');
 }
 
-function segmentMatches(segment: string, name: string): boolean {
+/** Can this path segment (a glob by bash's rules, or literal) name `name`? Any case (see SECRET_NAMES). */
+export function segmentMatches(segment: string, name: string): boolean {
   if (!GLOB.test(segment)) return segment.toLowerCase() === name.toLowerCase();
   // bash: a wildcard never matches a leading dot (dotglob is off), so `*` cannot reach `.ssh`
   if (name.startsWith('.') && !segment.startsWith('.')) return false;
