@@ -74,7 +74,7 @@ test("replacing every occurrence (Claude's replace_all, Gemini's allow_multiple)
     const r = hook(client, s, input, ['--approval', 'never']);
     assert.equal(r.code, 0, r.stderr);
   }
-  const patches = (await readEvents(s.store)).flatMap((e) => (e.type === 'ApprovalRequested' && e.data.kind === 'patch' ? [e.data.patch] : []));
+  const patches = (await readEvents(s.store)).flatMap((e) => (e.type === 'ApprovalRequested' && e.data.kind === 'patch' ? [String(e.data.patch)] : []));
   assert.equal(patches.length, 2);
   // Both occurrences change, the line between them stays.
   for (const p of patches) assert.match(p, /^-a\n-keep\n-a\n\+b\n\+keep\n\+b$/m, p);
