@@ -149,7 +149,10 @@ export function claudeOutcome(input: ClaudeHookInput): RunResult {
   return reportedOutcome({ exitCode: null, stderr: error, durationMs, error: input.is_interrupt ? 'interrupted in the client' : "the client's tool failed" });
 }
 
-/** The events `warden init claude-code` routes here; any other `Pre…` event is refused (fail closed). */
+/**
+ * The events `warden init claude-code` routes here. Any other blocks (fail closed): a decision may
+ * be due for it (PermissionRequest, a renamed or new Pre… event), and an empty answer would let it pass.
+ */
 function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
   switch (input.hook_event_name) {
     case 'PreToolUse':
@@ -160,8 +163,7 @@ function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
     case 'PermissionDenied':
       return { phase: 'refused', reason: input.reason ?? "refused in Claude Code's permission prompt" };
     default:
-      if (input.hook_event_name.startsWith('Pre')) throw new Error(`warden does not handle the hook event ${input.hook_event_name}`);
-      return { phase: 'ignore' };
+      throw new Error(`warden does not handle the hook event ${input.hook_event_name}`);
   }
 }
 

@@ -142,8 +142,8 @@ export const geminiFormat: HookFormat<GeminiHookInput> = {
     let phase: HookInput['phase'];
     if (raw.hook_event_name === 'BeforeTool') phase = { phase: 'before' };
     else if (raw.hook_event_name === 'AfterTool') phase = { phase: 'after' };
-    else if (raw.hook_event_name.startsWith('Before')) throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
-    else phase = { phase: 'ignore' };
+    // anything else: a decision may be due for it (a new Before… event), and an empty answer would let it pass
+    else throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
     return { raw, input: { sessionId: raw.session_id, cwd: raw.cwd, toolName: raw.tool_name, callId: geminiCallId(raw), callIdIsClients: false, phase } };
   },
   call: geminiCall,

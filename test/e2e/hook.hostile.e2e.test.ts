@@ -84,3 +84,17 @@ test("replacing every occurrence (Claude's replace_all, Gemini's allow_multiple)
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot read .*missing/);
 });
+
+test('a hook event warden does not know blocks in every client, whatever its name (a decision may be due for it)', () => {
+  const s = scratch();
+  const cases: Array<[string, string]> = [
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'PermissionRequest')],
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'pretooluse')],
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'Notification')],
+    ['codex', codex(s.ws, { command: 'rm -rf ~' }, 'UserPromptSubmit')],
+    ['codex', codex(s.ws, { command: 'rm -rf ~' }, 'preToolUse')],
+    ['gemini', gemini(s.ws, 'run_shell_command', { command: 'rm -rf ~' }, 'Notification')],
+    ['gemini', gemini(s.ws, 'run_shell_command', { command: 'rm -rf ~' }, 'beforetool')],
+  ];
+  for (const [client, input] of cases) assertBlocked(hook(client, s, input), /does not handle the hook event/, s);
+});
