@@ -58,3 +58,34 @@ test('a filter that cannot be installed ends the helper (exit 2) before it reads
     assert.equal(readFileSync(victim, 'utf8'), 'keep\n', step);
   }
 });
+
+test('a sparse file of GiBs is refused by its size (EFBIG), not read into memory first', { skip: process.platform !== 'linux' }, () => {
+  const big = path.join(base, 'big.txt');
+  spawnSync('truncate', ['-s', '3G', big]); // no disk: the size alone
+  // 256 MiB of address space: reading the file, or allocating its size, cannot fit
+  const r = spawnSync('sh', ['-c', 'ulimit -v 262144 && exec "$0"', HELPER], { input: frame(Op.Read, Buffer.from(big)), timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(r.stdout.readUInt32LE(0), r.stdout.length - 4);
+  assert.equal(r.stdout.readInt32LE(4), 27, 'EFBIG');
+  rmSync(big);
+});
+
+test('a file is answered whole, its bytes after the header, frame-like bytes and all', () => {
+  const file = path.join(base, 'frames.bin');
+  // bytes that look like an answer (a length, status 0, a field) inside the file's content
+  const content = Buffer.concat([frame(Op.Read, Buffer.from('x')), Buffer.alloc(70_000, 7), u32(0), u32(2)]);
+  writeFileSync(file, content);
+  const r = helper(Buffer.concat([frame(Op.Read, Buffer.from(file)), frame(Op.Lstat, Buffer.from(file))]));
+  assert.equal(r.status, 0, r.stderr.toString());
+  const first = r.stdout.readUInt32LE(0);
+  assert.equal(r.stdout.readInt32LE(4), 0);
+  assert.equal(r.stdout.readUInt32LE(8), content.length);
+  assert.deepEqual(r.stdout.subarray(12, 12 + content.length), content);
+  assert.equal(first, 8 + content.length);
+  // the next answer starts right after: the lstat's, one 16-byte field
+  const next = r.stdout.subarray(4 + first);
+  assert.equal(next.readUInt32LE(0), 4 + 4 + 16);
+  assert.equal(next.readInt32LE(4), 0);
+  assert.equal(next.length, 4 + 24);
+  rmSync(file);
+});
