@@ -150,6 +150,13 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['head', 'keys/service-account-prod.json'], safe: false, why: 'a cloud service-account key' },
   { argv: ['bash', '-lc', 'cat config/*.env'], safe: false, why: 'a glob for NAME.env' },
   { argv: ['cat', 'src/environment.ts'], safe: true, why: 'not a dotenv' },
+  { argv: ['bash', '-lc', 'cat certs/*erver.key'], safe: false, why: "a glob's own text: no probe name spells server.key" },
+  { argv: ['git', 'show', '*erver.key'], safe: false, why: 'the same in a git pathspec' },
+  { argv: ['bash', '-lc', 'cat certs/server.ke?'], safe: false, why: 'a wildcard inside the distinctive part: ? is y' },
+  { argv: ['bash', '-lc', 'cat certs/server.*ey'], safe: false, why: '* is a piece of a secret name' },
+  { argv: ['bash', '-lc', 'ls -la test*'], safe: true, why: 'a trailing * is not filled with pieces: every name would ask' },
+  { argv: ['bash', '-lc', 'cat infra/prod.tfst[a]te'], safe: false, why: 'a bracket of one character' },
+  { argv: ['bash', '-lc', 'cat src/*.ts'], safe: true, why: 'no filling of *.ts is a secret name' },
   // redclass: macOS and Windows file systems ignore case
   { argv: ['cat', '/Users/u/.SSH/ID_RSA'], safe: false, why: 'the ssh key on a case-insensitive file system' },
   { argv: ['cat', '/Users/u/.Config/GH/hosts.yml'], safe: false, why: 'a credential directory in another case' },
