@@ -444,6 +444,13 @@ static void no_processes(void) {
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OWN_ARCH, 1, 0),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __x86_64__
+    /* The x32 ABI shares x86_64's audit arch, its numbers carry bit 30 (x32 fork is 0x40000039): where
+     * a kernel has it, checking the plain numbers alone would let every x32 fork and exec through. The
+     * helper makes no x32 call at all. */
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u /* __X32_SYSCALL_BIT */, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+#endif
 #ifdef __NR_fork
     DENY(__NR_fork),
 #endif

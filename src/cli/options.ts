@@ -62,7 +62,7 @@ function userPath(path: string): string {
  * (unless --no-default-hides) and every --hide. Reads only the environment.
  */
 export function hiddenPaths(flags: Pick<PolicyFlags, 'hide' | 'defaultHides'>, own: string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const list = [...own, ...(flags.defaultHides === false ? [] : defaultHiddenPaths(env)), ...(flags.hide ?? []).map(userPath)];
+  const list = [...own, ...(flags.defaultHides === false ? [] : defaultHiddenPaths(env, process.getuid?.())), ...(flags.hide ?? []).map(userPath)];
   return [...new Set(list)];
 }
 

@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import { quote } from 'shell-quote';
 import type { RunResult } from '../sandbox/types.ts';
-import { editAsPatch, type FileEdit } from './editPatch.ts';
+import { editAsPatch, replacementEdit, type FileEdit } from './editPatch.ts';
 import type { ClientCall, Verdict } from './judge.ts';
 import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 
@@ -32,17 +32,28 @@ export type ClaudeHookInput = z.infer<typeof ClaudeHookInput>;
 const StopInput = z.object({ session_id: z.string().min(1), cwd: z.string().min(1), hook_event_name: z.literal('Stop') });
 
 
-const BashInput = z.object({
+// Strict: a field warden does not read may change what Claude Code does (where it runs, whether
+// sandboxed, how much it replaces), and it would pass into the rewritten call, so it blocks.
+const BashInput = z.strictObject({
   command: z.string().min(1),
   timeout: z.number().int().positive().optional(),
   description: z.string().optional(),
   run_in_background: z.boolean().optional(),
   dangerouslyDisableSandbox: z.boolean().optional(),
 });
-const EditInput = z.object({ file_path: z.string().min(1), old_string: z.string(), new_string: z.string() });
-const MultiEditInput = z.object({ file_path: z.string().min(1), edits: z.array(z.object({ old_string: z.string(), new_string: z.string() })).min(1) });
-const WriteInput = z.object({ file_path: z.string().min(1), content: z.string() });
-const NotebookEditInput = z.object({ notebook_path: z.string().min(1), new_source: z.string().optional() });
+const Replacement = { old_string: z.string(), new_string: z.string(), replace_all: z.boolean().optional() };
+const EditInput = z.strictObject({ file_path: z.string().min(1), ...Replacement });
+const MultiEditInput = z.strictObject({ file_path: z.string().min(1), edits: z.array(z.strictObject(Replacement)).min(1) });
+const WriteInput = z.strictObject({ file_path: z.string().min(1), content: z.string() });
+// cell_id, cell_type and edit_mode pick the cell: the patch names the file, which the patch safety judges.
+const NotebookEditInput = z.strictObject({
+  notebook_path: z.string().min(1),
+  new_source: z.string().optional(),
+  cell_id: z.string().optional(),
+  cell_type: z.enum(['code', 'markdown']).optional(),
+  edit_mode: z.enum(['replace', 'insert', 'delete']).optional(),
+});
+const asTextEdit = (e: { old_string: string; new_string: string; replace_all?: boolean | undefined }) => ({ old: e.old_string, new: e.new_string, all: e.replace_all === true });
 
 function parse<T extends z.ZodType>(schema: T, tool: string, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -69,11 +80,11 @@ export function claudeCall(input: ClaudeHookInput, readCurrent: (path: string) =
     }
     case 'Edit': {
       const e = parse(EditInput, tool, args);
-      return patch({ kind: 'replace', path: e.file_path, edits: [{ old: e.old_string, new: e.new_string }] });
+      return patch(replacementEdit(e.file_path, [asTextEdit(e)], readCurrent));
     }
     case 'MultiEdit': {
       const e = parse(MultiEditInput, tool, args);
-      return patch({ kind: 'replace', path: e.file_path, edits: e.edits.map((x) => ({ old: x.old_string, new: x.new_string })) });
+      return patch(replacementEdit(e.file_path, e.edits.map(asTextEdit), readCurrent));
     }
     case 'Write': {
       const e = parse(WriteInput, tool, args);
@@ -138,7 +149,10 @@ export function claudeOutcome(input: ClaudeHookInput): RunResult {
   return reportedOutcome({ exitCode: null, stderr: error, durationMs, error: input.is_interrupt ? 'interrupted in the client' : "the client's tool failed" });
 }
 
-/** The events `warden init claude-code` routes here; any other `Pre…` event is refused (fail closed). */
+/**
+ * The events `warden init claude-code` routes here. Any other blocks (fail closed): a decision may
+ * be due for it (PermissionRequest, a renamed or new Pre… event), and an empty answer would let it pass.
+ */
 function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
   switch (input.hook_event_name) {
     case 'PreToolUse':
@@ -149,8 +163,7 @@ function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
     case 'PermissionDenied':
       return { phase: 'refused', reason: input.reason ?? "refused in Claude Code's permission prompt" };
     default:
-      if (input.hook_event_name.startsWith('Pre')) throw new Error(`warden does not handle the hook event ${input.hook_event_name}`);
-      return { phase: 'ignore' };
+      throw new Error(`warden does not handle the hook event ${input.hook_event_name}`);
   }
 }
 

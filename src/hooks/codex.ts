@@ -32,7 +32,9 @@ export const CodexHookInput = z.object({
 });
 export type CodexHookInput = z.infer<typeof CodexHookInput>;
 
-const CommandInput = z.object({ command: z.string().min(1) });
+// Strict: Codex's hook input carries only the command (test/fixtures/hooks); any other field (a
+// `workdir`, a sandbox request) may change what Codex does and would pass into the rewritten call.
+const CommandInput = z.strictObject({ command: z.string().min(1) });
 
 export function codexCall(input: CodexHookInput): ClientCall {
   const parsed = CommandInput.safeParse(input.tool_input);
@@ -84,8 +86,8 @@ export const codexFormat: HookFormat<CodexHookInput> = {
     let phase: HookInput['phase'];
     if (raw.hook_event_name === 'PreToolUse') phase = { phase: 'before' };
     else if (raw.hook_event_name === 'PostToolUse') phase = { phase: 'after' };
-    else if (raw.hook_event_name.startsWith('Pre') || raw.hook_event_name === 'PermissionRequest') throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
-    else phase = { phase: 'ignore' };
+    // anything else: a decision may be due for it (PermissionRequest, a new Pre… event), and Codex runs the call after an empty answer
+    else throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
     return { raw, input: { sessionId: raw.session_id, cwd: raw.cwd, toolName: raw.tool_name, callId: raw.tool_use_id, callIdIsClients: true, phase } };
   },
   call: codexCall,

@@ -11,6 +11,29 @@ export type FileEdit =
   /** Each `old` text replaced by `new` in order. */
   | { kind: 'replace'; path: string; edits: Array<{ old: string; new: string }> };
 
+/** One text replacement as a client applies it: the first occurrence, or every one (`all`). */
+export interface TextEdit {
+  old: string;
+  new: string;
+  all: boolean;
+}
+
+/**
+ * The edit to judge for replacements that may each replace every occurrence (Claude Code's
+ * `replace_all`, Gemini's `allow_multiple`). A replace-all chunk would show one occurrence where the
+ * client changes many, so the person would approve less than runs: such edits become the whole
+ * file's new content, worked out from what is there now. Throws when the file cannot be read
+ * (the hook blocks). I/O only through `readCurrent`.
+ */
+export function replacementEdit(path: string, edits: TextEdit[], readCurrent: (path: string) => string | null): FileEdit {
+  if (!edits.some((e) => e.all)) return { kind: 'replace', path, edits: edits.map((e) => ({ old: e.old, new: e.new })) };
+  const current = readCurrent(path);
+  if (current === null) throw new Error(`cannot read ${path} to show what replacing every occurrence changes`);
+  let content = current;
+  for (const e of edits) content = e.all ? content.split(e.old).join(e.new) : content.replace(e.old, () => e.new);
+  return { kind: 'write', path, content, current };
+}
+
 function lines(text: string): string[] {
   if (text === '') return [];
   const split = text.replace(/\r\n/g, '\n').split('\n');

@@ -26,9 +26,7 @@ export type HookPhase =
    * The agent's turn ended: a call handed to the client's prompt that the client has not run by
    * now was refused there (or could not be asked, as in a headless run).
    */
-  | { phase: 'turn-ended' }
-  /** An event warden does not record (the hook lets it pass). */
-  | { phase: 'ignore' };
+  | { phase: 'turn-ended' };
 
 export interface HookInput {
   sessionId: string;

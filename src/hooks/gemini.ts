@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { quote } from 'shell-quote';
 import * as z from 'zod';
 import type { RunResult } from '../sandbox/types.ts';
-import { editAsPatch } from './editPatch.ts';
+import { editAsPatch, replacementEdit } from './editPatch.ts';
 import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 import type { ClientCall, Verdict } from './judge.ts';
 
@@ -35,14 +35,27 @@ export const GeminiHookInput = z.object({
 export type GeminiHookInput = z.infer<typeof GeminiHookInput>;
 const TurnEndInput = z.object({ session_id: z.string().min(1), cwd: z.string().min(1), hook_event_name: z.literal('AfterAgent') });
 
-const ShellInput = z.object({
+// Strict: a field warden does not read may change what Gemini does, and Gemini merges the rewrite
+// over the original arguments, so it would still count: it blocks.
+const ShellInput = z.strictObject({
   command: z.string().min(1),
   description: z.string().optional(),
   dir_path: z.string().optional(),
   is_background: z.boolean().optional(),
 });
-const WriteInput = z.object({ file_path: z.string().min(1), content: z.string() });
-const ReplaceInput = z.object({ file_path: z.string().min(1), old_string: z.string(), new_string: z.string(), instruction: z.string().optional(), allow_multiple: z.boolean().optional() });
+// modified_by_user / ai_proposed_content: Gemini marks an edit the person changed in its editor; the content is what is written.
+const UserModified = { modified_by_user: z.boolean().optional(), ai_proposed_content: z.string().optional() };
+const WriteInput = z.strictObject({ file_path: z.string().min(1), content: z.string(), ...UserModified });
+const ReplaceInput = z.strictObject({
+  file_path: z.string().min(1),
+  old_string: z.string(),
+  new_string: z.string(),
+  instruction: z.string().optional(),
+  allow_multiple: z.boolean().optional(),
+  // older Gemini versions: how many occurrences to replace (more than one: every one, as allow_multiple)
+  expected_replacements: z.number().int().min(1).optional(),
+  ...UserModified,
+});
 
 function parse<T extends z.ZodType>(schema: T, tool: string, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
@@ -78,7 +91,8 @@ export function geminiCall(input: GeminiHookInput, readCurrent: (path: string) =
     }
     case 'replace': {
       const r = parse(ReplaceInput, tool, args);
-      return { kind: 'patch', patch: editAsPatch({ kind: 'replace', path: resolve(cwd, r.file_path), edits: [{ old: r.old_string, new: r.new_string }] }), cwd };
+      const all = r.allow_multiple === true || (r.expected_replacements ?? 1) > 1;
+      return { kind: 'patch', patch: editAsPatch(replacementEdit(resolve(cwd, r.file_path), [{ old: r.old_string, new: r.new_string, all }], readCurrent)), cwd };
     }
     default: // anything else: not in toolNames.ts, so not judged
       throw new Error(`warden does not know Gemini CLI's tool '${tool}'`);
@@ -128,8 +142,8 @@ export const geminiFormat: HookFormat<GeminiHookInput> = {
     let phase: HookInput['phase'];
     if (raw.hook_event_name === 'BeforeTool') phase = { phase: 'before' };
     else if (raw.hook_event_name === 'AfterTool') phase = { phase: 'after' };
-    else if (raw.hook_event_name.startsWith('Before')) throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
-    else phase = { phase: 'ignore' };
+    // anything else: a decision may be due for it (a new Before… event), and an empty answer would let it pass
+    else throw new Error(`warden does not handle the hook event ${raw.hook_event_name}`);
     return { raw, input: { sessionId: raw.session_id, cwd: raw.cwd, toolName: raw.tool_name, callId: geminiCallId(raw), callIdIsClients: false, phase } };
   },
   call: geminiCall,

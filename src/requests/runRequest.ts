@@ -25,7 +25,11 @@ import { StreamJournal } from './streamJournal.ts';
 import type { PersonChannel } from './personChannel.ts';
 import { closeAfterStoreFailure, type CloseOptions } from './closeAbandoned.ts';
 
-/** The world as the machine needs it. Every function may do I/O; none is called before its events are durable. */
+/**
+ * The world as the machine needs it. Every function may do I/O; none that changes the world is
+ * called before its events are durable. `classify` only reads (the session, the rules file, the
+ * command's PATH), so it runs while the request's first event is being committed.
+ */
 export interface RequestEffects {
   classify(input: ClassifyInput): Promise<Classification>;
   runSandboxed(input: RunSandboxedInput): Promise<RunResult>;
@@ -149,7 +153,9 @@ function bindEffects(effects: RequestEffects): BoundMachine {
     });
   const machine = approvalMachine.provide({
     actors: {
-      classify: afterFlush((input: ClassifyInput) => effects.classify(input)),
+      // Reads only: overlaps the commit of ApprovalRequested (one fsync) instead of waiting for it.
+      // Its verdict is recorded after that event, and the next effect waits for both.
+      classify: fromPromise<Classification, ClassifyInput>(({ input }) => effects.classify(input)),
       runSandboxed: afterFlush(async (input: RunSandboxedInput, slot) => {
         if (slot.handedOff) return new Promise<never>(() => {});
         const run = await effects.runSandboxed(input);

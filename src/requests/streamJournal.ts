@@ -1,7 +1,8 @@
 /**
  * The write-ahead journal of one request's stream. The machine's emitted events are queued here
- * and appended in order with optimistic concurrency; effects call `flush()` before they act, so
- * nothing happens in the world before the events that announce it are durable. Events emitted in
+ * and appended in order with optimistic concurrency; effects that change the world call `flush()`
+ * before they act (classification, which only reads, does not wait), so nothing happens in the
+ * world before the events that announce it are durable. Events emitted in
  * one macrostep share one append (one transaction, one fsync).
  *
  * Once an append fails the journal stays failed: every later flush rejects, so no further effect

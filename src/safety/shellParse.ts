@@ -12,7 +12,9 @@
  * companion used only to find dangerous commands hidden inside substitutions and redirections.
  *
  * The wasm must be loaded once with `await loadShellGrammar()`; parsing is synchronous after that,
- * and every reader throws ShellGrammarNotLoadedError before it.
+ * and before it every reader throws ShellGrammarNotLoadedError (a classification never guesses
+ * without it), except for a one-command script of plain words, which needs no grammar
+ * (plainWordsAnalysis).
  */
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
@@ -105,11 +107,6 @@ export class ShellGrammarNotLoadedError extends Error {
     super('shell grammar not loaded: await loadShellGrammar() once before classifying');
     this.name = 'ShellGrammarNotLoadedError';
   }
-}
-
-/** Throws ShellGrammarNotLoadedError unless the grammar is loaded: a classification never guesses without it. */
-export function requireShellGrammar(): void {
-  if (parser === null) throw new ShellGrammarNotLoadedError();
 }
 
 function requireParser(): Parser {

@@ -108,8 +108,44 @@ export const DEFAULT_HIDDEN_IN_HOME = [
 /** Entries resolved against $XDG_CONFIG_HOME when it is set elsewhere. */
 const XDG_CONFIG_ENTRIES = ['gh', 'git/credentials', 'hub', 'glab-cli', 'gcloud', 'op', 'helm', 'rclone', 'doctl', 'hcloud', 'github-copilot', 'containers/auth.json'];
 
-/** Absolute paths of the default list for this environment. Pure. */
-export function defaultHiddenPaths(env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; PGPASSFILE?: string | undefined }): string[] {
+/**
+ * Variables that move a credential file or directory off its default place, so the list above misses
+ * it. Red team: with `AWS_SHARED_CREDENTIALS_FILE=/srv/creds` (or a service-account key named by
+ * GOOGLE_APPLICATION_CREDENTIALS, a KUBECONFIG, a podman login in $XDG_RUNTIME_DIR) a sandboxed
+ * `cat` read the key where the masks of ~/.aws never looked. Each value is a path (KUBECONFIG a
+ * colon-separated list); a relative one names nothing here.
+ */
+const CREDENTIAL_PATH_VARS = [
+  'PGPASSFILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'CLOUDSDK_CONFIG',
+  'AZURE_CONFIG_DIR',
+  'KUBECONFIG',
+  'DOCKER_CONFIG',
+  'REGISTRY_AUTH_FILE',
+  'GNUPGHOME',
+  'PASSWORD_STORE_DIR',
+  'NPM_CONFIG_USERCONFIG',
+  'npm_config_userconfig',
+] as const;
+
+type HiddenEnv = {
+  HOME?: string | undefined;
+  XDG_CONFIG_HOME?: string | undefined;
+  XDG_RUNTIME_DIR?: string | undefined;
+  KRB5CCNAME?: string | undefined;
+  CARGO_HOME?: string | undefined;
+} & {
+  [K in (typeof CREDENTIAL_PATH_VARS)[number]]?: string | undefined;
+};
+
+/**
+ * Absolute paths of the default list for this environment; `uid` adds Kerberos' default ticket
+ * cache (/tmp/krb5cc_UID, a ticket anyone holding it can use) when KRB5CCNAME does not move it. Pure.
+ */
+export function defaultHiddenPaths(env: HiddenEnv, uid?: number): string[] {
   const out: string[] = [];
   const home = env.HOME;
   if (home !== undefined && isAbsolute(home)) for (const rel of DEFAULT_HIDDEN_IN_HOME) out.push(join(home, rel));
@@ -117,8 +153,17 @@ export function defaultHiddenPaths(env: { HOME?: string | undefined; XDG_CONFIG_
   if (xdg !== undefined && isAbsolute(xdg) && (home === undefined || resolve(xdg) !== join(home, '.config'))) {
     for (const rel of XDG_CONFIG_ENTRIES) out.push(join(xdg, rel));
   }
-  if (env.PGPASSFILE !== undefined && isAbsolute(env.PGPASSFILE)) out.push(resolve(env.PGPASSFILE));
-  return out;
+  for (const name of CREDENTIAL_PATH_VARS) {
+    const value = env[name];
+    if (value === undefined) continue;
+    for (const path of name === 'KUBECONFIG' ? value.split(':') : [value]) if (isAbsolute(path)) out.push(resolve(path));
+  }
+  if (env.CARGO_HOME !== undefined && isAbsolute(env.CARGO_HOME)) out.push(join(env.CARGO_HOME, 'credentials'), join(env.CARGO_HOME, 'credentials.toml'));
+  if (env.XDG_RUNTIME_DIR !== undefined && isAbsolute(env.XDG_RUNTIME_DIR)) out.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json')); // podman's default login file
+  // Kerberos: FILE:/p, DIR:/p or a bare path; KEYRING: and KCM: caches live in the kernel or a daemon.
+  const krb = env.KRB5CCNAME === undefined ? (uid === undefined ? undefined : `/tmp/krb5cc_${uid}`) : env.KRB5CCNAME.replace(/^(FILE|DIR):/, '');
+  if (krb !== undefined && isAbsolute(krb)) out.push(resolve(krb));
+  return [...new Set(out)];
 }
 
 export interface HidePlan {

@@ -2,15 +2,15 @@
  * warden as people install it (issue #14): `npm pack` (which builds dist/ through `prepare`), the
  * tarball installed with npm into an empty folder, and the installed bin run from there:
  * `--version`, `exec -- true` in the bwrap sandbox (so better-sqlite3's native module was built
- * for this Node and the store opens), stdin through `exec`, and `serve` through initialize and
- * tools/list. The relay for `--allow-domain` (native/build/warden-netns) must have been built by
- * the package's postinstall. Slow by nature: npm builds better-sqlite3 from source when no prebuilt
+ * for this Node and the store opens), stdin through `exec`, and `serve` through initialize,
+ * tools/list and one apply_patch. The relay for `--allow-domain` (native/build/warden-netns) and the
+ * patch applier (native/build/warden-apply) must have been built by the package's postinstall. Slow by nature: npm builds better-sqlite3 from source when no prebuilt
  * binary can be fetched (the registry is reachable; packages come from the local cache first).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
@@ -59,6 +59,7 @@ test('the packed tarball installs with npm into an empty folder and runs from th
     assert.ok(paths.includes('dist/cli/main.js'), 'the compiled CLI is in the package');
     assert.ok(paths.includes('bin/warden.js'));
     assert.ok(paths.includes('native/warden-netns.c'));
+    assert.ok(paths.includes('native/warden-apply.c'));
     for (const p of paths) assert.doesNotMatch(p, /^(test|bench|\.ci|src)\//, `${p} does not belong in the package`);
 
     const app = join(base, 'app');
@@ -74,6 +75,7 @@ test('the packed tarball installs with npm into an empty folder and runs from th
     const helper = join(app, 'node_modules', 'warden', 'native', 'build', 'warden-netns');
     assert.ok(statSync(helper).isFile(), 'postinstall built the relay');
     accessSync(helper, constants.X_OK);
+    accessSync(join(app, 'node_modules', 'warden', 'native', 'build', 'warden-apply'), constants.X_OK); // and the patch applier
 
     const ws = join(base, 'ws');
     mkdirSync(ws);
@@ -101,6 +103,10 @@ test('the packed tarball installs with npm into an empty folder and runs from th
       const list = await mcp.request(2, 'tools/list', {});
       const names = (list.result as { tools: Array<{ name: string }> }).tools.map((t) => t.name).sort();
       assert.deepEqual(names, ['apply_patch', 'shell']);
+      // the installed package's own applier, found from its bundle, applies a patch in the sandbox
+      const patch = await mcp.request(3, 'tools/call', { name: 'apply_patch', arguments: { patch: '*** Begin Patch\n*** Add File: from-install.txt\n+installed\n*** End Patch\n' } });
+      assert.equal((patch.result as { structuredContent: { state: string } }).structuredContent.state, 'completed', JSON.stringify(patch.result));
+      assert.equal(readFileSync(join(ws, 'from-install.txt'), 'utf8'), 'installed\n');
     } finally {
       await mcp.close();
     }

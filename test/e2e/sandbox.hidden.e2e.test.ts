@@ -245,3 +245,46 @@ test('the agent\'s tokens in the environment: a sandboxed command without networ
   assert.equal(on.status, 0, on.stderr);
   assert.match(on.stdout, new RegExp(`^GH_TOKEN=${SECRET}-gh$`, 'm'));
 });
+
+test('credential files that variables move off their default place are hidden too (real CLI, with and without the network)', () => {
+  const top = join(base, 'moved');
+  const ws = join(top, 'ws');
+  const runtime = join(top, 'run');
+  mkdirSync(ws, { recursive: true });
+  mkdirSync(join(runtime, 'containers'), { recursive: true });
+  mkdirSync(join(top, 'gcloud'));
+  const files: Record<string, string> = {
+    AWS_SHARED_CREDENTIALS_FILE: join(top, 'aws-creds'),
+    GOOGLE_APPLICATION_CREDENTIALS: join(top, 'sa.json'),
+    KUBECONFIG: join(top, 'kube2'),
+    KRB5CCNAME: join(top, 'krb5cc'),
+    REGISTRY_AUTH_FILE: join(top, 'podman.json'),
+  };
+  for (const [name, path] of Object.entries(files)) writeFileSync(path, `${SECRET} ${name}\n`);
+  writeFileSync(join(runtime, 'containers', 'auth.json'), `${SECRET} runtime\n`);
+  writeFileSync(join(top, 'gcloud', 'credentials.db'), `${SECRET} gcloud\n`);
+  writeFileSync(join(top, 'kube1'), 'not secret on its own, but a KUBECONFIG entry\n');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    WARDEN_LOG: 'silent',
+    ...files,
+    KUBECONFIG: `${join(top, 'kube1')}:${files.KUBECONFIG}`,
+    KRB5CCNAME: `FILE:${files.KRB5CCNAME}`,
+    XDG_RUNTIME_DIR: runtime,
+    CLOUDSDK_CONFIG: join(top, 'gcloud'),
+  };
+  delete env.WARDEN_STORE;
+  const paths = [...Object.values(files), join(runtime, 'containers', 'auth.json'), join(top, 'gcloud', 'credentials.db'), join(top, 'kube1')];
+  for (const flags of [[], ['--network']]) {
+    const r = spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', join(ws, 'events.db'), ...flags, '--', 'sh', '-c', paths.map((p) => `cat ${q(p)}`).join('; ')], {
+      cwd: ws,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.ok(!r.stdout.includes(SECRET), `${flags.join(' ') || 'no network'}: a moved credential file was read:\n${r.stdout}`);
+    assert.ok(!r.stdout.includes('not secret'), 'a KUBECONFIG entry was read');
+    assert.equal((r.stderr.match(/Permission denied/g) ?? []).length, paths.length, r.stderr);
+  }
+});

@@ -22,6 +22,19 @@ test('$XDG_CONFIG_HOME elsewhere adds its gh, git credentials and cloud entries;
   assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: 'rel' }).length, DEFAULT_HIDDEN_IN_HOME.length);
   assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/.config' }).length, DEFAULT_HIDDEN_IN_HOME.length);
   assert.ok(defaultHiddenPaths({ HOME: '/home/u', PGPASSFILE: '/etc/pgpass' }).includes('/etc/pgpass'));
+  const moved = defaultHiddenPaths({
+    AWS_SHARED_CREDENTIALS_FILE: '/srv/aws/creds',
+    GOOGLE_APPLICATION_CREDENTIALS: '/srv/sa.json',
+    KUBECONFIG: '/srv/k1:relative/k2:/srv/k3',
+    DOCKER_CONFIG: '/srv/docker',
+    CARGO_HOME: '/opt/cargo',
+    XDG_RUNTIME_DIR: '/run/user/1000',
+    KRB5CCNAME: 'FILE:/tmp/krb5cc_1000_x',
+    GNUPGHOME: 'rel/gnupg',
+  });
+  assert.deepEqual(moved.sort(), ['/opt/cargo/credentials', '/opt/cargo/credentials.toml', '/run/user/1000/containers/auth.json', '/srv/aws/creds', '/srv/docker', '/srv/k1', '/srv/k3', '/srv/sa.json', '/tmp/krb5cc_1000_x']);
+  assert.deepEqual(defaultHiddenPaths({}, 1000), ['/tmp/krb5cc_1000'], "Kerberos' default cache");
+  assert.deepEqual(defaultHiddenPaths({ KRB5CCNAME: 'KEYRING:persistent:1000' }, 1000), [], 'a cache in the kernel has no path');
   assert.deepEqual(defaultHiddenPaths({ HOME: 'relative' }), [], 'a relative HOME names nothing');
 });
 

@@ -101,7 +101,6 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
     throw new Error('the hook input is not JSON');
   }
   const { raw, input } = format.parse(json);
-  if (input.phase.phase === 'ignore') return; // an observation warden does not record
   const policy = buildPolicy(flags);
   const sessionId = `${client}:${input.sessionId}`;
   const surface = `hook:${client}`;

@@ -1,0 +1,100 @@
+/**
+ * `warden hook <client>` against hostile or broken hook input, as real processes on a SQLite
+ * store: whatever is malformed or unknown blocks the call (exit 2, a reason on stderr, nothing on
+ * stdout) and records nothing, and what was recorded before stays intact (`warden verify`).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditRows, warden, WARDEN } from '../support/cli.ts';
+import { readEvents } from './mcp.harness.ts';
+
+function scratch() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-hook-hostile-')));
+  const ws = join(dir, 'ws');
+  mkdirSync(ws);
+  const store = join(dir, 'events.db');
+  // One earlier record, which no hostile input may lose.
+  assert.equal(warden(['exec', '--store', store, '--', 'true'], { cwd: ws }).code, 0);
+  return { ws, store };
+}
+
+/** The hook run with raw bytes on stdin. */
+function hook(client: string, s: { ws: string; store: string }, input: string | Buffer, extra: string[] = []) {
+  const r = spawnSync(process.execPath, [WARDEN, 'hook', client, '--store', s.store, '--decision-timeout', '2', ...extra], {
+    cwd: s.ws,
+    input,
+    env: { ...process.env, WARDEN_LOG: 'silent' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function assertBlocked(r: { code: number | null; stdout: string; stderr: string }, reason: RegExp, s: { store: string }) {
+  assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, reason);
+  assert.match(r.stderr, /blocked \(fail closed\)/);
+  assert.equal(auditRows(s.store).length, 1, 'nothing recorded for a blocked call, the earlier record kept');
+  assert.equal(warden(['verify', '--store', s.store]).code, 0);
+}
+
+const claude = (ws: string, tool: string, input: Record<string, unknown>, event = 'PreToolUse') =>
+  JSON.stringify({ session_id: 's', cwd: ws, hook_event_name: event, tool_name: tool, tool_input: input, tool_use_id: 'toolu_1' });
+const codex = (ws: string, input: Record<string, unknown>, event = 'PreToolUse') =>
+  JSON.stringify({ session_id: 's', cwd: ws, hook_event_name: event, tool_name: 'Bash', tool_input: input, tool_use_id: 'call_1' });
+const gemini = (ws: string, tool: string, input: Record<string, unknown>, event = 'BeforeTool') =>
+  JSON.stringify({ session_id: 's', cwd: ws, hook_event_name: event, tool_name: tool, tool_input: input });
+
+test('a tool_input field warden does not read blocks, in every client (it would change what the client does and pass into the rewrite)', () => {
+  const s = scratch();
+  const cases: Array<[string, string]> = [
+    ['claude-code', claude(s.ws, 'Bash', { command: 'ls', cwd: '/etc' })],
+    ['claude-code', claude(s.ws, 'Bash', { command: 'ls', sandbox: false })],
+    ['claude-code', claude(s.ws, 'Write', { file_path: join(s.ws, 'a'), content: 'x', mode: '0755' })],
+    ['codex', codex(s.ws, { command: 'ls', workdir: '/' })],
+    ['codex', codex(s.ws, { command: 'ls', sandbox_permissions: 'require_escalated' })],
+    ['gemini', gemini(s.ws, 'run_shell_command', { command: 'ls', cwd: '/' })],
+  ];
+  for (const [client, input] of cases) assertBlocked(hook(client, s, input), /Unrecognized key/, s);
+});
+
+test("replacing every occurrence (Claude's replace_all, Gemini's allow_multiple) is judged and recorded as the whole change", async () => {
+  const s = scratch();
+  const file = join(s.ws, 'f.txt');
+  writeFileSync(file, 'a\nkeep\na\n');
+  for (const [client, input] of [
+    ['claude-code', claude(s.ws, 'Edit', { file_path: file, old_string: 'a', new_string: 'b', replace_all: true })],
+    ['gemini', gemini(s.ws, 'replace', { file_path: file, old_string: 'a', new_string: 'b', allow_multiple: true })],
+  ] as const) {
+    const r = hook(client, s, input, ['--approval', 'never']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const patches = (await readEvents(s.store)).flatMap((e) => (e.type === 'ApprovalRequested' && e.data.kind === 'patch' ? [String(e.data.patch)] : []));
+  assert.equal(patches.length, 2);
+  // Both occurrences change, the line between them stays.
+  for (const p of patches) assert.match(p, /^-a\n-keep\n-a\n\+b\n\+keep\n\+b$/m, p);
+  // A file that cannot be read cannot show the change: blocked.
+  const gone = claude(s.ws, 'Edit', { file_path: join(s.ws, 'missing'), old_string: 'a', new_string: 'b', replace_all: true });
+  const r = hook('claude-code', s, gone);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot read .*missing/);
+});
+
+test('a hook event warden does not know blocks in every client, whatever its name (a decision may be due for it)', () => {
+  const s = scratch();
+  const cases: Array<[string, string]> = [
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'PermissionRequest')],
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'pretooluse')],
+    ['claude-code', claude(s.ws, 'Bash', { command: 'rm -rf ~' }, 'Notification')],
+    ['codex', codex(s.ws, { command: 'rm -rf ~' }, 'UserPromptSubmit')],
+    ['codex', codex(s.ws, { command: 'rm -rf ~' }, 'preToolUse')],
+    ['gemini', gemini(s.ws, 'run_shell_command', { command: 'rm -rf ~' }, 'Notification')],
+    ['gemini', gemini(s.ws, 'run_shell_command', { command: 'rm -rf ~' }, 'beforetool')],
+  ];
+  for (const [client, input] of cases) assertBlocked(hook(client, s, input), /does not handle the hook event/, s);
+});
