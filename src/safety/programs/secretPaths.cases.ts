@@ -133,6 +133,10 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['rg', '-uuu', 'x', '/home/u/.cargo'], safe: false, why: 'reads .cargo/credentials.toml' },
   { argv: ['bash', '-lc', 'cd /home/u/.config && rg token'], safe: false, why: 'no path operand: the search starts where cd went' },
   { argv: ['rg', 'x', '/home/u/.config/nvim'], safe: true, why: 'below the location, beside every credential in it' },
+  { argv: ['rg', 'token', '/mnt/c/Users/u'], safe: false, why: "WSL's view of the Windows home" },
+  { argv: ['grep', '-r', 'token', '/var/home/u'], safe: false, why: 'a home three segments deep (Silverblue)' },
+  { argv: ['rg', 'token', '/mnt/c/Users'], safe: false, why: 'every home' },
+  { argv: ['rg', 'token', '/home/u/proj/src'], safe: true, why: 'a workspace under a home' },
   { argv: ['rg', 'etc', 'src'], safe: true, why: 'a bare word is the pattern, not /etc' },
   // redclass: a glob matching a kind of secret file no probe name stood for
   { argv: ['bash', '-lc', 'cat keys/*.asc'], safe: false, why: 'an ASCII-armored private key' },

@@ -282,6 +282,16 @@ export function underDirectory(dir: string | null, word: string): string {
 }
 
 /**
+ * A home directory, or the directory of homes, deeper than two segments: `/var/home/u`
+ * (Silverblue), `/mnt/c/Users/u` (WSL's view of the Windows home), `/export/home/u` (redclass:
+ * `rg token /mnt/c/Users/u` read .ssh and .aws there).
+ */
+function isHomeDirectory(parts: readonly string[]): boolean {
+  const at = parts.findLastIndex((p) => /^(home|users)$/i.test(p));
+  return at >= 0 && at >= parts.length - 2;
+}
+
+/**
  * Can a recursive search rooted at this path reach a credential location below it? True when the
  * path ends where a multi-segment location begins: `rg token /home/u/.config` reads
  * .config/gh/hosts.yml, `grep -r x /home/u/.local` the keyrings, `/Users/u/Library` the
@@ -317,6 +327,6 @@ export function broadSearchRoot(word: string): boolean {
   }
   // an absolute path that climbs back with `..` can land anywhere (`/usr/local/bin/../../..` is
   // `/`, and a symlinked segment moves it elsewhere again): redclass found the count fooled by it
-  if (word.startsWith('/')) return parts.includes('..') || parts.length <= 2;
+  if (word.startsWith('/')) return parts.includes('..') || parts.length <= 2 || isHomeDirectory(parts);
   return false;
 }
