@@ -100,4 +100,8 @@ for (const r of ['/home/u/.config', '/home/u/.local', '/home/u/.local/share', '/
 for (const g of ['keys/*.asc', 'vault/*.kdbx', 'deploy/*.ppk', 'certs/*.pfx', 'android/*.jks', 'release/*.keystore', 'backup/*.gpg', 'keys/*_sk', 'keys/id_?sa', 'conf/.ht*', 'deploy/*config', '~/.h*', '~/.l*', '~/.v*', '~/.I*', 'infra/*.tfstate*', 'app/.env.p*', '~/.gnupg/s*.gpg']) { sh(`cat ${g}`); sh(`head -n 20 ${g}`); }
 // dotenv and secrets files under other names
 for (const p of ['config/prod.env', 'app.env', '.env~', '.env_backup', '.env-prod', 'config/secrets.yml', 'secrets.json', '.secrets', 'config/secret.toml', 'client_secret_1.apps.googleusercontent.com.json', 'keys/service-account.json', 'gcp/service_account_key.json']) { add('cat', p); add('git', 'show', `HEAD:${p}`); sh(`head ${p}`); }
+// globs with a wildcard inside the secret's own name (no probe name spells server.key)
+for (const g of ['certs/server.ke?', 'certs/server.k[e]y', 'certs/*erver.key', 'certs/server.*ey', 'infra/prod.tfst?te', 'infra/prod.tfst[a]te', 'keys/id_*sa', 'keys/id_ed2551?', 'config/secret?.yml', 'config/*ecrets.json', 'creds/credential?.csv', 'app/prod.en?', '~/.ssh/../.git-credential?']) { sh(`cat ${g}`); add('git', 'show', `HEAD:${g.replace(/^~\//, '')}`); add('git', 'log', '-p', '--', g); }
+// recursive searches of a home deeper than two segments
+for (const r of ['/mnt/c/Users/u', '/mnt/c/Users', '/var/home/u', '/export/home/u', '/data/home/u', '/mnt/d/Users/u/']) { add('rg', 'token', r); add('grep', '-rn', 'token', r); sh(`cd ${r} && rg token`); }
 export const CORPUS = A;

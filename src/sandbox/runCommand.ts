@@ -78,6 +78,12 @@ interface Invocation {
   infoFd: boolean;
   /** Seccomp program bwrap reads from fd 4 (every bwrap run, when warden has a table for the architecture). */
   seccomp: Buffer | null;
+  /**
+   * Behind the domain proxy, where fd 4 carries the command's own program (the relay installs it):
+   * the program bwrap installs on everything in the sandbox, its own PID 1 included, read from the
+   * fd after the decoys' (spawnAndWait).
+   */
+  outerSeccomp?: Buffer;
   /** Paths masked as hidden (canonical), for naming them in a denial. */
   hidden: string[];
   /** Directories bwrap binds read-write from fds BIND_FD_BASE... (openBindFds). */
@@ -222,7 +228,12 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
     const unixByPath = allowed.length > 0;
     // With sockets allowed by path, seccomp lets AF_UNIX through and every other socket is masked.
-    const socketMasks = unixByPath ? hostUnixSockets().filter((p) => !allowed.includes(canonicalOrSelf(p))) : [];
+    // Behind the domain proxy too, all but the run's own proxy socket: see outerSeccomp below.
+    const ownSockets = net?.readOnly ?? [];
+    const socketMasks =
+      unixByPath || net !== null
+        ? hostUnixSockets().filter((p) => !allowed.includes(canonicalOrSelf(p)) && !ownSockets.some((dir) => p.startsWith(`${dir}/`)))
+        : [];
     // Behind the domain proxy the command keeps its empty network namespace but may make TCP sockets
     // (they reach only the relay on its loopback): the network-on filter (no AF_UNIX socket), installed
     // by the relay on the command alone, since the relay itself must reach the proxy's Unix socket.
@@ -252,6 +263,12 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
     const hidden = [...plan.hides.dirs, ...plan.hides.files];
     const inv: Invocation = { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    // Red team: behind the proxy only the command carried a filter, and bwrap's own PID 1 (same uid,
+    // dumpable) none: a command that ptraced it (or wrote its /proc/1/mem) made it call
+    // socket(AF_UNIX) and connect to any Unix socket of the host (the session bus, docker.sock).
+    // Everything in the sandbox now gets the sockets-by-path program, which the relay needs to reach
+    // the proxy, with every other host socket masked above; the command keeps its stricter one.
+    if (net !== null) inv.outerSeccomp = sandboxSeccompFilter({ network: true, unixByPath: true })!;
     const linked = plan.hides.linked[0];
     // Fail closed: the file's other name would show it unmasked (hiddenPaths.ts linkedElsewhere).
     if (linked !== undefined) inv.refused = `sandbox set-up failed: the hidden file ${linked.path} has ${linked.links} names (hard links); a name the hidden list does not give it would show its contents to the command. Remove the other link, or hide it too (--hide)`;
@@ -441,15 +458,22 @@ function setUpMarkLeft(fd: number): boolean {
  * and go are other processes' files: another run's domain-proxy socket (masked for a run that allows
  * Unix sockets by path) that ended between the plan and the mount, the store's `-wal` after a
  * checkpoint. Nothing of the command ran (bwrap died before its exec), and a path that is gone has
- * nothing left to hide, so the run is planned again from what is there now. A command that prints
+ * nothing left to hide, so the run is planned again from what is there now; the same when what is
+ * gone is a directory above a hidden path, bound onto itself as a pin (another run's proxy socket
+ * directory, masked for every run behind the proxy). A command that prints
  * that line itself and exits 1 just as a hidden path goes away is not taken for bwrap: a set-up
  * failure needs bwrap's set-up mark left unread (setUpMark), so the command is never run twice.
  */
 function vanishedDuringSetUp(result: RunResult, inv: Invocation): string | null {
   if (inv.sandboxType !== 'bwrap' || result.error === undefined || !result.error.startsWith('sandbox set-up failed: ')) return null;
-  const m = /^bwrap: (?:Can't create file at|Can't mkdir parents for|Can't mkdir|Can't create dir at) (.+?): /m.exec(result.error.slice('sandbox set-up failed: '.length));
+  const failure = result.error.slice('sandbox set-up failed: '.length);
+  const m =
+    /^bwrap: (?:Can't create file at|Can't mkdir parents for|Can't mkdir|Can't create dir at|Can't get type of source) (.+?): /m.exec(failure) ??
+    /^(\/.*?) changed while the sandbox was being set up /.exec(failure); // openBindFds, before bwrap
   const path = m?.[1];
-  if (path === undefined || !inv.hidden.includes(path)) return null;
+  // The hidden path itself, or a directory above one that is bound onto itself (a pin, bwrapArgs.ts
+  // pinsFor): another run's proxy socket directory, removed when that run ended.
+  if (path === undefined || !inv.hidden.some((h) => h === path || h.startsWith(`${path}/`))) return null;
   try {
     lstatSync(path);
     return null;
@@ -516,10 +540,15 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     for (const fd of bindFds) closeSync(fd);
     bindFds = [];
   };
-  const mark = inv.containment === 'sandbox' && inv.sandboxType === 'bwrap' && inv.infoFd ? setUpMark() : null;
   let bwrapArgv = inv.args;
+  const outerSeccompFd = inv.outerSeccomp === undefined ? null : stdio.length;
+  if (outerSeccompFd !== null) {
+    stdio.push('pipe');
+    bwrapArgv = ['--seccomp', String(outerSeccompFd), ...bwrapArgv];
+  }
+  const mark = inv.containment === 'sandbox' && inv.sandboxType === 'bwrap' && inv.infoFd ? setUpMark() : null;
   if (mark !== null) {
-    bwrapArgv = ['--block-fd', String(stdio.length), ...inv.args];
+    bwrapArgv = ['--block-fd', String(stdio.length), ...bwrapArgv];
     stdio.push(mark);
   }
   const closeMark = () => {
@@ -682,6 +711,11 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     });
     child.on('close', () => finish());
 
+    const outerPipe = outerSeccompFd === null ? undefined : child.stdio[outerSeccompFd];
+    if (inv.outerSeccomp !== undefined && outerPipe && 'end' in outerPipe) {
+      outerPipe.on('error', () => {});
+      outerPipe.end(inv.outerSeccomp);
+    }
     const seccompPipe = child.stdio[SECCOMP_FD];
     if (inv.seccomp !== null && seccompPipe && 'end' in seccompPipe) {
       // bwrap reads the program to EOF before it builds the sandbox; it fits in the pipe buffer.

@@ -14,7 +14,9 @@
  * - some sockets allowed (`--allow-unix-socket`): AF_UNIX sockets may be made and connected; the
  *   others are masked on the file system instead (bwrapArgs.ts, from /proc/net/unix). seccomp cannot
  *   see a connect's path, so this is the only shape that can tell sockets apart. With the network on
- *   abstract sockets of the host stay reachable in this shape (docs/security.md says so).
+ *   abstract sockets of the host stay reachable in this shape (docs/security.md says so). Behind the
+ *   domain proxy bwrap installs this shape on the whole sandbox and the relay adds the network-on
+ *   one on the command (runCommand.ts outerSeccomp).
  * Always: io_uring is refused because its operations bypass seccomp, and a process of another
  * architecture (x86 `int 0x80`, x32) could dodge syscall numbers, so it is killed. A new user
  * namespace is refused too (`unshare`/`clone` with CLONE_NEWUSER get EPERM; `clone3`, whose flags

@@ -25,7 +25,7 @@ import { runCommand } from '../../src/sandbox/runCommand.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
-import { WARDEN, onTerminalArgs } from '../support/cli.ts';
+import { REPO, WARDEN, onTerminalArgs } from '../support/cli.ts';
 import { defaultHiddenPaths } from '../../src/sandbox/hiddenPaths.ts';
 
 let base: string;
@@ -437,3 +437,42 @@ test('a symlink to a secret, made inside the workspace or by the host before the
   assert.doesNotMatch(r.stdout, /SECRET/);
   assert.equal(r.denial.denied, true, r.stderr);
 });
+
+test('behind the domain proxy, a command that injects syscalls into bwrap\'s PID 1 reaches no Unix socket of the host', { skip: process.arch === 'x64' ? false : 'the injection fixture speaks x86-64 only' }, async () => {
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(python.startsWith('/'), 'python3 is needed for the injection fixture');
+  const inject = join(REPO, 'test', 'fixtures', 'attack', 'inject-syscalls.py');
+  const sock = join(fresh('pid1'), 'host.sock');
+  const got: string[] = [];
+  const server = createServer((s) => s.on('data', (d) => got.push(d.toString())));
+  await new Promise<void>((ok) => server.listen(sock, ok));
+  try {
+    // The control: the same injection into a host process does reach the socket.
+    const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const control = await new Promise<string>((ok) => {
+      let out = '';
+      spawn(python, [inject, String(victim.pid), sock, 'CONTROL'], { stdio: ['ignore', 'pipe', 'inherit'] })
+        .on('close', () => ok(out))
+        .stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    });
+    victim.kill('SIGKILL');
+    assert.match(control, /^connect 0$/m, control);
+    await waitFor(() => got.includes('CONTROL'));
+    const r = await runCommand({
+      command: ['sh', '-c', `grep Seccomp: /proc/1/status; ${q(python)} ${q(inject)} 1 ${q(sock)} ESCAPED`],
+      cwd: fresh('pid1ws'),
+      sandboxSpec: { ...WW(), domains: { allow: ['example.com'], deny: [] } },
+    });
+    assert.equal(r.error, undefined, r.error);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m, `bwrap's PID 1 carries no filter: ${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /^connect 0$/m, r.stdout + r.stderr);
+    assert.deepEqual(got, ['CONTROL'], 'the host socket got a connection from inside the sandbox');
+  } finally {
+    server.close();
+  }
+});
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((ok) => setTimeout(ok, 10));
+  assert.ok(cond(), 'timed out');
+}

@@ -141,6 +141,8 @@ for (const place of PLACES) {
       `${q(process.execPath)} ${q(WARDEN)} approve --store ${q(dbPath)} --list --json && echo APPROVE-WORKED`,
       `head -c 15 ${q(dbPath)}`,
       `echo junk >> ${q(dbPath)} && echo WRITE-WORKED`,
+      // SQLite plays a -wal (or a hot -journal) back into the store at its next open: planting one forges the record
+      `for x in -wal -shm -journal; do printf junk > ${q(dbPath)}$x && echo COMPANION-WRITTEN$x; done`,
       `ls ${q(dirname(dbPath))}`,
       'true',
     ].join('; ');
@@ -154,6 +156,7 @@ for (const place of PLACES) {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stdout.includes('APPROVE-WORKED'), r.stdout);
     assert.ok(!r.stdout.includes('WRITE-WORKED'), r.stdout);
+    assert.doesNotMatch(r.stdout, /COMPANION-WRITTEN/);
     assert.ok(!r.stdout.includes('SQLite format'), 'the store was read from inside');
     assert.match(r.stderr, /Permission denied|EACCES|Read-only/);
     // The store is intact: its chain verifies and the attack's own request is in it.

@@ -108,3 +108,33 @@ test('law: putting a cd anywhere in a script never makes it more permissive (a c
     { numRuns: 2000, seed: 12 },
   );
 });
+
+/** Secrets a repository may hold, by repository path. */
+const REPO_SECRETS = ['.env', 'config/.env.local', '.envrc', 'deploy/id_rsa', 'certs/server.key', 'infra/prod.tfstate', '.npmrc', 'config/secrets.yml'];
+
+/** Ways git names a path: as an object (`REV:path`, `:N:path`) or a pathspec, with magic and in any case. */
+const GIT_SPELLINGS: Array<(path: string, pick: number) => string> = [
+  (p) => `HEAD:${p}`,
+  (p, n) => `:${n % 4}:${p}`,
+  (p) => `HEAD~2:./${p}`,
+  (p) => `:/fix:${p}`,
+  (p) => `:(top)${p}`,
+  (p) => `:(icase)${p.toUpperCase()}`,
+  (p) => `:(top,literal)${p}`,
+  (p) => p.toUpperCase(),
+  // wildmatch: one character of the name as `?` (a leading dot included) or the head as `*`
+  (p, n) => {
+    const at = p.lastIndexOf('/') + 1 + (n % (p.length - p.lastIndexOf('/') - 1));
+    return `${p.slice(0, at)}?${p.slice(at + 1)}`;
+  },
+  (p) => `*${p.slice(p.lastIndexOf('/') + 2)}`,
+];
+
+test('law: a secret in the repository is never a known-safe git read, in any object-name or pathspec spelling', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...REPO_SECRETS), fc.constantFrom(...GIT_SPELLINGS), fc.nat(), fc.constantFrom(['show'], ['log', '-p', '--'], ['diff', 'HEAD~1', '--'], ['--icase-pathspecs', 'log', '-p', '--']), (path, spell, pick, sub) => {
+      return !safe(['git', ...sub, spell(path, pick)]);
+    }),
+    { numRuns: 2000, seed: 12 },
+  );
+});

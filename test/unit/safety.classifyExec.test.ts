@@ -279,7 +279,7 @@ test("redclass: a glob the shell expands into a person's own hidden path, or a r
     assert.equal(c.outcome, 'ask', `${script}: ${c.reason}`);
     assert.match(c.reason, /hidden path/);
   }
-  assert.equal(run(['bash', '-c', 'cat /data/other/*.txt']).outcome, 'auto-approve', 'a glob beside the hidden path');
+  assert.equal(run(['bash', '-c', 'cat /data/other/*.md']).outcome, 'auto-approve', 'a glob beside the hidden path');
 });
 
 test("known-safe run by the client's own tool (no warden sandbox) auto-approves unless it may reach a hidden path", () => {

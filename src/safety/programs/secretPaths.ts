@@ -51,7 +51,7 @@ const SECRET_NAMES: readonly RegExp[] = [
   /^\.?secrets?(\.(ya?ml|json|toml|env|txt|ini|conf))?$/i,
   /^client_secret.*\.json$/i,
   /^service[-_]?account.*\.json$/i,
-  /^\.?credentials(\..*)?$/i,
+  /^\.?credentials(\.(json|toml|ya?ml|ini|xml|db|csv|txt|conf|cfg|tfrc\.json))?$/i, // (credentials.ts is source, not a secret)
   /^environ$/i, // /proc/<pid>/environ reached through `cd /proc/self` or `..`
   /^(secring|trustdb|pubring)\.(gpg|kbx)$/i,
   /^\.htpasswd$/i,
@@ -59,7 +59,7 @@ const SECRET_NAMES: readonly RegExp[] = [
   // redclass: histories and editor state hold typed tokens; Kerberos ticket caches and X11 cookies
   // are credentials; Terraform state holds every secret a plan read
   /^\.(.+_history|zhistory|histfile|lesshst|viminfo)$/i,
-  /^krb5cc_/i,
+  /^krb5cc_[a-z0-9_-]*$/i,
   /^\.(X|ICE)authority$/i,
   /\.tfstate(\.backup)?$/i,
 ];
@@ -105,9 +105,56 @@ export function segmentMatches(segment: string, name: string): boolean {
   return globRegex(segment).test(name);
 }
 
-function nameIsSecret(segment: string): boolean {
+/** Is this segment a secret's name, or a glob that could be one? `last`: the path's final segment (a file, not a directory on the way). */
+function nameIsSecret(segment: string, last: boolean): boolean {
   if (!GLOB.test(segment)) return SECRET_NAMES.some((r) => r.test(segment));
-  return PROBE_NAMES.some((n) => SECRET_NAMES.some((r) => r.test(n)) && segmentMatches(segment, n));
+  if (PROBE_NAMES.some((n) => SECRET_NAMES.some((r) => r.test(n)) && segmentMatches(segment, n))) return true;
+  // a probe name cannot stand for the glob's own text: `*erver.key` matches server.key, which no
+  // probe spells (redclass), so the glob's wildcards are filled in too (never with a leading dot,
+  // which bash's wildcards do not match); a `*` is tried as every piece of a secret name only in
+  // the final segment, where the file's name is
+  const names = globFillings(segment, last);
+  return names === null || names.some((name) => !name.includes('/') && !(name.startsWith('.') && !segment.startsWith('.')) && SECRET_NAMES.some((r) => r.test(name)));
+}
+
+/** What a one-character wildcard is tried as: the characters secret names are made of. */
+const ONE_CHARACTER = [...'abcdefghijklmnopqrstuvwxyz0123456789._-'];
+
+/** What a `*` is tried as: nothing, a filler, a dot, and every piece of a secret name (`server.k*` is server.key). */
+const STAR_PIECES: readonly string[] = (() => {
+  const pieces = new Set<string>(['', 'x', '.', 'x/.']);
+  for (const name of PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n)))) {
+    for (let i = 0; i < name.length; i++) for (let j = i + 1; j <= name.length; j++) pieces.add(name.slice(i, j));
+  }
+  return [...pieces];
+})();
+
+/** Past this many names a glob stands for, it counts as naming a secret (fail closed). */
+const MAX_FILLINGS = 20_000;
+
+/**
+ * Names a glob stands for, its wildcards filled in: `?` and a bracket with each character a
+ * secret name could have there, `*` with nothing, a filler or a piece of a secret name (the
+ * pieces only for a glob's one wildcard, before its literal tail). Null when the glob
+ * stands for more names than warden tries. Pure.
+ */
+function globFillings(glob: string, pieces: boolean): string[] | null {
+  const parts = glob.split(/(\[[^\]]+\]|[*?])/).filter((p) => p !== '');
+  const wildcards = parts.filter((p) => p === '*' || p === '?' || (p.startsWith('[') && p.endsWith(']') && p.length > 2)).length;
+  let out = [''];
+  for (const [k, part] of parts.entries()) {
+    let choices: readonly string[];
+    if (part === '?') choices = ONE_CHARACTER;
+    // (not a trailing `*`: `README*` would be README.pem, and every `ls test*` would ask)
+    else if (part === '*') choices = pieces && wildcards === 1 && k < parts.length - 1 ? STAR_PIECES : ['', 'x', '.', 'x/.'];
+    else if (part.startsWith('[') && part.endsWith(']') && part.length > 2) {
+      const inner = part.slice(1, -1);
+      choices = /^[!^]|.-./.test(inner) ? ONE_CHARACTER : [...new Set(inner)];
+    } else choices = [part];
+    if (out.length * choices.length > MAX_FILLINGS) return null;
+    out = out.flatMap((prefix) => choices.map((c) => prefix + c));
+  }
+  return out;
 }
 
 /** The secret a path-like text names, or null. `text` may be a whole word (`-f/etc/shadow`, `--x=~/.aws`). */
@@ -157,7 +204,7 @@ function secretInSegments(segments: readonly string[]): string | null {
       // the first segment may carry an attached option or `~` prefix: `-f~/.ssh` -> `.ssh` is segment 1
       if (seq.every((s, j) => segmentMatches(segments[i + j]!, s))) return seq.join('/');
     }
-    if (nameIsSecret(segments[i]!)) return segments[i]!;
+    if (nameIsSecret(segments[i]!, i === segments.length - 1)) return segments[i]!;
   }
   return null;
 }
@@ -218,6 +265,12 @@ export function secretInGitWord(word: string): string | null {
     const directory = literal.slice(0, literal.lastIndexOf('/') + 1);
     const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
     if (probe !== undefined) return probe;
+    // the glob's own text, its wildcards filled in (`*erver.key` is certs/server.key; git's may be a leading dot)
+    // (no pieces: a git glob's `*` also stands for a leading dot, so `*.ts` would be .env.ts)
+    const names = globFillings(path, false);
+    if (names === null) return path;
+    const filled = names.find((f) => !GLOB.test(f) && (secretIn(f) ?? secretIn(f.toLowerCase())) !== null);
+    if (filled !== undefined) return filled;
   }
   return null;
 }
@@ -226,6 +279,16 @@ export function secretInGitWord(word: string): string | null {
 export function underDirectory(dir: string | null, word: string): string {
   if (dir === null || word.startsWith('/') || word.startsWith('-')) return word;
   return `${dir.replace(/\/+$/, '')}/${word}`;
+}
+
+/**
+ * A home directory, or the directory of homes, deeper than two segments: `/var/home/u`
+ * (Silverblue), `/mnt/c/Users/u` (WSL's view of the Windows home), `/export/home/u` (redclass:
+ * `rg token /mnt/c/Users/u` read .ssh and .aws there).
+ */
+function isHomeDirectory(parts: readonly string[]): boolean {
+  const at = parts.findLastIndex((p) => /^(home|users)$/i.test(p));
+  return at >= 0 && at >= parts.length - 2;
 }
 
 /**
@@ -264,6 +327,6 @@ export function broadSearchRoot(word: string): boolean {
   }
   // an absolute path that climbs back with `..` can land anywhere (`/usr/local/bin/../../..` is
   // `/`, and a symlinked segment moves it elsewhere again): redclass found the count fooled by it
-  if (word.startsWith('/')) return parts.includes('..') || parts.length <= 2;
+  if (word.startsWith('/')) return parts.includes('..') || parts.length <= 2 || isHomeDirectory(parts);
   return false;
 }
