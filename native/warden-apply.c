@@ -55,6 +55,8 @@ enum { LSTAT = 1, STAT, READ, READLINK, MKDIRP, WRITENEW, RENAME, UNLINK, RMDIR,
 /* A request may carry a whole file's new contents; anything beyond this is not one warden sends. */
 #define MAX_FRAME (1u << 30)
 #define MAX_FIELDS 5
+/* The largest file READ answers: its answer (status, field length, bytes) is one frame. */
+#define MAX_READ (MAX_FRAME - 8)
 
 struct field {
   const char *p;
@@ -129,11 +131,16 @@ static void begin(int status) {
   out_u32((uint32_t)status);
 }
 
-static void send_answer(void) {
-  uint32_t n = (uint32_t)(out_len - 4);
+/* Sends the answer built, then `tail` (a file's bytes, written from where they are, not copied). */
+static void send_answer_with(const void *tail, size_t tail_len) {
+  if (out_len - 4 + tail_len > MAX_FRAME) die("answer too large");
+  uint32_t n = (uint32_t)(out_len - 4 + tail_len);
   out[0] = n & 0xff, out[1] = (n >> 8) & 0xff, out[2] = (n >> 16) & 0xff, out[3] = (n >> 24) & 0xff;
   write_full(out, out_len);
+  if (tail_len > 0) write_full(tail, tail_len);
 }
+
+static void send_answer(void) { send_answer_with(NULL, 0); }
 
 static void fail(const char *call) {
   int e = errno ? errno : EIO;
@@ -191,18 +198,27 @@ static void do_read(const char *path) {
     errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return fail("read");
   }
-  size_t cap = st.st_size > 0 ? (size_t)st.st_size : 4096, len = 0;
+  /* Judged by its size before any allocation: a sparse file of many GiB (truncate -s, no disk) must
+   * not be read into memory only to be refused at the end, with the machine's memory gone. */
+  if (st.st_size > (off_t)MAX_READ) {
+    close(fd);
+    errno = EFBIG;
+    return fail("read");
+  }
+  /* one byte more than its size, so EOF is seen without growing */
+  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
   char *buf = malloc(cap);
   if (!buf) die("out of memory");
   for (;;) {
     if (len == cap) {
-      if (cap >= MAX_FRAME / 2) {
+      /* it grew while read (or is a file whose size says nothing, as in /proc) */
+      if (cap > MAX_READ) {
         free(buf);
         close(fd);
         errno = EFBIG;
         return fail("read");
       }
-      cap *= 2;
+      cap = cap > MAX_READ / 2 ? MAX_READ + 1 : cap * 2;
       buf = realloc(buf, cap);
       if (!buf) die("out of memory");
     }
@@ -220,8 +236,8 @@ static void do_read(const char *path) {
   }
   close(fd);
   begin(0);
-  out_field(buf, len);
-  send_answer();
+  out_u32((uint32_t)len);
+  send_answer_with(buf, len);
   free(buf);
 }
 

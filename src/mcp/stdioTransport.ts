@@ -13,6 +13,10 @@
  *   method (`arguments: null`, an array): never silence (a client would hang) and never a raw dump;
  * - nothing runs before `initialize`: until warden has answered it, any other request (but ping) is
  *   refused, and notifications are dropped;
+ * - a request whose id is still in use by one warden has not answered gets −32600 and never runs:
+ *   the SDK keys a call's cancellation by id, so a second call under it would take the first one's
+ *   place, and the client's notifications/cancelled would stop only the second while the first
+ *   could still be approved and run (and two results would carry one id);
  * - responses (answers to warden's questions) go through the response guard (responseGuard.ts).
  *
  * I/O: reads the input stream, writes the output stream.
@@ -136,6 +140,8 @@ export class WardenStdioTransport implements Transport {
   private skipping: { head: Buffer; bytes: number } | null = null;
   private initialized = false;
   private readonly initializeIds = new Set<string | number>();
+  /** The ids of the client's requests that warden has not answered (nor seen cancelled) yet. */
+  private readonly openIds = new Set<string | number>();
   private started = false;
   private closed = false;
 
@@ -281,6 +287,12 @@ export class WardenStdioTransport implements Transport {
     }
     const envelope = JSONRPCMessageSchema.safeParse(msg);
     if (!envelope.success) return refuse(ErrorCode.InvalidRequest, `Invalid Request: ${zodSummary(envelope.error)}`);
+    if (id !== null && !notification) {
+      if (this.openIds.has(id)) return refuse(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(id)} is still in use by a request warden has not answered; nothing was run`);
+      this.openIds.add(id);
+    }
+    // A cancelled request gets no answer (MCP): its id is free again.
+    if (notification && msg.method === 'notifications/cancelled' && plainObject(msg.params) && usableId(msg.params.requestId)) this.openIds.delete(msg.params.requestId);
     if (msg.method === 'initialize' && id !== null) this.initializeIds.add(id);
     this.onmessage?.(msg as JSONRPCMessage);
   }
@@ -302,6 +314,7 @@ export class WardenStdioTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     const m = message as Record<string, unknown>;
+    if (('result' in m || 'error' in m) && usableId(m.id)) this.openIds.delete(m.id);
     // The session is open once warden has answered initialize successfully.
     if ('result' in m && usableId(m.id) && this.initializeIds.has(m.id)) {
       this.initializeIds.delete(m.id);

@@ -30,6 +30,8 @@ function hook(client: string, s: { ws: string; store: string }, input: string | 
     env: { ...process.env, WARDEN_LOG: 'silent' },
     encoding: 'utf8',
     timeout: 120_000,
+    // an allow echoes the tool input back (updatedInput), 10 MB of it for the big input
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -97,4 +99,27 @@ test('a hook event warden does not know blocks in every client, whatever its nam
     ['gemini', gemini(s.ws, 'run_shell_command', { command: 'rm -rf ~' }, 'beforetool')],
   ];
   for (const [client, input] of cases) assertBlocked(hook(client, s, input), /does not handle the hook event/, s);
+});
+
+test('input that is not a hook event blocks: truncated JSON, not UTF-8, a command that is not a string, an unknown tool, over 16 MiB', () => {
+  const s = scratch();
+  const bash = claude(s.ws, 'Bash', { command: 'echo hi' });
+  assertBlocked(hook('claude-code', s, bash.slice(0, -7)), /not JSON/, s);
+  const [head, tail] = bash.split('echo hi');
+  assertBlocked(hook('claude-code', s, Buffer.concat([Buffer.from(`${head}echo `), Buffer.from([0xff, 0xfe]), Buffer.from(`${tail}`)])), /not valid UTF-8/, s);
+  assertBlocked(hook('codex', s, codex(s.ws, { command: ['rm', '-rf', '~'] })), /expected string/, s);
+  assertBlocked(hook('claude-code', s, claude(s.ws, 'Task', { prompt: 'x' })), /does not know Claude Code's tool 'Task'/, s);
+  assertBlocked(hook('gemini', s, gemini(s.ws, 'run_shell_command', { command: 'echo hi', description: 'x'.repeat(17 * 1024 * 1024) })), /over 16777216 bytes/, s);
+});
+
+test('a 10 MB hook input is judged like a small one; duplicate keys are read as the clients read them (the last wins)', () => {
+  const s = scratch();
+  const big = hook('claude-code', s, claude(s.ws, 'Bash', { command: 'echo hi', description: 'x'.repeat(10 * 1024 * 1024) }));
+  assert.equal(big.code, 0, big.stderr);
+  assert.equal(JSON.parse(big.stdout).hookSpecificOutput.permissionDecision, 'allow');
+  const dup = claude(s.ws, 'Bash', { command: 'echo hi' }).replace('"command":"echo hi"', '"command":"echo hi","command":"rm -rf ~"');
+  const r = hook('claude-code', s, dup, ['--approval', 'never']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).hookSpecificOutput.permissionDecision, 'deny');
+  assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });

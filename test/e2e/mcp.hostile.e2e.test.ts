@@ -122,3 +122,34 @@ describe('hostile frames in one session', () => {
     });
   }
 });
+
+describe('an id reused while its call is pending', () => {
+  test('the second call gets -32600 and never runs; notifications/cancelled then stops the first; the id is free after', async () => {
+    const w = makeWorkspace();
+    const client = await startServer(w, { args: ['--approval', 'untrusted', '--decision-timeout', '60'], elicitation: false });
+    try {
+      client.send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'shell', arguments: { command: ['touch', 'first'] } } });
+      await eventually(async () => ((await readEvents(w.storePath)).some((e) => e.type === 'DecisionRequested') ? true : undefined), 30_000, 'the first call waiting');
+      const line = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'shell', arguments: { command: ['touch', 'second'] } } });
+      const dup = await rawExchange(client, line, (m) => m.id === 7 && m.error !== undefined);
+      assert.equal(dup.error.code, -32600, JSON.stringify(dup));
+      assert.match(dup.error.message, /still in use/);
+      client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7 } });
+      const events = await eventually(async () => {
+        const all = await readEvents(w.storePath);
+        return all.some((e) => e.type === 'Rejected') ? all : undefined;
+      }, 30_000, 'the first call denied');
+      const asked = events.filter((e) => e.type === 'ApprovalRequested');
+      assert.equal(asked.length, 1, 'the second call was never recorded');
+      const decision = events.find((e) => e.type === 'DecisionRecorded');
+      assert.deepEqual([decision?.data.decision, decision?.data.source], ['denied', 'error']);
+      const again = await rawExchange(client, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' }), (m) => m.id === 7 && m.result !== undefined);
+      assert.deepEqual(again.result, {});
+      assert.equal(existsSync(join(w.ws, 'first')), false);
+      assert.equal(existsSync(join(w.ws, 'second')), false);
+    } finally {
+      assert.equal(await client.close(), 0);
+      assert.deepEqual(client.nonProtocolLines, []);
+    }
+  });
+});

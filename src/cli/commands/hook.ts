@@ -40,7 +40,13 @@ async function readStdin(): Promise<string> {
     if (size > MAX_INPUT_BYTES) throw new Error(`the hook input is over ${MAX_INPUT_BYTES} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // Not UTF-8 is not a client's hook JSON: decoded leniently, the bytes would become U+FFFD, so the
+  // command judged would not be the one a client that reads those bytes otherwise runs.
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new Error('the hook input is not valid UTF-8');
+  }
 }
 
 /** Blocks the tool call: one line for the model on stderr, the blocking exit code. */

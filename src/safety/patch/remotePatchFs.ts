@@ -4,7 +4,9 @@
  * order, so calls made at once (applyPatch's parallel unlinks) are simply queued. A failure comes
  * back as the errno of the call and is turned into node's own error for it (same code, message and
  * syscall as nodePatchFs would give). Once the helper's output ends (it died, was killed on a
- * timeout, or the sandbox never started it) every pending and later call fails. Does I/O.
+ * timeout, or the sandbox never started it) every pending and later call fails, and so it does
+ * once an answer is not the shape its request has: the helper runs where the agent's commands run,
+ * so its output is checked as anything from the sandbox is, never trusted to be ours. Does I/O.
  */
 import { getSystemErrorMap } from 'node:util';
 import type { PathStat, PatchFs } from './patchFs.ts';
@@ -15,7 +17,32 @@ type Op = (typeof Op)[keyof typeof Op];
 
 const KINDS: readonly PathStat['kind'][] = ['file', 'directory', 'symlink', 'other'];
 
+/** The helper's MAX_FRAME: no request or answer is longer. */
+export const MAX_FRAME = 2 ** 30;
+
+/**
+ * The fields a successful answer to each op has (null: any number, READDIR's names), and the size
+ * of each where it is fixed. Anything else is not the helper's answer to that request.
+ */
+const ANSWER_SHAPE: Record<Op, { count: number | null; size?: number }> = {
+  [Op.Lstat]: { count: 1, size: 16 },
+  [Op.Stat]: { count: 1, size: 16 },
+  [Op.Read]: { count: 1 },
+  [Op.Readlink]: { count: 1 },
+  [Op.Mkdirp]: { count: 1 },
+  [Op.WriteNew]: { count: 0 },
+  [Op.Rename]: { count: 0 },
+  [Op.Unlink]: { count: 0 },
+  [Op.Rmdir]: { count: 0 },
+  [Op.Readdir]: { count: null },
+  [Op.Symlink]: { count: 0 },
+  [Op.SyncDir]: { count: 0 },
+};
+/** A failure's one field: the name of the call (it goes into the message the agent reads). */
+const CALL_NAME = /^[a-z]{1,16}$/;
+
 interface Pending {
+  op: Op;
   resolve(fields: Buffer[]): void;
   reject(error: Error): void;
   /** For the error's message: the paths of the call. */
@@ -77,10 +104,14 @@ export function remotePatchFs(input: NodeJS.WritableStream, output: NodeJS.Reada
     return head.readUInt32LE(0);
   };
   output.on('data', (chunk: Buffer) => {
+    // After a malformed answer nothing more from this helper is read as an answer.
+    if (ended !== null) return;
     chunks.push(chunk);
     have += chunk.length;
-    while (have >= 4) {
+    while (have >= 4 && ended === null) {
       const len = peekLength();
+      // judged by its length before waiting for its bytes: a helper saying 4 GiB is not buffered
+      if (len < 4 || len > MAX_FRAME) return malformed(`an answer of ${len} bytes`);
       if (have < 4 + len) return;
       take(4);
       answer(take(len));
@@ -91,18 +122,43 @@ export function remotePatchFs(input: NodeJS.WritableStream, output: NodeJS.Reada
   output.on('error', (e: Error) => end(e.message));
   input.on('error', (e: Error) => end(e.message));
 
+  /**
+   * The helper's output is not its protocol (it is not the helper warden built, or it is broken):
+   * every call, this one and all later ones, fails, and nothing of that output is believed or shown.
+   */
+  function malformed(what: string): void {
+    chunks = [];
+    have = 0;
+    end(`a malformed answer: ${what}`);
+  }
+
   function answer(frame: Buffer): void {
     const p = queue.shift();
     if (p === undefined) return end('an answer nobody asked for');
     const status = frame.readInt32LE(0);
     const fields: Buffer[] = [];
     for (let at = 4; at < frame.length; ) {
+      if (frame.length - at < 4) return malformedFor(p, 'a field length cut short');
       const n = frame.readUInt32LE(at);
+      if (n > frame.length - at - 4) return malformedFor(p, 'a field running past the answer');
       fields.push(frame.subarray(at + 4, at + 4 + n));
       at += 4 + n;
     }
-    if (status === 0) p.resolve(fields);
-    else p.reject(systemError(status, fields[0]?.toString('utf8') ?? 'unknown', p.paths));
+    if (status !== 0) {
+      const call = fields.length === 1 ? fields[0]!.toString('latin1') : '';
+      if (status < 0 || !CALL_NAME.test(call)) return malformedFor(p, `a failure (status ${status}) without the name of its call`);
+      return p.reject(systemError(status, call, p.paths));
+    }
+    const shape = ANSWER_SHAPE[p.op];
+    if ((shape.count !== null && fields.length !== shape.count) || (shape.size !== undefined && fields.some((f) => f.length !== shape.size))) {
+      return malformedFor(p, `${fields.length} fields for operation ${p.op}`);
+    }
+    p.resolve(fields);
+  }
+
+  function malformedFor(p: Pending, what: string): void {
+    queue.unshift(p);
+    malformed(what);
   }
 
   function call(op: Op, paths: string[], extra: Buffer[] = []): Promise<Buffer[]> {
@@ -111,7 +167,7 @@ export function remotePatchFs(input: NodeJS.WritableStream, output: NodeJS.Reada
     const body = [Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])];
     const len = body.reduce((n, b) => n + b.length, 0);
     return new Promise((resolve, reject) => {
-      queue.push({ resolve, reject, paths });
+      queue.push({ op, resolve, reject, paths });
       input.write(Buffer.concat([u32(len), ...body]));
     });
   }
