@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -159,4 +159,131 @@ test('a conversation with a helper that answers nonsense fails the patch with no
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^apply_patch: .*malformed answer/);
   assert.doesNotMatch(r.stderr, /passwd|Success/);
+});
+
+// --- fuzz: the built helper fed malformed frames directly ---
+
+/** A small seeded PRNG (mulberry32), so a failing case can be run again from its seed. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, int: (n: number) => Math.floor(next() * n), bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))) };
+}
+
+const FIELDS: Record<number, number> = { 1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 5, 7: 2, 8: 1, 9: 1, 10: 1, 11: 2, 12: 1 };
+/**
+ * What the helper must make of the first request in `input`, by the protocol of warden-apply.c:
+ * 'malformed' (exit 2 before any call), 'valid', or 'eof'. Only inputs this says are malformed are
+ * fed, so a case can never be a request that would really be done.
+ */
+function firstRequest(input: Buffer): 'malformed' | 'valid' | 'eof' {
+  if (input.length === 0) return 'eof';
+  if (input.length < 4) return 'malformed';
+  const len = input.readUInt32LE(0);
+  if (len < 1 || len > 2 ** 30 || input.length < 4 + len) return 'malformed';
+  const want = FIELDS[input[4]!];
+  if (want === undefined) return 'malformed';
+  const body = input.subarray(4, 4 + len);
+  const sizes: number[] = [];
+  let at = 1;
+  for (let i = 0; i < want; i++) {
+    if (len - at < 4) return 'malformed';
+    const n = body.readUInt32LE(at);
+    at += 4;
+    if (n > len - at) return 'malformed';
+    sizes.push(n);
+    at += n;
+  }
+  if (at !== len) return 'malformed';
+  if (input[4] === 6 && sizes.slice(2).some((n) => n !== 8)) return 'malformed';
+  return 'valid';
+}
+
+/** Every file under `dir` with its bytes (links as their text): what must stay as it was. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = lstatSync(p);
+      out[path.relative(dir, p)] = st.isSymbolicLink() ? `-> ${readlinkSync(p)}` : st.isDirectory() ? 'dir' : `${st.mode.toString(8)} ${readFileSync(p, 'hex')}`;
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+test('fuzz: a malformed request, alone or after good ones, ends the helper with exit 2 and touches nothing', () => {
+  const seed = Number(process.env.WARDEN_FUZZ_SEED ?? Date.now() % 1_000_000);
+  const r = rng(seed);
+  const ws = path.join(base, 'fuzz');
+  mkdirSync(path.join(ws, 'dir'), { recursive: true });
+  writeFileSync(path.join(ws, 'victim.txt'), 'keep\n');
+  writeFileSync(path.join(ws, 'dir', 'inner.txt'), 'inner\n');
+  const before = tree(ws);
+  const p = (name: string) => Buffer.from(path.join(ws, name));
+  const i64 = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(n);
+    return b;
+  };
+  // each would change the tree if it were done
+  const harmful = () =>
+    [
+      () => frame(8, p('victim.txt')),
+      () => frame(7, p('victim.txt'), p('moved.txt')),
+      () => frame(9, p('dir')),
+      () => frame(6, p('new.txt'), r.bytes(r.int(64)), i64(0o644n), i64(-1n), i64(-1n)),
+      () => frame(5, p('newdir/sub')),
+      () => frame(11, Buffer.from('/etc/passwd'), p('link')),
+      () => frame(8, p('dir/inner.txt')),
+    ][r.int(7)]!();
+  const mutations: Array<(f: Buffer) => Buffer> = [
+    (f) => f.subarray(0, 1 + r.int(f.length - 1)), // cut short
+    (f) => Buffer.concat([u32(f.readUInt32LE(0) + 1 + r.int(8)), f.subarray(4)]), // says longer than it is
+    (f) => Buffer.concat([u32(Math.max(0, f.readUInt32LE(0) - 1 - r.int(8))), f.subarray(4)]), // says shorter
+    (f) => Buffer.concat([u32(f.readUInt32LE(0) + 3), f.subarray(4), r.bytes(3)]), // extra bytes inside it
+    (f) => { // one byte changed anywhere
+      const g = Buffer.from(f);
+      const at = r.int(g.length);
+      g[at] = g[at]! ^ (1 + r.int(255));
+      return g;
+    },
+    (f) => { // a field's length changed
+      const g = Buffer.from(f);
+      g.writeUInt32LE(r.int(2 ** 32), 5);
+      return g;
+    },
+    (f) => { // an unknown operation
+      const g = Buffer.from(f);
+      g[4] = [0, 13, 14, 99, 127, 128, 255][r.int(7)]!;
+      return g;
+    },
+    () => Buffer.concat([u32(r.int(2 ** 32)), r.bytes(r.int(64))]), // noise
+    () => r.bytes(1 + r.int(3)), // not even a length
+  ];
+  let fed = 0;
+  for (let i = 0; fed < 300 && i < 5000; i++) {
+    // judged with what follows it: a request saying it is longer takes its bytes from the next one
+    const bad = Buffer.concat([mutations[r.int(mutations.length)]!(harmful()), frame(8, p('victim.txt'))]);
+    if (firstRequest(bad) !== 'malformed') continue;
+    fed++;
+    const goodFirst = r.int(3); // 0-2 harmless requests answered first
+    const input = Buffer.concat([...Array.from({ length: goodFirst }, () => frame(1, p('victim.txt'))), bad]);
+    const out = helper(input);
+    const what = `seed ${seed}, case ${i}: ${bad.toString('hex').slice(0, 80)}`;
+    assert.equal(out.status, 2, `${what}: exit ${out.status} ${out.signal ?? ''} ${out.stderr}`);
+    assert.match(out.stderr.toString(), /^warden-apply: [^\n]*\n$/, what);
+    // exactly the lstat answers of the good requests before it
+    assert.equal(out.stdout.length, goodFirst * (4 + 4 + 4 + 16), what);
+    assert.deepEqual(tree(ws), before, what);
+  }
+  assert.equal(fed, 300, `seed ${seed}: too few malformed cases made`);
 });
