@@ -259,6 +259,8 @@ function openDatabase(path: string, create: boolean): Database.Database {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st?.isDirectory()) throw new StoreError(`${path} is a directory, not a warden event store file`);
+    // A device or FIFO (the store path replaced by a symlink to /dev/null) fails deep in SQLite with a bare I/O error.
+    if (st && !st.isFile()) throw new StoreError(`${path} is not a regular file (a device, FIFO or socket), not a warden event store file`);
     // A planted rollback journal (red team, issue #13): SQLite plays a "hot" `-journal` back into the
     // file on the first read of any new connection, before it looks at the WAL, so 512 bytes written
     // by a command that can create files beside the store (a store inside the workspace) truncate it

@@ -470,7 +470,9 @@ function vanishedDuringSetUp(result: RunResult, inv: Invocation): string | null 
   const m =
     /^bwrap: (?:Can't create file at|Can't mkdir parents for|Can't mkdir|Can't create dir at|Can't get type of source) (.+?): /m.exec(failure) ??
     /^(\/.*?) changed while the sandbox was being set up /.exec(failure); // openBindFds, before bwrap
-  const path = m?.[1];
+  // A read-write bind from an fd whose directory was removed after openBindFds opened it.
+  const fd = /^bwrap: Can't find source path \/proc\/self\/fd\/(\d+): /m.exec(failure)?.[1];
+  const path = m?.[1] ?? (fd === undefined ? undefined : inv.rwBinds?.[Number(fd) - BIND_FD_BASE]);
   // The hidden path itself, or a directory above one that is bound onto itself (a pin, bwrapArgs.ts
   // pinsFor): another run's proxy socket directory, removed when that run ended.
   if (path === undefined || !inv.hidden.some((h) => h === path || h.startsWith(`${path}/`))) return null;

@@ -23,6 +23,10 @@
  * seccomp cannot read, gets ENOSYS so libc falls back to `clone`, as Docker's profile does): inside
  * one, a command could mount its own /proc and fake the process ancestry that `warden approve`
  * checks before it accepts a decision, or reach kernel surface only namespace root can.
+ * And the kernel keyrings are refused (`add_key`, `request_key`, `keyctl` get EPERM, as in Docker's
+ * profile): they are not namespaced, so the person's user keyring, with Kerberos' KEYRING: caches and
+ * whatever else keeps secrets there, read the same from inside as outside (red team: a sandboxed
+ * KEYCTL_SEARCH + KEYCTL_READ printed a key the host had added to @u).
  */
 
 export interface SeccompOptions {
@@ -53,13 +57,15 @@ interface ArchTable {
   connect: number;
   clone: number;
   unshare: number;
+  /** add_key, request_key, keyctl. */
+  keyring: readonly number[];
   /** Syscall numbers at or above this are another ABI (x32); none on arm64. */
   abiLimit: number | null;
 }
 
 const ARCHES: Partial<Record<NodeJS.Architecture, ArchTable>> = {
-  x64: { audit: 0xc000003e, socket: 41, connect: 42, clone: 56, unshare: 272, abiLimit: 0x40000000 },
-  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, clone: 220, unshare: 97, abiLimit: null },
+  x64: { audit: 0xc000003e, socket: 41, connect: 42, clone: 56, unshare: 272, keyring: [248, 249, 250], abiLimit: 0x40000000 },
+  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, clone: 220, unshare: 97, keyring: [217, 218, 219], abiLimit: null },
 };
 const CLONE3 = 435; // same number on every architecture
 const IO_URING = [425, 426, 427]; // setup, enter, register: same number on every architecture
@@ -92,6 +98,7 @@ export function sandboxSeccompFilter(options: SeccompOptions, arch: NodeJS.Archi
     ...(t.abiLimit === null ? [] : [[BPF_JGE_K, t.abiLimit, 'kill', 'next0'] as Jump, 'next0']),
     ...(blockConnect ? [[BPF_JEQ_K, t.connect, 'eperm', 'next1'] as Jump, 'next1'] : []),
     ...IO_URING.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `uring${i}`] as Jump, `uring${i}`]),
+    ...t.keyring.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `key${i}`] as Jump, `key${i}`]),
     [BPF_JEQ_K, CLONE3, 'enosys', 'notClone3'],
     'notClone3',
     // clone(flags, ...) and unshare(flags): flags is args[0] on both architectures

@@ -476,3 +476,28 @@ async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((ok) => setTimeout(ok, 10));
   assert.ok(cond(), 'timed out');
 }
+
+test('the person\'s kernel keyring is out of reach in every shape (keyrings are not namespaced)', { skip: process.arch === 'x64' ? false : 'the keyring probe uses x86-64 syscall numbers' }, async () => {
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(python.startsWith('/'), 'python3 is needed for the keyring probe');
+  const name = `warden-redteam-${process.pid}-${++n}`;
+  // add_key 248, keyctl 250: KEYCTL_SEARCH 10, KEYCTL_READ 11, KEYCTL_REVOKE 3; @u is -4
+  const lib = 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); libc.syscall.restype = ctypes.c_long';
+  const add = `${lib}; print(libc.syscall(248, b"user", b"${name}", b"KEYRING-SECRET", 14, -4))`;
+  const read = `${lib}; k = libc.syscall(250, 10, -4, b"user", b"${name}", 0); b = ctypes.create_string_buffer(64); n = libc.syscall(250, 11, k, b, 64) if k > 0 else -1; print("key", k, b.value.decode(), ctypes.get_errno())`;
+  const key = Number(spawnSync(python, ['-c', add], { encoding: 'utf8' }).stdout.trim());
+  assert.ok(key > 0, 'the host could not add a key to its user keyring');
+  try {
+    // the control: outside the sandbox the key reads back
+    assert.match(spawnSync(python, ['-c', read], { encoding: 'utf8' }).stdout, /KEYRING-SECRET/);
+    const shapes: Array<[string, Partial<SandboxSpec>]> = [['network off', {}], ['network on', { network: true }], ['behind the proxy', { domains: { allow: ['example.com'], deny: [] } }]];
+    for (const [label, extra] of shapes) {
+      const r = await runCommand({ command: [python, '-c', read], cwd: fresh('keyring'), sandboxSpec: { ...WW(), ...extra } });
+      assert.equal(r.error, undefined, r.error);
+      assert.doesNotMatch(r.stdout, /KEYRING-SECRET/, `${label}: the key was read from inside`);
+      assert.match(r.stdout, /^key -1  1$/m, `${label}: ${r.stdout}${r.stderr}`); // EPERM
+    }
+  } finally {
+    spawnSync(python, ['-c', `${lib}; libc.syscall(250, 3, ${key})`]);
+  }
+});

@@ -94,6 +94,15 @@ const ENOSYS = 0x00050026;
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_THREAD_FLAGS = 0x003d0f00; // what pthread_create passes: VM, FS, FILES, SIGHAND, THREAD, SYSVSEM, SETTLS, ...
 
+test('the kernel keyrings are refused in every shape (not namespaced: the person\'s user keyring)', () => {
+  for (const options of [{ network: false, unixByPath: false }, { network: true, unixByPath: false }, { network: true, unixByPath: true }]) {
+    for (const [arch, audit, keyring] of [['x64', X64, [248, 249, 250]], ['arm64', ARM64, [217, 218, 219]]] as const) {
+      const p = sandboxSeccompFilter(options, arch)!;
+      for (const nr of keyring) assert.equal(evaluate(p, audit, nr, 0), EPERM, `${arch} ${nr} ${JSON.stringify(options)}`);
+    }
+  }
+});
+
 test('no new user namespace in any shape: unshare/clone with CLONE_NEWUSER refused, clone3 sent back to clone', () => {
   for (const options of [{ network: false, unixByPath: false }, { network: true, unixByPath: false }, { network: true, unixByPath: true }]) {
     for (const [arch, audit, clone, unshare] of [['x64', X64, 56, 272], ['arm64', ARM64, 220, 97]] as const) {
