@@ -94,6 +94,19 @@ function mapError(path: string, error: unknown): unknown {
   return error;
 }
 
+/**
+ * mapError, and at open also an I/O error or a full disk: SQLite reports a full file system as a bare
+ * "disk I/O error" (its WAL index cannot grow), printed as a stack trace. Only at open: during the
+ * start-up check a StoreError is read as "the store is damaged", which an I/O error does not say.
+ */
+function mapOpenError(path: string, error: unknown): unknown {
+  const code = sqliteCode(error);
+  if (code === 'SQLITE_FULL' || code?.startsWith('SQLITE_IOERR')) {
+    return new StoreError(`cannot open the event store ${path}: ${code} (${(error as Error).message}); is the disk full or failing?`, { cause: error });
+  }
+  return mapError(path, error);
+}
+
 type Inspection = { kind: 'empty' } | { kind: 'store'; version: number } | { kind: 'foreign'; why: string };
 
 function inspect(db: Database.Database): Inspection {
@@ -333,7 +346,7 @@ export function createSqliteEventStore(path: string, options: SqliteOpenOptions 
   } catch (error) {
     db.close();
     cleanups.get(db)?.();
-    throw mapError(file, error);
+    throw mapOpenError(file, error);
   }
   return new SqliteEventStore(db, file);
 }
