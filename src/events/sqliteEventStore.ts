@@ -94,6 +94,19 @@ function mapError(path: string, error: unknown): unknown {
   return error;
 }
 
+/**
+ * mapError, and at open also an I/O error or a full disk: SQLite reports a full file system as a bare
+ * "disk I/O error" (its WAL index cannot grow), printed as a stack trace. Only at open: during the
+ * start-up check a StoreError is read as "the store is damaged", which an I/O error does not say.
+ */
+function mapOpenError(path: string, error: unknown): unknown {
+  const code = sqliteCode(error);
+  if (code === 'SQLITE_FULL' || code?.startsWith('SQLITE_IOERR')) {
+    return new StoreError(`cannot open the event store ${path}: ${code} (${(error as Error).message}); is the disk full or failing?`, { cause: error });
+  }
+  return mapError(path, error);
+}
+
 type Inspection = { kind: 'empty' } | { kind: 'store'; version: number } | { kind: 'foreign'; why: string };
 
 function inspect(db: Database.Database): Inspection {
@@ -259,6 +272,8 @@ function openDatabase(path: string, create: boolean): Database.Database {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st?.isDirectory()) throw new StoreError(`${path} is a directory, not a warden event store file`);
+    // A device or FIFO (the store path replaced by a symlink to /dev/null) fails deep in SQLite with a bare I/O error.
+    if (st && !st.isFile()) throw new StoreError(`${path} is not a regular file (a device, FIFO or socket), not a warden event store file`);
     // A planted rollback journal (red team, issue #13): SQLite plays a "hot" `-journal` back into the
     // file on the first read of any new connection, before it looks at the WAL, so 512 bytes written
     // by a command that can create files beside the store (a store inside the workspace) truncate it
@@ -331,7 +346,7 @@ export function createSqliteEventStore(path: string, options: SqliteOpenOptions 
   } catch (error) {
     db.close();
     cleanups.get(db)?.();
-    throw mapError(file, error);
+    throw mapOpenError(file, error);
   }
   return new SqliteEventStore(db, file);
 }

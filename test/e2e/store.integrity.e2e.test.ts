@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, statSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -60,4 +61,25 @@ test('a healthy store passes the check and exec runs', async () => {
   const r = warden(['exec', '--store', path, '--sandbox', 'danger-full-access', '--approval', 'never', '--', 'touch', 'ran'], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(join(dir, 'ran')));
+});
+
+test('the store path replaced by a symlink to /dev/null or by a FIFO: exec and the hook refuse with a clear message and run nothing; the moved store is intact', async () => {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-integrity-')));
+  const path = await filledStore(dir, 50);
+  renameSync(path, join(dir, 'moved.db'));
+  const hookInput = JSON.stringify({ session_id: 's', cwd: dir, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'echo hi' }, tool_use_id: 't' });
+  for (const plant of [() => symlinkSync('/dev/null', path), () => execFileSync('mkfifo', [path])]) {
+    rmSync(path, { force: true });
+    plant();
+    const r = warden(['exec', '--store', path, '--sandbox', 'danger-full-access', '--approval', 'never', '--', 'touch', 'ran'], { cwd: dir });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not a regular file/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'a message, not a stack trace');
+    const h = warden(['hook', 'claude-code', '--store', path], { cwd: dir, input: hookInput });
+    assert.equal(h.code, 2);
+    assert.equal(h.stdout, '');
+    assert.match(h.stderr, /not a regular file/);
+    assert.equal(existsSync(join(dir, 'ran')), false);
+  }
+  assert.equal(warden(['verify', '--store', join(dir, 'moved.db')]).code, 0);
 });

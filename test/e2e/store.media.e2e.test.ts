@@ -59,6 +59,14 @@ test('a full disk: nothing runs without its record, nothing recorded is lost, an
   assert.notEqual(full.code, 0, 'ran on a full disk');
   assert.match(full.stderr, /store|disk|full/i);
   assert.equal(existsSync(join(work, 'while-full')), false, 'a command ran without a record');
+  assert.match(full.stderr, /event store .*disk full or failing/);
+  assert.doesNotMatch(full.stderr, /\n\s+at /, 'a message, not a stack trace');
+  // The hook on the full disk: blocked or denied with a reason, never an allow.
+  const hookInput = JSON.stringify({ session_id: 's', cwd: work, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'echo hi' }, tool_use_id: 't' });
+  const hook = warden(['hook', 'claude-code', '--store', store], { cwd: work, input: hookInput });
+  if (hook.code === 0) assert.equal(JSON.parse(hook.stdout).hookSpecificOutput.permissionDecision, 'deny', hook.stdout);
+  else assert.deepEqual([hook.code, hook.stdout], [2, ''], hook.stderr);
+  assert.match(hook.stderr + hook.stdout, /disk full or failing|could not record/);
   rmSync(filler);
   const again = exec(store, 'after');
   assert.equal(again.code, 0, again.stderr);

@@ -12,6 +12,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { applyPatchCommand, patchConversation } from '../../src/safety/patch/applyPatchCommand.ts';
 import { remotePatchFs } from '../../src/safety/patch/remotePatchFs.ts';
+import { runCommand } from '../../src/sandbox/runCommand.ts';
+import { runRequestFor } from '../../src/requests/effects.ts';
 
 const HELPER = applyPatchCommand()[0]!;
 const u32 = (n: number) => {
@@ -286,4 +288,32 @@ test('fuzz: a malformed request, alone or after good ones, ends the helper with 
     assert.deepEqual(tree(ws), before, what);
   }
   assert.equal(fed, 300, `seed ${seed}: too few malformed cases made`);
+});
+
+test('a request the helper would end at is refused before it is sent: a lone surrogate in a path, a frame past its limit', async () => {
+  const h = fakeHelper();
+  const sent: Buffer[] = [];
+  h.input.on('data', (c: Buffer) => sent.push(c));
+  // 'a\uD800' would be written as 'a\uFFFD': not the path that was judged
+  await assert.rejects(h.fs.lstat(path.join(base, 'a\uD800')), { code: 'EINVAL' });
+  await assert.rejects(h.fs.rename(path.join(base, 'x'), path.join(base, '\uDC00')), { code: 'EINVAL' });
+  // never touched: a view of memory, not a copy of it
+  const huge = Buffer.allocUnsafe(2 ** 30);
+  await assert.rejects(h.fs.writeNew(path.join(base, 'huge.tmp'), huge, null, null), { code: 'EFBIG' });
+  assert.deepEqual(sent, [], 'sent to the helper');
+  // and the conversation goes on: the next call is asked and answered
+  const next = h.fs.unlink(path.join(base, 'x'));
+  h.say(answerOf(0));
+  await next;
+  assert.equal(sent.length, 1);
+});
+
+test('inside bwrap: a patch whose path holds a lone surrogate fails and writes nothing', async () => {
+  const ws = path.join(base, 'surrogate');
+  mkdirSync(ws);
+  const patch = ['*** Begin Patch', '*** Add File: a\uD800.txt', '+x', '*** End Patch'].join('\n');
+  const r = await runCommand(runRequestFor({ kind: 'patch', patch, cwd: ws, withEscalatedPermissions: false, policy: { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: false }, origin: { surface: 'test', pid: process.pid, host: 'test' } }, { sandboxType: 'bwrap', mode: 'workspace-write' }, applyPatchCommand()));
+  assert.equal(r.exitCode, 1, r.stdout);
+  assert.match(r.stderr, /^apply_patch: .*EINVAL/);
+  assert.deepEqual(readdirSync(ws), []);
 });

@@ -7,8 +7,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -265,4 +265,76 @@ test('a conversation whose helper dies mid-way fails the patch, and nothing half
   assert.equal(r.exitCode, 1);
   assert.match(r.stderr, /^apply_patch: .*ended before answering/);
   assert.equal(existsSync(path.join(ws, 'never.txt')), false);
+});
+
+test('attack: a racer swapping a directory of the patch for links outside and to a hidden file never gets a write out nor a hidden byte in', async () => {
+  // The helper's calls are by path (lstat, open, rename in turn), so a directory swapped for a link
+  // between them is followed: what must hold is that the sandbox, not the timing, bounds them.
+  const racy = path.join(base, 'racy');
+  const outside = path.join(racy, 'outside');
+  const hid = path.join(racy, 'hid');
+  const work = path.join(racy, 'ws');
+  for (const d of [outside, hid, path.join(work, 'd.dir')]) mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(outside, 'file.txt'), 'old\n');
+  writeFileSync(path.join(hid, 'file.txt'), `old\n${SECRET}\n`);
+  writeFileSync(path.join(work, 'd.dir', 'file.txt'), 'old\n');
+  symlinkSync(outside, path.join(work, 'd.out'));
+  symlinkSync(hid, path.join(work, 'd.hid'));
+  renameSync(path.join(work, 'd.dir'), path.join(work, 'd'));
+  const stop = path.join(racy, 'stop');
+  // ws/d is in turn the real directory, a link outside (read-only in the sandbox) and a link to the hidden one
+  const racer = spawn(process.execPath, ['-e', `
+    const { renameSync, existsSync } = require('node:fs');
+    const w = ${JSON.stringify(work)}, d = w + '/d';
+    const swap = (away, back) => { renameSync(d, w + '/' + away); renameSync(w + '/' + back, d); };
+    const end = Date.now() + 120000;
+    let n = 0;
+    for (let i = 0; !existsSync(${JSON.stringify(stop)}) && Date.now() < end; i++) {
+      swap('d.dir', 'd.out'); swap('d.out', 'd.hid'); swap('d.hid', 'd.dir');
+      if (++n === 1) process.stdout.write('racing\\n');
+    }
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => racer.stdout.once('data', resolve));
+  const request = (patch: string): ApprovalRequest => ({ ...patchRequest(patch, [path.join(hid, 'file.txt')]), cwd: work });
+  const outcomes = { ok: 0, failed: 0 };
+  try {
+    for (let i = 0; i < 60; i++) {
+      const patch = wrap('*** Update File: d/file.txt', '@@', ' old', `+added ${i}`, `*** Add File: d/new-${i}.txt`, `+new ${i}`);
+      const r = await runCommand(runRequestFor(request(patch), PLAN, applyPatchCommand()));
+      outcomes[r.exitCode === 0 ? 'ok' : 'failed']++;
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET), `patch ${i}`);
+    }
+  } finally {
+    writeFileSync(stop, '');
+    await new Promise((resolve) => (racer.exitCode !== null ? resolve(null) : racer.once('exit', resolve)));
+  }
+  // the race was real: some patches landed, some met a link
+  assert.ok(outcomes.ok > 0 && outcomes.failed > 0, JSON.stringify(outcomes));
+  assert.deepEqual(readdirSync(outside), ['file.txt']);
+  assert.equal(readFileSync(path.join(outside, 'file.txt'), 'utf8'), 'old\n');
+  assert.deepEqual(readdirSync(hid), ['file.txt']);
+  assert.equal(readFileSync(path.join(hid, 'file.txt'), 'utf8'), `old\n${SECRET}\n`);
+  // nothing the patches wrote in the workspace came from the hidden file
+  const real = ['d', 'd.dir', 'd.out', 'd.hid'].map((n) => path.join(work, n)).find((p) => lstatSync(p).isDirectory())!;
+  for (const name of readdirSync(real)) assert.doesNotMatch(readFileSync(path.join(real, name), 'utf8'), new RegExp(SECRET), name);
+  rmSync(racy, { recursive: true, force: true });
+});
+
+test("attack: a link to the helper's own /proc/self/environ cannot be patched into the workspace", async () => {
+  const marker = 'WARDEN_ENV_MARKER_' + process.pid;
+  symlinkSync('/proc/self/environ', path.join(ws, 'env.txt'));
+  symlinkSync('/proc/self/cmdline', path.join(ws, 'cmd.txt'));
+  try {
+    for (const name of ['env.txt', 'cmd.txt']) {
+      // a pure addition: goes at the end of whatever the file is, so any bytes would do
+      const run = runRequestFor(patchRequest(wrap(`*** Update File: ${name}`, '@@', '+tail')), PLAN, applyPatchCommand(), { ...process.env, [marker]: 'leaked' });
+      const r = await runCommand(run);
+      assert.equal(r.exitCode, 1, `${name}: ${r.stdout}`);
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(marker));
+      assert.equal(lstatSync(path.join(ws, name)).isSymbolicLink(), true, `${name} was replaced`);
+    }
+  } finally {
+    rmSync(path.join(ws, 'env.txt'));
+    rmSync(path.join(ws, 'cmd.txt'));
+  }
 });

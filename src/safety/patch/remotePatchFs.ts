@@ -8,6 +8,7 @@
  * once an answer is not the shape its request has: the helper runs where the agent's commands run,
  * so its output is checked as anything from the sandbox is, never trusted to be ours. Does I/O.
  */
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import type { PathStat, PatchFs } from './patchFs.ts';
 
@@ -16,6 +17,8 @@ const Op = { Lstat: 1, Stat: 2, Read: 3, Readlink: 4, Mkdirp: 5, WriteNew: 6, Re
 type Op = (typeof Op)[keyof typeof Op];
 
 const KINDS: readonly PathStat['kind'][] = ['file', 'directory', 'symlink', 'other'];
+
+const { EINVAL, EFBIG } = constants.errno;
 
 /** The helper's MAX_FRAME: no request or answer is longer. */
 export const MAX_FRAME = 2 ** 30;
@@ -164,8 +167,13 @@ export function remotePatchFs(input: NodeJS.WritableStream, output: NodeJS.Reada
   function call(op: Op, paths: string[], extra: Buffer[] = []): Promise<Buffer[]> {
     if (ended !== null) return Promise.reject(ended);
     const fields = [...paths.map((p) => Buffer.from(p, 'utf8')), ...extra];
+    // A lone surrogate would reach the helper as U+FFFD: a path other than the one judged.
+    if (paths.some((p, i) => fields[i]!.toString('utf8') !== p)) return Promise.reject(systemError(EINVAL, 'path', paths));
+    const len = 1 + fields.reduce((n, f) => n + 4 + f.length, 0);
+    // Refused here, not by the helper, which would end at it (bad length) and leave the temp
+    // files already written with nobody to remove them.
+    if (len > MAX_FRAME) return Promise.reject(systemError(EFBIG, op === Op.WriteNew ? 'write' : 'path', paths));
     const body = [Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])];
-    const len = body.reduce((n, b) => n + b.length, 0);
     return new Promise((resolve, reject) => {
       queue.push({ op, resolve, reject, paths });
       input.write(Buffer.concat([u32(len), ...body]));
