@@ -34,10 +34,12 @@
 #ifdef __linux__
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +200,17 @@ static void do_read(const char *path) {
     errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return fail("read");
   }
+#ifdef __linux__
+  /* /proc and /sys are not files a patch is for, and /proc/self is this helper: a workspace link to
+   * /proc/self/environ and an update that only adds a line would write warden's environment for it
+   * into the workspace. Refused like a non-file (the patch cannot be applied to it). */
+  struct statfs fs;
+  if (fstatfs(fd, &fs) < 0 || fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC) {
+    close(fd);
+    errno = EINVAL;
+    return fail("read");
+  }
+#endif
   /* Judged by its size before any allocation: a sparse file of many GiB (truncate -s, no disk) must
    * not be read into memory only to be refused at the end, with the machine's memory gone. */
   if (st.st_size > (off_t)MAX_READ) {

@@ -319,3 +319,22 @@ test('attack: a racer swapping a directory of the patch for links outside and to
   for (const name of readdirSync(real)) assert.doesNotMatch(readFileSync(path.join(real, name), 'utf8'), new RegExp(SECRET), name);
   rmSync(racy, { recursive: true, force: true });
 });
+
+test("attack: a link to the helper's own /proc/self/environ cannot be patched into the workspace", async () => {
+  const marker = 'WARDEN_ENV_MARKER_' + process.pid;
+  symlinkSync('/proc/self/environ', path.join(ws, 'env.txt'));
+  symlinkSync('/proc/self/cmdline', path.join(ws, 'cmd.txt'));
+  try {
+    for (const name of ['env.txt', 'cmd.txt']) {
+      // a pure addition: goes at the end of whatever the file is, so any bytes would do
+      const run = runRequestFor(patchRequest(wrap(`*** Update File: ${name}`, '@@', '+tail')), PLAN, applyPatchCommand(), { ...process.env, [marker]: 'leaked' });
+      const r = await runCommand(run);
+      assert.equal(r.exitCode, 1, `${name}: ${r.stdout}`);
+      assert.doesNotMatch(r.stdout + r.stderr, new RegExp(marker));
+      assert.equal(lstatSync(path.join(ws, name)).isSymbolicLink(), true, `${name} was replaced`);
+    }
+  } finally {
+    rmSync(path.join(ws, 'env.txt'));
+    rmSync(path.join(ws, 'cmd.txt'));
+  }
+});
