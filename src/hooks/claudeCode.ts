@@ -140,6 +140,9 @@ export function claudeOutcome(input: ClaudeHookInput): RunResult {
     const r = BashResponse.safeParse(input.tool_response);
     const stdout = r.success ? (r.data.stdout ?? '') : '';
     const stderr = r.success ? (r.data.stderr ?? '') : '';
+    // run_in_background: PostToolUse comes when the command has started, not when it ends, so no
+    // exit code is known (recording 0 would say it completed).
+    if (input.tool_input.run_in_background === true) return reportedOutcome({ exitCode: null, stdout, stderr, durationMs, error: 'started in the background by the client; its exit is not reported to hooks' });
     if (r.success && r.data.interrupted) return reportedOutcome({ exitCode: null, stdout, stderr, durationMs, error: 'interrupted in the client' });
     return reportedOutcome({ exitCode: 0, stdout, stderr, durationMs });
   }

@@ -105,6 +105,29 @@ export const DEFAULT_HIDDEN_IN_HOME = [
   '.mysql_history',
 ] as const;
 
+/**
+ * The machine's own secrets, hidden wherever HOME is. Red team: warden run as root (a container, a
+ * CI runner, a devcontainer) gave every sandboxed command root's uid, and `--ro-bind / /` showed it
+ * /etc/shadow and the ssh host keys (dropping capabilities does not stop an owner reading its own
+ * files); and as any user, the secrets a container or pod gets mounted (/run/secrets, a Kubernetes
+ * service-account token) are readable files. secretPaths.ts names the same for the classifier.
+ */
+export const SYSTEM_HIDDEN = [
+  '/etc/shadow',
+  '/etc/shadow-',
+  '/etc/gshadow',
+  '/etc/gshadow-',
+  '/etc/security/opasswd',
+  '/etc/ssh/ssh_host_rsa_key',
+  '/etc/ssh/ssh_host_dsa_key',
+  '/etc/ssh/ssh_host_ecdsa_key',
+  '/etc/ssh/ssh_host_ed25519_key',
+  '/etc/ssl/private',
+  '/etc/krb5.keytab',
+  '/run/secrets',
+  '/var/run/secrets',
+] as const;
+
 /** Entries resolved against $XDG_CONFIG_HOME when it is set elsewhere. */
 const XDG_CONFIG_ENTRIES = ['gh', 'git/credentials', 'hub', 'glab-cli', 'gcloud', 'op', 'helm', 'rclone', 'doctl', 'hcloud', 'github-copilot', 'containers/auth.json'];
 
@@ -161,6 +184,7 @@ export function defaultHiddenPaths(env: HiddenEnv, uid?: number): string[] {
   if (env.CARGO_HOME !== undefined && isAbsolute(env.CARGO_HOME)) out.push(join(env.CARGO_HOME, 'credentials'), join(env.CARGO_HOME, 'credentials.toml'));
   if (env.XDG_RUNTIME_DIR !== undefined && isAbsolute(env.XDG_RUNTIME_DIR)) out.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json')); // podman's default login file
   // Kerberos: FILE:/p, DIR:/p or a bare path; KEYRING: and KCM: caches live in the kernel or a daemon.
+  out.push(...SYSTEM_HIDDEN);
   const krb = env.KRB5CCNAME === undefined ? (uid === undefined ? undefined : `/tmp/krb5cc_${uid}`) : env.KRB5CCNAME.replace(/^(FILE|DIR):/, '');
   if (krb !== undefined && isAbsolute(krb)) out.push(resolve(krb));
   return [...new Set(out)];

@@ -123,3 +123,18 @@ test('a 10 MB hook input is judged like a small one; duplicate keys are read as 
   assert.equal(JSON.parse(r.stdout).hookSpecificOutput.permissionDecision, 'deny');
   assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });
+
+test("Claude's run_in_background run by the client: its PostToolUse (the start) is not recorded as a completed run with exit 0", () => {
+  const s = scratch();
+  const pre = claude(s.ws, 'Bash', { command: 'echo hi', run_in_background: true });
+  const allowed = hook('claude-code', s, pre, ['--runner', 'client', '--approval', 'never', '--sandbox', 'danger-full-access']);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(JSON.parse(allowed.stdout).hookSpecificOutput.permissionDecision, 'allow');
+  const post = JSON.stringify({ ...JSON.parse(pre), hook_event_name: 'PostToolUse', tool_response: { stdout: '', stderr: '', interrupted: false, backgroundTaskId: 'bash_1' } });
+  const r = hook('claude-code', s, post);
+  assert.equal(r.code, 0, r.stderr);
+  const row = auditRows(s.store).find((x) => x.client_call_id === 'toolu_1')!;
+  assert.equal(row.exit_code, null, JSON.stringify(row));
+  assert.notEqual(row.outcome, 'completed', JSON.stringify(row));
+  assert.equal(warden(['verify', '--store', s.store]).code, 0);
+});

@@ -291,3 +291,31 @@ test('credential files that variables move off their default place are hidden to
     assert.equal((r.stderr.match(/Permission denied/g) ?? []).length, paths.length, r.stderr);
   }
 });
+
+test('the machine\'s own secrets (shadow, ssh host keys, mounted container secrets) are hidden wherever HOME is (real CLI)', () => {
+  const ws = join(base, 'system');
+  mkdirSync(ws, { recursive: true });
+  // A container's mounted secrets, where this test may make them (as root; /run/secrets is absent elsewhere).
+  let planted: string | null = null;
+  if (!existsSync('/run/secrets')) {
+    try {
+      mkdirSync('/run/secrets');
+      writeFileSync('/run/secrets/warden-test', `${SECRET} run-secrets\n`);
+      planted = '/run/secrets';
+    } catch {
+      planted = null;
+    }
+  }
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, WARDEN_LOG: 'silent' };
+    delete env.WARDEN_STORE;
+    const script = `cat /etc/shadow; cat /etc/gshadow; ${planted === null ? '' : 'cat /run/secrets/warden-test; '}ls /etc/ssh >/dev/null && echo SSH-CONFIG-VISIBLE`;
+    const r = spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', join(ws, 'events.db'), '--', 'sh', '-c', script], { cwd: ws, env, encoding: 'utf8', timeout: 120_000 });
+    assert.doesNotMatch(r.stdout, /^root:/m, '/etc/shadow was read');
+    assert.ok(!r.stdout.includes(SECRET), r.stdout);
+    assert.match(r.stderr, /\/etc\/shadow: Permission denied/);
+    assert.match(r.stdout, /SSH-CONFIG-VISIBLE/, 'the ssh client\'s own config must stay readable');
+  } finally {
+    if (planted !== null) rmSync(planted, { recursive: true, force: true });
+  }
+});

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_HIDDEN_IN_HOME, defaultHiddenPaths, wardenOwnPaths } from '../../src/sandbox/hiddenPaths.ts';
+import { DEFAULT_HIDDEN_IN_HOME, SYSTEM_HIDDEN, defaultHiddenPaths, wardenOwnPaths } from '../../src/sandbox/hiddenPaths.ts';
 import { sandboxEnv } from '../../src/sandbox/runCommand.ts';
 
 test('the default list covers what the issue names, under $HOME', () => {
@@ -13,14 +13,15 @@ test('the default list covers what the issue names, under $HOME', () => {
   for (const rel of ['.ssh', '.aws', '.config/gh', '.netrc', '.git-credentials', '.docker/config.json', '.kube', '.npmrc', '.pypirc', '.gnupg', '.config/gcloud', '.azure', '.password-store', '.mozilla', '.config/google-chrome', '.pgpass']) {
     assert.ok(got.includes(`/home/u/${rel}`), rel);
   }
-  assert.equal(got.length, DEFAULT_HIDDEN_IN_HOME.length);
+  assert.equal(got.length, DEFAULT_HIDDEN_IN_HOME.length + SYSTEM_HIDDEN.length);
+  for (const p of ['/etc/shadow', '/etc/ssh/ssh_host_ed25519_key', '/run/secrets', '/var/run/secrets']) assert.ok(got.includes(p), p);
 });
 
 test('$XDG_CONFIG_HOME elsewhere adds its gh, git credentials and cloud entries; a relative one or ~/.config adds nothing', () => {
   const got = defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/cfg' });
   for (const p of ['/cfg/gh', '/cfg/git/credentials', '/cfg/gcloud']) assert.ok(got.includes(p), p);
-  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: 'rel' }).length, DEFAULT_HIDDEN_IN_HOME.length);
-  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/.config' }).length, DEFAULT_HIDDEN_IN_HOME.length);
+  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: 'rel' }).length, DEFAULT_HIDDEN_IN_HOME.length + SYSTEM_HIDDEN.length);
+  assert.equal(defaultHiddenPaths({ HOME: '/home/u', XDG_CONFIG_HOME: '/home/u/.config' }).length, DEFAULT_HIDDEN_IN_HOME.length + SYSTEM_HIDDEN.length);
   assert.ok(defaultHiddenPaths({ HOME: '/home/u', PGPASSFILE: '/etc/pgpass' }).includes('/etc/pgpass'));
   const moved = defaultHiddenPaths({
     AWS_SHARED_CREDENTIALS_FILE: '/srv/aws/creds',
@@ -32,10 +33,12 @@ test('$XDG_CONFIG_HOME elsewhere adds its gh, git credentials and cloud entries;
     KRB5CCNAME: 'FILE:/tmp/krb5cc_1000_x',
     GNUPGHOME: 'rel/gnupg',
   });
-  assert.deepEqual(moved.sort(), ['/opt/cargo/credentials', '/opt/cargo/credentials.toml', '/run/user/1000/containers/auth.json', '/srv/aws/creds', '/srv/docker', '/srv/k1', '/srv/k3', '/srv/sa.json', '/tmp/krb5cc_1000_x']);
-  assert.deepEqual(defaultHiddenPaths({}, 1000), ['/tmp/krb5cc_1000'], "Kerberos' default cache");
-  assert.deepEqual(defaultHiddenPaths({ KRB5CCNAME: 'KEYRING:persistent:1000' }, 1000), [], 'a cache in the kernel has no path');
-  assert.deepEqual(defaultHiddenPaths({ HOME: 'relative' }), [], 'a relative HOME names nothing');
+  const system = new Set<string>(SYSTEM_HIDDEN);
+  const own = (list: string[]) => list.filter((p) => !system.has(p)).sort();
+  assert.deepEqual(own(moved), ['/opt/cargo/credentials', '/opt/cargo/credentials.toml', '/run/user/1000/containers/auth.json', '/srv/aws/creds', '/srv/docker', '/srv/k1', '/srv/k3', '/srv/sa.json', '/tmp/krb5cc_1000_x']);
+  assert.deepEqual(own(defaultHiddenPaths({}, 1000)), ['/tmp/krb5cc_1000'], "Kerberos' default cache");
+  assert.deepEqual(own(defaultHiddenPaths({ KRB5CCNAME: 'KEYRING:persistent:1000' }, 1000)), [], 'a cache in the kernel has no path');
+  assert.deepEqual(defaultHiddenPaths({ HOME: 'relative' }), [...SYSTEM_HIDDEN], 'a relative HOME names nothing (the machine\'s own secrets stay)');
 });
 
 test("warden's own files: the store, its companions and directory, the rules and their directory, config and state dirs", () => {
