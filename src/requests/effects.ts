@@ -14,6 +14,7 @@ import { mergeDomainLists } from '../network/domainPolicy.ts';
 import { withDriverOverrides } from './gitDrivers.ts';
 import { knownSafeRunArgv } from '../safety/programs/gitHardening.ts';
 import { commandEnv, programLocatorFor } from './programLocator.ts';
+import { planningEnvOnly } from '../sandbox/writableRoots.ts';
 import { messageOf } from '../errors.ts';
 import { APPLIER, patchConversation, requireApplier } from '../safety/patch/applyPatchCommand.ts';
 import { ShellGrammarNotLoadedError } from '../safety/shellParse.ts';
@@ -127,9 +128,11 @@ export function runRequestFor(
   const id = runId === undefined ? {} : { runId };
   if (request.kind === 'patch') {
     const converse = patchConversation(request.patch ?? '', request.cwd);
-    // the helper forks nothing (its own seccomp filter): no process-limit cgroup to join
-    const own = patchCommand[0] === APPLIER ? { makesNoProcesses: true } : {};
-    return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...own, ...id };
+    // The helper forks nothing (its own seccomp filter): no process-limit cgroup to join. It reads
+    // no environment either: what reaches it is only what plans its sandbox, so nothing else of
+    // warden's (or the agent's) environment sits in a process the patch's files can point at.
+    const own = patchCommand[0] === APPLIER ? { makesNoProcesses: true, env: planningEnvOnly(env ?? process.env) } : { env };
+    return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, ...own, ...id };
   }
   return { command: request.command ?? [], cwd: request.cwd, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };
 }

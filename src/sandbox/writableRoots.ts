@@ -344,6 +344,19 @@ export interface RootsEnv {
  * entries, systemd user units, git's and fish's config, .desktop files). Absolute ones only. Does I/O
  * (the password database).
  */
+/**
+ * The environment names a sandbox's writable roots are planned from: $TMPDIR and the personalDirs
+ * below. A run that needs no other (warden's patch helper) keeps only these, so the plan is the
+ * one its commands get while the rest of the environment stays out of the sandbox. Pure.
+ */
+export const PLANNING_ENV = ['TMPDIR', 'HOME', 'XDG_CONFIG_HOME', 'XDG_DATA_HOME'] as const;
+
+export function planningEnvOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const name of PLANNING_ENV) if (env[name] !== undefined) out[name] = env[name];
+  return out;
+}
+
 export function personalDirs(envs: ReadonlyArray<{ HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_DATA_HOME?: string | undefined }>): string[] {
   const out = new Set<string>();
   const add = (p: string | undefined) => {

@@ -54,6 +54,10 @@ test("the executor's run of a patch talks with the helper (no stdin) and sets up
   assert.equal(own.stdin, undefined);
   assert.equal(typeof own.converse, 'function');
   assert.equal(own.makesNoProcesses, true);
+  // and none of the environment but what plans its sandbox ($TMPDIR, the homes)
+  const env = { HOME: '/home/p', TMPDIR: '/tmp/p', XDG_CONFIG_HOME: '/home/p/.c', OPENAI_API_KEY: 'sk-x', MARKER: 'm' };
+  assert.deepEqual(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, applyPatchCommand(), env).env, { HOME: '/home/p', TMPDIR: '/tmp/p', XDG_CONFIG_HOME: '/home/p/.c' });
+  assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true'], env).env, env);
   // any other program in its place (a test's) is limited as every sandboxed run is
   assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true']).makesNoProcesses, undefined);
 });
@@ -287,11 +291,14 @@ test('attack: a racer swapping a directory of the patch for links outside and to
     const { renameSync, existsSync } = require('node:fs');
     const w = ${JSON.stringify(work)}, d = w + '/d';
     const swap = (away, back) => { renameSync(d, w + '/' + away); renameSync(w + '/' + back, d); };
+    // the real directory stays a while (up to 30 ms, so whole patches can land), each link briefly
+    const hold = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
     const end = Date.now() + 120000;
     let n = 0;
     for (let i = 0; !existsSync(${JSON.stringify(stop)}) && Date.now() < end; i++) {
-      swap('d.dir', 'd.out'); swap('d.out', 'd.hid'); swap('d.hid', 'd.dir');
+      swap('d.dir', 'd.out'); hold(Math.random() * 2); swap('d.out', 'd.hid'); hold(Math.random() * 2); swap('d.hid', 'd.dir');
       if (++n === 1) process.stdout.write('racing\\n');
+      hold(Math.random() * 30);
     }
   `], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => racer.stdout.once('data', resolve));
@@ -301,7 +308,7 @@ test('attack: a racer swapping a directory of the patch for links outside and to
     for (let i = 0; i < 60; i++) {
       const patch = wrap('*** Update File: d/file.txt', '@@', ' old', `+added ${i}`, `*** Add File: d/new-${i}.txt`, `+new ${i}`);
       const r = await runCommand(runRequestFor(request(patch), PLAN, applyPatchCommand()));
-      outcomes[r.exitCode === 0 ? 'ok' : 'failed']++;
+      outcomes[r.exitCode === 0 ? "ok" : "failed"]++;
       assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET), `patch ${i}`);
     }
   } finally {
