@@ -123,6 +123,8 @@ export function geminiOutcome(input: GeminiHookInput): RunResult {
   const r = ToolResponse.safeParse(input.tool_response);
   if (!r.success) return reportedOutcome({ exitCode: null, error: 'Gemini CLI reported no tool response' });
   const text = typeof r.data.llmContent === 'string' ? r.data.llmContent : JSON.stringify(r.data.llmContent ?? '');
+  // is_background: AfterTool comes once the command has started, not when it ends (recording 0 would say it completed).
+  if (input.tool_input.is_background === true) return reportedOutcome({ exitCode: null, stdout: text, error: 'started in the background by the client; its exit is not reported to hooks' });
   if (r.data.error !== undefined && r.data.error !== null) {
     const e = r.data.error as { message?: unknown };
     return reportedOutcome({ exitCode: null, stdout: text, error: typeof e.message === 'string' ? e.message : JSON.stringify(r.data.error) });

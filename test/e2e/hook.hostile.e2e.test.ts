@@ -124,7 +124,7 @@ test('a 10 MB hook input is judged like a small one; duplicate keys are read as 
   assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });
 
-test("Claude's run_in_background run by the client: its PostToolUse (the start) is not recorded as a completed run with exit 0", () => {
+test("a command the client runs in the background (Claude's run_in_background, Gemini's is_background): its after-tool event (the start) is not recorded as a completed run with exit 0", () => {
   const s = scratch();
   const pre = claude(s.ws, 'Bash', { command: 'echo hi', run_in_background: true });
   const allowed = hook('claude-code', s, pre, ['--runner', 'client', '--approval', 'never', '--sandbox', 'danger-full-access']);
@@ -136,5 +136,14 @@ test("Claude's run_in_background run by the client: its PostToolUse (the start) 
   const row = auditRows(s.store).find((x) => x.client_call_id === 'toolu_1')!;
   assert.equal(row.exit_code, null, JSON.stringify(row));
   assert.notEqual(row.outcome, 'completed', JSON.stringify(row));
+  const gPre = gemini(s.ws, 'run_shell_command', { command: 'echo hi', is_background: true });
+  const gAllowed = hook('gemini', s, gPre, ['--runner', 'client', '--approval', 'never', '--sandbox', 'danger-full-access']);
+  assert.equal(gAllowed.code, 0, gAllowed.stderr);
+  assert.equal(JSON.parse(gAllowed.stdout).decision, 'allow');
+  const gPost = JSON.stringify({ ...JSON.parse(gPre), hook_event_name: 'AfterTool', tool_response: { llmContent: 'Command moved to background (PID: 1).', returnDisplay: '' } });
+  assert.equal(hook('gemini', s, gPost).code, 0);
+  const gRow = auditRows(s.store).find((x) => x.surface === 'hook:gemini')!;
+  assert.equal(gRow.exit_code, null, JSON.stringify(gRow));
+  assert.notEqual(gRow.outcome, 'completed', JSON.stringify(gRow));
   assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });
