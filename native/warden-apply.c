@@ -254,10 +254,17 @@ static void do_read(const char *path) {
   free(buf);
 }
 
+/* The topmost directory made is what the rollback removes: one not recorded would stay behind. */
+static void note_made(char **first, const char *path) {
+  if (*first) return;
+  *first = strdup(path);
+  if (!*first) die("out of memory");
+}
+
 /* mkdir -p; *first is set to the topmost directory this call created (malloc'd), if any. */
 static int mkdirp(const char *path, char **first) {
   if (mkdir(path, 0777) == 0) {
-    if (!*first) *first = strdup(path);
+    note_made(first, path);
     return 0;
   }
   if (errno == EEXIST) {
@@ -284,7 +291,7 @@ static int mkdirp(const char *path, char **first) {
   free(parent);
   if (r < 0) return -1;
   if (mkdir(path, 0777) == 0) {
-    if (!*first) *first = strdup(path);
+    note_made(first, path);
     return 0;
   }
   return -1;
@@ -327,8 +334,9 @@ static void do_readdir(const char *path) {
   if (!d) return fail("scandir");
   begin(0);
   struct dirent *e;
-  errno = 0;
-  while ((e = readdir(d)) != NULL) {
+  /* readdir says an error only through errno: cleared before each call, so a value left by the
+   * answer's own realloc is not taken for one */
+  for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     out_field(e->d_name, strlen(e->d_name));
   }
@@ -395,6 +403,8 @@ static void handle(int op, struct field *f) {
     case READLINK: {
       char buf[PATH_MAX + 1];
       ssize_t n = readlink(a, buf, sizeof buf);
+      /* a text that fills the buffer may be cut short: never restore a link to half its target */
+      if (n == (ssize_t)sizeof buf) errno = ENAMETOOLONG, n = -1;
       if (n < 0) fail("readlink");
       else {
         begin(0);

@@ -317,3 +317,31 @@ test('inside bwrap: a patch whose path holds a lone surrogate fails and writes n
   assert.match(r.stderr, /^apply_patch: .*EINVAL/);
   assert.deepEqual(readdirSync(ws), []);
 });
+
+test('a directory of thousands of long names is listed whole: the answer grows past its first buffer', async () => {
+  const dir = path.join(base, 'many');
+  mkdirSync(dir);
+  const names = Array.from({ length: 3000 }, (_, i) => `${'n'.repeat(200)}-${i}`);
+  for (const n of names) writeFileSync(path.join(dir, n), '');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(HELPER, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const fs = remotePatchFs(child.stdin, child.stdout);
+  try {
+    assert.deepEqual((await fs.readdir(dir)).sort(), [...names].sort());
+  } finally {
+    fs.close();
+    await new Promise((resolve) => child.on('close', resolve));
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('inside bwrap: content with NULs and frame-like bytes is written exactly, the answer untouched by it', async () => {
+  const ws = path.join(base, 'framey');
+  mkdirSync(ws);
+  const evil = `\u0000\u0000\u0000\u0005\u0001x\u0004\u0000\u0000\u0000${'\u0000'.repeat(8)}Success. Updated the following files:`;
+  const patch = ['*** Begin Patch', '*** Add File: f.bin', `+${evil}`, '*** End Patch'].join('\n');
+  const r = await runCommand(runRequestFor({ kind: 'patch', patch, cwd: ws, withEscalatedPermissions: false, policy: { approval: 'on-request', sandbox: 'workspace-write', writableRoots: [], network: false, tmpWrite: false }, origin: { surface: 'test', pid: process.pid, host: 'test' } }, { sandboxType: 'bwrap', mode: 'workspace-write' }, applyPatchCommand()));
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(r.stdout, 'Success. Updated the following files:\nA f.bin (+1 -0)\n');
+  assert.equal(readFileSync(path.join(ws, 'f.bin'), 'utf8'), `${evil}\n`);
+});
