@@ -8,7 +8,7 @@
  */
 import * as z from 'zod';
 import { quote } from 'shell-quote';
-import type { RunResult } from '../sandbox/types.ts';
+import { MAX_TIMEOUT_MS, type RunResult } from '../sandbox/types.ts';
 import { editAsPatch, replacementEdit, type FileEdit } from './editPatch.ts';
 import type { ClientCall, Verdict } from './judge.ts';
 import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
@@ -36,7 +36,7 @@ const StopInput = z.object({ session_id: z.string().min(1), cwd: z.string().min(
 // sandboxed, how much it replaces), and it would pass into the rewritten call, so it blocks.
 const BashInput = z.strictObject({
   command: z.string().min(1),
-  timeout: z.number().int().positive().optional(),
+  timeout: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
   description: z.string().optional(),
   run_in_background: z.boolean().optional(),
   dangerouslyDisableSandbox: z.boolean().optional(),

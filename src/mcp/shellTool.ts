@@ -2,6 +2,7 @@
  * The `shell` tool: one command as an argv array, run through the approval machine. Pure (see tool.ts).
  */
 import * as z from 'zod';
+import { MAX_TIMEOUT_MS } from '../sandbox/types.ts';
 import { callDirectory, type Tool } from './tool.ts';
 
 export const ShellArgs = z.strictObject({
@@ -20,7 +21,7 @@ export const ShellArgs = z.strictObject({
     .number()
     .int()
     .positive()
-    .max(24 * 3600 * 1000)
+    .max(MAX_TIMEOUT_MS)
     .optional()
     .describe('Kill the command (and its process group) after this many milliseconds.'),
   with_escalated_permissions: z

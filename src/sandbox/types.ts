@@ -6,6 +6,12 @@ import type { SandboxMode, SandboxType } from '../policy.ts';
 import type { DomainLists } from '../network/domainPolicy.ts';
 import type { NetworkUse } from '../network/proxy.ts';
 
+/**
+ * The longest kill timeout a command may ask for. Node's timers hold 32 bits: a longer one fires
+ * after 1 ms, so an agent's huge timeout killed the command at once with a misleading "timed out".
+ */
+export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
+
 export interface SandboxSpec {
   mode: SandboxMode;
   /** Extra writable roots besides cwd (workspace-write only). */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditRows, warden, WARDEN } from '../support/cli.ts';
@@ -101,7 +101,7 @@ test('a hook event warden does not know blocks in every client, whatever its nam
   for (const [client, input] of cases) assertBlocked(hook(client, s, input), /does not handle the hook event/, s);
 });
 
-test('input that is not a hook event blocks: truncated JSON, not UTF-8, a command that is not a string, an unknown tool, a relative cwd, over 16 MiB', () => {
+test('input that is not a hook event blocks: truncated JSON, not UTF-8, a command that is not a string, an unknown tool, a relative cwd, a timeout over 24 h, over 16 MiB', () => {
   const s = scratch();
   const bash = claude(s.ws, 'Bash', { command: 'echo hi' });
   assertBlocked(hook('claude-code', s, bash.slice(0, -7)), /not JSON/, s);
@@ -109,6 +109,8 @@ test('input that is not a hook event blocks: truncated JSON, not UTF-8, a comman
   assertBlocked(hook('claude-code', s, Buffer.concat([Buffer.from(`${head}echo `), Buffer.from([0xff, 0xfe]), Buffer.from(`${tail}`)])), /not valid UTF-8/, s);
   assertBlocked(hook('codex', s, codex(s.ws, { command: ['rm', '-rf', '~'] })), /expected string/, s);
   assertBlocked(hook('claude-code', s, claude(s.ws, 'Task', { prompt: 'x' })), /does not know Claude Code's tool 'Task'/, s);
+  // Over Node's 32-bit timers a timeout fires after 1 ms: the command was killed at once as "timed out".
+  assertBlocked(hook('claude-code', s, claude(s.ws, 'Bash', { command: 'echo hi', timeout: 99_999_999_999_999 })), /Bash tool's input \(Too big/, s);
   for (const cwd of ['.', 'ws', '']) {
     const relative = JSON.stringify({ ...JSON.parse(claude(s.ws, 'Bash', { command: 'echo hi' })), cwd });
     assertBlocked(hook('claude-code', s, relative, ['--runner', 'client']), cwd === '' ? /cwd/ : /cwd must be an absolute path/, s);
@@ -150,4 +152,13 @@ test("a command the client runs in the background (Claude's run_in_background, G
   assert.equal(gRow.exit_code, null, JSON.stringify(gRow));
   assert.notEqual(gRow.outcome, 'completed', JSON.stringify(gRow));
   assert.equal(warden(['verify', '--store', s.store]).code, 0);
+});
+
+test('warden exec --timeout over 24 h is refused before anything runs', () => {
+  const s = scratch();
+  const r = warden(['exec', '--store', s.store, '--timeout', '99999999999', '--', 'touch', 'ran'], { cwd: s.ws });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--timeout must be at most 86400 seconds/);
+  assert.equal(existsSync(join(s.ws, 'ran')), false);
+  assert.equal(auditRows(s.store).length, 1);
 });

@@ -29,6 +29,7 @@ import { ConfigError } from '../../errors.ts';
 import { recoverStore } from '../recovery.ts';
 import { defaultRulesPath } from '../../safety/ruleFile.ts';
 import { startSandboxDetection } from '../../sandbox/platform.ts';
+import { MAX_TIMEOUT_MS } from '../../sandbox/types.ts';
 
 interface ExecFlags extends PolicyFlags {
   session?: string;
@@ -124,6 +125,7 @@ export function register(program: Command): void {
     setupLogging(flags);
     const policy = buildPolicy(flags, { own: ownPaths(flags) });
     const timeoutSeconds = positiveNumber(flags.timeout, '--timeout');
+    if (timeoutSeconds !== undefined && timeoutSeconds * 1000 > MAX_TIMEOUT_MS) throw new ConfigError(`--timeout must be at most ${MAX_TIMEOUT_MS / 1000} seconds, got '${flags.timeout}'`);
     const decisionTimeout = decisionTimeoutSeconds(flags.decisionTimeout);
     void startSandboxDetection(); // the bwrap probe runs while the store opens (createRuntime awaits it)
     const store = await openStoreFromFlags(flags, { create: true });
