@@ -101,7 +101,7 @@ test('a hook event warden does not know blocks in every client, whatever its nam
   for (const [client, input] of cases) assertBlocked(hook(client, s, input), /does not handle the hook event/, s);
 });
 
-test('input that is not a hook event blocks: truncated JSON, not UTF-8, a command that is not a string, an unknown tool, over 16 MiB', () => {
+test('input that is not a hook event blocks: truncated JSON, not UTF-8, a command that is not a string, an unknown tool, a relative cwd, over 16 MiB', () => {
   const s = scratch();
   const bash = claude(s.ws, 'Bash', { command: 'echo hi' });
   assertBlocked(hook('claude-code', s, bash.slice(0, -7)), /not JSON/, s);
@@ -109,6 +109,10 @@ test('input that is not a hook event blocks: truncated JSON, not UTF-8, a comman
   assertBlocked(hook('claude-code', s, Buffer.concat([Buffer.from(`${head}echo `), Buffer.from([0xff, 0xfe]), Buffer.from(`${tail}`)])), /not valid UTF-8/, s);
   assertBlocked(hook('codex', s, codex(s.ws, { command: ['rm', '-rf', '~'] })), /expected string/, s);
   assertBlocked(hook('claude-code', s, claude(s.ws, 'Task', { prompt: 'x' })), /does not know Claude Code's tool 'Task'/, s);
+  for (const cwd of ['.', 'ws', '']) {
+    const relative = JSON.stringify({ ...JSON.parse(claude(s.ws, 'Bash', { command: 'echo hi' })), cwd });
+    assertBlocked(hook('claude-code', s, relative, ['--runner', 'client']), cwd === '' ? /cwd/ : /cwd must be an absolute path/, s);
+  }
   assertBlocked(hook('gemini', s, gemini(s.ws, 'run_shell_command', { command: 'echo hi', description: 'x'.repeat(17 * 1024 * 1024) })), /over 16777216 bytes/, s);
 });
 

@@ -7,6 +7,7 @@
  *
  * Started once per tool call, so it loads only what it needs, lazily, after the flags are read.
  */
+import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import { addPolicyOptions, addStoreOption, type PolicyFlags } from '../options.ts';
 import type { HookFormat } from '../../hooks/format.ts';
@@ -107,6 +108,9 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
     throw new Error('the hook input is not JSON');
   }
   const { raw, input } = format.parse(json);
+  // Every path of the call is judged against it (and a rewritten command must run there), so one
+  // that is not absolute would be read against wherever this process happens to run.
+  if (!isAbsolute(input.cwd)) throw new Error(`the hook input's cwd must be an absolute path, got ${JSON.stringify(input.cwd)}`);
   const policy = buildPolicy(flags);
   const sessionId = `${client}:${input.sessionId}`;
   const surface = `hook:${client}`;
