@@ -26,8 +26,9 @@
  *   READDIR path                -> one field per entry name
  *
  * It makes no process, and on Linux says so to the kernel first thing: a seccomp filter of its own
- * fails every fork, clone and exec with EPERM. So warden runs it without the run's process-limit cgroup,
- * whose join costs 10-15 ms (cgroup v1 waits an RCU grace period on every move) of the 30.
+ * fails every fork, clone and exec with EPERM (and ptrace, which could make another process fork).
+ * So warden runs it without the run's process-limit cgroup, whose join costs 10-15 ms (cgroup v1
+ * waits an RCU grace period on every move) of the 30.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -502,6 +503,12 @@ static void no_processes(void) {
 #endif
     DENY(__NR_execve),
     DENY(__NR_execveat),
+    /* Nor through another process: its parent, bwrap's pid 1, has no filter of this kind and the
+     * run no process-limit cgroup, so a helper that could ptrace it (or write its memory) could have
+     * it fork for the helper. */
+    DENY(__NR_ptrace),
+    DENY(__NR_process_vm_writev),
+    DENY(__NR_process_vm_readv),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};

@@ -1,7 +1,7 @@
 /*
  * Preloaded into native/build/warden-apply by test/unit/patch.helper.attack.test.ts (LD_PRELOAD):
  * at the helper's first read of a request (after its seccomp filter is in place) it tries every way
- * to make a process and writes one `probe NAME RESULT` line per try on stderr, RESULT being the
+ * to make a process (or have another make one: ptrace) and writes one `probe NAME RESULT` line per try on stderr, RESULT being the
  * errno or `ok` (a child of a try that worked leaves at once). With WARDEN_PROBE_FAIL=prctl or
  * =seccomp it instead makes that step of the filter's installation fail, to see the helper refuse
  * to run without it.
@@ -46,13 +46,14 @@ long syscall(long nr, ...) {
   return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-static void try(const char *name, long nr, long a0, long a1, long a2) {
+/* `forks`: 0 back means this is the child of a try that worked, which leaves at once */
+static void try(const char *name, long nr, long a0, long a1, long a2, int forks) {
   errno = 0;
   long (*real)(long, ...) = dlsym(RTLD_NEXT, "syscall");
   long r = real(nr, a0, a1, a2, 0L, 0L, 0L);
   char line[128];
   int n = r < 0 ? snprintf(line, sizeof line, "probe %s %d\n", name, errno) : snprintf(line, sizeof line, "probe %s ok\n", name);
-  if (r == 0 && strncmp(name, "exec", 4) != 0) _exit(0); /* the child of a try that worked */
+  if (r == 0 && forks) _exit(0);
   write(2, line, (size_t)n);
 }
 
@@ -63,18 +64,21 @@ ssize_t read(int fd, void *buf, size_t n) {
     probed = 1;
     static char *const argv[] = {"/bin/true", NULL};
 #ifdef __NR_fork
-    try("fork", __NR_fork, 0, 0, 0);
+    try("fork", __NR_fork, 0, 0, 0, 1);
 #endif
-    try("clone", __NR_clone, 17 /* SIGCHLD */, 0, 0);
+    try("clone", __NR_clone, 17 /* SIGCHLD */, 0, 0, 1);
 #ifdef __NR_clone3
-    try("clone3", __NR_clone3, 0, 0, 0);
+    try("clone3", __NR_clone3, 0, 0, 0, 1);
 #endif
-    try("execve", __NR_execve, (long)"/bin/true", (long)argv, 0);
+    try("execve", __NR_execve, (long)"/bin/true", (long)argv, 0, 0);
+    /* at a pid that does not exist: ESRCH past the filter, EPERM from it (never a real target) */
+    try("ptrace", __NR_ptrace, 0x4206 /* PTRACE_SEIZE */, 0x3ffffff0, 0, 0);
+    try("process_vm_writev", __NR_process_vm_writev, 0x3ffffff0, 0, 1 /* one iovec, at NULL */, 0);
 #if defined(__x86_64__)
     /* the x32 ABI: the same audit arch, numbers with bit 30 set */
-    try("x32-fork", 0x40000000L | 57, 0, 0, 0);
-    try("x32-clone", 0x40000000L | 56, 17, 0, 0);
-    try("x32-execve", 0x40000000L | 520, (long)"/bin/true", (long)argv, 0);
+    try("x32-fork", 0x40000000L | 57, 0, 0, 0, 1);
+    try("x32-clone", 0x40000000L | 56, 17, 0, 0, 1);
+    try("x32-execve", 0x40000000L | 520, (long)"/bin/true", (long)argv, 0, 0);
 #endif
   }
   ssize_t (*real)(int, void *, size_t) = dlsym(RTLD_NEXT, "read");
