@@ -166,6 +166,13 @@ export const ApprovalRequestedData = z.object({
      */
     runner: z.enum(['warden', 'client']).optional(),
     /**
+     * Where the person is asked, for a hook's request: `client` (the hook answered `ask`, so the
+     * client's own permission prompt asks, and its later hook events report the answer). Absent:
+     * warden asks (its channel, `warden approve`, the inspector), and a client's report that the
+     * call ran is not an answer to it.
+     */
+    prompt: z.literal('client').optional(),
+    /**
      * The mark of the process at `pid`: every command warden runs for this request descends from
      * it, so no decision may come from one of its descendants while the request is unfinished
      * (src/requests/deciderCheck.ts). Absent in old records and off Linux.

@@ -173,6 +173,11 @@ function clientRunWaitingIn(events: StoredEvent[], state: 'awaitingDecision' | '
 export async function recordClientAnswer(store: EventStore, events: StoredEvent[], answer: { ran: RunResult } | { refused: string }, surface: string): Promise<boolean> {
   const replay = clientRunWaitingIn(events, 'awaitingDecision');
   if (!replay) return false;
+  // A report that the call ran approves only a question handed to the client's prompt: one that
+  // waits for warden approve was not asked there, and nobody approved it (red team: a PostToolUse
+  // for it was recorded as approved and the waiting hook answered allow). A refusal denies either way.
+  const first = events[0]!;
+  if ('ran' in answer && (first.type !== 'ApprovalRequested' || first.data.origin.prompt !== 'client')) return false;
   const clientsAnswer: RequestEffects = {
     classify: () => Promise.reject(new Error('not classifying')),
     runSandboxed: () => Promise.reject(new Error('the client ran it')),

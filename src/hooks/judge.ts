@@ -44,7 +44,7 @@ export type Verdict =
   | { kind: 'ask-client'; requestId: string; message: string };
 
 function requestOf(call: ClientCall, deps: JudgeDeps, runner: 'warden' | 'client'): ApprovalRequest {
-  const origin = { ...deps.origin, runner };
+  const origin = { ...deps.origin, runner, ...(deps.askClient ? { prompt: 'client' as const } : {}) };
   if (call.kind === 'patch') return { kind: 'patch', patch: call.patch, cwd: call.cwd, withEscalatedPermissions: false, policy: deps.policy, origin };
   return {
     kind: 'exec',

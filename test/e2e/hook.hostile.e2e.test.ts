@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditRows, warden, WARDEN } from '../support/cli.ts';
 import { readEvents } from './mcp.harness.ts';
+import { wardenAsync } from '../support/cliAsync.ts';
+import { eventually } from '../support/eventually.ts';
 
 function scratch() {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-hook-hostile-')));
@@ -161,4 +163,19 @@ test('warden exec --timeout over 24 h is refused before anything runs', () => {
   assert.match(r.stderr, /--timeout must be at most 86400 seconds/);
   assert.equal(existsSync(join(s.ws, 'ran')), false);
   assert.equal(auditRows(s.store).length, 1);
+});
+
+test('a PostToolUse for a call still waiting for warden approve is not an approval: nothing is recorded for it and the waiting hook denies', async () => {
+  const s = scratch();
+  const pre = claude(s.ws, 'Bash', { command: 'touch forged' });
+  const waiting = wardenAsync(['hook', 'claude-code', '--store', s.store, '--approval', 'untrusted', '--runner', 'client', '--decision-timeout', '4'], { cwd: s.ws, input: pre, asClient: true, timeoutMs: 60_000 });
+  await eventually(async () => ((await readEvents(s.store)).some((e) => e.type === 'DecisionRequested') ? true : undefined), 30_000, 'the call waiting for a person');
+  const post = JSON.stringify({ ...JSON.parse(pre), hook_event_name: 'PostToolUse', tool_response: { stdout: '', stderr: '' } });
+  assert.equal(hook('claude-code', s, post).code, 0);
+  const answered = await waiting;
+  assert.equal(answered.code, 0, answered.stderr);
+  assert.equal(JSON.parse(answered.stdout).hookSpecificOutput.permissionDecision, 'deny', answered.stdout);
+  const decisions = (await readEvents(s.store)).filter((e) => e.type === 'DecisionRecorded').map((e) => [e.data.decision, e.data.source]);
+  assert.deepEqual(decisions.at(-1), ['denied', 'timeout']);
+  assert.equal(warden(['verify', '--store', s.store]).code, 0);
 });
