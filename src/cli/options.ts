@@ -2,7 +2,7 @@
  * Options shared by several commands (policy, store, session, logging) and their validation.
  * A bad value is a ConfigError naming the flag: the command stops before anything is recorded.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ import { configureLogger, resolveLogLevel } from '../log.ts';
 import { openStore, resolveStoreLocation } from '../events/openStore.ts';
 import type { EventStore } from '../events/eventStore.ts';
 import { defaultHiddenPaths, wardenOwnPaths } from '../sandbox/hiddenPaths.ts';
+import { readProcStat } from '../sandbox/procStat.ts';
 import { defaultRulesPath } from '../safety/ruleFile.ts';
 import { processMark } from '../requests/processIdentity.ts';
 
@@ -169,14 +170,9 @@ export async function openStoreFromFlags(flags: { store?: string }, options: { c
  */
 export function defaultSessionId(env: NodeJS.ProcessEnv = process.env): string {
   if (env.WARDEN_SESSION && env.WARDEN_SESSION.trim() !== '') return env.WARDEN_SESSION;
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const sid = fields[3];
-    if (sid && sid !== '0') return `term-${hostname()}-${sid}`;
-  } catch {
-    // not Linux: fall through
-  }
+  // null off Linux: a fresh id
+  const sid = readProcStat('self')?.field(6);
+  if (sid && sid !== '0') return `term-${hostname()}-${sid}`;
   return randomUUID();
 }
 

@@ -5,21 +5,14 @@
  * as open while the client lives and close it once the client is gone. Clients start hooks through
  * a shell (`sh -c`), so the owner is the nearest ancestor that is not a shell. I/O: reads /proc.
  */
-import { readFileSync } from 'node:fs';
+import { readProcStat } from '../sandbox/procStat.ts';
 
 /** Programs that only pass a hook command on (a shell, `env`, `timeout`): never the owner. */
 const PASS_THROUGH = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox', 'env', 'timeout', 'nice', 'nohup', 'setsid']);
 
 function stat(pid: number): { comm: string; ppid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const open = text.indexOf('(');
-    const close = text.lastIndexOf(')');
-    const fields = text.slice(close + 2).split(' ');
-    return { comm: text.slice(open + 1, close), ppid: Number(fields[1]) };
-  } catch {
-    return null;
-  }
+  const s = readProcStat(pid);
+  return s === null ? null : { comm: s.comm, ppid: Number(s.field(4)) };
 }
 
 /**

@@ -9,8 +9,9 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Decider, ProcessMark } from '../events/types.ts';
+import { intField, parseProcStat, readProcStat, type ProcStat } from '../sandbox/procStat.ts';
 
-export interface ProcStat {
+export interface ProcessStat {
   pid: number;
   comm: string;
   state: string;
@@ -21,24 +22,22 @@ export interface ProcStat {
 }
 
 /** Parses /proc/<pid>/stat text; the command name may hold spaces and parentheses. Pure. */
-export function parseStat(pid: number, text: string): ProcStat | null {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return null;
-  const fields = text.slice(close + 2).trim().split(' ');
-  const ppid = Number(fields[1]);
-  const ttyNr = Number(fields[4]);
-  const start = Number(fields[19]);
-  if (!Number.isInteger(ppid) || !Number.isInteger(start) || !Number.isInteger(ttyNr)) return null;
-  return { pid, comm: text.slice(open + 1, close), state: fields[0] ?? '?', ppid, ttyNr, start };
+export function parseStat(pid: number, text: string): ProcessStat | null {
+  const stat = parseProcStat(text);
+  return stat === null ? null : identityStat(pid, stat);
 }
 
-export function readStat(pid: number): ProcStat | null {
-  try {
-    return parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
+export function readStat(pid: number): ProcessStat | null {
+  const stat = readProcStat(pid);
+  return stat === null ? null : identityStat(pid, stat);
+}
+
+function identityStat(pid: number, stat: ProcStat): ProcessStat | null {
+  const ppid = intField(stat, 4);
+  const ttyNr = intField(stat, 7);
+  const start = intField(stat, 22);
+  if (ppid === null || ttyNr === null || start === null) return null;
+  return { pid, comm: stat.comm, state: stat.field(3) ?? '?', ppid, ttyNr, start };
 }
 
 /** When this boot began, in ms since the epoch (btime of /proc/stat; whole seconds), or null off Linux. */

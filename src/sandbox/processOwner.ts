@@ -4,16 +4,12 @@
  * that made it and read back by a later one that sweeps what dead owners left (pidsLimit.ts run
  * cgroups, decoy.ts decoy directories). One reading of "this owner is gone" for both. Does I/O (/proc).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readProcStat } from './procStat.ts';
 
 /** A process's start time (clock ticks after boot, /proc/PID/stat field 22), or null when it is gone. */
 export function processStart(pid: number | 'self'): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return readProcStat(pid)?.field(22) ?? null;
 }
 
 /**

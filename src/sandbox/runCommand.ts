@@ -30,7 +30,8 @@ import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
 import type { SandboxNetwork } from '../network/sandboxNetwork.ts';
 import type { NetworkUse } from '../network/proxy.ts';
-import { signalTargets, parseStat, readProcesses } from './signals.ts';
+import { signalTargets, readProcesses } from './signals.ts';
+import { intField, readProcStat } from './procStat.ts';
 
 /** A monotonic clock in ms: `performance.now()` would load perf_hooks' dozen modules into every start-up. */
 const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -372,12 +373,7 @@ function releaseMasks(paths: string[]): void {
  * false, and the setImmediate turn in the deadline timer is what catches an exit during a stall.
  */
 function hasExited(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
+  return readProcStat(pid)?.field(3) === 'Z';
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -782,13 +778,8 @@ export function signalRun(pid: number, underBwrap: boolean, signal: NodeJS.Signa
     return;
   }
   const processes = readProcesses();
-  const self = (() => {
-    try {
-      return parseStat(readFileSync('/proc/self/stat', 'utf8'))?.pgid ?? -1;
-    } catch {
-      return -1;
-    }
-  })();
+  const own = readProcStat('self');
+  const self = (own === null ? null : intField(own, 5)) ?? -1;
   const root = processes.find((p) => p.pid === pid) ?? { pid, ppid: process.pid, pgid: pid };
   const targets = signalTargets(root, processes, self);
   for (const group of targets.groups) killGroup(group, signal);

@@ -7,7 +7,8 @@
  * sandbox's init (PID 1 of its namespace) ignores signals it has no handler for, the command gets
  * them as it would from a terminal. Pure, but for `readProcesses` (reads /proc).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { intField, parseProcStat, readProcStat, type ProcStat } from './procStat.ts';
 
 export interface ProcessEntry {
   pid: number;
@@ -47,15 +48,14 @@ export function signalTargets(root: ProcessEntry, processes: readonly ProcessEnt
 
 /** One /proc/<pid>/stat line to its pid, ppid and pgid; null when it does not parse. */
 export function parseStat(line: string): ProcessEntry | null {
-  // comm may hold spaces and parentheses: the fields after it start after the last ')'.
-  const close = line.lastIndexOf(')');
-  if (close < 0) return null;
-  const pid = Number(line.slice(0, line.indexOf(' ')));
-  const fields = line.slice(close + 2).split(' ');
-  const ppid = Number(fields[1]);
-  const pgid = Number(fields[2]);
-  if (!Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isInteger(pgid)) return null;
-  return { pid, ppid, pgid };
+  const stat = parseProcStat(line);
+  return stat === null ? null : entryOf(stat);
+}
+
+function entryOf(stat: ProcStat): ProcessEntry | null {
+  const ppid = intField(stat, 4);
+  const pgid = intField(stat, 5);
+  return Number.isInteger(stat.pid) && ppid !== null && pgid !== null ? { pid: stat.pid, ppid, pgid } : null;
 }
 
 /** Every process this user can see (Linux); empty elsewhere. */
@@ -69,12 +69,10 @@ export function readProcesses(): ProcessEntry[] {
   const out: ProcessEntry[] = [];
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const entry = parseStat(readFileSync(`/proc/${name}/stat`, 'utf8'));
-      if (entry) out.push(entry);
-    } catch {
-      // gone since the listing
-    }
+    // null: gone since the listing
+    const stat = readProcStat(Number(name));
+    const entry = stat === null ? null : entryOf(stat);
+    if (entry) out.push(entry);
   }
   return out;
 }
