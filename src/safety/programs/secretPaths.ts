@@ -80,16 +80,24 @@ const GLOB = /[*?[]/;
 
 /** A glob segment as a regex, bash rules: `*` and `?` never match a leading dot; `[..]` is any one character (conservative). */
 function globRegex(segment: string): RegExp {
+  return globAsRegex(segment, '[^/]');
+}
+
+/**
+ * A glob as a case-insensitive regex: `?` and a `[..]` class stand for one `one` (any character
+ * for a class: conservative), `*` for any run of them. The one translation bash's and git's globs share.
+ */
+function globAsRegex(pattern: string, one: string): RegExp {
   let out = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i]!;
-    if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') out += `${one}*`;
+    else if (c === '?') out += one;
     else if (c === '[') {
-      const close = segment.indexOf(']', i + 2);
+      const close = pattern.indexOf(']', i + 2);
       if (close < 0) out += '\\[';
       else {
-        out += '[^/]';
+        out += one;
         i = close;
       }
     } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -225,21 +233,7 @@ const GIT_PROBES: readonly string[] = [
  * `--icase-pathspecs` make it so.
  */
 function gitGlobRegex(pattern: string): RegExp {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else if (c === '[') {
-      const close = pattern.indexOf(']', i + 2);
-      if (close < 0) out += '\\[';
-      else {
-        out += '.';
-        i = close;
-      }
-    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`, 'i');
+  return globAsRegex(pattern, '.');
 }
 
 /**
