@@ -11,7 +11,7 @@ import { quote } from 'shell-quote';
 import { MAX_TIMEOUT_MS, type RunResult } from '../sandbox/types.ts';
 import { editAsPatch, replacementEdit, type FileEdit } from './editPatch.ts';
 import type { ClientCall, Verdict } from './judge.ts';
-import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
+import { notAHookEvent, reportedOutcome, turnEnded, unreadableToolInput, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 
 /** The fields warden reads; Claude Code sends more (transcript_path, permission_mode, ...), which are ignored. */
 export const ClaudeHookInput = z.object({
@@ -57,7 +57,7 @@ const asTextEdit = (e: { old_string: string; new_string: string; replace_all?: b
 
 function parse<T extends z.ZodType>(schema: T, tool: string, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`cannot read the ${tool} tool's input (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success) throw unreadableToolInput(tool, parsed.error);
   return parsed.data;
 }
 
@@ -173,11 +173,10 @@ function phaseOf(input: ClaudeHookInput): HookInput['phase'] {
 export const claudeFormat: HookFormat<ClaudeHookInput> = {
   client: 'claude-code',
   parse(json) {
-    // Stop carries no tool: only the session matters (its open `ask`s are closed).
     const stop = StopInput.safeParse(json);
-    if (stop.success) return { raw: json as ClaudeHookInput, input: { sessionId: stop.data.session_id, cwd: stop.data.cwd, toolName: '', callId: '', callIdIsClients: false, phase: { phase: 'turn-ended' } } };
+    if (stop.success) return { raw: json as ClaudeHookInput, input: turnEnded(stop.data.session_id, stop.data.cwd) };
     const parsed = ClaudeHookInput.safeParse(json);
-    if (!parsed.success) throw new Error(`the hook input is not a Claude Code hook event (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    if (!parsed.success) throw notAHookEvent('Claude Code', parsed.error);
     const raw = parsed.data;
     const phase = phaseOf(raw);
     // Without Claude Code's tool_use_id the call cannot be joined to its result: only a `before` may go without.

@@ -15,7 +15,7 @@
 import * as z from 'zod';
 import type { RunResult } from '../sandbox/types.ts';
 import { quote } from 'shell-quote';
-import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
+import { notAHookEvent, reportedOutcome, unreadableToolInput, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 import type { ClientCall, Verdict } from './judge.ts';
 
 export const CodexHookInput = z.object({
@@ -38,7 +38,7 @@ const CommandInput = z.strictObject({ command: z.string().min(1) });
 
 export function codexCall(input: CodexHookInput): ClientCall {
   const parsed = CommandInput.safeParse(input.tool_input);
-  if (!parsed.success) throw new Error(`cannot read the ${input.tool_name} tool's input (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success) throw unreadableToolInput(input.tool_name, parsed.error);
   switch (input.tool_name) {
     case 'Bash':
       return { kind: 'exec', command: ['bash', '-c', parsed.data.command], cwd: input.cwd, escalate: false };
@@ -81,7 +81,7 @@ export const codexFormat: HookFormat<CodexHookInput> = {
   client: 'codex',
   parse(json) {
     const parsed = CodexHookInput.safeParse(json);
-    if (!parsed.success) throw new Error(`the hook input is not a Codex hook event (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    if (!parsed.success) throw notAHookEvent('Codex', parsed.error);
     const raw = parsed.data;
     let phase: HookInput['phase'];
     if (raw.hook_event_name === 'PreToolUse') phase = { phase: 'before' };

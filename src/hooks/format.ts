@@ -55,6 +55,26 @@ export interface HookFormat<I> {
   outcome(raw: I): RunResult;
 }
 
+/** A hook event that ends the agent's turn: it carries no tool, only the session matters (its open `ask`s are closed). */
+export function turnEnded(sessionId: string, cwd: string): HookInput {
+  return { sessionId, cwd, toolName: '', callId: '', callIdIsClients: false, phase: { phase: 'turn-ended' } };
+}
+
+/** What failed a schema's parse, as the hook's blocking reason names it: the first issue. */
+interface ParseFailure {
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>;
+}
+
+/** The hook JSON is not this client's hook event. */
+export function notAHookEvent(client: string, error: ParseFailure): Error {
+  return new Error(`the hook input is not a ${client} hook event (${error.issues[0]?.path.join('.') ?? ''}: ${error.issues[0]?.message ?? 'invalid'})`);
+}
+
+/** A tool call's input does not fit what warden reads of that tool. */
+export function unreadableToolInput(tool: string, error: ParseFailure): Error {
+  return new Error(`cannot read the ${tool} tool's input (${error.issues[0]?.message ?? 'invalid'})`);
+}
+
 export function bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }

@@ -16,7 +16,7 @@ import { quote } from 'shell-quote';
 import * as z from 'zod';
 import type { RunResult } from '../sandbox/types.ts';
 import { editAsPatch, replacementEdit } from './editPatch.ts';
-import { reportedOutcome, type HookFormat, type HookInput, type Rewriter } from './format.ts';
+import { notAHookEvent, reportedOutcome, turnEnded, unreadableToolInput, type HookFormat, type HookInput, type Rewriter } from './format.ts';
 import type { ClientCall, Verdict } from './judge.ts';
 
 export const GeminiHookInput = z.object({
@@ -59,7 +59,7 @@ const ReplaceInput = z.strictObject({
 
 function parse<T extends z.ZodType>(schema: T, tool: string, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`cannot read the ${tool} tool's input (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success) throw unreadableToolInput(tool, parsed.error);
   return parsed.data;
 }
 
@@ -135,11 +135,11 @@ export function geminiOutcome(input: GeminiHookInput): RunResult {
 export const geminiFormat: HookFormat<GeminiHookInput> = {
   client: 'gemini',
   parse(json) {
-    // AfterAgent (the turn's end) carries no tool: only the session matters (its open `ask`s are closed).
+    // AfterAgent is the turn's end
     const turn = TurnEndInput.safeParse(json);
-    if (turn.success) return { raw: json as GeminiHookInput, input: { sessionId: turn.data.session_id, cwd: turn.data.cwd, toolName: '', callId: '', callIdIsClients: false, phase: { phase: 'turn-ended' } } };
+    if (turn.success) return { raw: json as GeminiHookInput, input: turnEnded(turn.data.session_id, turn.data.cwd) };
     const parsed = GeminiHookInput.safeParse(json);
-    if (!parsed.success) throw new Error(`the hook input is not a Gemini CLI hook event (${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'})`);
+    if (!parsed.success) throw notAHookEvent('Gemini CLI', parsed.error);
     const raw = parsed.data;
     let phase: HookInput['phase'];
     if (raw.hook_event_name === 'BeforeTool') phase = { phase: 'before' };
