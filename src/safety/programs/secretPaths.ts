@@ -76,6 +76,9 @@ const PROBE_NAMES: readonly string[] = [
   'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
 ];
 
+/** The probe names that are secret names themselves (fixed: derived once, not per glob). */
+const SECRET_PROBES: readonly string[] = PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n)));
+
 const GLOB = /[*?[]/;
 
 /** A glob segment as a regex, bash rules: `*` and `?` never match a leading dot; `[..]` is any one character (conservative). */
@@ -107,16 +110,25 @@ function globAsRegex(pattern: string, one: string): RegExp {
 
 /** Can this path segment (a glob by bash's rules, or literal) name `name`? Any case (see SECRET_NAMES). */
 export function segmentMatches(segment: string, name: string): boolean {
-  if (!GLOB.test(segment)) return segment.toLowerCase() === name.toLowerCase();
+  return segmentMatcher(segment)(name);
+}
+
+/** segmentMatches for one segment against many names: its glob compiled once. */
+function segmentMatcher(segment: string): (name: string) => boolean {
+  if (!GLOB.test(segment)) {
+    const lower = segment.toLowerCase();
+    return (name) => lower === name.toLowerCase();
+  }
+  const glob = globRegex(segment);
   // bash: a wildcard never matches a leading dot (dotglob is off), so `*` cannot reach `.ssh`
-  if (name.startsWith('.') && !segment.startsWith('.')) return false;
-  return globRegex(segment).test(name);
+  const dotted = segment.startsWith('.');
+  return (name) => (dotted || !name.startsWith('.')) && glob.test(name);
 }
 
 /** Is this segment a secret's name, or a glob that could be one? `last`: the path's final segment (a file, not a directory on the way). */
 function nameIsSecret(segment: string, last: boolean): boolean {
   if (!GLOB.test(segment)) return SECRET_NAMES.some((r) => r.test(segment));
-  if (PROBE_NAMES.some((n) => SECRET_NAMES.some((r) => r.test(n)) && segmentMatches(segment, n))) return true;
+  if (SECRET_PROBES.some(segmentMatcher(segment))) return true;
   // a probe name cannot stand for the glob's own text: `*erver.key` matches server.key, which no
   // probe spells (redclass), so the glob's wildcards are filled in too (never with a leading dot,
   // which bash's wildcards do not match); a `*` is tried as every piece of a secret name only in
@@ -131,7 +143,7 @@ const ONE_CHARACTER = [...'abcdefghijklmnopqrstuvwxyz0123456789._-'];
 /** What a `*` is tried as: nothing, a filler, a dot, and every piece of a secret name (`server.k*` is server.key). */
 const STAR_PIECES: readonly string[] = (() => {
   const pieces = new Set<string>(['', 'x', '.', 'x/.']);
-  for (const name of PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n)))) {
+  for (const name of SECRET_PROBES) {
     for (let i = 0; i < name.length; i++) for (let j = i + 1; j <= name.length; j++) pieces.add(name.slice(i, j));
   }
   return [...pieces];
@@ -223,7 +235,7 @@ function secretInSegments(segments: readonly string[]): string | null {
  * `git diff -- '*.json'` would then ask.)
  */
 const GIT_PROBES: readonly string[] = [
-  ...PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n))),
+  ...SECRET_PROBES,
   '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.ssh/config', '.aws/credentials', '.kube/config', '.gnupg/x', '.vault-token',
 ];
 
