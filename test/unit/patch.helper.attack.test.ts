@@ -11,20 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { applyPatchCommand, patchConversation } from '../../src/safety/patch/applyPatchCommand.ts';
-import { remotePatchFs } from '../../src/safety/patch/remotePatchFs.ts';
+import { frameOf, remotePatchFs, u32 } from '../../src/safety/patch/remotePatchFs.ts';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
 import { runRequestFor } from '../../src/requests/effects.ts';
 
 const HELPER = applyPatchCommand()[0]!;
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-};
-const frame = (op: number, ...fields: Buffer[]) => {
-  const body = Buffer.concat([Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])]);
-  return Buffer.concat([u32(body.length), body]);
-};
+const frame = (op: number, ...fields: Buffer[]) => frameOf(Buffer.from([op]), fields);
 const Op = { Lstat: 1, Read: 3, Unlink: 8 } as const;
 
 let base: string;
@@ -111,10 +103,7 @@ const i32 = (n: number) => {
   b.writeInt32LE(n);
   return b;
 };
-const answerOf = (status: number, ...fields: Buffer[]) => {
-  const body = Buffer.concat([i32(status), ...fields.flatMap((f) => [u32(f.length), f])]);
-  return Buffer.concat([u32(body.length), body]);
-};
+const answerOf = (status: number, ...fields: Buffer[]) => frameOf(i32(status), fields);
 const withLength = (len: number, rest: Buffer) => Buffer.concat([u32(len), rest]);
 
 test('an answer that is not the shape its request has fails that call and every later one', async () => {

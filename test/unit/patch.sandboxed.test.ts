@@ -14,7 +14,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { applyPatchCommand, patchConversation } from '../../src/safety/patch/applyPatchCommand.ts';
 import { nodePatchFs } from '../../src/safety/patch/patchFs.ts';
-import { remotePatchFs } from '../../src/safety/patch/remotePatchFs.ts';
+import { frameOf, remotePatchFs, u32 } from '../../src/safety/patch/remotePatchFs.ts';
 import { runCommand } from '../../src/sandbox/runCommand.ts';
 import { runRequestFor } from '../../src/requests/effects.ts';
 import type { ApprovalRequest } from '../../src/machines/approval.machine.ts';
@@ -169,15 +169,7 @@ test('attack: a hidden file inside the workspace cannot be overwritten or delete
 
 // --- the helper on its own, fed bytes directly (no sandbox needed to judge its parsing) ---
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-};
-const frame = (op: number, ...fields: Buffer[]) => {
-  const body = Buffer.concat([Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])]);
-  return Buffer.concat([u32(body.length), body]);
-};
+const frame = (op: number, ...fields: Buffer[]) => frameOf(Buffer.from([op]), fields);
 const UNLINK = 8;
 const helper = (input: Buffer) => spawnSync(applyPatchCommand()[0]!, [], { input, cwd: base, timeout: 30_000 });
 

@@ -57,10 +57,17 @@ export interface RemotePatchFs extends PatchFs {
   close(): void;
 }
 
-function u32(n: number): Buffer {
+/** A little-endian u32, the protocol's lengths. */
+export function u32(n: number): Buffer {
   const b = Buffer.allocUnsafe(4);
   b.writeUInt32LE(n, 0);
   return b;
+}
+
+/** One frame: its length, then `head` (a request's op byte, an answer's i32 status), then each field with its length. */
+export function frameOf(head: Buffer, fields: readonly Buffer[]): Buffer {
+  const body = [head, ...fields.flatMap((f) => [u32(f.length), f])];
+  return Buffer.concat([u32(body.reduce((n, b) => n + b.length, 0)), ...body]);
 }
 
 function i64(n: number): Buffer {
@@ -173,10 +180,9 @@ export function remotePatchFs(input: NodeJS.WritableStream, output: NodeJS.Reada
     // Refused here, not by the helper, which would end at it (bad length) and leave the temp
     // files already written with nobody to remove them.
     if (len > MAX_FRAME) return Promise.reject(systemError(EFBIG, op === Op.WriteNew ? 'write' : 'path', paths));
-    const body = [Buffer.from([op]), ...fields.flatMap((f) => [u32(f.length), f])];
     return new Promise((resolve, reject) => {
       queue.push({ op, resolve, reject, paths });
-      input.write(Buffer.concat([u32(len), ...body]));
+      input.write(frameOf(Buffer.from([op]), fields));
     });
   }
 
