@@ -11,26 +11,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditRows, warden } from '../support/cli.ts';
 import { approver } from '../support/approver.ts';
 import { anthropicToolResults, fakeAnthropic, type FakeModel } from '../support/fakeModels.ts';
-import { installClient, runClient, type ClientRun } from '../support/realClients.ts';
+import { clientScratch, installClient, runClient, type ClientRun } from '../support/realClients.ts';
 
-function scratch() {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-claude-')));
-  const home = join(dir, 'home');
-  const proj = join(dir, 'proj');
-  mkdirSync(home);
-  mkdirSync(proj);
-  // A rule that forbids curl: the "rejected" case, the same for the hook and the MCP server.
-  mkdirSync(join(home, '.config', 'warden'), { recursive: true });
-  writeFileSync(join(home, '.config', 'warden', 'rules.toml'), '[[rule]]\npattern = ["curl"]\ndecision = "forbidden"\njustification = "no downloads in this project"\n');
-  writeFileSync(join(proj, 'seed.txt'), 'seed\n');
-  return { dir, home, proj, store: join(dir, 'events.db') };
-}
+const scratch = () => clientScratch('claude-code');
 
 /** Runs `claude -p` to the end against the fake model; the client's own network is only the fake. */
 function runClaude(claude: string, s: ReturnType<typeof scratch>, model: FakeModel): Promise<ClientRun> {

@@ -14,25 +14,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approver } from '../support/approver.ts';
 import { auditRows, warden } from '../support/cli.ts';
 import { fakeResponses, responsesToolResults, type FakeModel } from '../support/fakeModels.ts';
-import { installClient, runClient, type ClientRun } from '../support/realClients.ts';
+import { clientScratch, installClient, runClient, type ClientRun } from '../support/realClients.ts';
 
 function scratch() {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-codex-')));
-  const home = join(dir, 'home');
-  const proj = join(dir, 'proj');
-  const codexHome = join(home, '.codex');
+  const s = clientScratch('codex');
+  const codexHome = join(s.home, '.codex');
   mkdirSync(codexHome, { recursive: true });
-  mkdirSync(proj);
-  mkdirSync(join(home, '.config', 'warden'), { recursive: true });
-  writeFileSync(join(home, '.config', 'warden', 'rules.toml'), '[[rule]]\npattern = ["curl"]\ndecision = "forbidden"\njustification = "no downloads in this project"\n');
-  writeFileSync(join(proj, 'seed.txt'), 'seed\n');
-  return { dir, home, proj, codexHome, store: join(dir, 'events.db') };
+  return { ...s, codexHome };
 }
 
 /** The person's own Codex settings (model provider, trust): init merges warden's block after them. */

@@ -10,25 +10,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approver } from '../support/approver.ts';
 import { auditRows, warden } from '../support/cli.ts';
 import { fakeGemini, geminiToolResults, type FakeModel } from '../support/fakeModels.ts';
-import { installClient, runClient, type ClientRun } from '../support/realClients.ts';
+import { clientScratch, installClient, runClient, type ClientRun } from '../support/realClients.ts';
 
-function scratch() {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'warden-gemini-')));
-  const home = join(dir, 'home');
-  const proj = join(dir, 'proj');
-  mkdirSync(home);
-  mkdirSync(proj);
-  mkdirSync(join(home, '.config', 'warden'), { recursive: true });
-  writeFileSync(join(home, '.config', 'warden', 'rules.toml'), '[[rule]]\npattern = ["curl"]\ndecision = "forbidden"\njustification = "no downloads in this project"\n');
-  writeFileSync(join(proj, 'seed.txt'), 'seed\n');
-  return { dir, home, proj, store: join(dir, 'events.db') };
-}
+const scratch = () => clientScratch('gemini');
 
 function runGemini(gemini: string, s: ReturnType<typeof scratch>, model: FakeModel): Promise<ClientRun> {
   return runClient(gemini, ['-p', 'do the scripted steps', '-m', 'gemini-2.5-flash', '--yolo', '--output-format', 'json'], {

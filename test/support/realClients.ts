@@ -5,8 +5,8 @@
  * install that fails throws with npm's output: a real-client test fails loudly, it never skips.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const PINNED = {
@@ -82,3 +82,17 @@ export function runClient(file: string, args: string[], opts: { cwd: string; env
   });
 }
 
+/**
+ * A client run's own folders: a home (with a rules file forbidding curl, the "rejected" case, the
+ * same for the hook and the MCP server), a project with one seed file, and the store's path.
+ */
+export function clientScratch(client: RealClient): { dir: string; home: string; proj: string; store: string } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), `warden-${client}-`)));
+  const home = join(dir, 'home');
+  const proj = join(dir, 'proj');
+  mkdirSync(join(home, '.config', 'warden'), { recursive: true });
+  mkdirSync(proj);
+  writeFileSync(join(home, '.config', 'warden', 'rules.toml'), '[[rule]]\npattern = ["curl"]\ndecision = "forbidden"\njustification = "no downloads in this project"\n');
+  writeFileSync(join(proj, 'seed.txt'), 'seed\n');
+  return { dir, home, proj, store: join(dir, 'events.db') };
+}
