@@ -29,6 +29,7 @@ import { wardenCodePaths } from './ownCode.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
+import { forgetBwrapProbe } from './probeMemo.ts';
 import type { SandboxNetwork } from '../network/sandboxNetwork.ts';
 import type { NetworkUse } from '../network/proxy.ts';
 import { signalTargets, readProcesses } from './signals.ts';
@@ -633,6 +634,9 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
         sandboxReady && inv.infoFd && processExit === 1 && /^bwrap: (?!execvp )[^\n]*\n?$/.test(own) && mark !== null && setUpMarkLeft(mark);
       let setupError =
         (!sandboxReady || diedInSetUp) && !timedOut ? `sandbox set-up failed: ${own.trim() || `exit ${processExit ?? signal}`}` : undefined;
+      // The machine may no longer allow what an earlier probe found working (probeMemo.ts): the next
+      // start probes again, and says why when the sandbox is gone.
+      if (setupError !== undefined && inv.sandboxType === 'bwrap') forgetBwrapProbe();
       // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
       // Behind the domain proxy the relay execs the command and says so the same way (exit 127).
       const execFailed =
