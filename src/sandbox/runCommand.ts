@@ -25,6 +25,7 @@ import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe, personalDirs } from './writableRoots.ts';
 import { decoy, decoyFile, decoyRoot } from './decoy.ts';
+import { wardenCodePaths } from './ownCode.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
@@ -225,7 +226,8 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
   if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
   // What the writable roots are planned from, for either sandbox: $TMPDIR, and the person's homes
   // (the command's $HOME and warden's own: an agent may pass another one).
-  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]) };
+  // and warden's own code, which it runs later outside any sandbox (ownCode.ts).
+  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]), code: wardenCodePaths() };
   if (found.type === 'bwrap') {
     const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
     const unixByPath = allowed.length > 0;

@@ -148,7 +148,7 @@ export interface ProtectedPath {
   /** For a symlink: where it resolves to, when it does. */
   target?: string;
   /** Why this path is protected, for messages and tests. */
-  why: 'name' | 'gitdir' | 'repo' | 'hooks';
+  why: 'name' | 'gitdir' | 'repo' | 'hooks' | 'code';
 }
 
 export interface WritableRoot {
@@ -301,7 +301,7 @@ export function planWritableRoots(
   probe: FsProbe,
 ): RootsPlan {
   if (spec.mode !== 'workspace-write') return { roots: [], homes: [], skipped: [], truncated: [] };
-  if (spec.onlyRoots) return withHomes(planExactRoots(spec.writableRoots, cwd, probe), env, probe);
+  if (spec.onlyRoots) return withCode(withHomes(planExactRoots(spec.writableRoots, cwd, probe, env.code ?? []), env, probe), env, probe);
   const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
     requested.push({ path: '/tmp', temp: true });
@@ -327,7 +327,21 @@ export function planWritableRoots(
     if (cut) truncated.push(root);
     roots.push({ root, protected: entries, temp });
   }
-  return withHomes({ roots, homes: [], skipped, truncated }, env, probe);
+  return withCode(withHomes({ roots, homes: [], skipped, truncated }, env, probe), env, probe);
+}
+
+/**
+ * Adds warden's own code (ownCode.ts) lying in a root to that root's protected entries: read-only
+ * like a `.git`, whatever its name, in the shared temp roots too. Does I/O only through `probe`.
+ */
+function withCode(plan: RootsPlan, env: RootsEnv, probe: FsProbe): RootsPlan {
+  const code = (env.code ?? []).filter((p) => isAbsolute(p) && !p.includes('\0'));
+  if (code.length === 0) return plan;
+  const roots = plan.roots.map((r) => {
+    const mine = code.filter((p) => isWithin(p, r.root) && !r.protected.some((e) => e.path === p));
+    return mine.length === 0 ? r : { ...r, protected: [...r.protected, ...mine.map((p) => describe(p, 'code', probe))] };
+  });
+  return { ...plan, roots };
 }
 
 /** What the roots planner reads from the environment. */
@@ -335,6 +349,8 @@ export interface RootsEnv {
   TMPDIR?: string | undefined;
   /** The person's home-like directories (personalDirs); none when absent (pure tests). */
   homes?: readonly string[] | undefined;
+  /** warden's own code (ownCode.ts wardenCodePaths), read-only in every root; none when absent (pure tests). */
+  code?: readonly string[] | undefined;
 }
 
 /**
@@ -440,7 +456,7 @@ function exactRoot(dir: string, cwd: string, probe: FsProbe): string | null {
  * hooksPath targets), is not bound at all: the sandbox never writes those, an approval or not, so
  * the write fails and the person is asked whether to run it without the sandbox.
  */
-function planExactRoots(dirs: readonly string[], cwd: string, probe: FsProbe): RootsPlan {
+function planExactRoots(dirs: readonly string[], cwd: string, probe: FsProbe, code: readonly string[]): RootsPlan {
   const roots: WritableRoot[] = [];
   const skipped: string[] = [];
   const truncated: string[] = [];
@@ -450,7 +466,10 @@ function planExactRoots(dirs: readonly string[], cwd: string, probe: FsProbe): R
       ? []
       : protectedEntries(realCwd, true, probe).entries.flatMap((e) => (e.target === undefined ? [e.path] : [e.path, e.target]));
   const insideProtected = (root: string) =>
-    root.split('/').some((c) => protectedNameOf(c) !== null) || guarded.some((g) => isWithin(root, g)) || repoAbove(root, probe);
+    root.split('/').some((c) => protectedNameOf(c) !== null) ||
+    guarded.some((g) => isWithin(root, g)) ||
+    code.some((c) => isWithin(root, c)) || // warden's own code (ownCode.ts): never a patch's directory
+    repoAbove(root, probe);
   for (const want of dirs.map((d) => resolve(cwd, d))) {
     const found = want.includes('\0') ? null : exactRoot(want, cwd, probe);
     const root = found !== null && insideProtected(found) ? null : found;
