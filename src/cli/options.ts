@@ -3,6 +3,7 @@
  * A bad value is a ConfigError naming the flag: the command stops before anything is recorded.
  */
 import { realpathSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,7 +20,7 @@ import type { EventStore } from '../events/eventStore.ts';
 import { defaultHiddenPaths, wardenOwnPaths } from '../sandbox/hiddenPaths.ts';
 import { readProcStat } from '../sandbox/procStat.ts';
 import { defaultRulesPath } from '../safety/ruleFile.ts';
-import { processMark } from '../requests/processIdentity.ts';
+import { launcherOf, processMark } from '../requests/processIdentity.ts';
 
 export interface PolicyFlags {
   approval: ApprovalPolicy;
@@ -185,6 +186,8 @@ let ownMark: ReturnType<typeof processMark> | undefined;
  */
 export function origin(surface: string, callId?: string, clientCallId?: string, pid: number = process.pid) {
   const proc = pid === process.pid ? (ownMark ??= processMark(pid)) : processMark(pid);
+  // warden serve's client: the agent's own tools (its built-in shell) run under it, not under serve
+  const launcher = surface === 'mcp' && pid === process.pid ? (ownLauncher === undefined ? (ownLauncher = serveLauncher()) : ownLauncher) : null;
   return {
     surface,
     pid,
@@ -193,7 +196,15 @@ export function origin(surface: string, callId?: string, clientCallId?: string, 
     ...(callId ? { callId } : {}),
     ...(clientCallId ? { clientCallId } : {}),
     ...(proc ? { proc } : {}),
+    ...(launcher ? { launcher } : {}),
   };
+}
+
+let ownLauncher: ReturnType<typeof launcherOf> | undefined;
+
+/** The MCP client that started this serve; none when serve was started by hand on a terminal (its stdin is one). */
+function serveLauncher(): ReturnType<typeof launcherOf> {
+  return isatty(0) ? null : launcherOf(process.pid);
 }
 
 /** A flag's positive number (seconds, say); undefined when the flag was not given. A bad value is a ConfigError naming the flag. */

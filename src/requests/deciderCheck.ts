@@ -14,7 +14,11 @@
  *   own /proc, where the sandbox is pid 1 and warden does not appear at all; a user namespace can
  *   fake what /proc shows;
  * - an ancestor with the owner's pid and start time (only the pid on old records without a mark,
- *   and then also when it started before the request): the decider runs under that owner.
+ *   and then also when it started before the request): the decider runs under that owner;
+ * - an ancestor with the pid and start time of the owner's `launcher` (the MCP client that started
+ *   warden serve): the agent's own tools (the client's built-in shell) descend from the client,
+ *   not from warden, and an agent running `warden approve` through one would otherwise be
+ *   recorded as a person approving its own waiting request.
  * Owners on another host (a shared PostgreSQL store) cannot be ancestors and are skipped; the host
  * is compared by name, which a sandboxed command cannot change (no capabilities, no user namespace
  * needed for it to be refused above).
@@ -29,6 +33,8 @@ export interface RunningOwner {
   surface: string;
   requestedAt: string;
   proc?: ProcessMark | undefined;
+  /** The process that started the owner (the MCP client), whose descendants are the agent's own tools. */
+  launcher?: { pid: number; comm: string; proc: ProcessMark } | undefined;
 }
 
 export type DeciderVerdict = { ok: true } | { ok: false; reason: string };
@@ -53,6 +59,13 @@ export function judgeDecider(decider: Decider, owners: readonly RunningOwner[], 
           reason: `the deciding process (pid ${decider.pid}) is in another ${which} namespace than warden's ${who}; warden cannot see whether it runs inside one of its commands (a sandbox has its own)`,
         };
       }
+    }
+    const launcher = owner.launcher;
+    if (launcher && launcher.proc.boot === mark.boot && decider.chain.some((l) => l.pid === launcher.pid && l.start === launcher.proc.start)) {
+      return {
+        ok: false,
+        reason: `the deciding process (pid ${decider.pid}) descends from pid ${launcher.pid} (${launcher.comm}), the client that started ${who}: the agent's own tools run there, and they cannot decide`,
+      };
     }
     for (const link of decider.chain) {
       if (link.pid !== owner.pid) continue;

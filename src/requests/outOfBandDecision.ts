@@ -39,7 +39,7 @@ export async function runningOwners(store: EventStore): Promise<RunningOwner[]> 
     const first = (await store.read(stream))[0];
     if (first?.type !== 'ApprovalRequested') continue;
     const o = first.data.origin;
-    owners.push({ requestId: stream, pid: o.pid, host: o.host, surface: o.surface, requestedAt: first.time, proc: o.proc });
+    owners.push({ requestId: stream, pid: o.pid, host: o.host, surface: o.surface, requestedAt: first.time, proc: o.proc, launcher: o.launcher });
   }
   return owners;
 }

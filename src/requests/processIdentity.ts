@@ -159,3 +159,35 @@ export function readDecider(pid: number, found: Decider['found']): Decider {
 export function readSelfDecider(): Decider {
   return readDecider(process.pid, 'self');
 }
+
+/**
+ * Programs that only start another one (`npx warden serve`, `env … warden serve`): never the client
+ * that started warden. Shells are not among them: the MCP clients spawn their servers directly, and
+ * walking past a shell could reach a terminal multiplexer, whose every pane would then be refused.
+ */
+const LAUNCHERS = new Set(['env', 'timeout', 'nice', 'nohup', 'setsid', 'stdbuf', 'ionice', 'npx', 'pnpm', 'yarn', 'bunx', 'uvx']);
+function isLauncher(comm: string): boolean {
+  return LAUNCHERS.has(comm) || /^npm( |$)/.test(comm);
+}
+/** The roots of a person's processes: marking one would refuse every process they start. */
+const SESSION_ROOTS = new Set(['systemd', 'init', 'launchd']);
+
+/**
+ * The process that started `pid` (the MCP client that started warden serve), past launchers, with
+ * its mark; null when it is pid 1, a service manager, or /proc does not tell it in full.
+ */
+export function launcherOf(pid: number): { pid: number; comm: string; proc: ProcessMark } | null {
+  let at = readStat(pid)?.ppid ?? 0;
+  for (let hops = 0; hops < 8 && at > 1; hops++) {
+    const stat = readStat(at);
+    if (!stat) return null;
+    if (isLauncher(stat.comm)) {
+      at = stat.ppid;
+      continue;
+    }
+    if (SESSION_ROOTS.has(stat.comm)) return null;
+    const proc = processMark(at);
+    return proc ? { pid: at, comm: stat.comm, proc } : null;
+  }
+  return null;
+}

@@ -260,6 +260,20 @@ function linkedElsewhere(files: readonly string[], dirs: readonly string[], prob
   return [...names.values()].filter((n) => n.covered < n.links).map(({ path, links }) => ({ path, links }));
 }
 
+type XdgEnv = { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_STATE_HOME?: string | undefined };
+
+/** `$<variable>/warden`, else `$HOME/<fallback>/warden`; null when neither is an absolute path. Pure. */
+function wardenXdgDir(env: XdgEnv, variable: 'XDG_CONFIG_HOME' | 'XDG_STATE_HOME', fallback: string): string | null {
+  const value = env[variable];
+  if (value !== undefined && isAbsolute(value)) return join(value, 'warden');
+  return env.HOME !== undefined && isAbsolute(env.HOME) ? join(env.HOME, fallback, 'warden') : null;
+}
+
+/** warden's state folder (hidden from every sandbox, wardenOwnPaths), or null. Pure. */
+export function wardenStateDir(env: XdgEnv): string | null {
+  return wardenXdgDir(env, 'XDG_STATE_HOME', '.local/state');
+}
+
 /**
  * warden's own files, hidden in every sandbox whatever the flags say: the store (an SQLite file, its
  * `-wal`/`-shm`/`-journal` and its directory; a PostgreSQL store has no file, its `~/.pgpass` is in
@@ -270,14 +284,11 @@ function linkedElsewhere(files: readonly string[], dirs: readonly string[], prob
 export function wardenOwnPaths(options: {
   storePath: string | null;
   rulesPath: string;
-  env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_STATE_HOME?: string | undefined };
+  env: XdgEnv;
 }): string[] {
   const { env } = options;
   const out: string[] = [];
-  const home = env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : null;
-  const xdgDir = (value: string | undefined, fallback: string) =>
-    value !== undefined && isAbsolute(value) ? join(value, 'warden') : home === null ? null : join(home, fallback, 'warden');
-  for (const dir of [xdgDir(env.XDG_CONFIG_HOME, '.config'), xdgDir(env.XDG_STATE_HOME, '.local/state')]) if (dir !== null) out.push(dir);
+  for (const dir of [wardenXdgDir(env, 'XDG_CONFIG_HOME', '.config'), wardenStateDir(env)]) if (dir !== null) out.push(dir);
   if (options.storePath !== null) {
     const db = resolve(options.storePath);
     out.push(db, `${db}-wal`, `${db}-shm`, `${db}-journal`, dirname(db));

@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import type { SandboxType } from '../policy.ts';
 import { baseBwrapArgs } from './bwrapArgs.ts';
+import { bwrapProbeMemo } from './probeMemo.ts';
 import { networkSeccompFilter } from './seccomp.ts';
 
 export const SEATBELT_PATH = '/usr/bin/sandbox-exec';
@@ -94,14 +95,17 @@ export const nodeDetectionDeps: DetectionDeps = {
   },
   probeBwrap(bwrapPath) {
     const { args, filter } = probeInvocation();
+    const memo = bwrapProbeMemo(bwrapPath, args, filter);
+    if (memo?.remembered() === true) return null;
     const r = spawnSync(bwrapPath, args, {
       input: filter ?? undefined,
       stdio: [filter === null ? 'ignore' : 'pipe', 'ignore', 'pipe'],
       timeout: PROBE_TIMEOUT_MS,
       encoding: 'utf8',
     });
-    if (r.error) return r.error.message;
-    return probeFailure(r.status, r.signal, r.stderr);
+    const failure = r.error ? r.error.message : probeFailure(r.status, r.signal, r.stderr);
+    if (failure === null) memo?.remember();
+    return failure;
   },
 };
 
@@ -123,15 +127,25 @@ function probeFailure(status: number | null, signal: NodeJS.Signals | null, stde
   return (stderr || `exit ${status ?? signal}`).trim().split('\n')[0] ?? 'failed';
 }
 
-/** The probe as a child process the caller does not wait on: the same run and verdict as probeBwrap. */
-export function probeBwrapInBackground(bwrapPath: string): Promise<string | null> {
+/**
+ * The probe as a child process the caller does not wait on: the same run, verdict and memo as
+ * probeBwrap (a probe that worked earlier in this boot is not run again: probeMemo.ts). `env` says
+ * where the memo is (warden's state folder).
+ */
+export function probeBwrapInBackground(bwrapPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const { args, filter } = probeInvocation();
+  const memo = bwrapProbeMemo(bwrapPath, args, filter, env);
+  if (memo?.remembered() === true) return Promise.resolve(null);
   return new Promise((resolve) => {
-    const { args, filter } = probeInvocation();
     const child = spawn(bwrapPath, args, { stdio: [filter === null ? 'ignore' : 'pipe', 'ignore', 'pipe'], timeout: PROBE_TIMEOUT_MS });
     let stderr = '';
+    const settle = (failure: string | null) => {
+      if (failure === null) memo?.remember();
+      resolve(failure);
+    };
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => resolve(error.message));
-    child.on('close', (status, signal) => resolve(probeFailure(status, signal, stderr)));
+    child.on('close', (status, signal) => settle(probeFailure(status, signal, stderr)));
     // EPIPE when bwrap exits before reading the filter: its exit status says what went wrong.
     child.stdin?.on('error', () => undefined).end(filter);
   });

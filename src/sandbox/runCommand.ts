@@ -25,9 +25,11 @@ import { sandboxDetection, type SandboxDetection } from './platform.ts';
 import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe, personalDirs } from './writableRoots.ts';
 import { decoy, decoyFile, decoyRoot } from './decoy.ts';
+import { wardenCodePaths } from './ownCode.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
+import { forgetBwrapProbe } from './probeMemo.ts';
 import type { SandboxNetwork } from '../network/sandboxNetwork.ts';
 import type { NetworkUse } from '../network/proxy.ts';
 import { signalTargets, readProcesses } from './signals.ts';
@@ -224,7 +226,8 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
   if (!spec.network) env2.WARDEN_SANDBOX_NETWORK_DISABLED = '1';
   // What the writable roots are planned from, for either sandbox: $TMPDIR, and the person's homes
   // (the command's $HOME and warden's own: an agent may pass another one).
-  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]) };
+  // and warden's own code, which it runs later outside any sandbox (ownCode.ts).
+  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]), code: wardenCodePaths() };
   if (found.type === 'bwrap') {
     const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
     const unixByPath = allowed.length > 0;
@@ -631,6 +634,9 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
         sandboxReady && inv.infoFd && processExit === 1 && /^bwrap: (?!execvp )[^\n]*\n?$/.test(own) && mark !== null && setUpMarkLeft(mark);
       let setupError =
         (!sandboxReady || diedInSetUp) && !timedOut ? `sandbox set-up failed: ${own.trim() || `exit ${processExit ?? signal}`}` : undefined;
+      // The machine may no longer allow what an earlier probe found working (probeMemo.ts): the next
+      // start probes again, and says why when the sandbox is gone.
+      if (setupError !== undefined && inv.sandboxType === 'bwrap') forgetBwrapProbe();
       // bwrap's own exec of the command failed (ENOENT, EACCES): report it like a bare spawn failure.
       // Behind the domain proxy the relay execs the command and says so the same way (exit 127).
       const execFailed =

@@ -77,8 +77,21 @@ export function networkSeccompFilter(arch: NodeJS.Architecture = process.arch): 
   return sandboxSeccompFilter({ network: false, unixByPath: false }, arch);
 }
 
-/** The filter for a run's shape on `arch`, or null when warden has no syscall table for it. */
+const built = new Map<string, Buffer | null>();
+
+/**
+ * The filter for a run's shape on `arch`, or null when warden has no syscall table for it. Built once
+ * per shape in a process (the start-up's bwrap probe and its first run need the same one); each
+ * caller gets its own copy.
+ */
 export function sandboxSeccompFilter(options: SeccompOptions, arch: NodeJS.Architecture = process.arch): Buffer | null {
+  const key = `${arch}:${options.network}:${options.unixByPath}`;
+  if (!built.has(key)) built.set(key, buildFilter(options, arch));
+  const filter = built.get(key)!;
+  return filter === null ? null : Buffer.from(filter);
+}
+
+function buildFilter(options: SeccompOptions, arch: NodeJS.Architecture): Buffer | null {
   const t = ARCHES[arch];
   if (t === undefined) return null;
   // Labels are resolved to relative jumps below.

@@ -9,10 +9,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore } from '../../src/events/openStore.ts';
-import { decideOutOfBand } from '../../src/requests/outOfBandDecision.ts';
+import { userInfo } from 'node:os';
+import { wardenAsync } from '../support/cliAsync.ts';
 import type { StoredEvent } from '../../src/events/types.ts';
 import { eventually, makeWorkspace, readEvents, startServer, WARDEN_BIN } from './mcp.harness.ts';
+
+/**
+ * A person deciding with `warden approve` from a terminal of their own: outside this test process,
+ * which plays the MCP client (its descendants are the agent's own tools and may not decide).
+ */
+function personDecides(store: string, requestId: string, decision: 'approved' | 'denied') {
+  return wardenAsync(['approve', '--store', store, '--decide', requestId, '--decision', decision], { outside: true });
+}
 
 function decisionOf(events: StoredEvent[]) {
   const d = events.find((e) => e.type === 'DecisionRecorded');
@@ -53,12 +61,8 @@ test('the server is killed while a question waits: nothing runs, not even after 
   client.child.kill('SIGKILL');
   await client.exited;
   // Someone approves the orphaned question from another terminal; nobody is left to run it.
-  const store = await openStore({ kind: 'sqlite', path: w.storePath });
-  try {
-    await decideOutOfBand(store, stream, 'approved', { user: 'late', via: 'test' });
-  } finally {
-    await store.close();
-  }
+  const late = await personDecides(w.storePath, stream, 'approved');
+  assert.equal(late.code, 0, late.stderr);
   const next = await startServer(w, { args: ['--approval', 'untrusted'] });
   try {
     await new Promise((r) => setTimeout(r, 300));
@@ -76,19 +80,14 @@ test('no elicitation: the request waits for an out-of-band decision and runs onc
   try {
     const call = client.call('shell', { command: ['touch', 'oob.txt'] });
     const stream = await waitingRequest(w.storePath, ['touch', 'oob.txt']);
-    const store = await openStore({ kind: 'sqlite', path: w.storePath });
-    try {
-      const res = await decideOutOfBand(store, stream, 'approved', { user: 'alice', via: 'warden approve' });
-      assert.equal(res.ok, true);
-    } finally {
-      await store.close();
-    }
+    const res = await personDecides(w.storePath, stream, 'approved');
+    assert.equal(res.code, 0, res.stderr);
     const r = await call;
     assert.equal(r.isError, false, r.content[0].text);
     assert.ok(existsSync(join(w.ws, 'oob.txt')));
     assert.equal(client.elicitations.length, 0, 'this client was never asked');
     const d = decisionOf(await readEvents(w.storePath, stream))!;
-    assert.deepEqual([d.decision, d.source, d.user], ['approved', 'user', 'alice']);
+    assert.deepEqual([d.decision, d.source, d.user], ['approved', 'user', userInfo().username]);
   } finally {
     assert.equal(await client.close(), 0);
     assert.deepEqual(client.nonProtocolLines, []);
@@ -148,12 +147,8 @@ test('a decision given out of band while the client is being asked wins; the ope
     const call = client.call('shell', { command: ['touch', 'both.txt'] });
     const stream = await waitingRequest(w.storePath, ['touch', 'both.txt']);
     await eventually(() => (client.elicitations.length === 1 ? true : undefined));
-    const store = await openStore({ kind: 'sqlite', path: w.storePath });
-    try {
-      assert.equal((await decideOutOfBand(store, stream, 'denied', { user: 'bob', via: 'inspector' })).ok, true);
-    } finally {
-      await store.close();
-    }
+    const denied = await personDecides(w.storePath, stream, 'denied');
+    assert.equal(denied.code, 0, denied.stderr);
     const r = await call;
     assert.equal(r.isError, true);
     const asked = client.elicitations[0]!;
@@ -163,7 +158,7 @@ test('a decision given out of band while the client is being asked wins; the ope
     assert.equal(existsSync(join(w.ws, 'both.txt')), false);
     const decisions = (await readEvents(w.storePath, stream)).filter((e) => e.type === 'DecisionRecorded');
     assert.equal(decisions.length, 1);
-    assert.equal(decisions[0]!.type === 'DecisionRecorded' && decisions[0]!.data.user, 'bob');
+    assert.equal(decisions[0]!.type === 'DecisionRecorded' && decisions[0]!.data.user, userInfo().username);
   } finally {
     assert.equal(await client.close(), 0);
   }
@@ -197,13 +192,9 @@ test('no elicitation: a tool call the client cancels is denied, and a late out-o
     client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'oob-cancel' } });
     const d = await eventually(async () => decisionOf(await readEvents(w.storePath, stream)), 5000, 'a decision');
     assert.deepEqual([d.decision, d.source], ['denied', 'error']);
-    const store = await openStore({ kind: 'sqlite', path: w.storePath });
-    try {
-      const late = await decideOutOfBand(store, stream, 'approved', { user: 'late', via: 'test' });
-      assert.equal(late.ok, false);
-    } finally {
-      await store.close();
-    }
+    const late = await personDecides(w.storePath, stream, 'approved');
+    assert.match(late.stderr, /not waiting for a decision|already decided/, late.stderr);
+    assert.notEqual(late.code, 0);
     assert.equal(existsSync(join(w.ws, 'oob-cancelled.txt')), false);
   } finally {
     assert.equal(await client.close(), 0);

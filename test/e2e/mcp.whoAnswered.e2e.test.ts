@@ -77,7 +77,7 @@ describe('who answered: a client answering in 5 ms, and after 1 s', () => {
       return jsonLines(list.stdout).find((p) => JSON.stringify(p.command) === JSON.stringify(['touch', 'fast-then-person.txt']));
     }, 10_000, 'the request to be listed as waiting');
     assert.ok(client.stderr.includes('faster than a person can read it'), 'the person is told in the log');
-    const decided = await wardenAsync(['approve', '--store', w.storePath, '--decide', String(waiting.request_id), '--decision', 'approved']);
+    const decided = await wardenAsync(['approve', '--store', w.storePath, '--decide', String(waiting.request_id), '--decision', 'approved'], { outside: true });
     assert.equal(decided.code, 0, decided.stderr);
     const r = await pending;
     assert.equal(r.isError, false, r.content[0].text);

@@ -151,7 +151,7 @@ describe('warden serve on PostgreSQL', () => {
         const noReq = await waitingFor(db.url, ['touch', deny.file]);
         assert.notEqual(yesReq.session_id, noReq.session_id, 'each serve process is its own session');
 
-        const approved = await wardenAsync(['approve', '--store', db.url, '--decide', yesReq.request_id, '--decision', 'approved']);
+        const approved = await wardenAsync(['approve', '--store', db.url, '--decide', yesReq.request_id, '--decision', 'approved'], { outside: true });
         assert.equal(approved.code, 0, approved.stderr);
         const r = await yes.result;
         settledAt.set(yesReq.request_id, yes.settledAt!);
@@ -167,7 +167,7 @@ describe('warden serve on PostgreSQL', () => {
         assert.deepEqual((await pendingList(db.url)).map((p) => p.request_id), [noReq.request_id]);
         assert.equal(existsSync(join(deny.w.ws, deny.file)), false);
 
-        const denied = await wardenAsync(['approve', '--store', db.url, '--decide', noReq.request_id, '--decision', 'denied']);
+        const denied = await wardenAsync(['approve', '--store', db.url, '--decide', noReq.request_id, '--decision', 'denied'], { outside: true });
         assert.equal(denied.code, 0, denied.stderr);
         const n = await no.result;
         settledAt.set(noReq.request_id, no.settledAt!);
@@ -371,7 +371,7 @@ describe('warden serve on PostgreSQL', () => {
       pg.stop('immediate');
       await new Promise((r) => setTimeout(r, 300));
       pg.start();
-      const approved = await wardenAsync(['approve', '--store', pg.url, '--decide', aReq.request_id, '--decision', 'approved']);
+      const approved = await wardenAsync(['approve', '--store', pg.url, '--decide', aReq.request_id, '--decision', 'approved'], { outside: true });
       assert.equal(approved.code, 0, approved.stderr);
       const ra = await a.result;
       assert.equal(ra.isError, false, JSON.stringify(ra.content));
@@ -389,7 +389,7 @@ describe('warden serve on PostgreSQL', () => {
       assert.equal(rb.isError, true, JSON.stringify(rb.content));
       assert.equal(existsSync(join(w.ws, 'wait-b')), false);
       pg.start();
-      await wardenAsync(['approve', '--store', pg.url, '--decide', bReq.request_id, '--decision', 'approved']);
+      await wardenAsync(['approve', '--store', pg.url, '--decide', bReq.request_id, '--decision', 'approved'], { outside: true });
       await new Promise((r) => setTimeout(r, 1_000));
       assert.equal(existsSync(join(w.ws, 'wait-b')), false, 'an approval after the call ended ran it');
       // The live server closes the record it gave up on once the store is back: nobody stays "waiting".

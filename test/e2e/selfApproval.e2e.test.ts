@@ -21,6 +21,7 @@ import type { StoredEvent } from '../../src/events/types.ts';
 import { createTempDatabase } from '../contract/fixtures/pgDatabase.ts';
 import { onTerminalArgs } from '../support/cli.ts';
 import { keepsStreamRules } from '../support/streamRules.ts';
+import { runOutside, wardenAsync } from '../support/cliAsync.ts';
 import { WARDEN_BIN, eventually, startServer, type RawClient, type Workspace } from './mcp.harness.ts';
 
 interface Variant {
@@ -210,11 +211,9 @@ test('a person deciding from outside (not under warden) still decides, and the d
   const client = await serve(s, v);
   try {
     const { requestId, call1 } = await attack(s, client);
-    const approve = spawnSync(process.execPath, [WARDEN_BIN, 'approve', '--store', s.storeAt, '--decide', requestId, '--decision', 'approved'], {
-      encoding: 'utf8',
-      env: { ...process.env, ...s.env },
-    });
-    assert.equal(approve.status, 0, approve.stderr);
+    // a person's terminal: not under this test process, which plays the MCP client
+    const approve = await wardenAsync(['approve', '--store', s.storeAt, '--decide', requestId, '--decision', 'approved'], { env: s.env, outside: true });
+    assert.equal(approve.code, 0, approve.stderr);
     const r1 = await call1;
     assert.equal(r1.isError, false, text(r1));
     assert.equal(existsSync(s.victim), true);
@@ -226,9 +225,9 @@ test('a person deciding from outside (not under warden) still decides, and the d
     assert.equal(d.found, 'self');
     assert.equal(d.uid, process.getuid!());
     assert.ok(d.user.length > 0);
-    // the chain runs from the approve process through this test process up to pid 1
+    // the chain runs from the approve process up to pid 1, outside the client (this test process)
     assert.equal(d.chain[0]!.pid, d.pid);
-    assert.ok(d.chain.some((l) => l.pid === process.pid), JSON.stringify(d.chain));
+    assert.equal(d.chain.some((l) => l.pid === process.pid), false, JSON.stringify(d.chain));
     assert.equal(d.chain.at(-1)!.pid, 1);
     assert.ok(d.mark?.pidNs.startsWith('pid:['));
   } finally {
@@ -282,21 +281,64 @@ test('self-approval through the inspector: a command warden runs that holds the 
       return r && r.refused === 1 ? r : undefined;
     }, 10_000, 'the row to count the refusal');
     assert.equal(row.refused, 1);
-    // a person: this test process, which no warden command is an ancestor of
-    const person = await fetch(`${origin}/api/requests/${asked.stream}/decide`, {
+    // this test process is the MCP client: its own request (the agent's own tool, as it were) is refused too
+    const fromClient = await fetch(`${origin}/api/requests/${asked.stream}/decide`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-warden-token': inspector.token, origin },
-      body: '{"decision":"denied"}',
+      body: '{"decision":"approved"}',
     });
-    assert.equal(person.status, 200, await person.text());
+    assert.equal(fromClient.status, 403, await fromClient.text());
+    // a person: a browser (curl here) outside every warden command and outside the client
+    const person = await runOutside([
+      'curl', '-s', '-w', '\n%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-H', `x-warden-token: ${inspector.token}`,
+      '-H', `origin: ${origin}`, '--data', '{"decision":"denied"}', `${origin}/api/requests/${asked.stream}/decide`,
+    ]);
+    assert.match(person.stdout, /\n200$/, person.stdout);
     const r1 = await call1;
     assert.equal(existsSync(s.victim), false, text(r1));
     const decided = (await readAll(s.storeAt)).find((e) => e.stream === asked.stream && e.type === 'DecisionRecorded');
     assert.ok(decided?.type === 'DecisionRecorded');
     assert.equal(decided.data.decider?.found, 'socket');
-    assert.equal(decided.data.decider?.pid, process.pid);
+    assert.equal(decided.data.decider?.chain[0]?.comm, 'curl');
   } finally {
     inspector.stop();
+    await client.close();
+    await s.cleanup();
+  }
+});
+
+test('self-approval from the MCP client\'s own shell tool (not warden\'s): the decider descends from the client that started warden serve; refused', async () => {
+  // red team: a client's built-in shell (Codex's own exec, Gemini's run_shell_command, Claude
+  // Code's Bash with an allow rule) runs `warden approve` as a child of the client, which is
+  // warden serve's parent, never its descendant; it was recorded as a person's approval
+  const v = VARIANTS[0]!;
+  const s = await setup(v);
+  const client = await serve(s, v);
+  try {
+    const call1 = client.call('shell', { command: ['touch', s.victim], workdir: s.ws, with_escalated_permissions: true }).catch((e: Error) => e);
+    const asked = await eventually(async () => (await readAll(s.storeAt)).find((e) => e.type === 'DecisionRequested'), 20_000, 'call 1 to wait');
+    // this test process is the client: its tool is a child of it, outside warden's sandbox
+    const tool = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn('bash', ['-lc', attackScript(s.storeAt)], { cwd: s.ws, env: { ...process.env, ...s.env, WARDEN_LOG: 'silent' } });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('close', (code) => resolve({ code, out }));
+    });
+    assert.match(tool.out, new RegExp(`not recorded: .*descends from pid ${process.pid} \\(node\\), the client that started pid ${client.child.pid} \\(mcp\\)`), tool.out);
+    const events = await readAll(s.storeAt);
+    assert.equal(events.some((e) => e.stream === asked.stream && e.type === 'DecisionRecorded'), false);
+    const first = events.find((e) => e.stream === asked.stream && e.type === 'ApprovalRequested');
+    assert.ok(first?.type === 'ApprovalRequested');
+    assert.equal(first.data.origin.launcher?.pid, process.pid, 'the request names the client that started serve');
+    const refusal = events.find((e) => e.type === 'DecisionRefused');
+    assert.ok(refusal?.type === 'DecisionRefused', 'a refusal is recorded');
+    assert.equal(refusal.data.requestId, asked.stream);
+    assert.ok(refusal.data.by.chain.some((l) => l.pid === process.pid));
+    await client.close();
+    await call1;
+    assert.equal(existsSync(s.victim), false);
+  } finally {
     await client.close();
     await s.cleanup();
   }

@@ -22,12 +22,23 @@ export interface AsyncCliResult {
  */
 const CLIENT_STUB = `const c = require('node:child_process').spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit' }); c.on('exit', (code, sig) => process.exit(code ?? 1));`;
 
+/**
+ * A person's process: outside this test process's tree. A test that started `warden serve` itself
+ * plays its MCP client, and the client's descendants are the agent's own tools, which may not
+ * decide (src/requests/deciderCheck.ts, `launcher`). The outer shell backgrounds a subshell and
+ * exits, so the subshell is re-parented away from this process; it runs the command and reports
+ * its exit status on stderr's last line (stdin is /dev/null).
+ */
+const OUTSIDE = ['sh', '-c', '( "$@"; echo "warden-outside-rc=$?" >&2 ) &', 'sh'];
+const OUTSIDE_RC = /\nwarden-outside-rc=(\d+)\n$/;
+
 export function wardenAsync(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; asClient?: boolean } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; asClient?: boolean; outside?: boolean } = {},
 ): Promise<AsyncCliResult> {
   return new Promise((resolve, reject) => {
     const argv = opts.asClient ? ['-e', CLIENT_STUB, WARDEN, ...args] : [WARDEN, ...args];
+    if (opts.outside) return resolve(runOutside([process.execPath, ...argv], { ...opts, env: { WARDEN_LOG: 'silent', ...opts.env } }));
     const child = spawn(process.execPath, argv, {
       cwd: opts.cwd,
       env: { ...process.env, WARDEN_LOG: 'silent', ...opts.env },
@@ -43,6 +54,26 @@ export function wardenAsync(
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, exitedAt: Date.now() });
+    });
+  });
+}
+
+/** Runs `argv` as a person's process, outside this test process's tree (OUTSIDE); resolves when its output ends. */
+export function runOutside(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<AsyncCliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(OUTSIDE[0]!, [...OUTSIDE.slice(1), ...argv], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The pipes stay open until the re-parented command ends; it is not this process's to kill.
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} (run outside) did not end within ${opts.timeoutMs ?? 60_000} ms`)), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      const rc = OUTSIDE_RC.exec(`\n${stderr}`);
+      if (!rc) return reject(new Error(`the process run outside left no exit status: ${stderr}`));
+      resolve({ code: Number(rc[1]), stdout, stderr: `\n${stderr}`.slice(1, rc.index + 1), exitedAt: Date.now() });
     });
   });
 }

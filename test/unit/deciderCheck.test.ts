@@ -72,6 +72,11 @@ const CASES: Array<[name: string, d: Decider, owners: RunningOwner[], refused: R
   // old records without a mark: the pid alone (fail closed), unless it provably started after the request
   ['old record, pid in the chain, no boot time known', decider(CHAIN), [owner(200, undefined)], /descends from pid 200/],
   ['old record, the ancestor started long after the request', decider(CHAIN), [owner(200, undefined, { requestedAt: '2026-01-01T00:00:00.000Z' })], null],
+  // the MCP client that started warden serve: its own tools (a built-in shell) are the agent's
+  ['an ancestor with the launcher\'s pid and start time: the client\'s own tool', decider(CHAIN), [owner(250, mark(400), { launcher: { pid: 200, comm: 'codex', proc: mark(500) } })], /descends from pid 200 \(codex\), the client that started pid 250 \(mcp\)/],
+  ['the launcher\'s pid reused by a younger process: not the client', decider(CHAIN), [owner(250, mark(400), { launcher: { pid: 200, comm: 'codex', proc: mark(450) } })], null],
+  ['the launcher\'s pid and start from another boot: not the client', decider(CHAIN), [owner(250, mark(400), { launcher: { pid: 200, comm: 'codex', proc: mark(500, { boot: 'boot-0' }) } })], null],
+  ['a launcher that is not an ancestor', decider(CHAIN), [owner(250, mark(400), { launcher: { pid: 240, comm: 'codex', proc: mark(300) } })], null],
   ['one refusing owner among several is enough', decider(CHAIN), [owner(250, mark(400)), owner(1, mark(0))], /descends from pid 1/],
 ];
 

@@ -20,6 +20,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { RequestPolicy } from '../../events/types.ts';
+import { wardenCodePaths } from '../../sandbox/ownCode.ts';
 import { demotedRoots, homeIslands, personalDirs, sandboxEntries, looksLikeGitDir, nodeFsProbe, planWritableRoots, protectedNameOf, type FsProbe, type PathKind } from '../../sandbox/writableRoots.ts';
 
 /** The kernel gives up after 40 links (ELOOP); so do we, and treat the path as unresolvable. */
@@ -108,7 +109,7 @@ export function isWithin(child: string, parent: string): boolean {
 export interface PatchRoots {
   /** Canonical writable roots, or 'all' (danger-full-access). */
   roots: string[] | 'all';
-  /** Canonical protected directories besides the name rule: gitdir targets, hooksPath targets. */
+  /** Canonical protected directories besides the name rule: gitdir targets, hooksPath targets, warden's own code (ownCode.ts). */
   gitdirs: string[];
   /** The person's home-like directories inside the roots, read-only as a whole (homeIslands). */
   homes: string[];
@@ -125,7 +126,7 @@ export function patchRoots(policy: RequestPolicy, cwd: string, env: NodeJS.Proce
   // The sandbox's own plan, walk included: what it protects at any depth (a `.git` file's target, a
   // planted repository, a symlinked protected name's target) is what a patch may not write either.
   const homes = personalDirs([env, process.env]);
-  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, { TMPDIR: env.TMPDIR, homes }, nodeFsProbe);
+  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, { TMPDIR: env.TMPDIR, homes, code: wardenCodePaths() }, nodeFsProbe);
   // A root the sandbox leaves read-only (a symlinked protected entry anywhere its walk reaches) is
   // no root for a patch either: auto-approving into it would only fail in the sandbox.
   const demoted = demotedRoots(plan, nodeFsProbe);
@@ -165,7 +166,7 @@ export function protectedReason(canonical: string, gitdirs: string[]): string | 
     const name = protectedNameOf(comp);
     if (name !== null) return comp === name ? `inside ${name}` : `inside ${JSON.stringify(comp)} (an alias of ${name})`;
   }
-  for (const g of gitdirs) if (isWithin(canonical, g)) return `inside the git directory ${g}`;
+  for (const g of gitdirs) if (isWithin(canonical, g)) return `inside the protected ${wardenCodePaths().includes(g) ? "path of warden's own code" : 'git directory'} ${g}`;
   return null;
 }
 
