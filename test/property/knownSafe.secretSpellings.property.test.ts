@@ -18,6 +18,9 @@ const SECRETS = [
   '/home/u/.ssh/id_ed25519', '/home/u/.ssh/config', '/etc/shadow', '/proc/self/environ', '/proc/1/cmdline', '/dev/sda',
   '/home/u/.config/gh/hosts.yml', '/home/u/.netrc', '/home/u/.aws/credentials', '/home/u/proj/.env', '/home/u/proj/.envrc',
   '/root/.docker/config.json', '/home/u/.git-credentials', '/etc/ssl/private/server.key',
+  // rt-classifier: a home's dot-entries that no list names, token files by name, cluster admin credentials
+  '/home/u/.cache/huggingface/token', '/home/u/.databrickscfg', '/root/.vault_pass', '/Users/u/.config/stripe/config.toml',
+  '/home/u/proj/infra/terraform.tfvars', '/etc/kubernetes/admin.conf',
 ];
 
 /** A rewrite of an absolute path that the kernel (or bash's globbing) reads as the same file. */

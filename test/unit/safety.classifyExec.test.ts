@@ -274,7 +274,9 @@ test("redclass: a glob the shell expands into a person's own hidden path, or a r
       },
       EMPTY_RULE_SET,
     );
-  for (const script of ['cat /data/vaul?/key.txt', 'head /data/v*/key.txt', 'cat /d[a]ta/vault/key.txt', 'cat /data/va*', 'cd /data/x && cat ../vault/key.txt', 'cd /data/x && cd y && cat ../../vault/key.txt']) {
+  // (`v*` and `va*` are no longer known-safe at all: either could be a vault_pass file, rt-classifier)
+  for (const script of ['head /data/v*/key.txt', 'cat /data/va*']) assert.equal(run(['bash', '-c', script]).outcome, 'ask', script);
+  for (const script of ['cat /data/vaul?/key.txt', 'head /data/*ault/key.txt', 'cat /d[a]ta/vault/key.txt', 'cat /data/?ault', 'cd /data/x && cat ../vault/key.txt', 'cd /data/x && cd y && cat ../../vault/key.txt']) {
     const c = run(['bash', '-c', script]);
     assert.equal(c.outcome, 'ask', `${script}: ${c.reason}`);
     assert.match(c.reason, /hidden path/);

@@ -34,6 +34,8 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // redclass: the BSD/macOS shadow file, saved Wi-Fi and VPN keys, PPP secrets, Terraform's token file
   'etc/master.passwd', 'etc/spwd.db', 'etc/NetworkManager/system-connections', 'etc/wpa_supplicant', 'etc/ppp/chap-secrets',
   'etc/ppp/pap-secrets', '.terraformrc',
+  // rt-classifier: a cluster's admin kubeconfig and PKI, the kubelet's client keys, TLS keys
+  'etc/kubernetes', 'etc/rancher', 'var/lib/kubelet', 'var/lib/rancher', 'etc/letsencrypt',
 ].map((s) => s.split('/'));
 
 /**
@@ -62,6 +64,14 @@ const SECRET_NAMES: readonly RegExp[] = [
   /^krb5cc_[a-z0-9_-]*$/i,
   /^\.(X|ICE)authority$/i,
   /\.tfstate(\.backup)?$/i,
+  // rt-classifier: token, API-key and vault-password files by their own names (`token.txt`,
+  // Google's `token.json`, `.api_key`, `.access_token`), and Terraform variables, which hold the
+  // providers' secrets (`terraform.tfvars`, `*.auto.tfvars.json`); not `token.ts` or `tokens.md`,
+  // and not a bare `token` or `api_key`, which are what `rg token src` searches for
+  /^(\.[a-z_-]*token|([a-z]+[-_])?token\.(txt|json|ya?ml|toml|env|conf|cfg|ini))$/i,
+  /^(\.api[-_]?keys?|api[-_]?keys?\.(txt|json|ya?ml|toml|env|conf|cfg|ini))$/i,
+  /^\.?vault[-_]?pass(word)?(\.txt)?$/i,
+  /\.tfvars(\.json)?$/i,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
@@ -74,6 +84,7 @@ const PROBE_NAMES: readonly string[] = [
   'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
   'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
   'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
+  'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
 ];
 
 /** The probe names that are secret names themselves (fixed: derived once, not per glob). */
@@ -199,7 +210,37 @@ export function secretIn(text: string): string | null {
     if (/^\/(proc|dev)(\/|$)/i.test(normal) && normal !== '/dev/null') return normal;
     if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
-  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null);
+  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null) ?? homeDotEntry(text, absolute, lexical);
+}
+
+/**
+ * A dot-entry directly in a home directory: `~/.cache/huggingface/token`, `/home/u/.databrickscfg`,
+ * `~root/.vault_pass`, `/Users/u/.wrangler/...`, `/root/.x`, or `../.x` (the workspace's parent is
+ * often $HOME). Every tool keeps its credentials in a dotfile or dot-directory of the home, under
+ * a name no list keeps up with (rt-classifier: a dozen token files were known-safe reads), so
+ * the whole of a home's hidden part is a secret; a workspace's own dotfiles (`.github`, deeper
+ * than the home) are not. A leading `[` may stand for the dot (`~/[.]npmrc`). Pure.
+ */
+function homeDotEntry(text: string, absolute: string, lexical: readonly string[]): string | null {
+  const dotted = (segment: string | undefined) => segment !== undefined && segment !== '..' && (segment.startsWith('.') || segment.startsWith('['));
+  // `~/.x`, `~user/.x`, and after an option or `NAME=` prefix (`-f~/.x`, `--file=~/.x`)
+  if (/(^|[=:]|^-[^/]*)~[^/]*$/.test(lexical[0] ?? '') && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
+  // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
+  if (lexical[0] === '..') {
+    const first = lexical.findIndex((s) => s !== '..');
+    if (first > 0 && dotted(lexical[first])) return lexical.slice(0, first + 1).join('/');
+  }
+  // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
+  const prefix = text.slice(0, text.length - absolute.length);
+  if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+  const parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
+  // (the home's own segments may be globs too: `/?ome/u/.x`, `/r[o]ot/.x`)
+  if (parts[0] !== undefined && segmentMatches(parts[0], 'root') && dotted(parts[1])) return `/${parts[0]}/${parts[1]}`;
+  // /home/u, /Users/u, /var/home/u, /mnt/c/Users/u, /export/home/u: a `home` or `Users` segment, then the user
+  for (let i = 0; i + 2 < parts.length; i++) {
+    if ((segmentMatches(parts[i]!, 'home') || segmentMatches(parts[i]!, 'users')) && dotted(parts[i + 2])) return `/${parts.slice(0, i + 3).join('/')}`;
+  }
+  return null;
 }
 
 /** A path segment that is, or as a glob could match, `proc` or `dev`. */
