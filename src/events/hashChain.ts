@@ -8,14 +8,34 @@ import type { StoredEvent } from './types.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** JSON with object keys sorted, so the hash does not depend on property order or the database's JSON re-encoding. */
+/**
+ * JSON with object keys sorted, so the hash does not depend on property order or the database's JSON
+ * re-encoding. Written as loops, and an array of plain values handed whole to JSON.stringify (which
+ * writes it exactly so): every start re-hashes the store's last events (a run's events carry the
+ * ~100 hidden paths twice), and the recursive map/sort/join form cost ~15 ms of that start-up.
+ * The output is the one the hash chain was defined with, byte for byte
+ * (test/property/hashChain.canonicalJson.property.test.ts).
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let flat = true;
+    for (let i = 0; i < value.length && flat; i++) flat = i in value && (typeof value[i] !== 'object' || value[i] === null);
+    if (flat) return JSON.stringify(value);
+    // A hole is written as nothing, as the definition's map-and-join wrote it (JSON.parse makes none).
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (i in value ? canonicalJson(value[i]) : '');
+    return `${out}]`;
+  }
+  // sort()'s default order is by UTF-16 code units, as `<` compares strings
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (const key of keys) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 export interface HashInput {
