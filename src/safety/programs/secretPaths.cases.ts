@@ -67,6 +67,11 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '/etc/rancher/k3s/k3s.yaml'], safe: false, why: "k3s's admin kubeconfig" },
   { argv: ['cat', '/var/lib/kubelet/pki/kubelet-client-current.pem'], safe: false, why: "the kubelet's client credentials" },
   { argv: ['cat', '/etc/letsencrypt/live/x/privkey.pem'], safe: false, why: 'a TLS private key' },
+  { argv: ['cat', '/etc/wireguard/wg0.conf'], safe: false, why: 'a WireGuard private key' },
+  { argv: ['cat', '/etc/mysql/debian.cnf'], safe: false, why: "the MySQL maintenance user's password" },
+  { argv: ['cat', '/etc/gitlab-runner/config.toml'], safe: false, why: "a CI runner's registration tokens" },
+  { argv: ['cat', '/etc/ipsec.secrets'], safe: false, why: 'IPsec pre-shared keys' },
+  { argv: ['cat', '/Users/u/Library/Cookies/Cookies.binarycookies'], safe: false, why: 'browser session cookies' },
   { argv: ['cat', 'src/token.ts'], safe: true, why: 'source named after tokens is not a token' },
   { argv: ['cat', 'docs/tokens.md'], safe: true, why: 'documentation about tokens' },
   // rt-classifier: the request's own directory, which the agent chooses (MCP workdir, Gemini dir_path)

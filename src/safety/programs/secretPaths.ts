@@ -36,6 +36,10 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   'etc/ppp/pap-secrets', '.terraformrc',
   // rt-classifier: a cluster's admin kubeconfig and PKI, the kubelet's client keys, TLS keys
   'etc/kubernetes', 'etc/rancher', 'var/lib/kubelet', 'var/lib/rancher', 'etc/letsencrypt',
+  // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
+  'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
+  'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
 ].map((s) => s.split('/'));
 
 /**
