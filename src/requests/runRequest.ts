@@ -153,8 +153,9 @@ function bindEffects(effects: RequestEffects): BoundMachine {
     });
   const machine = approvalMachine.provide({
     actors: {
-      // Reads only: overlaps the commit of ApprovalRequested (one fsync) instead of waiting for it.
-      // Its verdict is recorded after that event, and the next effect waits for both.
+      // Reads only: does not wait for ApprovalRequested to be durable. Its verdict is recorded after
+      // that event (in the same append when it settles in the same turn, streamJournal.ts), and the
+      // next effect waits for both.
       classify: fromPromise<Classification, ClassifyInput>(({ input }) => effects.classify(input)),
       runSandboxed: afterFlush(async (input: RunSandboxedInput, slot) => {
         if (slot.handedOff) return new Promise<never>(() => {});

@@ -3,7 +3,7 @@
  * and appended in order with optimistic concurrency; effects that change the world call `flush()`
  * before they act (classification, which only reads, does not wait), so nothing happens in the
  * world before the events that announce it are durable. Events emitted in
- * one macrostep share one append (one transaction, one fsync).
+ * one turn of the event loop share one append (one transaction, one fsync).
  *
  * Once an append fails the journal stays failed: every later flush rejects, so no further effect
  * can start on a record that is not durable.
@@ -100,8 +100,14 @@ export class StreamJournal {
   }
 
   private async drain(): Promise<void> {
-    // Yield first: `draining` must be assigned before this function can reach its `finally`.
-    await null;
+    // Wait for the end of this turn of the event loop (which also lets `draining` be assigned before
+    // this function can reach its `finally`): what the request emits before then shares one append,
+    // one transaction and one fsync. A patch's classification reads SQLite synchronously and settles
+    // in the same turn as ApprovalRequested, so its verdict, the decision and the run's announcement
+    // commit with it instead of one fsync later; a classification that waits on I/O (the shell
+    // grammar, PostgreSQL) leaves ApprovalRequested to commit alone meanwhile, as before. No effect
+    // starts before its flush, which waits for this.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       while (this.pending.length > 0 && !this.failure) {
         const batch = this.pending;

@@ -23,7 +23,7 @@
  * empty mode-000 file), and finally the decoy's own directory is hidden too, so a command cannot
  * reach the decoy through a writable /tmp and give it content.
  */
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { SandboxSpec } from './types.ts';
 import { demotedRoots, homeIslands, isWithin, planWritableRoots, sandboxEntries, type FsProbe, type ProtectedPath, type RootsEnv } from './writableRoots.ts';
 import { planHides, type HidePlan } from './hiddenPaths.ts';
@@ -201,13 +201,20 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
   // point bwrap leaves on the host breaks nothing and is left in place: removing it after the run
   // would lift the mask of a concurrent run in another warden process, and once there it is an
   // existing entry, re-bound read-only by every later run.
+  // The same for a missing `.git` in a directory above the workspace (or another root) inside a
+  // temp root (writableRoots.ts withAbove): git's discovery from the workspace reaches it.
   const tempGitDirs: string[] = [];
   for (const r of plan.roots) {
-    const git = join(r.root, '.git');
-    if (!r.temp || !writableAt(git) || bound.has(git) || probe.kind(git) !== 'missing') continue;
-    bound.add(git);
-    tempGitDirs.push(git);
-    inner.push('--tmpfs', git, '--remount-ro', git);
+    if (!r.temp) continue;
+    const above = r.protected.filter((e) => e.why === 'above' && e.kind === 'missing' && basename(e.path) === '.git').map((e) => e.path);
+    for (const git of [join(r.root, '.git'), ...above]) {
+      if (!writableAt(git) || bound.has(git) || probe.kind(git) !== 'missing') continue;
+      bound.add(git);
+      tempGitDirs.push(git);
+      inner.push('--tmpfs', git, '--remount-ro', git);
+      // pinned like any mount inside a root, so the directory holding it cannot be renamed away
+      if (git !== join(r.root, '.git')) targets.push(git);
+    }
   }
   const hides = planHides(spec.hidden ?? [], [cwd, ...writable], probe);
   if (hides.files.length > 0 && input.decoy === undefined) throw new TypeError('hidden files need a decoy file');

@@ -148,7 +148,7 @@ export interface ProtectedPath {
   /** For a symlink: where it resolves to, when it does. */
   target?: string;
   /** Why this path is protected, for messages and tests. */
-  why: 'name' | 'gitdir' | 'repo' | 'hooks' | 'code';
+  why: 'name' | 'gitdir' | 'repo' | 'hooks' | 'code' | 'above';
 }
 
 export interface WritableRoot {
@@ -301,7 +301,10 @@ export function planWritableRoots(
   probe: FsProbe,
 ): RootsPlan {
   if (spec.mode !== 'workspace-write') return { roots: [], homes: [], skipped: [], truncated: [] };
-  if (spec.onlyRoots) return withCode(withHomes(planExactRoots(spec.writableRoots, cwd, probe, env.code ?? []), env, probe), env, probe);
+  if (spec.onlyRoots) {
+    const exact = planExactRoots(spec.writableRoots, cwd, probe, env.code ?? []);
+    return withCode(withHomes({ ...exact, roots: withAbove(exact.roots, probe) }, env, probe), env, probe);
+  }
   const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
     requested.push({ path: '/tmp', temp: true });
@@ -327,7 +330,40 @@ export function planWritableRoots(
     if (cut) truncated.push(root);
     roots.push({ root, protected: entries, temp });
   }
-  return withCode(withHomes({ roots, homes: [], skipped, truncated }, env, probe), env, probe);
+  return withCode(withHomes({ roots: withAbove(roots, probe), homes: [], skipped, truncated }, env, probe), env, probe);
+}
+
+/**
+ * Adds, to the root holding it, what is protected in each directory above a root that lies inside
+ * another root (the workspace below a writable /tmp, or below a `--writable-root`): the protected
+ * names there (why `above`, missing ones too) and a repository's git directory. git's discovery
+ * walks up from the directory it is run in, so a `.git` above the workspace is the workspace's.
+ * Red team: with the workspace in /tmp/a/ws (not a repository), a sandboxed `git init --bare
+ * /tmp/a/.git` with `core.fsmonitor` ran its command on the host at the person's next `git status`
+ * in the workspace; and with the workspace a subdirectory of a repository cloned below /tmp (temp
+ * roots are not walked) its `../.git/hooks/pre-commit` was writable. Does I/O only through `probe`.
+ */
+function withAbove(roots: WritableRoot[], probe: FsProbe): WritableRoot[] {
+  const extra = new Map<WritableRoot, ProtectedPath[]>();
+  for (const r of roots) {
+    if (r.temp) continue;
+    for (let at = dirname(r.root); ; at = dirname(at)) {
+      // the innermost root holding `at`; none means nothing further up is writable either
+      const holder = roots.filter((h) => h !== r && isWithin(at, h.root)).sort((a, b) => b.root.length - a.root.length)[0];
+      if (holder === undefined) break;
+      // a root's own top is planned with the root
+      if (holder.root !== at) {
+        const list = extra.get(holder) ?? [];
+        for (const e of protectedEntries(at, false, probe).entries) list.push(e.why === 'name' ? { ...e, why: 'above' } : e);
+        extra.set(holder, list);
+      }
+      if (dirname(at) === at) break;
+    }
+  }
+  return roots.map((r) => {
+    const more = (extra.get(r) ?? []).filter((e, i, all) => !r.protected.some((p) => p.path === e.path) && all.findIndex((o) => o.path === e.path) === i);
+    return more.length === 0 ? r : { ...r, protected: [...r.protected, ...more] };
+  });
 }
 
 /**
@@ -501,7 +537,8 @@ function repoAbove(dir: string, probe: FsProbe): boolean {
  * bwrapArgs.ts). Pure.
  */
 export function sandboxEntries(plan: RootsPlan): ProtectedPath[] {
-  return plan.roots.flatMap((r) => (r.temp ? r.protected.filter((e) => !(e.kind === 'missing' && e.why === 'name')) : r.protected));
+  // (a missing `.git` above a root in a temp root is masked as bwrapArgs.ts masks /tmp/.git: tempGitDirs)
+  return plan.roots.flatMap((r) => (r.temp ? r.protected.filter((e) => !(e.kind === 'missing' && (e.why === 'name' || e.why === 'above'))) : r.protected));
 }
 
 /**

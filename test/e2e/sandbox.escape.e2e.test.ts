@@ -501,3 +501,46 @@ test('the person\'s kernel keyring is out of reach in every shape (keyrings are 
     spawnSync(python, ['-c', `${lib}; libc.syscall(250, 3, ${key})`]);
   }
 });
+
+test('a .git above the workspace, inside a writable /tmp, cannot be planted, and an existing one (a repository cloned below /tmp) cannot be written', async () => {
+  // Red team: temp roots are masked only at their top, and not walked. With the workspace in
+  // /tmp/…/a/ws (not a repository) a sandboxed `git init --bare ../.git` with `core.fsmonitor` ran
+  // its command on the host at the person's next `git status` in the workspace (git's discovery
+  // walks up); with the workspace a subdirectory of a repository below /tmp, ../.git/hooks was writable.
+  const top = fresh('above');
+  const ws = join(top, 'a', 'ws');
+  mkdirSync(ws, { recursive: true });
+  const marker = join(top, 'FSMONITOR-RAN');
+  const plant = `git init -q --bare ../.git; git --git-dir=../.git config core.bare false; git --git-dir=../.git config core.fsmonitor ${q(`touch ${marker}; false`)}; echo ok > inside.txt`;
+  const r = await runCommand({ command: ['sh', '-c', plant], cwd: ws, sandboxSpec: WW([], true) });
+  assert.equal(readFileSync(join(ws, 'inside.txt'), 'utf8'), 'ok\n', r.stderr);
+  const status = spawnSync('git', ['status'], { cwd: ws, encoding: 'utf8', env: { ...process.env, GIT_CEILING_DIRECTORIES: '' } });
+  assert.ok(!existsSync(marker), 'the planted fsmonitor ran on the host');
+  assert.match(status.stderr, /not a git repository/, status.stdout + status.stderr);
+  assert.deepEqual(existsSync(join(top, 'a', '.git')) ? readdirSync(join(top, 'a', '.git')) : [], [], 'something was planted in ../.git');
+
+  const repo = fresh('clone');
+  spawnSync('git', ['init', '-q', repo]);
+  const sub = join(repo, 'pkg');
+  mkdirSync(sub);
+  const config = readFileSync(join(repo, '.git', 'config'), 'utf8');
+  const w = await runCommand({
+    command: ['sh', '-c', 'echo "touch x" > ../.git/hooks/pre-commit; echo "[core]" >> ../.git/config; mv ../.git ../.git-moved; echo ok > inside.txt'],
+    cwd: sub,
+    sandboxSpec: WW([], true),
+  });
+  assert.equal(readFileSync(join(sub, 'inside.txt'), 'utf8'), 'ok\n', w.stderr);
+  assert.ok(!existsSync(join(repo, '.git', 'hooks', 'pre-commit')), 'a hook was planted in the repository above the workspace');
+  assert.equal(readFileSync(join(repo, '.git', 'config'), 'utf8'), config);
+  assert.ok(!existsSync(join(repo, '.git-moved')));
+});
+
+test('a .git above the workspace inside a --writable-root cannot be created, and no mask is left behind', async () => {
+  const top = fresh('aboveroot');
+  const ws = join(top, 'a', 'ws');
+  mkdirSync(ws, { recursive: true });
+  const r = await runCommand({ command: ['sh', '-c', 'git init -q --bare ../.git; mkdir ../.git; echo ok > inside.txt; echo ok > ../beside.txt'], cwd: ws, sandboxSpec: WW([top]) });
+  assert.equal(readFileSync(join(ws, 'inside.txt'), 'utf8'), 'ok\n', r.stderr);
+  assert.equal(readFileSync(join(top, 'a', 'beside.txt'), 'utf8'), 'ok\n', 'the directory above stays writable');
+  assert.ok(!existsSync(join(top, 'a', '.git')), 'a .git (or the mask\'s mount point) is left above the workspace');
+});

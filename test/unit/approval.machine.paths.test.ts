@@ -178,10 +178,11 @@ test('a store that refuses the decision means nothing runs', async () => {
   let ran = false;
   try {
     const broken = Object.create(tmp.store) as typeof tmp.store;
-    let appends = 0;
+    // the disk fills at the decision's append and stays full (however the events before it were batched)
+    let full = false;
     broken.append = async (...args) => {
-      appends += 1;
-      if (appends >= 3) throw new Error('disk full');
+      full ||= args[2].some((e) => e.type === 'DecisionRecorded');
+      if (full) throw new Error('disk full');
       return tmp.store.append(...args);
     };
     const result = await runRequest({
@@ -201,6 +202,83 @@ test('a store that refuses the decision means nothing runs', async () => {
     assert.equal(ran, false);
     assert.notEqual(result.storeError, null);
     assert.ok(['rejected', 'failed'].includes(result.finalState));
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+/** The store, with each append's event types listed in `appends` as it is asked. */
+function countingStore(tmp: ReturnType<typeof tempSqliteStore>) {
+  const appends: string[][] = [];
+  const store = Object.create(tmp.store) as typeof tmp.store;
+  store.append = async (...args) => {
+    appends.push(args[2].map((e) => e.type));
+    return tmp.store.append(...args);
+  };
+  return { store, appends };
+}
+
+test('a classification that settles in the same turn commits with ApprovalRequested: one append (one fsync) before the run', async () => {
+  const tmp = tempSqliteStore();
+  try {
+    const { store, appends } = countingStore(tmp);
+    let seenAtRun: string[] = [];
+    const result = await runRequest({
+      store,
+      sessionId: 's',
+      request: execRequest(),
+      effects: {
+        // as a patch's: several awaits (the session's read, the session cache), each settled at once
+        // since SQLite reads and lstat are synchronous, so the verdict is there within the turn
+        classify: async () => {
+          for (let hop = 0; hop < 10; hop++) await Promise.resolve();
+          return classification.sandboxed();
+        },
+        runSandboxed: async (input) => {
+          seenAtRun = (await tmp.store.read(input.requestId)).map((e) => e.type);
+          return runResultOf(runs.ok());
+        },
+        decide: async () => assert.fail('no question expected'),
+        execute: async () => assert.fail('no unsandboxed run expected'),
+      },
+    });
+    assert.equal(result.finalState, 'completed');
+    assert.deepEqual(appends, [['ApprovalRequested', 'Classified', 'DecisionRecorded', 'SandboxRunStarted'], ['SandboxRunFinished']]);
+    // still write-ahead: the decision and the run's announcement were durable when it started
+    assert.deepEqual(seenAtRun, ['ApprovalRequested', 'Classified', 'DecisionRecorded', 'SandboxRunStarted']);
+  } finally {
+    await tmp.cleanup();
+  }
+});
+
+test('a classification that waits on I/O does not hold ApprovalRequested back: it is durable while the verdict is awaited', async () => {
+  const tmp = tempSqliteStore();
+  try {
+    const { store, appends } = countingStore(tmp);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const requestId = 'waits-on-io';
+    const running = runRequest({
+      store,
+      sessionId: 's',
+      requestId,
+      request: execRequest(),
+      effects: {
+        classify: async () => {
+          await gate; // the shell grammar loading, a PostgreSQL read
+          return classification.reject();
+        },
+        runSandboxed: async () => assert.fail('not expected'),
+        decide: async () => assert.fail('not expected'),
+        execute: async () => assert.fail('not expected'),
+      },
+    });
+    while ((await tmp.store.read(requestId)).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual((await tmp.store.read(requestId)).map((e) => e.type), ['ApprovalRequested']);
+    release();
+    const result = await running;
+    assert.equal(result.finalState, 'rejected');
+    assert.deepEqual(appends[0], ['ApprovalRequested']);
   } finally {
     await tmp.cleanup();
   }

@@ -1,12 +1,13 @@
 /** Patch safety: the case table beside classifyPatch, then the rows that need a real disk. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import fs, { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import { CASE_CWD, PATCH_CASES } from '../../src/safety/patch/classifyPatch.cases.ts';
-import { canonicalPath } from '../../src/safety/patch/writablePaths.ts';
+import { canonicalPath, hiddenRoots } from '../../src/safety/patch/writablePaths.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
 import type { ApprovalPolicy } from '../../src/policy.ts';
 
@@ -124,6 +125,46 @@ test('relative symlinks, chains and links that stay inside are followed correctl
     assert.equal(canonicalPath(path.join(t.ws, 'chain', 'x', 'y')), path.join(t.outside, 'x', 'y'));
   } finally {
     t.done();
+  }
+});
+
+/** Runs `fn` with every lstatSync of warden's modules (named imports included) listed in `looked`. */
+function listingLstat<T>(looked: string[], fn: () => T): T {
+  const writable = fs as { lstatSync: typeof fs.lstatSync };
+  const lstat = fs.lstatSync;
+  writable.lstatSync = ((p: fs.PathLike, o?: fs.StatSyncOptions) => {
+    looked.push(String(p));
+    return lstat(p, o);
+  }) as typeof fs.lstatSync;
+  syncBuiltinESMExports();
+  try {
+    return fn();
+  } finally {
+    writable.lstatSync = lstat;
+    syncBuiltinESMExports();
+  }
+}
+
+test('the hidden list is resolved through a symlinked home, each shared parent looked up once per judgement', () => {
+  const base = realpathSync(mkdtempSync(path.join(tmpdir(), 'warden-hidden-roots-')));
+  try {
+    mkdirSync(path.join(base, 'real'));
+    writeFileSync(path.join(base, 'real', '.npmrc'), 'token');
+    symlinkSync('real', path.join(base, 'home'));
+    const home = path.join(base, 'home');
+    const names = ['.ssh', '.aws', '.npmrc', '.config/gh', '.config/op'];
+    const hidden = names.map((n) => path.join(home, n));
+    const looked: string[] = [];
+    const roots = listingLstat(looked, () => hiddenRoots(hidden));
+    // a patch writing through the link is judged against where it leads, as before
+    assert.deepEqual(roots, names.map((n) => path.join(base, 'real', n)));
+    assert.equal(looked.filter((p) => p === home).length, 1, 'the home link was looked up once, not once per hidden entry');
+    // and the next judgement looks at the disk again: nothing is kept between requests
+    looked.length = 0;
+    listingLstat(looked, () => hiddenRoots(hidden));
+    assert.equal(looked.filter((p) => p === home).length, 1);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });
 

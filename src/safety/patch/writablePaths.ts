@@ -33,7 +33,7 @@ const MAX_SYMLINKS = 40;
  * component we may not inspect): callers must treat that as "not provably inside".
  * Does I/O (lstat, readlink).
  */
-export function canonicalPath(absolute: string): string | null {
+export function canonicalPath(absolute: string, seen?: ResolveMemo): string | null {
   if (!path.isAbsolute(absolute) || absolute.includes('\0')) return null;
   const pending = absolute.split('/').filter((c) => c !== '');
   let resolved = '/';
@@ -51,33 +51,52 @@ export function canonicalPath(absolute: string): string | null {
       resolved = next;
       continue;
     }
-    let isLink: boolean;
-    try {
-      isLink = lstatSync(next).isSymbolicLink();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        missing = true;
-        resolved = next;
-        continue;
-      }
-      return null; // EACCES and the like: we cannot tell where this leads
+    const step = seen?.get(next) ?? lookUp(next);
+    seen?.set(next, step);
+    if (step === 'missing') {
+      missing = true;
+      resolved = next;
+      continue;
     }
-    if (!isLink) {
+    if (step === 'unknown') return null; // EACCES and the like: we cannot tell where this leads
+    if (step === 'other') {
       resolved = next;
       continue;
     }
     if (++links > MAX_SYMLINKS) return null;
-    let target: string;
-    try {
-      target = readlinkSync(next);
-    } catch {
-      return null;
-    }
+    const target = step.link;
     if (path.isAbsolute(target)) resolved = '/';
     pending.unshift(...target.split('/').filter((c) => c !== ''));
   }
   return resolved;
+}
+
+/** What one path component is on disk, as canonicalPath walks it. */
+type Step = 'missing' | 'other' | 'unknown' | { link: string };
+
+/**
+ * What canonicalPath found at each path it looked at, shared by the calls of one judgement (the ~90
+ * hidden paths share a few parents: `/home/me` was looked up once per entry). Within one judgement
+ * only, as each call is a look at the disk now: never kept across requests.
+ */
+export type ResolveMemo = Map<string, Step>;
+
+/** One component: missing (ENOENT, ENOTDIR), a symlink and its text, something else, or unknown (EACCES...). Does I/O. */
+function lookUp(path: string): Step {
+  let st;
+  try {
+    // no exception for the common answer: most of the hidden list is absent on any one machine
+    st = lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'missing' : 'unknown';
+  }
+  if (st === undefined) return 'missing';
+  if (!st.isSymbolicLink()) return 'other';
+  try {
+    return { link: readlinkSync(path) };
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** `child` is `parent` or below it (both canonical absolute paths). */
@@ -133,10 +152,11 @@ export function writableRoots(policy: RequestPolicy, cwd: string, env: NodeJS.Pr
 export function hiddenRoots(hidden: readonly string[] | undefined, keep: readonly string[] = []): string[] {
   // As the sandbox's planHides: a hidden directory holding the workspace or a writable root cannot be
   // masked there, so it is not judged hidden here either (its files, listed one by one, still are).
-  const kept = keep.map((k) => canonicalPath(k) ?? k);
+  const seen: ResolveMemo = new Map();
+  const kept = keep.map((k) => canonicalPath(k, seen) ?? k);
   return (hidden ?? [])
     .filter((h) => path.isAbsolute(h))
-    .map((h) => canonicalPath(h) ?? h)
+    .map((h) => canonicalPath(h, seen) ?? h)
     .filter((h) => !kept.some((k) => k === h || k.startsWith(`${h}/`)));
 }
 
