@@ -7,6 +7,7 @@
  * stays behind ("✔ approved once: touch x"). Input ending before a key is an error (a denial
  * upstream). The question's words come from src/present (one table for every surface).
  */
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
@@ -65,6 +66,48 @@ export function splitKeys(chunk: string): string[] {
     }
   }
   return keys;
+}
+
+/**
+ * Reads and drops what is waiting in the terminal's input queue: keys typed before the question was
+ * on the screen. Raw mode must be on (a typed-ahead partial line is held back in canonical mode).
+ * Red team: a `y` typed while an earlier command ran (or meant for another program) sat in the
+ * queue and approved the question in the first read, before anyone could have read it. Read through
+ * a non-blocking description of its own (/proc/self/fd/N reopens the terminal), so fd 0's mode is
+ * not touched. Returns the bytes dropped, or null when the queue could not be read (not Linux).
+ */
+export function dropTypeahead(fd: number): number | null {
+  let own: number;
+  try {
+    own = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return null;
+  }
+  let dropped = 0;
+  try {
+    const buf = Buffer.alloc(4096);
+    // bounded: a terminal fed faster than this loop reads is not a person typing ahead
+    for (let i = 0; i < 256; i++) {
+      let n: number;
+      try {
+        n = readSync(own, buf, 0, buf.length, null);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        return dropped > 0 ? dropped : null;
+      }
+      if (n === 0) break;
+      dropped += n;
+    }
+  } finally {
+    closeSync(own);
+  }
+  return dropped;
+}
+
+/** The descriptor a terminal stream reads (fd 0 for process.stdin). */
+function ttyFd(tty: ReadStream): number {
+  const fd = (tty as unknown as { fd?: unknown }).fd;
+  return typeof fd === 'number' ? fd : 0;
 }
 
 /** How long a lone Esc waits for the rest of an arrow key's sequence before it means abort. */
@@ -196,6 +239,11 @@ export function createTtyChannel(tty: ReadStream, out: Writable & { isTTY?: bool
 
         const wasRaw = tty.isRaw;
         tty.setRawMode(true);
+        // A key typed before the question was drawn is not an answer to it.
+        if ((dropTypeahead(ttyFd(tty)) ?? 0) > 0) {
+          hint = 'keys typed before this question was shown were ignored: read it, then press a key';
+          draw(true);
+        }
         tty.resume();
         const ticker = deadline !== null ? setInterval(redrawFooter, 1000) : null;
         const finish = (line: string) => {

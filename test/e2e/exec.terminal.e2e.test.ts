@@ -5,9 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auditRows, warden, wardenOnTerminal } from '../support/cli.ts';
+import { quote } from 'shell-quote';
+import { WARDEN, auditRows, warden, wardenOnTerminal } from '../support/cli.ts';
+import { eventually } from '../support/eventually.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { keepsStreamRules } from '../support/streamRules.ts';
 
@@ -92,6 +95,35 @@ test('n denies: nothing runs, exit 126 with one line on stderr', async () => {
     assert.equal(existsSync(join(ws.dir, 'denied.txt')), false);
     const [row] = auditRows(ws.store);
     assert.equal(row!.outcome, 'rejected');
+    assert.equal(row!.decision, 'denied');
+    assert.equal(row!.decision_source, 'user');
+  } finally {
+    ws.cleanup();
+  }
+});
+
+test('a y typed before the question was shown is not an answer: it is dropped, said so, and the key pressed after decides', async () => {
+  // red team: a key typed ahead (while an earlier command ran, or meant for another program) sat in
+  // the terminal's queue and approved the question in its first read, recorded as the person's
+  const ws = workspace();
+  try {
+    // warden starts only once the test saw the typed-ahead y echoed, so it waits in the queue first
+    const go = join(ws.dir, 'go');
+    const inner = `while [ ! -e ${quote([go])} ]; do sleep 0.05; done; exec ${quote([process.execPath, WARDEN, ...untrusted(ws.store, 'touch', 'ahead.txt')])}`;
+    const child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd: ws.dir, env: { ...process.env, WARDEN_LOG: 'silent' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (screen += d.toString('utf8')));
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    child.stdin.write('y');
+    await eventually(() => (screen.includes('y') ? true : undefined), 10_000, 'the typed-ahead y to be echoed');
+    writeFileSync(go, '');
+    await eventually(() => (/keys typed before this question was shown were ignored/.test(screen) ? true : undefined), 30_000, `the prompt to drop it; screen:\n${screen}`);
+    assert.equal(existsSync(join(ws.dir, 'ahead.txt')), false, screen);
+    child.stdin.write('n');
+    assert.equal(await closed, 126, screen);
+    assert.equal(existsSync(join(ws.dir, 'ahead.txt')), false);
+    const [row] = auditRows(ws.store);
     assert.equal(row!.decision, 'denied');
     assert.equal(row!.decision_source, 'user');
   } finally {
