@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { CORPUS } from './corpus.mjs';
 // controls mixed into the corpus that are read-only and may be known-safe (reviewed by hand)
 const BENIGN = new Set(JSON.parse(readFileSync(new URL('./benign.json', import.meta.url), 'utf8')).map((c) => JSON.stringify(c)));
-const input = CORPUS.map((c) => JSON.stringify({ command: c })).join('\n') + '\n';
+// an entry is an argv, or { command, cwd } for a request run in a directory the agent chose
+const input = CORPUS.map((c) => JSON.stringify(Array.isArray(c) ? { command: c } : c)).join('\n') + '\n';
 const policies = process.argv.includes('--all') ? ['untrusted', 'on-request', 'on-failure', 'never'] : ['untrusted'];
 const sandboxes = process.argv.includes('--all') ? ['read-only', 'workspace-write', 'danger-full-access'] : ['danger-full-access'];
 const hits = new Map();

@@ -74,7 +74,8 @@ function verdictFor(input: ExecClassificationInput, rules: RuleSet): Classificat
   const commands = malformed ? null : commandsOf(argv);
   // a caller that gave no locator places no bare name: nothing found on PATH is known-safe
   const locate = typeof input.programs === 'function' ? input.programs : () => null;
-  const safeVerdict = malformed ? null : checkKnownSafe(argv, { locate });
+  // the run's directory too: an agent chooses it (`cat hosts.yml` in ~/.config/gh)
+  const safeVerdict = malformed ? null : checkKnownSafe(argv, { locate, ...(typeof input.cwd === 'string' ? { cwd: input.cwd } : {}) });
   const knownSafe = safeVerdict?.safe === true;
   // an argv we cannot inspect (NUL, over 1 MiB) counts as dangerous; an empty one does not
   const dangerous = malformed ? Array.isArray(argv) && argv.length > 0 : isDangerousCommand(argv);

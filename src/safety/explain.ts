@@ -57,7 +57,7 @@ export function explainExec(input: ExecClassificationInput, rules: RuleSet): Exp
   if (shell !== null) {
     const parsed = parseWordOnlyScriptDetailed(shell.script);
     if (parsed === null) {
-      const whole = checkKnownSafe(input.command, { locate: input.programs });
+      const whole = checkKnownSafe(input.command, { locate: input.programs, cwd: input.cwd });
       scriptNote = whole.safe ? null : whole.why;
     } else {
       commands = parsed.commands;

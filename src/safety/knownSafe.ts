@@ -18,6 +18,7 @@ import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
 import { broadSearchRoot, mayHoldSecret, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
+import { posix } from 'node:path';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 
 /** Codex rewrites every argv element equal to `zsh` to `bash`, so `zsh -lc` reads like `bash -lc`. */
@@ -43,6 +44,12 @@ export interface SafeCheckOptions {
    * name is read as the system's program: the argv-only question.
    */
   locate?: ProgramLocator;
+  /**
+   * The directory the command runs in (absolute), when the request names one. An agent chooses it
+   * (MCP `workdir`, Gemini's `dir_path`): `cat hosts.yml` run in ~/.config/gh read the forge token
+   * with no word naming it (rt-classifier). Without it a relative word is read as it stands.
+   */
+  cwd?: string;
 }
 
 /** Why argv[0] is not trusted, or null when it is. */
@@ -108,7 +115,7 @@ const PRINTS_WORDS: ReadonlySet<string> = new Set(['echo', 'true', 'false', 'exp
  * naming a secret (programs/secretPaths.ts), a recursive search rooted where secrets live, or a
  * list of files to read taken from a file (`sort --files0-from=F`: the names in F are not seen).
  */
-function readsSecret(name: string, args: readonly string[], directory: string | null): SafeVerdict | null {
+function readsSecret(name: string, args: readonly string[], directory: string | null, broadRoot: (path: string) => boolean = (p) => broadSearchRoot(p) || mayHoldSecret(p)): SafeVerdict | null {
   if (PRINTS_WORDS.has(name)) return null;
   if (name === 'cd' && args.length === 0) return notSafe('cd', '`cd` alone goes to $HOME, where credentials live');
   for (const word of args) {
@@ -133,13 +140,38 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
   const recursive = name === 'rg' || (name === 'grep' && grepRecurses(args));
   if (recursive) {
     // blocks `rg -uuu token /`, `grep -r key ~`, `rg secret ..` (the workspace's parent is often $HOME)
-    const root = args.find((a) => !a.startsWith('-') && (broadSearchRoot(underDirectory(directory, a)) || mayHoldSecret(underDirectory(directory, a))));
+    const root = args.find((a) => !a.startsWith('-') && broadRoot(underDirectory(directory, a)));
     if (root !== undefined) return notSafe(root, `\`${name}\` searching \`${root}\` recursively reads credentials stored there`);
     // with no path operand the search starts where the script cd-ed: `cd .. && grep -rekey` has
     // no word naming the root at all (redclass), so a broad directory decides whatever the words
-    if (directory !== null && (broadSearchRoot(directory) || mayHoldSecret(directory))) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
+    if (directory !== null && broadRoot(directory)) return notSafe('cd', `\`${name}\` searching recursively from \`${directory}\` reads credentials stored there`);
   }
   return null;
+}
+
+/**
+ * Is a directory, read from the request's absolute cwd, one a recursive search must not start
+ * from: `/`, a home or the directory of homes, one where a credential location begins
+ * (`/etc`, `~/.config`), or a secret itself. Not every short path as broadSearchRoot has it
+ * (`/repo`, `/work/app` are where workspaces live): the path here is exact, not a word. Pure.
+ */
+function broadFromStart(path: string): boolean {
+  const normal = posix.normalize(path);
+  const parts = normal.split('/').filter((p) => p !== '');
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'root')) return true;
+  const home = parts.findLastIndex((p) => /^(home|users)$/i.test(p));
+  if (home >= 0 && home >= parts.length - 2) return true;
+  return mayHoldSecret(normal) || secretIn(normal) !== null;
+}
+
+/**
+ * The secret checks again from the request's cwd (`start`, absolute): each place a script may be
+ * in (`directory`, null where it started) read as an absolute path, so a relative word names the
+ * file that is read. Null when nothing there is a secret.
+ */
+function readsSecretFrom(start: string, name: string, args: readonly string[], directory: string | null): SafeVerdict | null {
+  const at = directory === null ? start : directory.startsWith('/') || directory.startsWith('~') ? directory : `${start.replace(/\/+$/, '')}/${directory}`;
+  return readsSecret(name, args, at, broadFromStart);
 }
 
 /**
@@ -216,7 +248,15 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   if (isMalformedArgv(argv)) return notSafe('', 'the command holds a NUL byte or is over 1 MiB');
   const command = zshAsBash(argv);
   const shell = shellScriptOf(command);
-  if (shell === null) return checkProgram(command, 'none', options);
+  const start = options.cwd !== undefined && options.cwd.startsWith('/') ? options.cwd : null;
+  // `ls` or `head -5 config` run in ~/.ssh read it with no word naming it
+  const startSecret = start === null ? null : secretIn(start);
+  if (startSecret !== null) return notSafe(start!, `the command runs in \`${start}\`, which names a secret (${startSecret}); a known-safe read runs unsandboxed under danger-full-access`);
+  if (shell === null) {
+    const verdict = checkProgram(command, 'none', options);
+    if (!verdict.safe || start === null || PRINTS_WORDS.has(programName(command[0]!))) return verdict;
+    return readsSecretFrom(start, programName(command[0]!), command.slice(1), null) ?? verdict;
+  }
   // `zsh -lc` is read as bash, but the zsh PATH finds is what runs: both must be the system's
   for (const runs of new Set([shell.shell, argv[0]!])) {
     const untrustedShell = untrustedProgram(runs, 'a shell', options.locate);
@@ -250,6 +290,8 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
     for (const directory of directories) {
       const verdict = checkProgram(words, parsed.expansion[i] ?? 'unsafe', wordOptions, parsed.expandingWord[i] ?? null, directory);
       if (!verdict.safe) return verdict;
+      const fromStart = start === null ? null : readsSecretFrom(start, name, words.slice(1), directory);
+      if (fromStart !== null) return fromStart;
     }
     if (name === 'cd') {
       const target = cdTarget(words.slice(1));

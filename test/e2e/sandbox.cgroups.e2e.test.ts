@@ -155,3 +155,49 @@ test('a run cgroup of a warden in another pid namespace, or of a name without on
     if (existsSync(unnamed)) rmdirSync(unnamed);
   }
 });
+
+test('every task of a run (threads, setsid and double-forked children) is in its cgroup and counted, and the run cannot leave it', async () => {
+  // The run joins by writing 0 (its one thread) into the cgroup's `tasks` (pidsLimit.ts): what it
+  // execs and forks, and every thread of those, must be born inside, and nothing inside may move out.
+  const ws = realpathSync(mkdtempSync(join(tmpdir(), 'warden-cg-')));
+  const probe = `
+    const { Worker } = require('node:worker_threads');
+    const { spawn } = require('node:child_process');
+    const fs = require('node:fs');
+    const own = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\\n').find((l) => l.includes(':pids:'));
+    const base = '/sys/fs/cgroup/pids' + own.split(':')[2];
+    const workers = [1, 2, 3].map(() => new Worker('setTimeout(() => {}, 4000)', { eval: true }));
+    spawn('setsid', ['sh', '-c', '(sleep 4 &) ; sleep 4'], { detached: true, stdio: 'ignore' }).unref();
+    const escapes = ['/sys/fs/cgroup/pids/tasks', '/sys/fs/cgroup/pids/cgroup.procs'].map((f) => {
+      try { fs.writeFileSync(f, '0'); return f + ': written'; } catch (e) { return f + ': ' + e.code; }
+    });
+    setTimeout(() => {
+      let tasks = 0; const outside = [];
+      for (const p of fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n))) {
+        let list = []; try { list = fs.readdirSync('/proc/' + p + '/task'); } catch {}
+        for (const t of list) {
+          let line = ''; try { line = fs.readFileSync('/proc/' + p + '/task/' + t + '/cgroup', 'utf8').split('\\n').find((l) => l.includes(':pids:')); } catch { continue; }
+          tasks++;
+          if (line !== own) outside.push(p + '/' + t + ' ' + line);
+        }
+      }
+      const current = Number(fs.readFileSync(base + '/pids.current', 'utf8'));
+      console.log(JSON.stringify({ own, tasks, outside, current, escapes, processes: fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length }));
+      for (const w of workers) w.terminate();
+    }, 1000);
+  `;
+  try {
+    const r = await runCommand({ command: [process.execPath, '-e', probe], cwd: ws, sandboxSpec: { mode: 'workspace-write', writableRoots: [], network: false, tmpWrite: false } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const seen = JSON.parse(r.stdout) as { own: string; tasks: number; outside: string[]; current: number; escapes: string[]; processes: number };
+    assert.match(seen.own, new RegExp(`:pids:/warden-${process.pid}-`), 'the run is not in a run cgroup of this process');
+    assert.deepEqual(seen.outside, [], 'tasks of the run outside its cgroup');
+    assert.ok(seen.processes >= 5, `the setsid and double-forked children were not seen: ${r.stdout}`);
+    assert.ok(seen.tasks >= 10, `the workers' threads were not seen: ${r.stdout}`);
+    // pids.max counts tasks: every thread seen, and bwrap's own process outside the namespace
+    assert.ok(seen.current >= seen.tasks + 1, `pids.current ${seen.current} does not count the ${seen.tasks} tasks seen`);
+    for (const e of seen.escapes) assert.doesNotMatch(e, /written/, e);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});

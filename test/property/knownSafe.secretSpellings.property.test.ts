@@ -82,6 +82,28 @@ test('law: a read of a credential is never known-safe, however its path is spell
   );
 });
 
+/** Ways a command reads a file by its bare name from the directory it runs in. */
+const IN_DIRECTORY: Array<(name: string) => string[]> = [
+  (n) => ['cat', n],
+  (n) => ['tail', '-n', '3', n],
+  (n) => ['bash', '-lc', `head ${n}`],
+  (n) => ['bash', '-lc', `cd /nonexistent; sort ${n}`],
+  (n) => ['grep', `--file=${n}`, 'x'],
+];
+
+test('law: a credential read by its bare name from the run directory (MCP workdir, Gemini dir_path) is never known-safe (rt-classifier)', () => {
+  fc.assert(
+    fc.property(spelled, fc.constantFrom(...IN_DIRECTORY), (path, reader) => {
+      const cut = path.lastIndexOf('/');
+      const name = path.slice(cut + 1);
+      // a glob or `..` as the last segment is not a file name to read from there
+      if (name === '' || name === '.' || name === '..' || name === 'zz') return true;
+      return !checkKnownSafe(reader(name), { platform: 'linux', cwd: path.slice(0, cut) || '/' }).safe;
+    }),
+    { numRuns: 2000, seed: 12 },
+  );
+});
+
 /** Scripts, safe and not, that a cd is put into. */
 const SCRIPTS = [
   'ls -la', 'cat README.md', 'git status', 'grep -rn key', 'rg token', 'cat shadow', 'cat gh/hosts.yml', 'head .netrc', 'file -fshadow',

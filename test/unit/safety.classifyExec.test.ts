@@ -323,7 +323,7 @@ test("known-safe run by the client's own tool (no warden sandbox) auto-approves 
     assert.equal(c.outcome, 'ask', `${JSON.stringify(command)} in ${cwd}: ${c.reason}`);
     // words naming a secret are not known-safe at all (programs/secretPaths.ts); the rest ask for the hidden path
     if (c.knownSafe) assert.match(c.reason, /hidden path/);
-    else assert.match(c.reason, /names a secret|recursively reads credentials/);
+    else assert.match(c.reason, /names a secret|reads credentials stored there/);
   }
   // the same command without clientRuns on a host with no sandbox: never auto-run bare
   assert.equal(classify(['ls', '-la'], { platform: 'none' }).outcome, 'ask');

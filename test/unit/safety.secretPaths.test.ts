@@ -14,8 +14,8 @@ await loadShellGrammar();
 
 describe('secret paths: known-safe reads that would run bare', () => {
   for (const c of SECRET_PATH_CASES) {
-    test(`${JSON.stringify(c.argv)}: ${c.why}`, () => {
-      const v = checkKnownSafe(c.argv, { platform: 'linux' });
+    test(`${JSON.stringify(c.argv)}${c.cwd === undefined ? '' : ` in ${c.cwd}`}: ${c.why}`, () => {
+      const v = checkKnownSafe(c.argv, { platform: 'linux', ...(c.cwd === undefined ? {} : { cwd: c.cwd }) });
       assert.equal(v.safe, c.safe, v.safe ? 'known-safe' : `not known-safe: ${'why' in v ? String(v.why) : ''}`);
     });
   }

@@ -2,7 +2,7 @@
  * Cases for secretPaths.ts through the whole known-safe check (argv as given, or a `bash -lc`
  * script): red-team findings that were known-safe, so ran bare under danger-full-access.
  */
-export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: string }> = [
+export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: string; /** the request's directory, when the case has one */ cwd?: string }> = [
   { argv: ['cat', '/home/u/.ssh/id_ed25519'], safe: false, why: 'ssh private key by absolute path' },
   { argv: ['bash', '-lc', 'cat ~/.ssh/id_rsa'], safe: false, why: 'ssh key through tilde in a script' },
   { argv: ['bash', '-lc', 'head ~/.ssh/*'], safe: false, why: 'a glob inside the ssh directory' },
@@ -67,8 +67,29 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '/etc/rancher/k3s/k3s.yaml'], safe: false, why: "k3s's admin kubeconfig" },
   { argv: ['cat', '/var/lib/kubelet/pki/kubelet-client-current.pem'], safe: false, why: "the kubelet's client credentials" },
   { argv: ['cat', '/etc/letsencrypt/live/x/privkey.pem'], safe: false, why: 'a TLS private key' },
+  { argv: ['cat', '/etc/wireguard/wg0.conf'], safe: false, why: 'a WireGuard private key' },
+  { argv: ['cat', '/etc/mysql/debian.cnf'], safe: false, why: "the MySQL maintenance user's password" },
+  { argv: ['cat', '/etc/gitlab-runner/config.toml'], safe: false, why: "a CI runner's registration tokens" },
+  { argv: ['cat', '/etc/ipsec.secrets'], safe: false, why: 'IPsec pre-shared keys' },
+  { argv: ['cat', '/Users/u/Library/Cookies/Cookies.binarycookies'], safe: false, why: 'browser session cookies' },
   { argv: ['cat', 'src/token.ts'], safe: true, why: 'source named after tokens is not a token' },
   { argv: ['cat', 'docs/tokens.md'], safe: true, why: 'documentation about tokens' },
+  // rt-classifier: the request's own directory, which the agent chooses (MCP workdir, Gemini dir_path)
+  { argv: ['cat', 'hosts.yml'], cwd: '/home/u/.config/gh', safe: false, why: 'run in ~/.config/gh: the forge token, no word naming it' },
+  { argv: ['cat', 'shadow'], cwd: '/etc', safe: false, why: 'run in /etc' },
+  { argv: ['cat', 'config'], cwd: '/home/u/.aws', safe: false, why: 'run in ~/.aws' },
+  { argv: ['head', '-c', '100', 'sda'], cwd: '/dev', safe: false, why: 'run in /dev: a raw disk' },
+  { argv: ['cat', 'mem'], cwd: '/proc/self', safe: false, why: "run in /proc/self: the process's memory" },
+  { argv: ['ls'], cwd: '/home/u/.ssh', safe: false, why: 'run in a secret directory' },
+  { argv: ['cat', '.databrickscfg'], cwd: '/home/u', safe: false, why: "run in the home: a dot-entry of the home" },
+  { argv: ['grep', '-r', 'token'], cwd: '/home/u', safe: false, why: 'a recursive search of the home, no path operand' },
+  { argv: ['grep', '-rn', 'token', '.'], cwd: '/root', safe: false, why: "a recursive search of root's home" },
+  { argv: ['bash', '-lc', 'cd gh && cat hosts.yml'], cwd: '/home/u/.config', safe: false, why: 'a cd from the run directory' },
+  { argv: ['bash', '-lc', 'cat hosts.yml'], cwd: '/home/u/.config/gh', safe: false, why: 'a script run there' },
+  { argv: ['bash', '-lc', 'cd /nope; cat environ'], cwd: '/proc/1', safe: false, why: 'a failed cd stays in the run directory' },
+  { argv: ['grep', '-rn', 'token', '.'], cwd: '/repo', safe: true, why: 'a workspace at a short path is not a broad root' },
+  { argv: ['bash', '-lc', 'rg foo && cat README.md && git status'], cwd: '/work/app', safe: true, why: 'an ordinary workspace' },
+  { argv: ['cat', 'README.md'], cwd: '/home/u/proj', safe: true, why: 'a workspace under a home' },
   { argv: ['wc', '--files0-from=list'], safe: true, why: 'wc prints counts, never contents' },
   { argv: ['git', 'diff', '--no-index', '/dev/null', 'x'], safe: false, why: 'git --no-index reads files outside the repository' },
   { argv: ['git', 'diff', '--no-index', 'a', 'b'], safe: false, why: 'git --no-index: any two files' },

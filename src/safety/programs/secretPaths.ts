@@ -36,6 +36,10 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   'etc/ppp/pap-secrets', '.terraformrc',
   // rt-classifier: a cluster's admin kubeconfig and PKI, the kubelet's client keys, TLS keys
   'etc/kubernetes', 'etc/rancher', 'var/lib/kubelet', 'var/lib/rancher', 'etc/letsencrypt',
+  // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
+  'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
+  'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
 ].map((s) => s.split('/'));
 
 /**
@@ -87,8 +91,17 @@ const PROBE_NAMES: readonly string[] = [
   'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
 ];
 
-/** The probe names that are secret names themselves (fixed: derived once, not per glob). */
-const SECRET_PROBES: readonly string[] = PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n)));
+/**
+ * Derived tables, each built on first use and then kept (fixed: derived once, not per glob): only a
+ * glob needs them, and building them at load cost every start-up ~4 ms (exec, every hook call).
+ */
+const lazily = <T>(build: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => (value ??= build());
+};
+
+/** The probe names that are secret names themselves. */
+const secretProbes = lazily((): readonly string[] => PROBE_NAMES.filter((n) => SECRET_NAMES.some((r) => r.test(n))));
 
 const GLOB = /[*?[]/;
 
@@ -139,7 +152,7 @@ function segmentMatcher(segment: string): (name: string) => boolean {
 /** Is this segment a secret's name, or a glob that could be one? `last`: the path's final segment (a file, not a directory on the way). */
 function nameIsSecret(segment: string, last: boolean): boolean {
   if (!GLOB.test(segment)) return SECRET_NAMES.some((r) => r.test(segment));
-  if (SECRET_PROBES.some(segmentMatcher(segment))) return true;
+  if (secretProbes().some(segmentMatcher(segment))) return true;
   // a probe name cannot stand for the glob's own text: `*erver.key` matches server.key, which no
   // probe spells (redclass), so the glob's wildcards are filled in too (never with a leading dot,
   // which bash's wildcards do not match); a `*` is tried as every piece of a secret name only in
@@ -152,13 +165,13 @@ function nameIsSecret(segment: string, last: boolean): boolean {
 const ONE_CHARACTER = [...'abcdefghijklmnopqrstuvwxyz0123456789._-'];
 
 /** What a `*` is tried as: nothing, a filler, a dot, and every piece of a secret name (`server.k*` is server.key). */
-const STAR_PIECES: readonly string[] = (() => {
+const starPieces = lazily((): readonly string[] => {
   const pieces = new Set<string>(['', 'x', '.', 'x/.']);
-  for (const name of SECRET_PROBES) {
+  for (const name of secretProbes()) {
     for (let i = 0; i < name.length; i++) for (let j = i + 1; j <= name.length; j++) pieces.add(name.slice(i, j));
   }
   return [...pieces];
-})();
+});
 
 /** Past this many names a glob stands for, it counts as naming a secret (fail closed). */
 const MAX_FILLINGS = 20_000;
@@ -177,7 +190,7 @@ function globFillings(glob: string, pieces: boolean): string[] | null {
     let choices: readonly string[];
     if (part === '?') choices = ONE_CHARACTER;
     // (not a trailing `*`: `README*` would be README.pem, and every `ls test*` would ask)
-    else if (part === '*') choices = pieces && wildcards === 1 && k < parts.length - 1 ? STAR_PIECES : ['', 'x', '.', 'x/.'];
+    else if (part === '*') choices = pieces && wildcards === 1 && k < parts.length - 1 ? starPieces() : ['', 'x', '.', 'x/.'];
     else if (part.startsWith('[') && part.endsWith(']') && part.length > 2) {
       const inner = part.slice(1, -1);
       choices = /^[!^]|.-./.test(inner) ? ONE_CHARACTER : [...new Set(inner)];
@@ -275,10 +288,10 @@ function secretInSegments(segments: readonly string[]): string | null {
  * credential files a dotfiles repository commits. (Not `.docker/config.json` and the like:
  * `git diff -- '*.json'` would then ask.)
  */
-const GIT_PROBES: readonly string[] = [
-  ...SECRET_PROBES,
+const gitProbes = lazily((): readonly string[] => [
+  ...secretProbes(),
   '.npmrc', '.pypirc', '.netrc', '.git-credentials', '.ssh/config', '.aws/credentials', '.kube/config', '.gnupg/x', '.vault-token',
-];
+]);
 
 /**
  * A git pathspec glob as a regex: wildmatch without WM_PATHNAME or WM_PERIOD, so `*` and `?`
@@ -310,7 +323,7 @@ export function secretInGitWord(word: string): string | null {
     // in the literal text's directory, or deeper where a wildcard crosses `/` (`conf*` is config/.env)
     const literal = path.slice(0, path.search(GLOB));
     const directory = literal.slice(0, literal.lastIndexOf('/') + 1);
-    const probe = GIT_PROBES.find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
+    const probe = gitProbes().find((p) => glob.test(p) || glob.test(`${directory}${p}`) || glob.test(`${literal}x/${p}`));
     if (probe !== undefined) return probe;
     // the glob's own text, its wildcards filled in (`*erver.key` is certs/server.key; git's may be a leading dot)
     // (no pieces: a git glob's `*` also stands for a leading dot, so `*.ts` would be .env.ts)
