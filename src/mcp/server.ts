@@ -57,6 +57,11 @@ export interface ServerDeps {
   progressIntervalMs?: number;
   /** The response guard's unwrap, when stdin passes through one. */
   unwrapResult?: (result: unknown) => unknown;
+  /**
+   * Called once per tool, when its first call is done and before it is answered (serve saves the
+   * code cache there: runBundle.ts SAVE_NOW). Synchronous; a throw is logged, the answer unchanged.
+   */
+  afterFirstCall?: (tool: string) => void;
   version?: string;
 }
 
@@ -120,6 +125,8 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     },
   );
   const inflight = new Set<Promise<unknown>>();
+  /** The tools whose first call is done (afterFirstCall). */
+  const called = new Set<string>();
   const channelDeps: ChannelDeps = {
     server,
     decisionTimeoutMs: deps.decisionTimeoutMs,
@@ -165,7 +172,16 @@ export function buildServer(deps: ServerDeps): BuiltServer {
     inflight.add(pending);
     const stopProgress = reportProgress((n) => extra.sendNotification(n), token, deps.progressIntervalMs ?? 10_000);
     try {
-      return await pending;
+      const result = await pending;
+      if (deps.afterFirstCall !== undefined && !called.has(tool.name)) {
+        called.add(tool.name);
+        try {
+          deps.afterFirstCall(tool.name);
+        } catch (error) {
+          logger().warn({ err: error }, 'after the first call');
+        }
+      }
+      return result;
     } finally {
       stopProgress();
       inflight.delete(pending);

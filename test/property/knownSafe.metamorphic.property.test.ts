@@ -287,3 +287,27 @@ test('law: adding an empty, relative, workspace or temp entry to PATH (holding a
     { numRuns: 1500, seed: 12 },
   );
 });
+
+/** Directories an agent may name as the run's (MCP workdir, Gemini dir_path): ordinary, short, a home, secret ones. */
+const RUN_DIRECTORIES = ['/work/app', '/repo', '/', '/home/u', '/home/u/proj', '/root', '/etc', '/proc/self', '/dev', '/home/u/.ssh', '/home/u/.config/gh', '/Users/u/.aws', '/tmp', '/home/u/proj/src'];
+
+test('law: naming the directory a command runs in never makes it more permissive (rt-classifier)', () => {
+  const seeds = [...SAFE_ARGV, ...SAFE_ARGV.map((a) => ['bash', '-lc', a.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(' ')]), ...vectors.map((v) => v.command)];
+  fc.assert(
+    fc.property(fc.constantFrom(...seeds), fc.constantFrom(...RUN_DIRECTORIES), (argv, cwd) => {
+      const there = isKnownSafeCommand(argv, { platform: 'linux', cwd });
+      return !there || isKnownSafeCommand(argv, { platform: 'linux' });
+    }),
+    { numRuns: 2000, seed: 12 },
+  );
+});
+
+test('law: an environment assignment before any command of a script makes it not known-safe (GIT_PAGER=, LD_PRELOAD=, BASH_ENV= ...)', () => {
+  const scripts = SAFE_ARGV.map((a) => a.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(' '));
+  fc.assert(
+    fc.property(fc.constantFrom(...scripts), fc.constantFrom('GIT_PAGER', 'PAGER', 'LD_PRELOAD', 'BASH_ENV', 'GIT_EXTERNAL_DIFF', 'RIPGREP_CONFIG_PATH', 'LC_ALL', 'X'), fc.constantFrom('./x', '', 'C', 'sh'), (script, name, value) => {
+      return !isKnownSafeCommand(['bash', '-lc', `${name}=${value} ${script}`]) && !isKnownSafeCommand(['bash', '-lc', `ls && ${name}=${value} ${script}`]);
+    }),
+    { numRuns: 1000, seed: 12 },
+  );
+});

@@ -156,3 +156,23 @@ test('the cache folder is inside the state folder every sandbox hides, resolved 
   assert.equal(codeCacheDir({ HOME: 'relative' }), null);
   assert.equal(codeCacheDir({ HOME: '/home/u', WARDEN_COMPILE_CACHE: '0' }), null);
 });
+
+test('a bundle can save its cache when it asks (serve, after a tool\'s first call): it is there even when the process is then killed', () => {
+  const s = sandbox();
+  try {
+    // what serve does: ask for the save, then be killed as MCP clients kill their servers
+    writeFileSync(s.bundle, `"use strict";\nconst save = globalThis[Symbol.for("warden.codeCache.saveNow")];\nprocess.stdout.write(typeof save);\nif (typeof save === "function") { save(); process.kill(process.pid, "SIGKILL"); }\n`);
+    const script = `const { runBundle } = await import(${JSON.stringify(RUN_BUNDLE)}); runBundle(${JSON.stringify(s.bundle)});`;
+    const run = () => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, XDG_STATE_HOME: s.state, WARDEN_COMPILE_CACHE: '' } });
+    const first = run();
+    assert.equal(first.signal, 'SIGKILL');
+    assert.equal(first.stdout, 'function');
+    assert.equal(cacheFiles(s.state).length, 1);
+    // a start that found its cache offers no save: nothing is written again
+    const second = run();
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout, 'undefined');
+  } finally {
+    s.cleanup();
+  }
+});

@@ -13,7 +13,7 @@ import { buildServer } from '../../src/mcp/server.ts';
 import { createRuntime } from '../../src/cli/runtime.ts';
 import { tempSqliteStore } from '../support/fixtures.ts';
 
-async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs?: number) {
+async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs?: number, afterFirstCall?: (tool: string) => void) {
   const t = tempSqliteStore();
   const rules = join(t.dir, 'rules.toml');
   writeFileSync(rules, '');
@@ -30,6 +30,7 @@ async function setup(decisionTimeoutMs: number, decisionTimeoutWithoutProgressMs
     outOfBandHint: 'run `warden approve` in a terminal',
     origin: (callId) => ({ surface: 'mcp', pid: process.pid, host: 'test', callId }),
     progressIntervalMs: 50,
+    ...(afterFirstCall === undefined ? {} : { afterFirstCall }),
   });
   return { t, runtime, built };
 }
@@ -90,6 +91,34 @@ test('a call without a progressToken is decided within the shorter timeout; one 
     for (const r of [quick, patient]) assert.equal((r.structuredContent as { decision: { source: string } }).decision.source, 'timeout');
     assert.ok(quickMs < 2500, `without a token: ${quickMs} ms`);
     assert.ok(patientMs >= 2900, `with a token: ${patientMs} ms`);
+  } finally {
+    await client.close();
+    await built.idle();
+    await t.cleanup();
+  }
+});
+
+test('afterFirstCall runs once per tool, when its first call is done and before that call is answered', async () => {
+  const seen: Array<{ tool: string; answered: number }> = [];
+  let answered = 0;
+  const { t, built } = await setup(300, undefined, (tool) => seen.push({ tool, answered }));
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await built.server.connect(serverSide);
+  const client = new Client({ name: 'unit', version: '1' }, { capabilities: {} });
+  await client.connect(clientSide);
+  try {
+    // rejected by its classification: done at once, nothing applied
+    const call = async (name: string, args: Record<string, unknown>) => {
+      await client.callTool({ name, arguments: args });
+      answered++;
+    };
+    await call('apply_patch', { patch: 'not a patch' });
+    await call('apply_patch', { patch: 'still not a patch' });
+    await call('shell', { command: ['touch', 'x'] });
+    assert.deepEqual(seen, [
+      { tool: 'apply_patch', answered: 0 },
+      { tool: 'shell', answered: 2 },
+    ]);
   } finally {
     await client.close();
     await built.idle();

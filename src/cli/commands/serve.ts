@@ -35,6 +35,17 @@ export const DEFAULT_DECISION_TIMEOUT_S = 120;
  */
 export const DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S = 50;
 
+/**
+ * Saves the bundle's V8 code cache now, when this start found none (runBundle.ts SAVE_NOW, looked
+ * up by its registered symbol: the bundle imports nothing of runBundle): after a tool's first call
+ * it holds that call's code too, so the next server's first call compiles less. Costs the first call
+ * of a process without a cache one write (~10-30 ms); every other call nothing.
+ */
+function saveCodeCache(): void {
+  const save = (globalThis as Record<symbol, unknown>)[Symbol.for('warden.codeCache.saveNow')];
+  if (typeof save === 'function') save();
+}
+
 /** stdout belongs to the protocol: anything else that tries to print goes to stderr. */
 function guardStdout(): void {
   const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
@@ -89,6 +100,7 @@ export function register(program: Command): void {
       outOfBandHint: `run \`warden approve --store ${describeStoreLocation(location)}\` in a terminal (or use \`warden inspect\`)`,
       origin: (callId, clientCallId) => origin('mcp', callId, clientCallId),
       unwrapResult: guard.unwrap,
+      afterFirstCall: saveCodeCache,
     });
 
     let closing: Promise<void> | null = null;

