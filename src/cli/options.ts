@@ -186,8 +186,9 @@ let ownMark: ReturnType<typeof processMark> | undefined;
  */
 export function origin(surface: string, callId?: string, clientCallId?: string, pid: number = process.pid) {
   const proc = pid === process.pid ? (ownMark ??= processMark(pid)) : processMark(pid);
-  // warden serve's client: the agent's own tools (its built-in shell) run under it, not under serve
-  const launcher = surface === 'mcp' && pid === process.pid ? (ownLauncher === undefined ? (ownLauncher = serveLauncher()) : ownLauncher) : null;
+  // warden serve's client, or the program that ran warden exec without a terminal: the agent's own
+  // tools (a client's built-in shell) run under it, not under this process
+  const launcher = (surface === 'mcp' || surface === 'exec') && pid === process.pid ? (ownLauncher === undefined ? (ownLauncher = ownLauncherOf()) : ownLauncher) : null;
   return {
     surface,
     pid,
@@ -202,8 +203,11 @@ export function origin(surface: string, callId?: string, clientCallId?: string, 
 
 let ownLauncher: ReturnType<typeof launcherOf> | undefined;
 
-/** The MCP client that started this serve; none when serve was started by hand on a terminal (its stdin is one). */
-function serveLauncher(): ReturnType<typeof launcherOf> {
+/**
+ * The program that started this serve or exec; none when stdin is a terminal: serve started by hand,
+ * or exec asking its person there (whose other panes and tabs must still be able to decide).
+ */
+function ownLauncherOf(): ReturnType<typeof launcherOf> {
   return isatty(0) ? null : launcherOf(process.pid);
 }
 

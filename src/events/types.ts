@@ -179,10 +179,11 @@ export const ApprovalRequestedData = z.object({
      */
     proc: ProcessMarkSchema.optional(),
     /**
-     * The process that started warden serve (the MCP client, past `env`/`npx`-like launchers and
-     * shells), with its mark. Its own tools (a client's built-in shell) are the agent's too, and
-     * they descend from it, not from `pid`: no decision may come from one of its descendants while
-     * the request is unfinished (src/requests/deciderCheck.ts). Absent elsewhere and in old records.
+     * The process that started warden serve (the MCP client) or a `warden exec` without a terminal
+     * (the agent client whose tool ran it), past launchers and shells, with its mark. Its own tools
+     * (a client's built-in shell) are the agent's too, and they descend from it, not from `pid`: no
+     * decision may come from one of its descendants while the request is unfinished
+     * (src/requests/deciderCheck.ts). Absent for an exec on a terminal, a hook, and old records.
      */
     launcher: z.object({ pid: z.number().int(), comm: z.string(), proc: ProcessMarkSchema }).optional(),
   }),

@@ -162,32 +162,40 @@ export function readSelfDecider(): Decider {
 
 /**
  * Programs that only start another one (`npx warden serve`, `env … warden serve`): never the client
- * that started warden. Shells are not among them: the MCP clients spawn their servers directly, and
- * walking past a shell could reach a terminal multiplexer, whose every pane would then be refused.
+ * that started warden.
  */
 const LAUNCHERS = new Set(['env', 'timeout', 'nice', 'nohup', 'setsid', 'stdbuf', 'ionice', 'npx', 'pnpm', 'yarn', 'bunx', 'uvx']);
 function isLauncher(comm: string): boolean {
   return LAUNCHERS.has(comm) || /^npm( |$)/.test(comm);
 }
+/**
+ * Shells, passed on the way up like launchers (an agent's tool runs `bash -c "warden exec …"` in a
+ * fresh shell per call), except a shell that leads its session: that is a person's terminal shell,
+ * and walking past it would reach the terminal (a tmux server), whose every pane would be refused.
+ */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox']);
 /** The roots of a person's processes: marking one would refuse every process they start. */
 const SESSION_ROOTS = new Set(['systemd', 'init', 'launchd']);
 
 /**
- * The process that started `pid` (the MCP client that started warden serve), past launchers, with
- * its mark; null when it is pid 1, a service manager, or /proc does not tell it in full.
+ * The process that started `pid` (the MCP client that started warden serve; the agent client whose
+ * tool ran `warden exec` without a terminal), past launchers and shells that do not lead their
+ * session, with its mark; null when that is pid 1, a service manager, or /proc does not tell it in full.
  */
 export function launcherOf(pid: number): { pid: number; comm: string; proc: ProcessMark } | null {
   let at = readStat(pid)?.ppid ?? 0;
-  for (let hops = 0; hops < 8 && at > 1; hops++) {
-    const stat = readStat(at);
-    if (!stat) return null;
-    if (isLauncher(stat.comm)) {
-      at = stat.ppid;
+  for (let hops = 0; hops < 16 && at > 1; hops++) {
+    const stat = readProcStat(at);
+    const s = stat === null ? null : identityStat(at, stat);
+    if (!stat || !s) return null;
+    const leads = intField(stat, 6) === at;
+    if (isLauncher(s.comm) || (SHELLS.has(s.comm) && !leads)) {
+      at = s.ppid;
       continue;
     }
-    if (SESSION_ROOTS.has(stat.comm)) return null;
+    if (SESSION_ROOTS.has(s.comm)) return null;
     const proc = processMark(at);
-    return proc ? { pid: at, comm: stat.comm, proc } : null;
+    return proc ? { pid: at, comm: s.comm, proc } : null;
   }
   return null;
 }

@@ -56,6 +56,12 @@ export interface BwrapInput {
    */
   decoyFds?: boolean;
   /**
+   * Files bound read-only over these paths from fds the caller opens, one each, right after the
+   * decoy fds (`coverFds` in the plan says how many): git's config files without their credentials
+   * (gitCredentials.ts). Needs `bindFdBase`; a path inside a hidden one is left to its mask.
+   */
+  covers?: string[];
+  /**
    * The program cannot make a socket of any kind (the patch helper: its own seccomp filter fails
    * socket and socketpair before it reads a request): with the network off it needs no empty
    * network namespace, whose set-up and teardown cost every run ~1 ms of kernel work. Nothing
@@ -85,6 +91,8 @@ export interface BwrapPlan {
   rwBinds: string[];
   /** How many fds of the decoy the command needs after the read-write binds' fds (input `decoyFds`). */
   decoyFds: number;
+  /** The `covers` bound, in the order of their fds after the decoy fds. */
+  covered: string[];
   /** Requested roots that do not exist. */
   skipped: string[];
   /** Hidden paths masked for this run (canonical), and those that could not be. */
@@ -224,6 +232,15 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     }
   }
   const hides = planHides(spec.hidden ?? [], [cwd, ...writable], probe);
+  // Before the hides, after the read-only binds of the .git directories they lie in.
+  const coverSlots: number[] = [];
+  const covered: string[] = [];
+  for (const path of input.covers ?? []) {
+    if ([...hides.dirs, ...hides.files].some((h) => isWithin(path, h))) continue;
+    inner.push('--ro-bind-fd', '', path);
+    coverSlots.push(inner.length - 2);
+    covered.push(path);
+  }
   if (hides.files.length > 0 && input.decoy === undefined) throw new TypeError('hidden files need a decoy file');
   for (const dir of hides.dirs) inner.push('--perms', '0000', '--tmpfs', dir, '--remount-ro', dir);
   // With `decoyFdBase` each hidden file is bound from its own fd of the decoy (bwrap closes an fd
@@ -283,6 +300,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     }
   }
   for (const [i, slot] of decoySlots.entries()) inner[slot] = String((input.bindFdBase ?? 0) + rwBinds.length + i);
+  for (const [i, slot] of coverSlots.entries()) inner[slot] = String((input.bindFdBase ?? 0) + rwBinds.length + decoySlots.length + i);
   args.push(...inner);
 
   for (const path of input.readOnlyBinds ?? []) args.push('--ro-bind', path, path);
@@ -300,6 +318,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
     tempGitDirs,
     rwBinds,
     decoyFds: decoySlots.length,
+    covered,
     skipped: plan.skipped,
     hides,
   };

@@ -24,7 +24,7 @@
  * opened directory, whatever the path names by then); nothing is removed recursively, and the
  * directory goes with rmdir, which removes no symlink and no directory that is not empty.
  */
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { namesOfGoneOwners, OWNER_PATTERN, ownTag } from './processOwner.ts';
@@ -76,6 +76,7 @@ export function decoyRoot(): string {
  */
 const OWNED = new RegExp(`^warden-decoy-${OWNER_PATTERN}[A-Za-z0-9]{6}$`);
 const FILE = 'hidden';
+const COVER = /^cover-\d+-\d+$/;
 
 let current: string | null = null;
 /** Every decoy directory this process made (one is made again if something removed or changed it). */
@@ -102,6 +103,12 @@ function removeDecoyDir(dir: string, uid: number): boolean {
       unlinkSync(`/proc/self/fd/${fd}/${FILE}`);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+    // A killed process's run-long copies of git configs (runCommand.ts credentialFreeGitConfigs).
+    try {
+      for (const name of readdirSync(`/proc/self/fd/${fd}`)) if (COVER.test(name)) unlinkSync(`/proc/self/fd/${fd}/${name}`);
+    } catch {
+      // rmdir below says whether anything is left
     }
   } finally {
     closeSync(fd);

@@ -26,6 +26,7 @@ import { buildSeatbeltProfile, seatbeltArgv } from './seatbelt.ts';
 import { nodeFsProbe, personalDirs } from './writableRoots.ts';
 import { decoy, decoyFile, decoyRoot } from './decoy.ts';
 import { wardenCodePaths } from './ownCode.ts';
+import { gitConfigFiles, withoutCredentials } from './gitCredentials.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
@@ -93,6 +94,8 @@ interface Invocation {
   rwBinds?: string[];
   /** The decoy's fd once per hidden file, passed after the read-write binds' fds (bwrapArgs `decoyFds`). */
   decoyFds?: number[];
+  /** git configs without their credentials (gitCredentials.ts): fds passed after the decoy fds, and their files, removed once bound. */
+  covers?: Cover[];
   /** Why the run must not start at all (a hidden file the masks cannot cover); spawnAndWait fails it. */
   refused?: string;
 }
@@ -248,7 +251,9 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     if (net !== null) Object.assign(env2, net.env);
     const hiddenSpec = socketMasks.length === 0 ? spec : { ...spec, hidden: [...(spec.hidden ?? []), ...socketMasks] };
     const theDecoy = decoy();
+    const covers = spec.network || net !== null || spec.domains !== undefined ? [] : credentialFreeGitConfigs(req.cwd, [env2, process.env]);
     const plan = buildBwrapArgs({
+      covers: covers.map((c) => c.path),
       spec: hiddenSpec,
       cwd: req.cwd,
       command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
@@ -268,6 +273,9 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     const masks = [...plan.masks, ...plan.readOnly.filter((p) => maskUsers.has(p))];
     const hidden = [...plan.hides.dirs, ...plan.hides.files];
     const inv: Invocation = { sandboxType: 'bwrap', containment: 'sandbox', file: found.executable, args: plan.args, env: env2, masks, infoFd: true, seccomp, hidden, rwBinds: plan.rwBinds, decoyFds: Array(plan.decoyFds).fill(theDecoy.fd) };
+    const bound = covers.filter((c) => plan.covered.includes(c.path));
+    releaseCovers(covers.filter((c) => !bound.includes(c)));
+    if (bound.length > 0) inv.covers = bound;
     // Red team: behind the proxy only the command carried a filter, and bwrap's own PID 1 (same uid,
     // dumpable) none: a command that ptraced it (or wrote its /proc/1/mem) made it call
     // socket(AF_UNIX) and connect to any Unix socket of the host (the session bus, docker.sock).
@@ -385,6 +393,65 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch {
     // ESRCH: the group is gone already
+  }
+}
+
+/** A git config without its credentials (gitCredentials.ts), written for one run: its file and an open fd of it. */
+interface Cover {
+  /** The config it is bound over. */
+  path: string;
+  /** '' for the decoy's own fd (shared, never closed here). */
+  file: string;
+  fd: number;
+}
+
+let covers = 0;
+/**
+ * The git configs a run without the network gets without their credentials (gitCredentials.ts),
+ * each written to a file of its own in this process's decoy directory (out of every sandbox's
+ * reach, decoy.ts; bwrap binds a file from an fd only while it has a name) until the run ends
+ * (releaseCovers; decoy.ts's sweep removes what a killed process left). Fails closed: a config
+ * whose copy cannot be made is covered with the decoy (mode 000: git then fails to read it), so no
+ * token shows. The environments are the command's and warden's own (their $HOME may differ).
+ * Does I/O.
+ */
+function credentialFreeGitConfigs(cwd: string, envs: ReadonlyArray<NodeJS.ProcessEnv>): Cover[] {
+  const paths = new Set(envs.flatMap((env) => gitConfigFiles(cwd, env, nodeFsProbe)));
+  const out: Cover[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue; // unreadable to warden: unreadable to the command too
+    }
+    const clean = withoutCredentials(text);
+    if (clean === null) continue;
+    const file = `${dirname(decoyFile())}/cover-${process.pid}-${++covers}`;
+    let fd = -1;
+    try {
+      fd = openSync(file, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+      writeSync(fd, clean);
+      out.push({ path, file, fd });
+    } catch {
+      if (fd >= 0) releaseCovers([{ path, file, fd }]);
+      out.push({ path, file: '', fd: decoy().fd });
+    }
+  }
+  return out;
+}
+
+/** Closes and removes the covers' files (idempotent: each once). */
+function releaseCovers(list: Cover[] | undefined): void {
+  for (const c of list ?? []) {
+    if (c.fd < 0 || c.file === '') continue;
+    try {
+      closeSync(c.fd);
+      unlinkSync(c.file);
+    } catch {
+      // already gone
+    }
+    c.fd = -1;
   }
 }
 
@@ -515,7 +582,10 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
   const started = monotonicMs();
-  if (inv.refused !== undefined) return failed(inv.sandboxType, started, inv.refused);
+  if (inv.refused !== undefined) {
+    releaseCovers(inv.covers);
+    return failed(inv.sandboxType, started, inv.refused);
+  }
   takeMasks(inv.masks);
 
   let child: ChildProcess;
@@ -528,6 +598,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     const opened = openBindFds(inv.rwBinds);
     if (opened.changed !== null) {
       releaseMasks(inv.masks);
+      releaseCovers(inv.covers);
       return failed(inv.sandboxType, started, `sandbox set-up failed: ${opened.changed} changed while the sandbox was being set up (it is no longer the directory that was planned)`);
     }
     bindFds = opened.fds;
@@ -537,6 +608,10 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
   if (inv.decoyFds !== undefined && inv.decoyFds.length > 0) {
     while (stdio.length < BIND_FD_BASE + bindFds.length) stdio.push('ignore');
     stdio.push(...inv.decoyFds);
+  }
+  if (inv.covers !== undefined) {
+    while (stdio.length < BIND_FD_BASE + bindFds.length + (inv.decoyFds?.length ?? 0)) stdio.push('ignore');
+    stdio.push(...inv.covers.map((c) => c.fd));
   }
   const closeBindFds = () => {
     for (const fd of bindFds) closeSync(fd);
@@ -566,6 +641,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
     closeMark();
     closeBindFds();
     releaseMasks(inv.masks);
+    releaseCovers(inv.covers);
     pids?.remove();
     return failed(inv.sandboxType, started, (err as Error).message);
   }
@@ -595,6 +671,7 @@ async function spawnAndWait(req: CommandRun, inv: Invocation, options: RunOption
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       for (const s of child.stdio) s?.destroy();
       releaseMasks(inv.masks);
+      releaseCovers(inv.covers);
       pids?.remove();
       // With its pipes gone a conversation settles at its next call at the latest.
       if (talk === null) settle(null);

@@ -17,7 +17,8 @@ import { createSqliteEventStore } from '../../src/events/sqliteEventStore.ts';
 import { decideOutOfBand } from '../../src/requests/outOfBandDecision.ts';
 import { replayAll } from '../../src/machines/replay.ts';
 import type { EventStore } from '../../src/events/eventStore.ts';
-import type { StoredEvent } from '../../src/events/types.ts';
+import type { Decider, StoredEvent } from '../../src/events/types.ts';
+import { outsideDecider } from '../support/cliAsync.ts';
 import { isApproving } from '../../src/policy.ts';
 import { onTerminalArgs } from '../support/cli.ts';
 import { pool } from '../support/pool.ts';
@@ -57,6 +58,8 @@ interface Ctx {
   dir: string;
   storePath: string;
   store: EventStore;
+  /** Who decides out of band: a person's process outside this one, which started the execs as an agent's tool would. */
+  person: Decider;
 }
 
 const env = (ctx: Ctx) => ({ ...process.env, WARDEN_STORE: ctx.storePath, WARDEN_SESSION: 'crash-e2e', WARDEN_LOG: process.env.CRASH_DEBUG ? 'warn' : 'silent' });
@@ -185,12 +188,12 @@ async function runOne(ctx: Ctx, watcher: Watcher, kind: Kind, id: string): Promi
     if (kind === 'pty-decided-stopped') {
       // freeze the owner so the stored approval cannot be acted on: the crash between decision and spawn
       process.kill(pid, 'SIGSTOP');
-      const r = await decideOutOfBand(ctx.store, asked[0]!.stream, 'approved', { user: 'crash-test', via: 'test' });
+      const r = await decideOutOfBand(ctx.store, asked[0]!.stream, 'approved', { user: 'crash-test', via: 'test', deciders: [ctx.person] });
       assert.equal(r.ok, true);
       process.kill(pid, 'SIGKILL');
       return 'killed between decision and spawn';
     }
-    const r = await decideOutOfBand(ctx.store, asked[0]!.stream, 'approved', { user: 'crash-test', via: 'test' });
+    const r = await decideOutOfBand(ctx.store, asked[0]!.stream, 'approved', { user: 'crash-test', via: 'test', deciders: [ctx.person] });
     assert.equal(r.ok, true);
     assert.ok(await watcher.when(id, has('ExecutionStarted'), gone), `${id} did not start after approval`);
     await sleep(200 + random() * 800);
@@ -207,7 +210,8 @@ test('SIGKILL at random points across 100+ requests: recovery leaves a verified,
   t.diagnostic(`kill plan seed: WARDEN_CRASH_SEED=${SEED}`);
   console.error(`crash test: WARDEN_CRASH_SEED=${SEED} reproduces this run's kill plan`);
   const dir = mkdtempSync(join(tmpdir(), 'warden-crash-'));
-  const ctx: Ctx = { dir, storePath: join(dir, 'events.db'), store: null as unknown as EventStore };
+  const person = await outsideDecider();
+  const ctx: Ctx = { dir, storePath: join(dir, 'events.db'), store: null as unknown as EventStore, person: person.decider };
   // create the store (schema) before anyone races to (a read command such as verify never creates one)
   assert.equal(spawnSync(process.execPath, [WARDEN, 'verify', '--store', ctx.storePath]).status, 2);
   ctx.store = createSqliteEventStore(ctx.storePath);
@@ -280,6 +284,7 @@ test('SIGKILL at random points across 100+ requests: recovery leaves a verified,
     assert.ok(recovered.deniedOnRestart >= PLAN.find(([k]) => k === 'pty-wait')![1], 'every abandoned question is denied on restart');
     assert.ok(recovered.interruptedRunning >= PLAN.find(([k]) => k === 'pty-approved-running')![1], 'runs cut off are interrupted');
   } finally {
+    person.stop();
     watcher.close();
     await ctx.store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WARDEN, auditRows, onTerminalArgs, warden } from '../support/cli.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { wardenAsync } from '../support/cliAsync.ts';
 
 function workspace() {
   const dir = tempDir('warden-exec-t-');
@@ -244,7 +245,8 @@ test('without a terminal, a decision made with `warden approve` while exec waits
     const pending = JSON.parse(listed.stdout.trim().split('\n')[0]!) as { requestId?: string; request_id?: string; id?: string };
     const id = pending.requestId ?? pending.request_id ?? pending.id;
     assert.ok(id, listed.stdout);
-    const decided = warden(['approve', '--store', ws.store, '--decide', id, '--decision', 'approved']);
+    // a person's terminal: not under this test process, which started exec as an agent's tool would
+    const decided = await wardenAsync(['approve', '--store', ws.store, '--decide', id, '--decision', 'approved'], { outside: true });
     assert.equal(decided.code, 0, decided.stderr);
     const { code } = await w.exited;
     assert.equal(code, 0, w.stderr);

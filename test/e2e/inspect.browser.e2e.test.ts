@@ -299,7 +299,8 @@ describe('warden inspect in a real browser', () => {
     // an MCP client without elicitation: the question waits for the inspector
     const client = new RawClient(
       { dir, ws: work, storePath, rulesPath },
-      { elicitation: false, args: ['--approval', 'untrusted', '--decision-timeout', '120'], env: { WARDEN_LOG: 'silent' } },
+      // through a stand-in client: the browsers this test process launches are the person's, not the client's tools
+      { elicitation: false, args: ['--approval', 'untrusted', '--decision-timeout', '120'], env: { WARDEN_LOG: 'silent' }, viaClient: true },
     );
     const init = await client.initialize();
     assert.ok(!init.error, JSON.stringify(init.error));

@@ -33,7 +33,16 @@ export interface ServeOptions {
   clientName?: string;
   /** Pass `--store` (default true); false: serve uses its default location (from HOME / XDG_STATE_HOME). */
   storeFlag?: boolean;
+  /**
+   * Start serve through a stand-in client process (its stdio passed on), as a real client would:
+   * then serve's launcher is the stand-in, not this test process, so a person's process the test
+   * starts (a browser) may decide. `child` is then the stand-in.
+   */
+  viaClient?: boolean;
 }
+
+/** The stand-in client: runs its argv with stdio inherited and passes its exit on. */
+const CLIENT_STUB = `const c = require('node:child_process').spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit' }); c.on('exit', (code) => process.exit(code ?? 1)); process.on('SIGTERM', () => c.kill('SIGTERM'));`;
 
 export interface Workspace {
   dir: string;
@@ -83,7 +92,7 @@ export class RawClient {
       '0',
       ...(options.args ?? []),
     ];
-    this.child = spawn(process.execPath, args, { cwd: workspace.ws, env: { ...process.env, WARDEN_SESSION: '', ...options.env } });
+    this.child = spawn(process.execPath, options.viaClient ? ['-e', CLIENT_STUB, ...args] : args, { cwd: workspace.ws, env: { ...process.env, WARDEN_SESSION: '', ...options.env } });
     this.exited = new Promise((res) => this.child.on('exit', (code) => res(code)));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     // A multi-byte character split across two reads must not become two replacement characters.

@@ -344,6 +344,39 @@ test('self-approval from the MCP client\'s own shell tool (not warden\'s): the d
   }
 });
 
+test('self-approval around warden exec without a terminal: the agent\'s shell runs exec, then approve; refused, while a person outside decides', async () => {
+  // red team: an agent whose tool runs `warden exec --decision-timeout …` (no terminal: it waits for
+  // warden approve) ran `warden approve --decide` in its next tool call, recorded as a person's
+  const s = await setup(VARIANTS[0]!);
+  const exec = spawn('bash', ['-c', `${W} exec --store ${quote([s.storeAt])} --approval untrusted --decision-timeout 60 -- touch ${quote([s.victim])} </dev/null; exit $?`], {
+    cwd: s.ws,
+    env: { ...process.env, ...s.env, WARDEN_LOG: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => exec.on('close', r));
+  try {
+    const asked = await eventually(async () => (existsSync(s.storeAt) ? (await readAll(s.storeAt)).find((e) => e.type === 'DecisionRequested') : undefined), 20_000, 'the exec to wait');
+    const first = (await readAll(s.storeAt)).find((e) => e.stream === asked.stream && e.type === 'ApprovalRequested');
+    assert.ok(first?.type === 'ApprovalRequested');
+    // bash -c is passed over (it leads no session): the program whose tool it is, this test process
+    assert.equal(first.data.origin.launcher?.pid, process.pid);
+    // the agent's next tool call, a fresh shell under the same client
+    const tool = spawnSync('bash', ['-c', `${W} approve --store ${quote([s.storeAt])} --decide ${asked.stream} --decision approved`], { encoding: 'utf8', env: { ...process.env, ...s.env, WARDEN_LOG: 'silent' } });
+    assert.equal(tool.status, 1, tool.stdout);
+    assert.match(tool.stderr, new RegExp(`not recorded: .*descends from pid ${process.pid} \\(node\\), the client that started pid \\d+ \\(exec\\)`), tool.stderr);
+    assert.equal((await readAll(s.storeAt)).some((e) => e.stream === asked.stream && e.type === 'DecisionRecorded'), false);
+    assert.equal(existsSync(s.victim), false);
+    // a person's terminal, outside the client, decides
+    const person = await wardenAsync(['approve', '--store', s.storeAt, '--decide', asked.stream, '--decision', 'denied'], { env: s.env, outside: true });
+    assert.equal(person.code, 0, person.stderr);
+    assert.equal(await exited, 126);
+    assert.equal(existsSync(s.victim), false);
+  } finally {
+    exec.kill('SIGKILL');
+    await s.cleanup();
+  }
+});
+
 test('self-approval through the interactive warden approve on a terminal the agent made (script): refused', async () => {
   const v = VARIANTS.find((x) => x.name.startsWith('bare run'))!;
   const s = await setup(v);

@@ -4,7 +4,10 @@
  * server waiting for this decision, say) are seen when they arrive, not after this process ends.
  */
 import { spawn } from 'node:child_process';
+import type { Decider } from '../../src/events/types.ts';
+import { readDecider } from '../../src/requests/processIdentity.ts';
 import { WARDEN } from './cli.ts';
+import { eventually } from './eventually.ts';
 
 export interface AsyncCliResult {
   code: number | null;
@@ -84,4 +87,24 @@ export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as T);
+}
+
+/**
+ * The identity of a person's process, outside this test process's tree (a `sleep` re-parented
+ * away, as OUTSIDE does), for in-process `decideOutOfBand(…, { deciders })`: this process plays the
+ * client of the warden processes it started, so its own identity is refused. `stop` ends the sleep.
+ */
+export async function outsideDecider(): Promise<{ decider: Decider; stop: () => void }> {
+  const child = spawn('sh', ['-c', '( sleep 600 >/dev/null 2>&1 & echo $! ) &'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('close', r));
+  const pid = Number(out.trim());
+  if (!Number.isSafeInteger(pid) || pid <= 1) throw new Error(`no pid for the outside process: ${out}`);
+  const decider = await eventually(() => {
+    const d = readDecider(pid, 'self');
+    // re-parented once the subshell has exited: its chain no longer holds this process
+    return d.problem === undefined && !d.chain.some((l) => l.pid === process.pid) ? d : undefined;
+  }, 10_000, 'the outside process to be re-parented');
+  return { decider, stop: () => process.kill(pid, 'SIGKILL') };
 }

