@@ -38,7 +38,7 @@ export type SessionEvents = () => Promise<readonly StoredEvent[]>;
 export interface EffectDeps {
   classifier: Classifier;
   platformSandbox: SandboxType;
-  /** Reads a session's events (I/O): fresh for each classification, once for all it asks. */
+  /** Reads what the session folds need of a session (I/O): fresh for each classification, once for all it asks. */
   readSession?(sessionId: string): Promise<readonly StoredEvent[]>;
   /** Whether an identical request was approved for this session (I/O allowed). */
   approvedForSession(sessionId: string, key: string, session: SessionEvents): boolean | Promise<boolean>;
