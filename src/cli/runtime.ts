@@ -9,7 +9,7 @@ import { askForDecision } from '../requests/askForDecision.ts';
 import type { PersonChannel } from '../requests/personChannel.ts';
 import type { RequestEffects } from '../requests/runRequest.ts';
 import { fold } from '../projections/projection.ts';
-import { isApprovedForSession, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
+import { isApprovedForSession, SESSION_WIDE_DECISIONS, sessionApprovalsProjection } from '../projections/sessionApprovals.projection.ts';
 import { sessionDomains, sessionDomainsProjection } from '../projections/sessionDomains.projection.ts';
 import { mergeDomainLists } from '../network/domainPolicy.ts';
 import { classifyExec } from '../safety/classifyExec.ts';
@@ -57,9 +57,9 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const effects = createEffects({
     classifier,
     platformSandbox: sandbox,
-    // Read fresh at each classification, from the session's own events (an index), not the whole
-    // log; once per classification for both questions below.
-    readSession: (sessionId) => opts.store.readSession(sessionId),
+    // Read fresh at each classification, once for both questions below: of the session's events
+    // (an index, not the whole log), only the streams that recorded a session-wide approval.
+    readSession: (sessionId) => opts.store.readSessionDecided(sessionId, SESSION_WIDE_DECISIONS),
     approvedForSession: async (sessionId, key, session) => isApprovedForSession(fold(sessionApprovalsProjection, await session()), sessionId, key),
     // The rules file's [network] table and matching rules' domains, and the names this session's
     // people approved: read fresh at each classification and recorded in it.

@@ -3,6 +3,7 @@
  * suite in test/contract. Streams are request ids; versions start at 1 within a stream; global
  * positions start at 1, are gap-free and give one total order across streams.
  */
+import type { Decision } from '../policy.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 export interface AppendResult {
@@ -39,6 +40,12 @@ export interface EventStore {
   readAll(fromPosition?: number, limit?: number): Promise<StoredEvent[]>;
   /** The events of one session, in position order (indexed: cost follows the session, not the log). */
   readSession(sessionId: string): Promise<StoredEvent[]>;
+  /**
+   * The events of one session's streams in which a DecisionRecorded records one of `decisions`, in
+   * position order: what the session-wide approval folds read at every classification
+   * (sessionApprovals, sessionDomains), a few streams where readSession is the whole session.
+   */
+  readSessionDecided(sessionId: string, decisions: readonly Decision[]): Promise<StoredEvent[]>;
   /**
    * Request streams (starting with ApprovalRequested) not provably finished: none of the
    * ENDING_EVENTS (lifecycle.ts), and no SandboxRunFinished without a denial. A superset of the

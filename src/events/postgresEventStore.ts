@@ -34,6 +34,7 @@ import { CHANNEL, INIT_LOCK, POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, POSTG
 import { decodeHead } from './migrations/sqlite.ts';
 import { redactUrl } from './storeLocation.ts';
 import { PumpSet } from './subscriptionPump.ts';
+import type { Decision } from '../policy.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -333,6 +334,15 @@ class PostgresEventStore implements EventStore {
       name: 'warden_read_session',
       text: `SELECT * FROM warden_events WHERE session_id = $1 ORDER BY position`,
       values: [sessionId],
+    });
+    return r.rows.map(rowToEvent);
+  }
+
+  async readSessionDecided(sessionId: string, decisions: readonly Decision[]): Promise<StoredEvent[]> {
+    const r = await this.query<Row>({
+      name: 'warden_read_session_decided',
+      text: `SELECT * FROM warden_events WHERE session_id = $1 AND stream IN (SELECT stream FROM warden_events WHERE session_id = $1 AND type = 'DecisionRecorded' AND data->>'decision' = ANY($2::text[])) ORDER BY position`,
+      values: [sessionId, [...decisions]],
     });
     return r.rows.map(rowToEvent);
   }

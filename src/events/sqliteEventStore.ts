@@ -25,6 +25,7 @@ import { checkLink } from './hashChain.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SQLITE_UNFINISHED_STREAMS, STORE_FORMAT, decodeHead, encodeHead } from './migrations/sqlite.ts';
 import { PumpSet } from './subscriptionPump.ts';
+import type { Decision } from '../policy.ts';
 import type { NewEvent, StoredEvent } from './types.ts';
 
 /** How often other processes' appends are looked for: one indexed max() per tick, only while subscribed. */
@@ -369,6 +370,7 @@ class SqliteEventStore implements EventStore {
     setHead: Database.Statement<[string]>;
     read: Database.Statement<[string], Row>;
     readSession: Database.Statement<[string], Row>;
+    readSessionDecided: Database.Statement<[string, string, string], Row>;
     unfinished: Database.Statement<[], { stream: string }>;
     readAll: Database.Statement<[number, number], Row>;
     max: Database.Statement<[], { m: number | null }>;
@@ -401,6 +403,9 @@ class SqliteEventStore implements EventStore {
       setHead: db.prepare(`UPDATE meta SET value = ? WHERE key = 'head'`),
       read: db.prepare(`SELECT * FROM events WHERE stream = ? ORDER BY version`),
       readSession: db.prepare(`SELECT * FROM events WHERE session_id = ? ORDER BY position`),
+      readSessionDecided: db.prepare(
+        `SELECT * FROM events WHERE session_id = ? AND stream IN (SELECT stream FROM events WHERE session_id = ? AND type = 'DecisionRecorded' AND json_extract(data, '$.decision') IN (SELECT value FROM json_each(?))) ORDER BY position`,
+      ),
       unfinished: db.prepare(SQLITE_UNFINISHED_STREAMS),
       readAll: db.prepare(`SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
       max: db.prepare(`SELECT max(position) AS m FROM events`),
@@ -544,6 +549,10 @@ class SqliteEventStore implements EventStore {
 
   async readSession(sessionId: string): Promise<StoredEvent[]> {
     return this.guard(() => this.stmt.readSession.all(sessionId).map(rowToEvent));
+  }
+
+  async readSessionDecided(sessionId: string, decisions: readonly Decision[]): Promise<StoredEvent[]> {
+    return this.guard(() => this.stmt.readSessionDecided.all(sessionId, sessionId, JSON.stringify(decisions)).map(rowToEvent));
   }
 
   async unfinishedStreams(): Promise<string[]> {

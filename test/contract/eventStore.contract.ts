@@ -61,6 +61,28 @@ export function testEventStoreContract(name: string, makeStore: () => Promise<St
       assert.deepEqual(await store.readSession('nobody'), []);
     });
 
+    test('readSessionDecided returns, of one session, every event of the streams that recorded one of the decisions, in position order', async () => {
+      const { store } = await fresh();
+      const decided = (sessionId: string, decision: string, source = 'user'): NewEvent => ({ type: 'DecisionRecorded', sessionId, data: { decision, source } }) as NewEvent;
+      const [asked, classified, , started, finished] = lifecycleEvents('sess-x', 1);
+      await store.append('for-session', 0, [asked!, classified!]);
+      await store.append('once', 0, [asked!, decided('sess-x', 'approved'), started!, finished!]);
+      await store.append('for-session', 2, [decided('sess-x', 'approved_for_session'), started!]);
+      await store.append('always', 0, [asked!, decided('sess-x', 'denied'), decided('sess-x', 'approved_always', 'client')]);
+      // the same decision in another session's stream is not this session's
+      await store.append('other', 0, [{ ...asked!, sessionId: 'sess-y' }, decided('sess-y', 'approved_for_session')]);
+      await store.append('for-session', 4, [finished!]);
+      const got = await store.readSessionDecided('sess-x', ['approved_for_session', 'approved_always']);
+      assert.deepEqual(
+        got.map((e) => [e.stream, e.version]),
+        [['for-session', 1], ['for-session', 2], ['for-session', 3], ['for-session', 4], ['always', 1], ['always', 2], ['always', 3], ['for-session', 5]],
+      );
+      assert.ok(got.every((e, i) => i === 0 || e.position > got[i - 1]!.position));
+      assert.deepEqual(await store.readSessionDecided('sess-x', ['abort']), []);
+      assert.deepEqual((await store.readSessionDecided('sess-y', ['approved_for_session'])).map((e) => e.stream), ['other', 'other']);
+      assert.deepEqual(await store.readSessionDecided('nobody', ['approved_for_session']), []);
+    });
+
     test('unfinishedStreams names every request not provably finished, and none that is', async () => {
       const { store } = await fresh();
       const [requested, classified, decided, started, finished] = lifecycleEvents('s', 3);

