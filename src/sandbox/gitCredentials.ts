@@ -12,14 +12,19 @@
  * Which files: the repository git finds from the working directory (its discovery walks up: a
  * `.git` directory, a `.git` file's gitdir, a bare repository), its `config` and `config.worktree`
  * and those of the common directory of a worktree; the person's ~/.gitconfig and
- * $XDG_CONFIG_HOME/git/config (else ~/.config/git/config); /etc/gitconfig. Files they `include`
- * are not followed (docs/security.md says so).
+ * $XDG_CONFIG_HOME/git/config (else ~/.config/git/config); /etc/gitconfig; $GIT_CONFIG_GLOBAL and
+ * $GIT_CONFIG_SYSTEM; and every file these `include` or `includeIf` (a `~/.gitconfig.local` with
+ * the token is a common layout), followed to INCLUDE_DEPTH.
  */
 import { dirname, join, resolve } from 'node:path';
 import { looksLikeGitDir, parseGitdirPointer, type FsProbe } from './writableRoots.ts';
 
 /** The config files named in the header that exist, canonical. Does I/O only through `probe`. */
-export function gitConfigFiles(cwd: string, env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined }, probe: FsProbe): string[] {
+export function gitConfigFiles(
+  cwd: string,
+  env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; GIT_CONFIG_GLOBAL?: string | undefined; GIT_CONFIG_SYSTEM?: string | undefined },
+  probe: FsProbe,
+): string[] {
   const out: string[] = [];
   const gitDir = discoveredGitDir(cwd, probe);
   if (gitDir !== null) {
@@ -34,12 +39,39 @@ export function gitConfigFiles(cwd: string, env: { HOME?: string | undefined; XD
   const xdg = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : env.HOME?.startsWith('/') ? join(env.HOME, '.config') : null;
   if (xdg !== null) out.push(join(xdg, 'git', 'config'));
   out.push('/etc/gitconfig');
+  for (const path of [env.GIT_CONFIG_GLOBAL, env.GIT_CONFIG_SYSTEM]) if (path !== undefined && path.startsWith('/')) out.push(path);
   const files = new Set<string>();
-  for (const path of out) {
+  const visit = (path: string, depth: number) => {
     const real = probe.realpath(path);
-    if (real !== null && probe.kind(real) === 'file') files.add(real);
-  }
+    if (real === null || files.has(real) || probe.kind(real) !== 'file') return;
+    files.add(real);
+    if (depth >= INCLUDE_DEPTH) return;
+    const text = probe.readText(real);
+    for (const inc of text === null ? [] : includedPaths(text)) {
+      const home = env.HOME?.startsWith('/') ? env.HOME : null;
+      const abs = inc.startsWith('~/') ? (home === null ? null : join(home, inc.slice(2))) : resolve(dirname(path), inc);
+      if (abs !== null) visit(abs, depth + 1);
+    }
+  };
+  for (const path of out) visit(path, 0);
   return [...files];
+}
+
+/** How deep includes are followed (git itself stops at 10). */
+const INCLUDE_DEPTH = 10;
+
+/** The `path` values of a config's `[include]` and `[includeIf "…"]` sections. Pure. */
+export function includedPaths(text: string): string[] {
+  const out: string[] = [];
+  let inInclude = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[\s*([^\]\s"]+)/.exec(line);
+    if (section) inInclude = /^include(if)?$/i.test(section[1]!);
+    const m = inInclude ? /^path\s*=\s*(.+?)\s*$/i.exec(line) : null;
+    if (m?.[1]) out.push(m[1].replace(/^"(.*)"$/, '$1'));
+  }
+  return out;
 }
 
 /** The git directory git's discovery finds from `cwd`, canonical, or null. Does I/O only through `probe`. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withoutCredentials } from '../../src/sandbox/gitCredentials.ts';
+import { includedPaths, withoutCredentials } from '../../src/sandbox/gitCredentials.ts';
 
 const CASES: Array<[input: string, expected: string | null, why: string]> = [
   ['[remote "o"]\n\turl = https://user:tok@github.com/o/r.git\n', '[remote "o"]\n\turl = https://github.com/o/r.git\n', 'user and password'],
@@ -16,4 +16,9 @@ const CASES: Array<[input: string, expected: string | null, why: string]> = [
 
 test('withoutCredentials takes out userinfo and credential keys, and leaves the rest', () => {
   for (const [input, expected, why] of CASES) assert.equal(withoutCredentials(input), expected, why);
+});
+
+test('includedPaths reads the path of [include] and [includeIf] sections only', () => {
+  const text = '[include]\n\tpath = ~/.gitconfig.local\n[includeIf "gitdir:~/work/"]\n\tpath = "work.inc"\n[core]\n\tpath = not-an-include\n';
+  assert.deepEqual(includedPaths(text), ['~/.gitconfig.local', 'work.inc']);
 });
