@@ -128,10 +128,11 @@ export function runRequestFor(
   const id = runId === undefined ? {} : { runId };
   if (request.kind === 'patch') {
     const converse = patchConversation(request.patch ?? '', request.cwd);
-    // The helper forks nothing (its own seccomp filter): no process-limit cgroup to join. It reads
+    // The helper forks nothing and opens no socket (its own seccomp filter): no process-limit cgroup
+    // to join, no network namespace to set up (the network is off for it in any case). It reads
     // no environment either: what reaches it is only what plans its sandbox, so nothing else of
     // warden's (or the agent's) environment sits in a process the patch's files can point at.
-    const own = patchCommand[0] === APPLIER ? { makesNoProcesses: true, env: planningEnvOnly(env ?? process.env) } : { env };
+    const own = patchCommand[0] === APPLIER ? { makesNoProcesses: true, opensNoSockets: true, env: planningEnvOnly(env ?? process.env) } : { env };
     return { command: patchCommand, cwd: request.cwd, converse, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, ...own, ...id };
   }
   return { command: request.command ?? [], cwd: request.cwd, sandboxSpec: sandbox, timeoutMs: request.timeoutMs, env, ...id };

@@ -268,6 +268,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
       decoyFds: true,
       ...(seccomp === null || net !== null ? {} : { seccompFd: SECCOMP_FD }),
       bindFdBase: BIND_FD_BASE,
+      ...(req.opensNoSockets === true && net === null ? { opensNoSockets: true } : {}),
     });
     // A run that finds another run's mask file (an empty file it sees as an existing entry) holds it too,
     // so the first run to finish does not remove it from under the second.

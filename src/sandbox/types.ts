@@ -66,6 +66,12 @@ export interface CommandRun {
    */
   makesNoProcesses?: boolean;
   /**
+   * The program is warden's own and cannot make a socket (the patch helper: its own seccomp filter
+   * fails socket and socketpair), so a run without network needs no network namespace of its own
+   * (bwrapArgs.ts `opensNoSockets`): there is nothing in it that could reach one.
+   */
+  opensNoSockets?: boolean;
+  /**
    * For a program warden talks with over its stdin and stdout instead of feeding it `stdin` and
    * keeping its output (the patch applier's helper, src/safety/patch): called with the two pipes
    * once it is spawned; what it resolves with is the run's stdout, the start of its stderr, and its

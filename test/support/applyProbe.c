@@ -1,7 +1,7 @@
 /*
  * Preloaded into native/build/warden-apply by test/unit/patch.helper.attack.test.ts (LD_PRELOAD):
  * at the helper's first read of a request (after its seccomp filter is in place) it tries every way
- * to make a process (or have another make one: ptrace) and writes one `probe NAME RESULT` line per try on stderr, RESULT being the
+ * to make a process (or have another make one: ptrace) or a socket, and writes one `probe NAME RESULT` line per try on stderr, RESULT being the
  * errno or `ok` (a child of a try that worked leaves at once). With WARDEN_PROBE_FAIL=prctl or
  * =seccomp it instead makes that step of the filter's installation fail, to see the helper refuse
  * to run without it.
@@ -80,6 +80,11 @@ ssize_t read(int fd, void *buf, size_t n) {
     try("x32-clone", 0x40000000L | 56, 17, 0, 0, 1);
     try("x32-execve", 0x40000000L | 520, (long)"/bin/true", (long)argv, 0, 0);
 #endif
+    /* it runs in the host's network namespace: no socket at all (an abstract Unix one is the host's).
+     * socketpair's missing array is EFAULT past the filter, EPERM from it. */
+    try("socket-inet", __NR_socket, 2 /* AF_INET */, 1 /* SOCK_STREAM */, 0, 0);
+    try("socket-unix", __NR_socket, 1 /* AF_UNIX */, 2 /* SOCK_DGRAM */, 0, 0);
+    try("socketpair", __NR_socketpair, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, 0);
   }
   ssize_t (*real)(int, void *, size_t) = dlsym(RTLD_NEXT, "read");
   return real(fd, buf, n);

@@ -31,13 +31,13 @@ after(() => rmSync(base, { recursive: true, force: true }));
 
 const helper = (input: Buffer, env: NodeJS.ProcessEnv = {}) => spawnSync(HELPER, [], { input, cwd: base, env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
 
-test('once it reads requests, no fork, clone, clone3, exec or ptrace works in the helper, nor their x32 forms', { skip: process.platform !== 'linux' }, () => {
+test('once it reads requests, no fork, clone, clone3, exec, ptrace or socket works in the helper, nor their x32 forms', { skip: process.platform !== 'linux' }, () => {
   const r = helper(frame(Op.Lstat, Buffer.from(base)), { LD_PRELOAD: probe });
   assert.equal(r.status, 0, r.stderr.toString());
   const tries = [...r.stderr.toString().matchAll(/^probe (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const);
   // every try was made (a probe that stopped half-way proves nothing)
   const names = tries.map(([name]) => name);
-  for (const name of ['clone', 'execve', 'ptrace', 'process_vm_writev', ...(process.arch === 'x64' ? ['fork', 'x32-fork', 'x32-clone', 'x32-execve'] : [])]) {
+  for (const name of ['clone', 'execve', 'ptrace', 'process_vm_writev', 'socket-inet', 'socket-unix', 'socketpair', ...(process.arch === 'x64' ? ['fork', 'x32-fork', 'x32-clone', 'x32-execve'] : [])]) {
     assert.ok(names.includes(name), `${name} not tried: ${r.stderr}`);
   }
   // EPERM from the filter: not ENOSYS (a kernel without x32 today may have it tomorrow), not ok

@@ -54,12 +54,14 @@ test("the executor's run of a patch talks with the helper (no stdin) and sets up
   assert.equal(own.stdin, undefined);
   assert.equal(typeof own.converse, 'function');
   assert.equal(own.makesNoProcesses, true);
+  assert.equal(own.opensNoSockets, true);
   // and none of the environment but what plans its sandbox ($TMPDIR, the homes)
   const env = { HOME: '/home/p', TMPDIR: '/tmp/p', XDG_CONFIG_HOME: '/home/p/.c', OPENAI_API_KEY: 'sk-x', MARKER: 'm' };
   assert.deepEqual(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, applyPatchCommand(), env).env, { HOME: '/home/p', TMPDIR: '/tmp/p', XDG_CONFIG_HOME: '/home/p/.c' });
   assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true'], env).env, env);
   // any other program in its place (a test's) is limited as every sandboxed run is
   assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true']).makesNoProcesses, undefined);
+  assert.equal(runRequestFor(patchRequest(wrap('*** Add File: a.txt', '+a')), PLAN, ['/bin/true']).opensNoSockets, undefined);
 });
 
 test('the helper runs under its own no-fork seccomp filter, so it needs no process-limit cgroup', async () => {

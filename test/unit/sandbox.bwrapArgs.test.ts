@@ -94,6 +94,17 @@ test('network on: no --unshare-net', () => {
   assert.ok(!build({ ...RO, network: true }, { '/ws': { kind: 'dir' } }).args.includes('--unshare-net'));
 });
 
+test('a program that opens no socket (the patch helper) gets no network namespace, and everything else the same', () => {
+  const fs: Record<string, Node> = { '/ws': { kind: 'dir' }, '/tmp': { kind: 'dir' }, '/ws/.git': { kind: 'dir' }, '/home/p/.ssh': { kind: 'dir' } };
+  const spec = { ...WW, hidden: ['/home/p/.ssh'] };
+  const command = build(spec, fs);
+  const helper = build(spec, fs, { opensNoSockets: true });
+  assert.ok(command.args.includes('--unshare-net'));
+  assert.deepEqual(helper.args, command.args.filter((a) => a !== '--unshare-net'));
+  assert.deepEqual(helper.hides, command.hides);
+  assert.deepEqual(helper.masks, command.masks);
+});
+
 test('workspace-write: cwd, extra roots, /tmp and $TMPDIR bound read-write, then protections masked', () => {
   const plan = build(
     { ...WW, writableRoots: ['/data', 'rel'] },

@@ -48,6 +48,8 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '/mnt/c/Users/u/.aws-sso/cache.json'], safe: false, why: "WSL's view of a Windows home" },
   { argv: ['grep', '-f/home/u/.openai/api_key', 'x'], safe: false, why: 'an attached option value into a home dot-entry' },
   { argv: ['bash', '-lc', 'cat ~/[.]npmrc'], safe: false, why: 'a bracket glob standing for the leading dot' },
+  { argv: ['cat', '../../../home/u/.databrickscfg'], safe: false, why: 'up to the root with .. and down into a home' },
+  { argv: ['bash', '-lc', 'cat ../../root/.vault_pass'], safe: false, why: "up and down into root's home" },
   { argv: ['cat', '/home/u/proj/.github/workflows/ci.yml'], safe: true, why: 'a dot-entry of the workspace, not of the home' },
   { argv: ['cat', 'src/.eslintrc.json'], safe: true, why: 'a relative dotfile inside the workspace' },
   { argv: ['bash', '-lc', 'ls -la ~'], safe: true, why: 'listing the home names no dot-entry' },

@@ -238,15 +238,19 @@ function homeDotEntry(text: string, absolute: string, lexical: readonly string[]
   const dotted = (segment: string | undefined) => segment !== undefined && segment !== '..' && (segment.startsWith('.') || segment.startsWith('['));
   // `~/.x`, `~user/.x`, and after an option or `NAME=` prefix (`-f~/.x`, `--file=~/.x`)
   if (/(^|[=:]|^-[^/]*)~[^/]*$/.test(lexical[0] ?? '') && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
-  // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
+  let parts: string[];
   if (lexical[0] === '..') {
+    // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
     const first = lexical.findIndex((s) => s !== '..');
     if (first > 0 && dotted(lexical[first])) return lexical.slice(0, first + 1).join('/');
+    // ... or up to the root and down into a home (`../../../home/u/.x`): read from where it lands
+    parts = first < 0 ? [] : lexical.slice(first);
+  } else {
+    // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
+    const prefix = text.slice(0, text.length - absolute.length);
+    if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+    parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
   }
-  // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
-  const prefix = text.slice(0, text.length - absolute.length);
-  if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
-  const parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
   // (the home's own segments may be globs too: `/?ome/u/.x`, `/r[o]ot/.x`)
   if (parts[0] !== undefined && segmentMatches(parts[0], 'root') && dotted(parts[1])) return `/${parts[0]}/${parts[1]}`;
   // /home/u, /Users/u, /var/home/u, /mnt/c/Users/u, /export/home/u: a `home` or `Users` segment, then the user
