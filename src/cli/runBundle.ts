@@ -129,6 +129,9 @@ export function runBundle(bundlePath: string, env: NodeJS.ProcessEnv = process.e
   // grammar loaded) are the flags the next start compiles under; a cache made under other flags is
   // rejected by V8. Only wasm compilation reads this flag, and every bundled command loads the grammar.
   setFlagsFromString('--liftoff-only');
+  // The young generation grows 16-fold at a scavenge instead of 2-fold: a start-up allocates ~15 MB
+  // and scavenged 5 times (~8 ms); now twice (~4 ms). Set before the compile for the same reason.
+  setFlagsFromString('--semi-space-growth-factor=16');
   const source = readFileSync(bundlePath);
   const dir = codeCacheDir(env);
   const name = basename(bundlePath);

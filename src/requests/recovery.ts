@@ -30,13 +30,19 @@ import { isEndingEvent } from '../events/lifecycle.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
 import { stateAfterSandboxRun, type ApprovalRequest } from '../machines/approval.machine.ts';
 import { INTERRUPTIBLE, nextStep, replayStream, type ReplayResult } from '../machines/replay.ts';
-import { bootTimeMs, readStat } from './processIdentity.ts';
+import { bootTimeMs, processMark, readStat } from './processIdentity.ts';
 
 type Origin = ApprovalRequest['origin'];
 
 export interface ProcessProbe {
   hostname: string;
   selfPid: number;
+  /**
+   * This process's pid namespace (`pid:[4026531836]`), when known. An owner whose mark names another
+   * one is not judged: its pid means another process here (a container sharing the host's name and
+   * the store, `unshare -p`). Red team: a host warden closed such a live request as gone.
+   */
+  pidNs?: string | null;
   /** Whether `pid` is a live process that started no later than `since` (ms epoch). */
   isAlive(pid: number, since: number): boolean;
   /**
@@ -127,6 +133,7 @@ export function localProbe(): ProcessProbe {
   return {
     hostname: hostname(),
     selfPid: process.pid,
+    pidNs: processMark(process.pid)?.pidNs ?? null,
     isAlive(pid, since) {
       try {
         process.kill(pid, 0);
@@ -175,6 +182,8 @@ export function runLeftWords(
 export function ownerIsGone(origin: Origin | undefined, requestedAt: string, probe: ProcessProbe): boolean {
   if (!origin || origin.host !== probe.hostname) return false;
   if (!Number.isInteger(origin.pid) || origin.pid <= 0 || origin.pid === probe.selfPid) return false;
+  // another pid namespace: its pid is not ours to look up (and cannot be proved dead from here)
+  if (origin.proc && origin.proc.pidNs !== (probe.pidNs ?? origin.proc.pidNs)) return false;
   const since = Date.parse(requestedAt);
   return !probe.isAlive(origin.pid, Number.isFinite(since) ? since : Date.now());
 }
