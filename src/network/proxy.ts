@@ -20,10 +20,10 @@
  * the sandbox has no route anywhere else.
  */
 import { lookup } from 'node:dns/promises';
+import { proxySocketRoot } from './socketRoot.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createConnection, isIP, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decideAddresses, decideHost, normalizeHost, type DomainLists } from './domainPolicy.ts';
 import type { DomainRefusalKind } from '../policy.ts';
@@ -106,7 +106,7 @@ export class DomainProxy {
 
   /** A listener for one run; does I/O. */
   async openRun(lists: DomainLists): Promise<ProxyRun> {
-    this.dirRoot ??= mkdtempSync(join(tmpdir(), 'warden-net-'));
+    this.dirRoot ??= mkdtempSync(join(proxySocketRoot(), `p${process.pid}-`));
     const id = this.counter++;
     const dir = mkdtempSync(join(this.dirRoot, `r${id}-`));
     const run = new RunListener(lists, this.resolve, dir, id, this.splicer, (removed) => {

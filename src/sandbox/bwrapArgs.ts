@@ -45,6 +45,11 @@ export interface BwrapInput {
   /** Paths bound read-only onto themselves after everything else (the domain proxy's socket directory). */
   readOnlyBinds?: string[];
   /**
+   * The folder of every domain proxy's socket directories (src/network/socketRoot.ts): covered with
+   * an empty tmpfs, in which only the `readOnlyBinds` inside it are bound.
+   */
+  socketRoot?: string;
+  /**
    * Bind every read-write directory (the roots and the pins) from an open fd, `--bind-fd N P` with N
    * from this number on, in `rwBinds` order; the caller opens them (runCommand openBindFds). Without
    * it, `--bind P P` (pure tests, the bench).
@@ -303,7 +308,15 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
   for (const [i, slot] of coverSlots.entries()) inner[slot] = String((input.bindFdBase ?? 0) + rwBinds.length + decoySlots.length + i);
   args.push(...inner);
 
-  for (const path of input.readOnlyBinds ?? []) args.push('--ro-bind', path, path);
+  const socketRoot = input.socketRoot;
+  const inRoot = (path: string) => socketRoot !== undefined && isWithin(path, socketRoot) && path !== socketRoot;
+  for (const path of input.readOnlyBinds ?? []) if (!inRoot(path)) args.push('--ro-bind', path, path);
+  if (socketRoot !== undefined) {
+    // Other runs' sockets are out of sight (and out of reach to replace); the run's own is bound in.
+    args.push('--tmpfs', socketRoot);
+    for (const path of input.readOnlyBinds ?? []) if (inRoot(path)) args.push('--ro-bind', path, path);
+    args.push('--remount-ro', socketRoot);
+  }
   if (input.infoFd !== undefined) args.push('--info-fd', String(input.infoFd));
   if (input.seccompFd !== undefined) args.push('--seccomp', String(input.seccompFd));
   args.push('--chdir', cwd, '--', ...command);

@@ -27,6 +27,7 @@ import { nodeFsProbe, personalDirs } from './writableRoots.ts';
 import { decoy, decoyFile, decoyRoot } from './decoy.ts';
 import { wardenCodePaths } from './ownCode.ts';
 import { gitConfigFiles, withoutCredentials } from './gitCredentials.ts';
+import { proxySocketRoot } from '../network/socketRoot.ts';
 import { dirname } from 'node:path';
 import { sandboxSeccompFilter } from './seccomp.ts';
 import { joinCgroupArgv, makePidsCgroup, SANDBOX_PIDS_MAX, type PidsCgroup } from './pidsLimit.ts';
@@ -258,6 +259,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
       cwd: req.cwd,
       command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
       readOnlyBinds: net?.readOnly ?? [],
+      socketRoot: proxySocketRoot(),
       env: rootsEnv,
       probe: nodeFsProbe,
       infoFd: INFO_FD,

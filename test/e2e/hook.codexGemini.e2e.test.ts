@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'shell-quote';
@@ -185,4 +185,24 @@ test("gemini: a dir_path outside the workspace is blocked under workspace-write 
   // read-only: the run directory grants no write, so the call is judged as usual
   const ro = warden(['hook', 'gemini', '--store', s.store, '--sandbox', 'read-only'], { cwd: s.ws, input: JSON.stringify({ ...pre, tool_input: { command: 'ls', dir_path: '../outside' } }) });
   assert.equal(ro.code, 0, ro.stderr);
+});
+
+test('gemini: a dir_path that is a symlink is judged where it leads (rt-classifier: `cat hosts.yml` in a link to ~/.config/gh was a known-safe read)', () => {
+  const s = scratch();
+  const gh = join(s.dir, 'home', 'u', '.config', 'gh');
+  mkdirSync(gh, { recursive: true });
+  writeFileSync(join(gh, 'hosts.yml'), 'oauth_token: gho_x\n');
+  symlinkSync(gh, join(s.ws, 'cfg'));
+  const [pre] = recorded('gemini-0.61.0.jsonl', s.ws, s.dir);
+  const call = (dir_path: string) =>
+    warden(['hook', 'gemini', '--store', s.store, '--sandbox', 'read-only', '--approval', 'untrusted', '--decision-timeout', '1'], {
+      cwd: s.ws,
+      input: JSON.stringify({ ...pre, tool_input: { command: 'cat hosts.yml', dir_path } }),
+    });
+  // the link and the directory it leads to get the same answer: not a known-safe read, asked, nobody answers
+  for (const dir_path of ['cfg', gh]) {
+    const b = call(dir_path);
+    assert.doesNotMatch(b.stdout, /known-safe read-only command/, `${dir_path}: ${b.stdout}`);
+    assert.notEqual(JSON.parse(b.stdout || '{}').decision, 'allow', `${dir_path}: ${b.stdout}`);
+  }
 });

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
@@ -18,6 +18,7 @@ import { NETNS_HELPER } from '../../src/network/sandboxNetwork.ts';
 import { domainProxy } from '../../src/network/proxy.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 import { listenOnLoopback } from '../support/loopback.ts';
+import { eventually } from '../support/eventually.ts';
 
 let base: string;
 let httpServer: HttpServer;
@@ -210,4 +211,56 @@ test('a refused name is recorded as the policy reads it: a yes to what the perso
   assert.equal(r.network?.refused[0]?.host, 'other.test');
   assert.equal(r.network?.refused[0]?.kind, 'not-allowed');
   assert.deepEqual(r.denial.domains, ['other.test']);
+});
+
+/** Every domain proxy socket on the machine, where this version or an older one keeps them. */
+function proxySockets(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name === 'proxy.sock') out.push(join(dir, name));
+      else if (depth > 0) walk(join(dir, name), depth - 1);
+    }
+  };
+  for (const top of [tmpdir(), '/dev/shm']) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(top);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name.startsWith('warden-net-') && !name.startsWith('warden-net-e2e-')) walk(join(top, name), 3);
+  }
+  return out;
+}
+
+test('a command of another run (no network, /tmp and /dev/shm writable) can neither see nor replace a proxy run\'s socket; that run gets through', async () => {
+  // Red team: the socket directories were made in /tmp; a network-off command (its filter lets it
+  // bind a Unix socket) moved a proxy run's proxy.sock aside and bound its own at that path, and
+  // the proxy run's relay connected to it, handing it the run's traffic.
+  const before = new Set(proxySockets());
+  const go = join(base, `go-${process.pid}`);
+  const b = sh(`while [ ! -e ${go} ]; do sleep 0.05; done; curl -sS --max-time 20 http://allowed.test:${httpPort}/hello.txt`, spec(['allowed.test']));
+  const mine = await eventually(() => {
+    const fresh = proxySockets().filter((p) => !before.has(p));
+    return fresh.length > 0 ? fresh : null;
+  }, 30_000, 'the proxy run\'s socket');
+  const attack = mine.map((p) => `ls -a ${p.slice(0, p.lastIndexOf('/'))}; mv ${p} ${p}.moved && echo MOVED; mkdir -p ${p.slice(0, p.lastIndexOf('/'))} && : > ${p} && echo PLANTED`).join('; ');
+  const a = await runCommand({
+    command: ['sh', '-c', `${attack}; echo a-done`],
+    cwd: base,
+    sandboxSpec: { mode: 'workspace-write', writableRoots: ['/dev/shm'], network: false, tmpWrite: true },
+  });
+  writeFileSync(go, '');
+  const rb = await b;
+  assert.match(a.stdout, /a-done\n$/, a.stderr);
+  assert.doesNotMatch(a.stdout, /MOVED|PLANTED|proxy\.sock/, a.stdout);
+  for (const p of mine) assert.ok(statSync(p).isSocket(), `${p} was replaced on the host`);
+  assert.equal(rb.stdout, 'hello through the proxy\n', rb.stderr);
 });

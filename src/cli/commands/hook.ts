@@ -151,7 +151,7 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
       if (!(await recordClientRun(store, events, outcome))) await recordClientAnswer(store, events, { ran: outcome }, surface);
       return;
     }
-    const [{ readFileSync }, { createRuntime }, { judge }, { clientProcessId }] = await Promise.all([
+    const [{ readFileSync, realpathSync }, { createRuntime }, { judge }, { clientProcessId }] = await Promise.all([
       import('node:fs'),
       import('../runtime.ts'),
       import('../../hooks/judge.ts'),
@@ -164,7 +164,18 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
         return null;
       }
     };
-    const call = format.call(raw, readCurrent);
+    const called = format.call(raw, readCurrent);
+    // judged where it runs, as MCP's workdir and `warden exec` are: a symlinked dir_path (`cfg` ->
+    // ~/.config/gh) made `cat hosts.yml` a known-safe read of the forge token (rt-classifier).
+    // A directory that does not resolve is kept as written (the run then fails in it).
+    const realDirectory = (path: string) => {
+      try {
+        return realpathSync(path);
+      } catch {
+        return path;
+      }
+    };
+    const call = called.kind === 'exec' ? { ...called, cwd: realDirectory(called.cwd) } : called;
     // the client's workspace is the hook's cwd; a call run elsewhere (Gemini's dir_path: ../..)
     // would make that directory writable under workspace-write (writableRoots.ts isRunDirectoryInside)
     if (policy.sandbox === 'workspace-write' && !isRunDirectoryInside(call.cwd, input.cwd, policy.writableRoots)) {

@@ -1,0 +1,40 @@
+/**
+ * Where every domain proxy of this user keeps its per-run socket directories: one 0700 folder,
+ * `warden-net-UID` in /dev/shm (else the temp directory), which every sandbox covers with an empty
+ * tmpfs and in which it sees only its own run's directory (bwrapArgs.ts `socketRoot`). Red team: the
+ * directories were made in /tmp, writable to every sandboxed command of the user; a command of
+ * another run (no network at all: its filter lets it bind a Unix socket) moved a proxy run's
+ * `proxy.sock` aside and bound its own at that path, and the proxy run's relay connected to it,
+ * handing it the run's traffic (the plain-HTTP requests with the credentials that run keeps). Kept
+ * free of the proxy's own imports: every sandboxed run names this folder. Does I/O (creates and
+ * checks the folder, once per process).
+ */
+import { lstatSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let root: string | null = null;
+
+/** The folder (made on first call); throws when the name is not a 0700 directory of this user's (fail closed). */
+export function proxySocketRoot(): string {
+  if (root !== null) return root;
+  let base = tmpdir();
+  try {
+    if (lstatSync('/dev/shm').isDirectory()) base = '/dev/shm';
+  } catch {
+    // no /dev/shm here
+  }
+  const uid = process.getuid?.() ?? -1;
+  const dir = join(base, `warden-net-${uid < 0 ? 'user' : uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a 0700 directory of this user's: no domain proxy socket can be kept there`);
+  }
+  root = dir;
+  return dir;
+}
