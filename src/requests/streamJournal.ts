@@ -11,6 +11,7 @@
 import type { EventStore } from '../events/eventStore.ts';
 import type { DomainEvent, EventData, StoredEvent } from '../events/types.ts';
 import { isExpectedVersionConflictError } from '../errors.ts';
+import { isEndingEvent } from '../events/lifecycle.ts';
 
 export class StreamJournal {
   private version = 0;
@@ -82,6 +83,10 @@ export class StreamJournal {
     const asked = events.findLastIndex((e) => e.type === 'DecisionRequested');
     const decided = events.findIndex((e, i) => i > asked && e.type === 'DecisionRecorded');
     if (asked < 0 || decided < 0) return null;
+    // Closed with it (recovery in a process that took this one for gone appends the decision and the
+    // end at once): the request is over in the record, so nothing may follow, not even its run.
+    const ended = events.slice(decided + 1).find(isEndingEvent);
+    if (ended) throw new Error(`request ${this.stream} was closed by another process (${ended.type}) with the decision it stored; nothing further is run or recorded`);
     for (const e of events.slice(this.stored.length)) this.stored.push(e);
     this.version = events.length;
     const found = events[decided]!;

@@ -85,6 +85,13 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', '//host/share/x'], safe: false, why: 'a UNC path where the platform reads one' },
   { argv: ['ls'], cwd: '/net/attacker.example', safe: false, why: 'run in an automounted host' },
   { argv: ['cat', 'src/net/x.ts'], safe: true, why: 'a net directory of the workspace' },
+  { argv: ['cat', '.git/config'], safe: false, why: "actions/checkout persists the job's token in the checkout's config" },
+  { argv: ['bash', '-lc', 'cd .git && head config'], safe: false, why: 'the same after a cd' },
+  { argv: ['git', 'show', 'HEAD:deploy/gcp-credentials.json'], safe: false, why: 'a credentials file under a project prefix' },
+  { argv: ['cat', 'keys/app-firebase-adminsdk-x1.json'], safe: false, why: 'a Firebase admin service account key' },
+  { argv: ['cat', 'wp-config.php'], safe: false, why: "WordPress's database password" },
+  { argv: ['cat', '.git/HEAD'], safe: true, why: 'the checked-out ref holds no token' },
+  { argv: ['cat', 'src/credentials.ts'], safe: true, why: 'source named after credentials' },
   { argv: ['cat', 'src/token.ts'], safe: true, why: 'source named after tokens is not a token' },
   { argv: ['cat', 'docs/tokens.md'], safe: true, why: 'documentation about tokens' },
   // rt-classifier: the request's own directory, which the agent chooses (MCP workdir, Gemini dir_path)

@@ -39,6 +39,8 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
   'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
   'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  // a checkout's own config: actions/checkout persists the job's token there (http.<url>.extraheader), and remote URLs carry tokens
+  '.git/config',
   'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
 ].map((s) => s.split('/'));
 
@@ -76,6 +78,11 @@ const SECRET_NAMES: readonly RegExp[] = [
   /^(\.api[-_]?keys?|api[-_]?keys?\.(txt|json|ya?ml|toml|env|conf|cfg|ini))$/i,
   /^\.?vault[-_]?pass(word)?(\.txt)?$/i,
   /\.tfvars(\.json)?$/i,
+  // rt-classifier: credentials files under a project's own prefix (gcp-credentials.json), Firebase
+  // admin keys, WordPress's database password
+  /[-_]credentials?\.(json|ya?ml|toml|ini|txt)$/i,
+  /firebase-adminsdk.*\.json$/i,
+  /^wp-config\.php$/i,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
@@ -88,7 +95,7 @@ const PROBE_NAMES: readonly string[] = [
   'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
   'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
   'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
-  'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
+  'x-credentials.json', 'x-firebase-adminsdk-x.json', 'wp-config.php', 'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
 ];
 
 /**
