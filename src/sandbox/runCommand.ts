@@ -245,7 +245,8 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     // Behind the domain proxy the command keeps its empty network namespace but may make TCP sockets
     // (they reach only the relay on its loopback): the network-on filter (no AF_UNIX socket), installed
     // by the relay on the command alone, since the relay itself must reach the proxy's Unix socket.
-    const seccomp = sandboxSeccompFilter({ network: spec.network || net !== null, unixByPath });
+    // Behind the proxy the command may not reach into PID 1 (seccomp.ts noTrace; bwrapArgs maskInitMemory).
+    const seccomp = sandboxSeccompFilter({ network: spec.network || net !== null, unixByPath, ...(net !== null ? { noTrace: true } : {}) });
     if (net !== null && seccomp === null) {
       throw new SandboxUnavailableError(`no seccomp table for ${process.arch}: allowed domains need one to keep host sockets closed`);
     }
@@ -260,6 +261,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
       command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
       readOnlyBinds: net?.readOnly ?? [],
       socketRoot: proxySocketRoot(),
+      maskInitMemory: net !== null,
       env: rootsEnv,
       probe: nodeFsProbe,
       infoFd: INFO_FD,
