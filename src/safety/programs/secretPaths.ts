@@ -232,7 +232,7 @@ export function secretIn(text: string): string | null {
     if (/^\/(proc|dev)(\/|$)/i.test(normal) && normal !== '/dev/null') return normal;
     if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
-  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null) ?? homeDotEntry(text, absolute, lexical);
+  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null) ?? homeDotEntry(text, absolute, lexical, segments);
 }
 
 /**
@@ -243,12 +243,16 @@ export function secretIn(text: string): string | null {
  * the whole of a home's hidden part is a secret; a workspace's own dotfiles (`.github`, deeper
  * than the home) are not. A leading `[` may stand for the dot (`~/[.]npmrc`). Pure.
  */
-function homeDotEntry(text: string, absolute: string, lexical: readonly string[]): string | null {
+function homeDotEntry(text: string, absolute: string, lexical: readonly string[], segments: readonly string[]): string | null {
   const dotted = (segment: string | undefined) => segment !== undefined && segment !== '..' && (segment.startsWith('.') || segment.startsWith('['));
   // `~/.x`, `~user/.x`, and after an option or `NAME=` prefix (`-f~/.x`, `--file=~/.x`)
-  if (/(^|[=:]|^-[^/]*)~[^/]*$/.test(lexical[0] ?? '') && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
+  const tilde = /(^|[=:]|^-[^/]*)~[^/]*$/.test(segments[0] ?? '');
+  if (tilde && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
   let parts: string[];
-  if (lexical[0] === '..') {
+  if (tilde) {
+    // the tilde is a home, /home/USER: `~/../u/.x` is another home's dot-entry, `~/../../root/.x` root's
+    parts = lexicalSegments(['home', 'user', ...segments.slice(1)]);
+  } else if (lexical[0] === '..') {
     // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
     const first = lexical.findIndex((s) => s !== '..');
     if (first > 0 && dotted(lexical[first])) return lexical.slice(0, first + 1).join('/');
