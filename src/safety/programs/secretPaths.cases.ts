@@ -92,6 +92,8 @@ export const SECRET_PATH_CASES: Array<{ argv: string[]; safe: boolean; why: stri
   { argv: ['cat', 'wp-config.php'], safe: false, why: "WordPress's database password" },
   { argv: ['cat', '.git/HEAD'], safe: true, why: 'the checked-out ref holds no token' },
   { argv: ['cat', 'src/credentials.ts'], safe: true, why: 'source named after credentials' },
+  { argv: ['cat', '/var/lib/docker/containers/0123/config.v2.json'], safe: false, why: "a container's config holds its environment (API keys)" },
+  { argv: ['cat', '/run/containers/0/auth.json'], safe: false, why: "podman's registry credentials" },
   { argv: ['cat', 'src/token.ts'], safe: true, why: 'source named after tokens is not a token' },
   { argv: ['cat', 'docs/tokens.md'], safe: true, why: 'documentation about tokens' },
   // rt-classifier: the request's own directory, which the agent chooses (MCP workdir, Gemini dir_path)

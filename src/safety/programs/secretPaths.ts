@@ -39,6 +39,8 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
   'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
   'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  // containers' configs hold every environment variable they were started with; podman's runtime registry auth
+  'var/lib/docker/containers', 'run/containers', 'var/lib/containers/storage/overlay-containers',
   // a checkout's own config: actions/checkout persists the job's token there (http.<url>.extraheader), and remote URLs carry tokens
   '.git/config',
   'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
