@@ -4,7 +4,7 @@
  * writable by nobody else, in a folder that is the same, so no other user can plant one; written
  * atomically (a temporary file renamed into place), private. A memo can only ever save work: every
  * reader treats a missing, foreign or unreadable file as "do the work". Does I/O; never throws.
- * (src/cli/runBundle.ts keeps its own copy of the check: it imports nothing of warden's.)
+ * The V8 code cache (src/cli/runBundle.ts) is kept the same way.
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,8 +13,8 @@ function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
   return typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o022) === 0;
 }
 
-/** The file's text when it passes the checks above and is at most `maxBytes`, else null. */
-export function readPrivateFile(file: string, maxBytes: number): string | null {
+/** The file's bytes when it passes the checks above and is at most `maxBytes`, else null. */
+export function readPrivateFile(file: string, maxBytes: number): Buffer | null {
   let fd: number;
   try {
     const dir = lstatSync(dirname(file));
@@ -27,7 +27,7 @@ export function readPrivateFile(file: string, maxBytes: number): string | null {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || !ownedAndPrivate(st) || st.size > maxBytes) return null;
-    return readFileSync(fd, 'utf8');
+    return readFileSync(fd);
   } catch {
     return null;
   } finally {
@@ -35,14 +35,14 @@ export function readPrivateFile(file: string, maxBytes: number): string | null {
   }
 }
 
-/** Writes `text` as `file` (its folder made private when missing); does nothing in a folder that fails the checks. */
-export function writePrivateFile(file: string, text: string): void {
+/** Writes `data` as `file` (its folder made private when missing); does nothing in a folder that fails the checks. */
+export function writePrivateFile(file: string, data: string | Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const dir = lstatSync(dirname(file));
     if (!dir.isDirectory() || !ownedAndPrivate(dir)) return;
-    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, file);
   } catch {
     rmSync(tmp, { force: true });

@@ -58,8 +58,8 @@ export function quickCheckMemo(dir: string, storePath: string): QuickCheckMemo {
   const file = join(dir, `${createHash('sha256').update(storePath).digest('hex').slice(0, 32)}.json`);
   return {
     lastCheck(seen, now = Date.now()) {
-      const text = readPrivateFile(file, 4096);
-      if (text === null) return null;
+      const text = readPrivateFile(file, 4096)?.toString('utf8');
+      if (text === undefined) return null;
       try {
         const memo = JSON.parse(text) as { format?: unknown; store?: unknown; db?: unknown; wal?: unknown; checkedAt?: unknown };
         if (memo.format !== FORMAT || memo.store !== storePath || memo.db !== seen.db || memo.wal !== seen.wal) return null;

@@ -59,7 +59,7 @@ export function bwrapProbeMemo(bwrapPath: string, args: readonly string[], filte
     return null;
   }
   return {
-    remembered: () => readPrivateFile(file, MAX_BYTES) === key,
+    remembered: () => readPrivateFile(file, MAX_BYTES)?.toString('utf8') === key,
     remember: () => writePrivateFile(file, key),
   };
 }

@@ -579,3 +579,26 @@ test('behind the domain proxy, a host socket made after the plan is out of reach
     server.close();
   }
 });
+
+test('without the network a host datagram socket gets nothing from the sandbox (sendto needs no connect)', async () => {
+  // Red team: the network-off filter refuses connect, but a datagram is sent with sendto(path):
+  // a sandboxed command wrote into a host Unix datagram socket (journald's, syslog's, a notify socket).
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(python.startsWith('/'), 'python3 is needed for the datagram socket');
+  const sock = join(fresh('dgram'), 'host-dgram.sock');
+  const receiver = spawn(python, ['-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); print('bound', flush=True)\nwhile True:\n  d=s.recv(100)\n  print(d.decode(), flush=True)\n  if d == b'END': break`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let heard = '';
+  receiver.stdout!.on('data', (d: Buffer) => (heard += d.toString()));
+  const send = (msg: string) => `${q(python)} -c "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(sys.argv[2].encode(), sys.argv[1])" ${q(sock)} ${msg}`;
+  try {
+    await eventually(() => heard.includes('bound'), 30_000, 'the host socket');
+    const r = await runCommand({ command: ['sh', '-c', `${send('FROM-SANDBOX')}; echo end`], cwd: fresh('dgramws'), sandboxSpec: WW([], true) });
+    assert.match(r.stdout, /end\n$/, r.stderr);
+    spawnSync('sh', ['-c', `${send('CONTROL')}; ${send('END')}`]);
+    await eventually(() => heard.includes('END'), 30_000, 'the control datagrams');
+    assert.match(heard, /CONTROL/);
+    assert.doesNotMatch(heard, /FROM-SANDBOX/, 'the host datagram socket got a datagram from inside the sandbox');
+  } finally {
+    receiver.kill('SIGKILL');
+  }
+});
