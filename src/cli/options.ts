@@ -17,7 +17,7 @@ import { parseDomainPattern } from '../network/domainPolicy.ts';
 import { configureLogger, resolveLogLevel } from '../log.ts';
 import { openStore, resolveStoreLocation } from '../events/openStore.ts';
 import type { EventStore } from '../events/eventStore.ts';
-import { defaultHiddenPaths, wardenOwnPaths } from '../sandbox/hiddenPaths.ts';
+import { defaultHiddenPaths, wardenOwnPaths, wardenStateDir } from '../sandbox/hiddenPaths.ts';
 import { readProcStat } from '../sandbox/procStat.ts';
 import { defaultRulesPath } from '../safety/ruleFile.ts';
 import { launcherOf, processMark } from '../requests/processIdentity.ts';
@@ -162,7 +162,16 @@ export function setupLogging(flags: { logLevel?: string }): void {
  * `create: true`; every other command fails on a missing file rather than inventing an empty store.
  */
 export async function openStoreFromFlags(flags: { store?: string }, options: { create: boolean } = { create: false }): Promise<EventStore> {
-  return openStore(resolveStoreLocation({ flag: flags.store }), options);
+  return openStore(resolveStoreLocation({ flag: flags.store }), { ...storeCheckOptions(), ...options });
+}
+
+/**
+ * Where a store's start-up check is remembered (quickCheckMemo.ts): warden's state folder, which
+ * every sandbox hides; nothing when there is none (then every start runs SQLite's quick_check).
+ */
+export function storeCheckOptions(env: NodeJS.ProcessEnv = process.env): { checkMemoDir?: string } {
+  const state = wardenStateDir(env);
+  return state === null ? {} : { checkMemoDir: join(state, 'store-checks') };
 }
 
 /**

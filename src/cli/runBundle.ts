@@ -2,7 +2,8 @@
  * Runs a command bundle (dist/cli/main.<command>.cjs, scripts/build.mjs) with V8's code cache, so a
  * start-up deserialises the bundle's compiled code instead of parsing and compiling ~0.9 MB of
  * JavaScript again (Node 20 has no module compile cache). bin/warden.js calls it for exec, hook and
- * serve; nothing else imports it, and it imports nothing of warden's.
+ * serve; nothing else imports it, and it imports nothing of warden's but src/privateFiles.ts
+ * (inlined by the build: runBundle.cjs requires only built-ins).
  *
  * The cache can only ever cost speed: it holds what V8 would compile from the same source, V8 checks
  * its own version, flags and the source's length and rejects a mismatch (then the script compiles
@@ -11,8 +12,8 @@
  *   options (V8's own source check is only the length), and its payload matches the SHA-256 in its
  *   header (a damaged file is never handed to V8);
  * - it is a regular file (opened without following a symlink) owned by this user and writable by
- *   nobody else, in a directory that is the same: cached bytecode runs as warden, so no other user
- *   may be able to plant it;
+ *   nobody else, in a directory that is the same (src/privateFiles.ts): cached bytecode runs as
+ *   warden, so no other user may be able to plant it;
  * - the directory is $XDG_STATE_HOME/warden/v8-cache (else $HOME/.local/state/warden/v8-cache),
  *   inside warden's own state folder, which every sandbox hides (hiddenPaths.ts wardenOwnPaths,
  *   resolved from the same two variables): a sandboxed command can neither read nor write it.
@@ -22,12 +23,13 @@
  * turns it off. I/O: reads the bundle and the cache file, writes the cache.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
+import { readPrivateFile, writePrivateFile } from '../privateFiles.ts';
 
 const MAGIC = Buffer.from('WRDNV8C1');
 const HEADER = MAGIC.length + 32 + 32; // magic, key, SHA-256 of the payload
@@ -61,57 +63,30 @@ export function cacheKey(bundle: Buffer, env: NodeJS.ProcessEnv = process.env): 
   return h.digest();
 }
 
-/** Owned by this user, not a symlink, and writable by nobody else. */
-function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
-  return typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o022) === 0;
-}
-
 /** The cached data for `key` in `file`, or null when it is missing or fails any check above. I/O. */
 export function readCache(file: string, key: Buffer): Buffer | null {
-  let fd: number;
-  try {
-    const dir = lstatSync(dirname(file));
-    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return null;
-    // O_NONBLOCK: a FIFO in its place must not hang the start-up (fstat then refuses it)
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || !ownedAndPrivate(st) || st.size <= HEADER || st.size > MAX_CACHE_BYTES) return null;
-    const data = readFileSync(fd);
-    if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return null;
-    if (!data.subarray(MAGIC.length, MAGIC.length + 32).equals(key)) return null;
-    const payload = data.subarray(HEADER);
-    if (!createHash('sha256').update(payload).digest().equals(data.subarray(MAGIC.length + 32, HEADER))) return null;
-    return payload;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const data = readPrivateFile(file, MAX_CACHE_BYTES);
+  if (data === null || data.length <= HEADER) return null;
+  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  if (!data.subarray(MAGIC.length, MAGIC.length + 32).equals(key)) return null;
+  const payload = data.subarray(HEADER);
+  if (!createHash('sha256').update(payload).digest().equals(data.subarray(MAGIC.length + 32, HEADER))) return null;
+  return payload;
 }
 
 /** Writes `payload` for `key` as `file` (atomically, private), and drops the bundle's oldest files past KEEP. I/O; never throws. */
 export function writeCache(file: string, key: Buffer, payload: Buffer, bundleName: string): void {
-  const dir = dirname(file);
-  const tmp = `${file}.${process.pid}.tmp`;
+  const digest = createHash('sha256').update(payload).digest();
+  writePrivateFile(file, Buffer.concat([MAGIC, key, digest, payload]));
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || !ownedAndPrivate(st)) return;
-    const digest = createHash('sha256').update(payload).digest();
-    writeFileSync(tmp, Buffer.concat([MAGIC, key, digest, payload]), { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
+    const dir = dirname(file);
     const mine = readdirSync(dir)
       .filter((name) => name.startsWith(`${bundleName}.`) && name.endsWith('.v8'))
       .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
     for (const old of mine.slice(KEEP)) rmSync(old.path, { force: true });
   } catch {
-    // an unwritable or full cache folder only costs speed
-    rmSync(tmp, { force: true });
+    // an unreadable cache folder only costs disk space
   }
 }
 

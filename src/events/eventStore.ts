@@ -25,6 +25,11 @@ export interface ChainVerdict {
   /** First position whose link is broken (or where an event is missing), when not ok. */
   firstBadPosition?: number;
   reason?: string;
+  /**
+   * At start, SQLite's quick_check of the whole file: run now, remembered from an earlier check of
+   * the file exactly as it is (quickCheckMemo.ts), or not run (a store past the size it is run on).
+   */
+  quickCheck?: 'ran' | 'remembered' | 'too-large';
 }
 
 export interface EventStore {

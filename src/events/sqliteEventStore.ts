@@ -22,6 +22,7 @@ import { logger } from '../log.ts';
 import { stampEvents, validateAppend, type ChainHead } from './appendPlan.ts';
 import { ChainWalker } from './chainWalker.ts';
 import { checkLink } from './hashChain.ts';
+import { quickCheckMemo, storeStamps, type QuickCheckMemo, type StoreStamps } from './quickCheckMemo.ts';
 import type { AppendResult, ChainVerdict, EventStore, Subscription } from './eventStore.ts';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION, SQLITE_UNFINISHED_STREAMS, STORE_FORMAT, decodeHead, encodeHead } from './migrations/sqlite.ts';
 import { PumpSet } from './subscriptionPump.ts';
@@ -146,6 +147,11 @@ export interface SqliteOpenOptions {
    * never an empty store reported as "ok: 0 events". Default true (the commands that record).
    */
   create?: boolean;
+  /**
+   * The folder where this user's start-up checks of store files are remembered (quickCheckMemo.ts),
+   * so a store left as warden closed it skips SQLite's quick_check for a while; none: always checked.
+   */
+  checkMemoDir?: string;
 }
 
 /**
@@ -320,6 +326,7 @@ function openDatabase(path: string, create: boolean): Database.Database {
  */
 export function createSqliteEventStore(path: string, options: SqliteOpenOptions = {}): EventStore {
   const file = resolve(path);
+  const stampsAtOpen = options.checkMemoDir === undefined ? undefined : storeStamps(file);
   const db = openDatabase(file, options.create !== false);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -349,7 +356,7 @@ export function createSqliteEventStore(path: string, options: SqliteOpenOptions 
     cleanups.get(db)?.();
     throw mapOpenError(file, error);
   }
-  return new SqliteEventStore(db, file);
+  return new SqliteEventStore(db, file, options.checkMemoDir === undefined || stampsAtOpen === undefined ? {} : { checkMemo: { dir: options.checkMemoDir, stampsAtOpen } });
 }
 
 class SqliteEventStore implements EventStore {
@@ -358,6 +365,9 @@ class SqliteEventStore implements EventStore {
   /** The file opened, by device and inode. */
   private readonly identity: { dev: number; ino: number };
   private lost: StoreLostError | null = null;
+  /** Where this store's quick_check is remembered (null: always checked), and when the check this process relies on ran. */
+  private readonly checkMemo: { memo: QuickCheckMemo; seen: StoreStamps } | null;
+  private quickCheckedAt: number | null = null;
   private readonly pumps = new PumpSet((from, limit) => this.readPage(from, limit), { start: () => this.startPolling(), stop: () => this.stopPolling() });
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -386,11 +396,12 @@ class SqliteEventStore implements EventStore {
   constructor(
     private readonly db: Database.Database,
     file: string,
-    options: { readOnly?: boolean } = {},
+    options: { readOnly?: boolean; checkMemo?: { dir: string; stampsAtOpen: StoreStamps } } = {},
   ) {
     this.readOnly = options.readOnly === true;
     this.location = file;
     this.key = realpathSync(file);
+    this.checkMemo = options.checkMemo === undefined ? null : { memo: quickCheckMemo(options.checkMemo.dir, this.key), seen: options.checkMemo.stampsAtOpen };
     const st = statSync(file);
     this.identity = { dev: st.dev, ino: st.ino };
     this.stmt = {
@@ -625,36 +636,52 @@ class SqliteEventStore implements EventStore {
 
   async checkAtStart(): Promise<ChainVerdict> {
     return this.guard(() => {
+      let quickCheck: ChainVerdict['quickCheck'] = 'too-large';
+      let checkedAt: number | null = null;
       if (statSync(this.location).size <= QUICK_CHECK_MAX_BYTES) {
-        // A damaged page makes this either report problems or throw SQLITE_CORRUPT (mapped by guard).
-        const found = (this.db.pragma('quick_check(5)') as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
-        if (found.length !== 1 || found[0] !== 'ok') return { ok: false, checked: 0, reason: `SQLite's quick_check found damage: ${found.join('; ')}` };
+        checkedAt = this.checkMemo?.memo.lastCheck(this.checkMemo.seen) ?? null;
+        quickCheck = 'remembered';
+        if (checkedAt === null) {
+          checkedAt = Date.now();
+          quickCheck = 'ran';
+          // A damaged page makes this either report problems or throw SQLITE_CORRUPT (mapped by guard).
+          const found = (this.db.pragma('quick_check(5)') as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
+          if (found.length !== 1 || found[0] !== 'ok') return { ok: false, checked: 0, reason: `SQLite's quick_check found damage: ${found.join('; ')}`, quickCheck };
+        }
       }
-      return this.db.transaction((): ChainVerdict => {
-        const rows = this.db.prepare(`SELECT * FROM events ORDER BY position DESC LIMIT ?`).all(TAIL_EVENTS) as Row[];
-        rows.reverse();
-        let prev: StoredEvent | null = null;
-        for (const row of rows) {
-          let event: StoredEvent;
-          try {
-            event = rowToEvent(row);
-          } catch {
-            return { ok: false, checked: 0, firstBadPosition: row.position, reason: 'event data is not valid JSON (edited)' };
-          }
-          // The first event of the tail is checked against its own stored link: its hash is recomputed.
-          const bad = checkLink(prev?.hash ?? event.prevHash, (prev?.position ?? event.position - 1) + 1, event);
-          if (bad) return { ok: false, checked: rows.length, firstBadPosition: bad.position, reason: bad.reason };
-          prev = event;
-        }
-        const raw = this.stmt.head.get()?.value;
-        const head = raw === undefined ? undefined : decodeHead(raw);
-        if (!head) return { ok: false, checked: rows.length, reason: 'the recorded head is missing or malformed' };
-        if ((prev?.position ?? 0) !== head.position || (prev !== null && prev.hash !== head.hash)) {
-          return { ok: false, checked: rows.length, firstBadPosition: prev?.position ?? 1, reason: 'the last event does not match the recorded head' };
-        }
-        return { ok: true, checked: rows.length };
-      }).deferred();
+      const tail = this.checkTail();
+      // Only a store that passed both checks is remembered at close as checked (quickCheckMemo.ts).
+      if (tail.ok && checkedAt !== null) this.quickCheckedAt = checkedAt;
+      return { ...tail, quickCheck };
     });
+  }
+
+  /** The last TAIL_EVENTS events' links and hashes, and the head they end at. */
+  private checkTail(): ChainVerdict {
+    return this.db.transaction((): ChainVerdict => {
+      const rows = this.db.prepare(`SELECT * FROM events ORDER BY position DESC LIMIT ?`).all(TAIL_EVENTS) as Row[];
+      rows.reverse();
+      let prev: StoredEvent | null = null;
+      for (const row of rows) {
+        let event: StoredEvent;
+        try {
+          event = rowToEvent(row);
+        } catch {
+          return { ok: false, checked: 0, firstBadPosition: row.position, reason: 'event data is not valid JSON (edited)' };
+        }
+        // The first event of the tail is checked against its own stored link: its hash is recomputed.
+        const bad = checkLink(prev?.hash ?? event.prevHash, (prev?.position ?? event.position - 1) + 1, event);
+        if (bad) return { ok: false, checked: rows.length, firstBadPosition: bad.position, reason: bad.reason };
+        prev = event;
+      }
+      const raw = this.stmt.head.get()?.value;
+      const head = raw === undefined ? undefined : decodeHead(raw);
+      if (!head) return { ok: false, checked: rows.length, reason: 'the recorded head is missing or malformed' };
+      if ((prev?.position ?? 0) !== head.position || (prev !== null && prev.hash !== head.hash)) {
+        return { ok: false, checked: rows.length, firstBadPosition: prev?.position ?? 1, reason: 'the last event does not match the recorded head' };
+      }
+      return { ok: true, checked: rows.length };
+    }).deferred();
   }
 
   async close(): Promise<void> {
@@ -667,5 +694,7 @@ class SqliteEventStore implements EventStore {
     this.closed = true;
     this.db.close();
     cleanups.get(this.db)?.();
+    // the file as this process leaves it, after its own appends (and the last connection's checkpoint)
+    if (this.quickCheckedAt !== null && this.lost === null && !this.readOnly) this.checkMemo?.memo.record(this.quickCheckedAt);
   }
 }

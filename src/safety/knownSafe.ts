@@ -253,8 +253,10 @@ export function checkKnownSafe(argv: readonly string[], options: SafeCheckOption
   const shell = shellScriptOf(command);
   const start = options.cwd !== undefined && options.cwd.startsWith('/') ? options.cwd : null;
   // `ls` or `head -5 config` run in ~/.ssh read it with no word naming it
-  const startSecret = start === null ? null : (secretIn(start) ?? networkMountIn(start));
+  const startSecret = start === null ? null : secretIn(start);
   if (startSecret !== null) return notSafe(start!, `the command runs in \`${start}\`, which names a secret (${startSecret}); a known-safe read runs unsandboxed under danger-full-access`);
+  const startRemote = start === null ? null : networkMountIn(start);
+  if (startRemote !== null) return notSafe(start!, `the command runs in \`${start}\`, under \`${startRemote}\`, where opening a path makes the system mount another host (network)`);
   if (shell === null) {
     const verdict = checkProgram(command, 'none', options);
     if (!verdict.safe || start === null || PRINTS_WORDS.has(programName(command[0]!))) return verdict;

@@ -50,6 +50,13 @@ export interface BwrapInput {
    */
   socketRoot?: string;
   /**
+   * Cover bwrap's PID 1's memory files (`/proc/1/mem`, `/proc/1/task/1/mem`) with /dev/null: behind
+   * the domain proxy PID 1 carries the program that lets it make Unix sockets, and a command that
+   * wrote its memory could make it connect to a host socket made after planning (red team). ptrace
+   * and process_vm_writev are the command's seccomp program's (noTrace).
+   */
+  maskInitMemory?: boolean;
+  /**
    * Bind every read-write directory (the roots and the pins) from an open fd, `--bind-fd N P` with N
    * from this number on, in `rwBinds` order; the caller opens them (runCommand openBindFds). Without
    * it, `--bind P P` (pure tests, the bench).
@@ -177,6 +184,7 @@ export function buildBwrapArgs(input: BwrapInput): BwrapPlan {
   const writableAt = (path: string) => innermostLayer(path, bindLayers, false)?.rw === true;
 
   const args = [...baseBwrapArgs(spec.network || input.opensNoSockets === true)];
+  if (input.maskInitMemory === true) args.push('--ro-bind', '/dev/null', '/proc/1/mem', '--ro-bind', '/dev/null', '/proc/1/task/1/mem');
   // Everything mounted inside the writable roots, in order, after the roots themselves.
   const inner: string[] = [];
   /** Directories mounted read-only or hidden (a rename below them fails with EROFS already). */

@@ -7,14 +7,15 @@
  * probe runs again. The memo cannot make anything run less sandboxed: a run still fails closed when
  * its bwrap cannot set up (runCommand reports a set-up failure and runs nothing, then forgets the
  * memo, so the next start probes and names the cause). It is a file in warden's state folder, which
- * every sandbox hides (hiddenPaths.ts wardenOwnPaths), read only when it is a regular file, not a
- * symlink, owned by this user and writable by nobody else, in a folder that is the same.
+ * every sandbox hides (hiddenPaths.ts wardenOwnPaths), read only when it is a private file of this
+ * user's (src/privateFiles.ts).
  * I/O: the memo file, /proc, the bwrap binary's metadata.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { release } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { readPrivateFile, writePrivateFile } from '../privateFiles.ts';
 import { wardenStateDir } from './hiddenPaths.ts';
 
 const FORMAT = 'warden-bwrap-probe-1';
@@ -58,8 +59,8 @@ export function bwrapProbeMemo(bwrapPath: string, args: readonly string[], filte
     return null;
   }
   return {
-    remembered: () => readMemo(file) === key,
-    remember: () => writeMemo(file, key),
+    remembered: () => readPrivateFile(file, MAX_BYTES)?.toString('utf8') === key,
+    remember: () => writePrivateFile(file, key),
   };
 }
 
@@ -67,43 +68,4 @@ export function bwrapProbeMemo(bwrapPath: string, args: readonly string[], filte
 export function forgetBwrapProbe(env: NodeJS.ProcessEnv = process.env): void {
   const file = probeMemoFile(env);
   if (file !== null) rmSync(file, { force: true });
-}
-
-/** Owned by this user and writable by nobody else. */
-function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
-  return st.uid === process.getuid!() && (st.mode & 0o022) === 0;
-}
-
-function readMemo(file: string): string | null {
-  let fd: number;
-  try {
-    const dir = lstatSync(dirname(file));
-    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return null;
-    // O_NONBLOCK: a FIFO in its place must not hang the start-up (fstat then refuses it)
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || !ownedAndPrivate(st) || st.size > MAX_BYTES) return null;
-    return readFileSync(fd, 'utf8');
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeMemo(file: string, key: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const dir = lstatSync(dirname(file));
-    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return;
-    writeFileSync(tmp, key, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
-  } catch {
-    rmSync(tmp, { force: true });
-  }
 }

@@ -167,9 +167,10 @@ export function sandboxEnv(env: NodeJS.ProcessEnv, reach: { network: boolean }):
 
 /**
  * The host's listening pathname Unix sockets (from /proc/net/unix of warden's network namespace), for
- * masking the ones a run with `--allow-unix-socket` did not list. Does I/O.
+ * masking the ones a run with `--allow-unix-socket` did not list; with `datagramOnly`, the datagram
+ * ones alone (type 0002). Does I/O.
  */
-function hostUnixSockets(): string[] {
+function hostUnixSockets(datagramOnly = false): string[] {
   let text: string;
   try {
     text = readFileSync('/proc/net/unix', 'utf8');
@@ -180,6 +181,7 @@ function hostUnixSockets(): string[] {
   for (const line of text.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     const path = fields[7];
+    if (datagramOnly && fields[4] !== '0002') continue;
     if (path !== undefined && path.startsWith('/')) out.add(path);
   }
   return [...out];
@@ -238,14 +240,20 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
     // With sockets allowed by path, seccomp lets AF_UNIX through and every other socket is masked.
     // Behind the domain proxy too, all but the run's own proxy socket: see outerSeccomp below.
     const ownSockets = net?.readOnly ?? [];
+    // Without any network, connect is refused but a datagram needs none: sendto(path) reached the
+    // host's datagram sockets (red team: journald's and syslog's, a service's notify socket), so
+    // those are masked too.
     const socketMasks =
       unixByPath || net !== null
         ? hostUnixSockets().filter((p) => !allowed.includes(canonicalOrSelf(p)) && !ownSockets.some((dir) => p.startsWith(`${dir}/`)))
-        : [];
+        : spec.network
+          ? []
+          : hostUnixSockets(true);
     // Behind the domain proxy the command keeps its empty network namespace but may make TCP sockets
     // (they reach only the relay on its loopback): the network-on filter (no AF_UNIX socket), installed
     // by the relay on the command alone, since the relay itself must reach the proxy's Unix socket.
-    const seccomp = sandboxSeccompFilter({ network: spec.network || net !== null, unixByPath });
+    // Behind the proxy the command may not reach into PID 1 (seccomp.ts noTrace; bwrapArgs maskInitMemory).
+    const seccomp = sandboxSeccompFilter({ network: spec.network || net !== null, unixByPath, ...(net !== null ? { noTrace: true } : {}) });
     if (net !== null && seccomp === null) {
       throw new SandboxUnavailableError(`no seccomp table for ${process.arch}: allowed domains need one to keep host sockets closed`);
     }
@@ -260,6 +268,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
       command: net === null ? req.command : net.wrap(req.command, SECCOMP_FD),
       readOnlyBinds: net?.readOnly ?? [],
       socketRoot: proxySocketRoot(),
+      maskInitMemory: net !== null,
       env: rootsEnv,
       probe: nodeFsProbe,
       infoFd: INFO_FD,

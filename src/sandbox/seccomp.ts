@@ -33,6 +33,12 @@ export interface SeccompOptions {
   network: boolean;
   /** True when some Unix sockets are allowed by path (then the file system does the filtering). */
   unixByPath: boolean;
+  /**
+   * Refuse reaching into another process (ptrace, process_vm_readv/writev, pidfd_getfd: EPERM): the
+   * command's own program behind the domain proxy, so it cannot drive bwrap's PID 1, whose looser
+   * program lets it make Unix sockets (runCommand.ts; PID 1's /proc mem is masked by bwrapArgs.ts).
+   */
+  noTrace?: boolean;
 }
 
 const BPF_LD_W_ABS = 0x20;
@@ -61,14 +67,17 @@ interface ArchTable {
   keyring: readonly number[];
   /** Syscall numbers at or above this are another ABI (x32); none on arm64. */
   abiLimit: number | null;
+  /** ptrace, process_vm_readv, process_vm_writev. */
+  trace: readonly number[];
 }
 
 const ARCHES: Partial<Record<NodeJS.Architecture, ArchTable>> = {
-  x64: { audit: 0xc000003e, socket: 41, connect: 42, clone: 56, unshare: 272, keyring: [248, 249, 250], abiLimit: 0x40000000 },
-  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, clone: 220, unshare: 97, keyring: [217, 218, 219], abiLimit: null },
+  x64: { audit: 0xc000003e, socket: 41, connect: 42, clone: 56, unshare: 272, keyring: [248, 249, 250], abiLimit: 0x40000000, trace: [101, 310, 311] },
+  arm64: { audit: 0xc00000b7, socket: 198, connect: 203, clone: 220, unshare: 97, keyring: [217, 218, 219], abiLimit: null, trace: [117, 270, 271] },
 };
 const CLONE3 = 435; // same number on every architecture
 const IO_URING = [425, 426, 427]; // setup, enter, register: same number on every architecture
+const PIDFD_GETFD = 438; // same number on every architecture
 
 type Insn = [code: number, jt: number, jf: number, k: number];
 
@@ -85,7 +94,7 @@ const built = new Map<string, Buffer | null>();
  * caller gets its own copy.
  */
 export function sandboxSeccompFilter(options: SeccompOptions, arch: NodeJS.Architecture = process.arch): Buffer | null {
-  const key = `${arch}:${options.network}:${options.unixByPath}`;
+  const key = `${arch}:${options.network}:${options.unixByPath}:${options.noTrace === true}`;
   if (!built.has(key)) built.set(key, buildFilter(options, arch));
   const filter = built.get(key)!;
   return filter === null ? null : Buffer.from(filter);
@@ -112,6 +121,7 @@ function buildFilter(options: SeccompOptions, arch: NodeJS.Architecture): Buffer
     ...(blockConnect ? [[BPF_JEQ_K, t.connect, 'eperm', 'next1'] as Jump, 'next1'] : []),
     ...IO_URING.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `uring${i}`] as Jump, `uring${i}`]),
     ...t.keyring.flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `key${i}`] as Jump, `key${i}`]),
+    ...(options.noTrace === true ? [...t.trace, PIDFD_GETFD] : []).flatMap((nr, i) => [[BPF_JEQ_K, nr, 'eperm', `trace${i}`] as Jump, `trace${i}`]),
     [BPF_JEQ_K, CLONE3, 'enosys', 'notClone3'],
     'notClone3',
     // clone(flags, ...) and unshare(flags): flags is args[0] on both architectures

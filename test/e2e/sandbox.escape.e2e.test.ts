@@ -27,6 +27,7 @@ import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
 import { REPO, WARDEN, onTerminalArgs } from '../support/cli.ts';
 import { defaultHiddenPaths } from '../../src/sandbox/hiddenPaths.ts';
+import { eventually } from '../support/eventually.ts';
 
 let base: string;
 let n = 0;
@@ -543,4 +544,61 @@ test('a .git above the workspace inside a --writable-root cannot be created, and
   assert.equal(readFileSync(join(ws, 'inside.txt'), 'utf8'), 'ok\n', r.stderr);
   assert.equal(readFileSync(join(top, 'a', 'beside.txt'), 'utf8'), 'ok\n', 'the directory above stays writable');
   assert.ok(!existsSync(join(top, 'a', '.git')), 'a .git (or the mask\'s mount point) is left above the workspace');
+});
+
+test('behind the domain proxy, a host socket made after the plan is out of reach too: the command cannot trace bwrap\'s PID 1 or write its memory', { skip: process.arch === 'x64' ? false : 'the injection fixture speaks x86-64 only' }, async () => {
+  // Red team: the masks of host sockets are planned before the run starts; PID 1 carries the
+  // sockets-by-path program, so a command that injected syscalls into it (ptrace, or a write to
+  // /proc/1/mem) reached a socket made later (an ssh-agent, a tmux server started meanwhile).
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(python.startsWith('/'), 'python3 is needed for the injection fixture');
+  const inject = join(REPO, 'test', 'fixtures', 'attack', 'inject-syscalls.py');
+  const dir = fresh('late');
+  const sock = join(dir, 'late.sock');
+  const go = join(dir, 'go');
+  const got: string[] = [];
+  const server = createServer((s) => s.on('data', (d) => got.push(d.toString())));
+  const ws = fresh('latews');
+  try {
+    const run = runCommand({
+      command: ['sh', '-c', `touch started; while [ ! -e ${q(go)} ]; do sleep 0.05; done; ${q(python)} ${q(inject)} 1 ${q(sock)} ESCAPED 2>&1; echo poke > /proc/1/mem 2>/dev/null && echo MEM-WRITTEN; echo end`],
+      cwd: ws,
+      sandboxSpec: { ...WW(), domains: { allow: ['example.com'], deny: [] } },
+    });
+    // the socket appears only once the command runs (its plan made, its masks mounted)
+    await eventually(() => existsSync(join(ws, 'started')), 60_000, 'the command to start');
+    await new Promise<void>((ok) => server.listen(sock, ok));
+    writeFileSync(go, '');
+    const r = await run;
+    assert.equal(r.error, undefined, r.error);
+    assert.match(r.stdout, /end\n$/, r.stderr);
+    assert.doesNotMatch(r.stdout, /^connect 0$/m, r.stdout);
+    assert.doesNotMatch(r.stdout, /MEM-WRITTEN/, r.stdout);
+    assert.deepEqual(got, [], 'the late host socket got a connection from inside the sandbox');
+  } finally {
+    server.close();
+  }
+});
+
+test('without the network a host datagram socket gets nothing from the sandbox (sendto needs no connect)', async () => {
+  // Red team: the network-off filter refuses connect, but a datagram is sent with sendto(path):
+  // a sandboxed command wrote into a host Unix datagram socket (journald's, syslog's, a notify socket).
+  const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(python.startsWith('/'), 'python3 is needed for the datagram socket');
+  const sock = join(fresh('dgram'), 'host-dgram.sock');
+  const receiver = spawn(python, ['-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); print('bound', flush=True)\nwhile True:\n  d=s.recv(100)\n  print(d.decode(), flush=True)\n  if d == b'END': break`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let heard = '';
+  receiver.stdout!.on('data', (d: Buffer) => (heard += d.toString()));
+  const send = (msg: string) => `${q(python)} -c "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(sys.argv[2].encode(), sys.argv[1])" ${q(sock)} ${msg}`;
+  try {
+    await eventually(() => heard.includes('bound'), 30_000, 'the host socket');
+    const r = await runCommand({ command: ['sh', '-c', `${send('FROM-SANDBOX')}; echo end`], cwd: fresh('dgramws'), sandboxSpec: WW([], true) });
+    assert.match(r.stdout, /end\n$/, r.stderr);
+    spawnSync('sh', ['-c', `${send('CONTROL')}; ${send('END')}`]);
+    await eventually(() => heard.includes('END'), 30_000, 'the control datagrams');
+    assert.match(heard, /CONTROL/);
+    assert.doesNotMatch(heard, /FROM-SANDBOX/, 'the host datagram socket got a datagram from inside the sandbox');
+  } finally {
+    receiver.kill('SIGKILL');
+  }
 });

@@ -9,7 +9,7 @@
  */
 import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
-import { addPolicyOptions, addStoreOption, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, storeCheckOptions, type PolicyFlags } from '../options.ts';
 import type { HookFormat } from '../../hooks/format.ts';
 import { messageOf } from '../../errors.ts';
 import { startSandboxDetection } from '../../sandbox/platform.ts';
@@ -119,7 +119,7 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
   if (input.phase.phase === 'turn-ended') {
     // Never blocks, whatever fails: exit 2 from Claude Code's Stop keeps the agent going, from Gemini's AfterAgent retries the turn.
     try {
-      const store = await openStore(resolveStoreLocation({ flag: flags.store }));
+      const store = await openStore(resolveStoreLocation({ flag: flags.store }), storeCheckOptions());
       try {
         const { openClientQuestions, recordClientAnswer } = await import('../../hooks/handOff.ts');
         for (const events of await openClientQuestions(store, sessionId, surface)) {
@@ -136,7 +136,7 @@ async function runHook(client: HookClient, flags: HookFlags, timeoutS: number): 
   const location = resolveStoreLocation({ flag: flags.store });
   // A call to judge: the bwrap probe runs while the store opens (createRuntime awaits it).
   if (input.phase.phase === 'before') void startSandboxDetection();
-  const store = await openStore(location);
+  const store = await openStore(location, storeCheckOptions());
   try {
     if (input.phase.phase !== 'before') {
       const { requestForCall, recordClientRun, recordClientAnswer } = await import('../../hooks/handOff.ts');

@@ -12,7 +12,7 @@ import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
 import { createRuntime } from '../runtime.ts';
-import { addPolicyOptions, addStoreOption, buildPolicy, nonNegativeNumber, positiveNumber, origin, ownPaths, setupLogging, type PolicyFlags } from '../options.ts';
+import { addPolicyOptions, addStoreOption, buildPolicy, nonNegativeNumber, positiveNumber, origin, ownPaths, setupLogging, storeCheckOptions, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
 import { startSandboxDetection } from '../../sandbox/platform.ts';
@@ -81,7 +81,7 @@ export function register(program: Command): void {
     const minDecisionMs = nonNegativeNumber(flags.minDecisionMs, '--min-decision-ms', DEFAULT_MIN_DECISION_MS);
     const location = resolveStoreLocation({ flag: flags.store });
     void startSandboxDetection(); // the bwrap probe runs while the store opens (createRuntime awaits it)
-    const store = await openStore(location);
+    const store = await openStore(location, storeCheckOptions());
     await recoverStore(store);
 
     // No connection-wide person channel: each tool call brings its own (its client's elicitation).

@@ -39,6 +39,10 @@ const SECRET_SEQUENCES: readonly (readonly string[])[] = [
   // rt-classifier: VPN and tunnel keys, service passwords kept in /etc, a CI runner's tokens, macOS cookies
   'etc/wireguard', 'etc/ipsec.secrets', 'etc/ipsec.d/private', 'etc/openvpn', 'etc/mysql/debian.cnf', 'etc/postfix/sasl_passwd',
   'etc/gitlab-runner', 'etc/ldap.secret', 'etc/pam_ldap.secret', 'etc/samba/smbpasswd', 'var/lib/samba/private', 'etc/docker/key.json',
+  // containers' configs hold every environment variable they were started with; podman's runtime registry auth
+  'var/lib/docker/containers', 'run/containers', 'var/lib/containers/storage/overlay-containers',
+  // a checkout's own config: actions/checkout persists the job's token there (http.<url>.extraheader), and remote URLs carry tokens
+  '.git/config',
   'Library/Cookies', 'Library/Application Support/Slack', 'Library/Application Support/discord', 'Library/Application Support/1Password',
 ].map((s) => s.split('/'));
 
@@ -76,6 +80,11 @@ const SECRET_NAMES: readonly RegExp[] = [
   /^(\.api[-_]?keys?|api[-_]?keys?\.(txt|json|ya?ml|toml|env|conf|cfg|ini))$/i,
   /^\.?vault[-_]?pass(word)?(\.txt)?$/i,
   /\.tfvars(\.json)?$/i,
+  // rt-classifier: credentials files under a project's own prefix (gcp-credentials.json), Firebase
+  // admin keys, WordPress's database password
+  /[-_]credentials?\.(json|ya?ml|toml|ini|txt)$/i,
+  /firebase-adminsdk.*\.json$/i,
+  /^wp-config\.php$/i,
 ];
 
 /** Representative names a glob segment is tested against (a glob matching any of them could reach a secret). */
@@ -88,7 +97,7 @@ const PROBE_NAMES: readonly string[] = [
   'id_dsa', 'id_ed25519_sk', 'id_ecdsa_sk', 'x.pfx', 'x.jks', 'x.keystore', 'x.kdbx', 'x.gpg', 'x.asc', 'x.ppk', '.credentials.json',
   'secring.gpg', 'pubring.kbx', '.htpasswd', 'kubeconfig', '.histfile', '.sh_history', '.lesshst', '.viminfo', '.ICEauthority',
   'x.tfstate.backup', '.env.production', '.env~', 'prod.env', 'secrets.yml', '.secrets', 'client_secret_x.json', 'service-account.json',
-  'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
+  'x-credentials.json', 'x-firebase-adminsdk-x.json', 'wp-config.php', 'token.txt', '.token', 'token.json', 'access_token.json', '.api_key', 'apikey.txt', '.vault_pass', 'vault_pass.txt', 'x.tfvars', 'x.auto.tfvars.json',
 ];
 
 /**
@@ -223,7 +232,7 @@ export function secretIn(text: string): string | null {
     if (/^\/(proc|dev)(\/|$)/i.test(normal) && normal !== '/dev/null') return normal;
     if (rooted && normalSegments[0] !== undefined && mayBeProcOrDev(normalSegments[0]) && normal !== '/dev/null') return normal;
   }
-  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null) ?? homeDotEntry(text, absolute, lexical);
+  return secretInSegments(segments) ?? (up >= 0 ? secretInSegments(lexical) : null) ?? homeDotEntry(text, absolute, lexical, segments);
 }
 
 /**
@@ -234,12 +243,16 @@ export function secretIn(text: string): string | null {
  * the whole of a home's hidden part is a secret; a workspace's own dotfiles (`.github`, deeper
  * than the home) are not. A leading `[` may stand for the dot (`~/[.]npmrc`). Pure.
  */
-function homeDotEntry(text: string, absolute: string, lexical: readonly string[]): string | null {
+function homeDotEntry(text: string, absolute: string, lexical: readonly string[], segments: readonly string[]): string | null {
   const dotted = (segment: string | undefined) => segment !== undefined && segment !== '..' && (segment.startsWith('.') || segment.startsWith('['));
   // `~/.x`, `~user/.x`, and after an option or `NAME=` prefix (`-f~/.x`, `--file=~/.x`)
-  if (/(^|[=:]|^-[^/]*)~[^/]*$/.test(lexical[0] ?? '') && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
+  const tilde = /(^|[=:]|^-[^/]*)~[^/]*$/.test(segments[0] ?? '');
+  if (tilde && dotted(lexical[1])) return `${lexical[0]}/${lexical[1]}`;
   let parts: string[];
-  if (lexical[0] === '..') {
+  if (tilde) {
+    // the tilde is a home, /home/USER: `~/../u/.x` is another home's dot-entry, `~/../../root/.x` root's
+    parts = lexicalSegments(['home', 'user', ...segments.slice(1)]);
+  } else if (lexical[0] === '..') {
     // a relative path climbing out of the workspace straight into a dot-entry (`../.netrc`, `../../.x`)
     const first = lexical.findIndex((s) => s !== '..');
     if (first > 0 && dotted(lexical[first])) return lexical.slice(0, first + 1).join('/');

@@ -1,0 +1,50 @@
+/**
+ * Small files of this user's that warden trusts to skip work (the bwrap probe's memo, the store
+ * check's memo): read only when the file is a regular file, not a symlink, owned by this user and
+ * writable by nobody else, in a folder that is the same, so no other user can plant one; written
+ * atomically (a temporary file renamed into place), private. A memo can only ever save work: every
+ * reader treats a missing, foreign or unreadable file as "do the work". Does I/O; never throws.
+ * The V8 code cache (src/cli/runBundle.ts) is kept the same way.
+ */
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
+  return typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
+
+/** The file's bytes when it passes the checks above and is at most `maxBytes`, else null. */
+export function readPrivateFile(file: string, maxBytes: number): Buffer | null {
+  let fd: number;
+  try {
+    const dir = lstatSync(dirname(file));
+    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return null;
+    // O_NONBLOCK: a FIFO in its place must not hang the start-up (fstat then refuses it)
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || !ownedAndPrivate(st) || st.size > maxBytes) return null;
+    return readFileSync(fd);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `data` as `file` (its folder made private when missing); does nothing in a folder that fails the checks. */
+export function writePrivateFile(file: string, data: string | Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const dir = lstatSync(dirname(file));
+    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return;
+    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
+  }
+}
