@@ -6,6 +6,7 @@
  * a shell (`sh -c`), so the owner is the nearest ancestor that is not a shell. I/O: reads /proc.
  */
 import { readProcStat } from '../sandbox/procStat.ts';
+import { isLauncher } from '../requests/processIdentity.ts';
 
 /** Programs that only pass a hook command on (a shell, `env`, `timeout`): never the owner. */
 const PASS_THROUGH = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox', 'env', 'timeout', 'nice', 'nohup', 'setsid']);
@@ -25,7 +26,9 @@ export function clientProcessId(self: number = process.pid): number {
   for (let hops = 0; hops < 8 && pid > 1; hops++) {
     const s = stat(pid);
     if (!s) break;
-    if (!PASS_THROUGH.has(s.comm)) return pid;
+    // `npx warden hook …` (comm `npm exec`): the npm process exits with the hook, and the agent's
+    // tools do not descend from it; the owner is the client above it
+    if (!PASS_THROUGH.has(s.comm) && !isLauncher(s.comm)) return pid;
     pid = s.ppid;
   }
   return parent;

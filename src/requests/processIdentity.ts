@@ -165,7 +165,7 @@ export function readSelfDecider(): Decider {
  * that started warden.
  */
 const LAUNCHERS = new Set(['env', 'timeout', 'nice', 'nohup', 'setsid', 'stdbuf', 'ionice', 'npx', 'pnpm', 'yarn', 'bunx', 'uvx']);
-function isLauncher(comm: string): boolean {
+export function isLauncher(comm: string): boolean {
   return LAUNCHERS.has(comm) || /^npm( |$)/.test(comm);
 }
 /**

@@ -451,6 +451,29 @@ test('self-approval from a hook client\'s own tool: the decider descends from th
   }
 });
 
+test('self-approval from a hook client\'s own tool when the hook runs through npx (npm exec): the owner is still the client; refused', async () => {
+  // red team: the hook's nearest non-shell ancestor was the `npm exec` process, which the agent's
+  // tools do not descend from, so the client's own tool could approve the hook's request
+  const v = VARIANTS[0]!;
+  const s = await setup(v);
+  try {
+    const npmExec = `process.title = 'npm exec warden'; const c = require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: 'inherit' }); c.on('exit', (code) => process.exit(code ?? 1));`;
+    const hookArgv = [process.execPath, '-e', npmExec, process.execPath, WARDEN_BIN, 'hook', 'claude-code', '--store', s.storeAt, '--approval', 'untrusted', '--decision-timeout', '8'];
+    const input = JSON.stringify({ session_id: 'sess-npx', cwd: s.ws, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: `touch ${s.victim}`, description: 'd' }, tool_use_id: 'toolu_npx' });
+    const wait = `end=$((SECONDS + 120)); until ${W} approve --store ${quote([s.storeAt])} --list --json 2>/dev/null | grep -q request_id; do [ $SECONDS -lt $end ] || exit 3; sleep 0.2; done`;
+    const r = spawnSync(process.execPath, ['-e', STUB_CLIENT, JSON.stringify([hookArgv, input, `${wait}; ${attackScript(s.storeAt)}`])], { cwd: s.ws, encoding: 'utf8', env: { ...process.env, ...s.env, WARDEN_LOG: 'silent' }, timeout: 240_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const { hook, attack: attacked } = JSON.parse(r.stdout) as { hook: { code: number; out: string }; attack: { code: number; out: string } };
+    assert.match(attacked.out, /not recorded: .*descends from pid \d+ \(hook:claude-code\)/, attacked.out);
+    assert.doesNotMatch(hook.out, /"permissionDecision":"allow"/, hook.out);
+    const events = await readAll(s.storeAt);
+    assert.equal(events.some((e) => e.type === 'DecisionRecorded' && e.data.source === 'user'), false);
+    assert.equal(existsSync(s.victim), false);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 test('self-approval across two warden serve processes on one store: a command of the second cannot decide the first one\'s request', async () => {
   const v = VARIANTS.find((x) => x.name.startsWith('bare run'))!;
   const s = await setup(v);
