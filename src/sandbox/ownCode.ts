@@ -11,12 +11,13 @@
  * What is listed: the package root's `package.json` (its `type` decides how files load), `bin/`,
  * `dist/`, `native/build/` and `node_modules/`; every existing `node_modules` node looks in above
  * the package root (a project's, holding warden's hoisted dependencies), with the real directory of
- * each that is a symlink (and the folder holding the link: codePathsOf); and node's executable. Missing `node_modules`
+ * each that is a symlink (and the folder holding the link: codePathsOf); the real directory of every
+ * package in those folders that is a symlink, and the lookup path above it; and node's executable. Missing `node_modules`
  * above the root are not listed: node reaches them only for a package none nearer holds, and every
  * dependency of warden's is installed with it. Does I/O once per process (memoised: where the code is
  * does not change while it runs; what is there now is probed again by every plan).
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,20 +72,54 @@ export function codePathsOf(root: string | null, node: string): string[] {
     out.add(target === path ? path : dirname(path));
     out.add(target);
   };
-  if (root !== null) {
-    for (const entry of CODE_ENTRIES) if (existsSync(join(root, entry))) add(join(root, entry));
-    // node's lookup path above the root (Module._nodeModulePaths skips a folder named node_modules)
-    for (let dir = dirname(root); ; dir = dirname(dir)) {
+  // node's lookup path from `from` up (Module._nodeModulePaths skips a folder named node_modules)
+  const addLookupPath = (from: string) => {
+    for (let dir = from; ; dir = dirname(dir)) {
       if (!dir.endsWith('/node_modules')) {
         const modules = join(dir, 'node_modules');
         if (existsSync(modules)) add(modules);
       }
       if (dirname(dir) === dir) break;
     }
+  };
+  if (root !== null) {
+    for (const entry of CODE_ENTRIES) if (existsSync(join(root, entry))) add(join(root, entry));
+    addLookupPath(dirname(root));
+    // A package that is a symlink in one of those folders (a linked or workspace package, a nested
+    // install of links) is loaded from its target, and what it requires is looked up from there.
+    // Red team: with warden's node_modules a folder of links into a checkout under /tmp (writable in
+    // every sandbox), `cp payload node_modules/warden/node_modules/commander/index.js` wrote through
+    // the link into the checkout's commander, and the next warden start ran it outside the sandbox.
+    for (const modules of [...out]) {
+      if (!modules.endsWith('/node_modules')) continue;
+      for (const target of linkedPackages(modules)) {
+        add(target);
+        addLookupPath(dirname(target));
+      }
+    }
   }
   // process.execPath is the kernel's own path of the executable (/proc/self/exe): already canonical
   out.add(real(node));
   return [...out];
+}
+
+/** The real directories of the packages in `modules` that are symlinks (a scope's too). Does I/O. */
+function linkedPackages(modules: string): string[] {
+  const out: string[] = [];
+  const scan = (dir: string, depth: number) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isSymbolicLink()) out.push(real(join(dir, e.name)));
+      else if (depth === 0 && e.isDirectory() && e.name.startsWith('@')) scan(join(dir, e.name), 1);
+    }
+  };
+  scan(modules, 0);
+  return out;
 }
 
 function real(path: string): string {

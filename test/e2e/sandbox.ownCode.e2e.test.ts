@@ -37,7 +37,15 @@ function installInProject(name: string): { top: string; ws: string; home: string
   for (const entry of ['bin', 'dist', 'package.json']) cpSync(join(REPO, entry), join(pkg, entry), { recursive: true });
   cpSync(join(REPO, 'native', 'build'), join(pkg, 'native', 'build'), { recursive: true });
   mkdirSync(join(pkg, 'node_modules'));
-  for (const dep of readdirSync(join(REPO, 'node_modules'))) symlinkSync(realpathSync(join(REPO, 'node_modules', dep)), join(pkg, 'node_modules', dep));
+  // commander, the package the attacks below go for, is a link to a copy of its own in the temp
+  // folder (writable in every sandbox unless it is warden's code), as a linked or workspace package
+  // would be: a write through the link must fail, and it can never reach the repository's own copy
+  // (it did, in a CI checkout under /tmp, before linked packages were protected).
+  const linked = join(top, 'linked', 'commander');
+  cpSync(realpathSync(join(REPO, 'node_modules', 'commander')), linked, { recursive: true });
+  for (const dep of readdirSync(join(REPO, 'node_modules'))) {
+    symlinkSync(dep === 'commander' ? linked : realpathSync(join(REPO, 'node_modules', dep)), join(pkg, 'node_modules', dep));
+  }
   return { top, ws, home, pkg };
 }
 
@@ -60,7 +68,7 @@ test('warden installed in the project: no sandboxed command changes its code, it
   const bin = join(pkg, 'bin', 'warden.js');
   const store = join(top, 'state', 'events.db');
   const marker = join(home, 'PWNED');
-  const watched = ['dist/cli/main.exec.cjs', 'dist/cli/main.js', 'bin/warden.js', 'package.json', 'native/build/warden-netns'];
+  const watched = ['dist/cli/main.exec.cjs', 'dist/cli/main.js', 'bin/warden.js', 'package.json', 'native/build/warden-netns', 'node_modules/commander/index.js'];
   const beforeBytes = watched.map((rel) => readFileSync(join(pkg, rel)));
   writeFileSync(join(top, 'payload.js'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran outside the sandbox');\n`);
   const payload = JSON.stringify(join(top, 'payload.js'));
