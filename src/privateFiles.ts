@@ -3,11 +3,29 @@
  * check's memo): read only when the file is a regular file, not a symlink, owned by this user and
  * writable by nobody else, in a folder that is the same, so no other user can plant one; written
  * atomically (a temporary file renamed into place), private. A memo can only ever save work: every
- * reader treats a missing, foreign or unreadable file as "do the work". Does I/O; never throws.
+ * reader treats a missing, foreign or unreadable file as "do the work". Does I/O; the two file
+ * functions never throw. Also the shared folders warden keeps for itself (ownPrivateDir).
  * The V8 code cache (src/cli/runBundle.ts) is kept the same way.
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+
+/**
+ * Makes `dir` (one level) a 0700 directory of this user's, or finds it one; throws naming `purpose`
+ * when it is anything else (another user may have made it first, or a symlink stands there).
+ */
+export function ownPrivateDir(dir: string, purpose: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const uid = process.getuid?.() ?? -1;
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a 0700 directory of this user's: ${purpose}`);
+  }
+}
 
 function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
   return typeof process.getuid === 'function' && st.uid === process.getuid() && (st.mode & 0o022) === 0;

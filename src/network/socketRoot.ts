@@ -9,9 +9,10 @@
  * free of the proxy's own imports: every sandboxed run names this folder. Does I/O (creates and
  * checks the folder, once per process).
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownPrivateDir } from '../privateFiles.ts';
 
 let root: string | null = null;
 
@@ -26,15 +27,7 @@ export function proxySocketRoot(): string {
   }
   const uid = process.getuid?.() ?? -1;
   const dir = join(base, `warden-net-${uid < 0 ? 'user' : uid}`);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const st = lstatSync(dir);
-  if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a 0700 directory of this user's: no domain proxy socket can be kept there`);
-  }
+  ownPrivateDir(dir, 'no domain proxy socket can be kept there');
   root = dir;
   return dir;
 }

@@ -24,9 +24,10 @@
  * opened directory, whatever the path names by then); nothing is removed recursively, and the
  * directory goes with rmdir, which removes no symlink and no directory that is not empty.
  */
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownPrivateDir } from '../privateFiles.ts';
 import { namesOfGoneOwners, OWNER_PATTERN, ownTag } from './processOwner.ts';
 
 const PREFIX = 'warden-decoy-';
@@ -55,15 +56,7 @@ export function decoyRoot(): string {
   if (root !== null) return root;
   const uid = process.getuid?.() ?? -1;
   const dir = join(decoyBase(), `warden-decoys-${uid < 0 ? 'user' : uid}`);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const st = lstatSync(dir);
-  if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a 0700 directory of this user's: no decoy can be made for hidden files`);
-  }
+  ownPrivateDir(dir, 'no decoy can be made for hidden files');
   root = dir;
   return dir;
 }
