@@ -8,7 +8,31 @@
  * The V8 code cache (src/cli/runBundle.ts) is kept the same way.
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const shared = new Map<string, string>();
+
+/**
+ * A folder every warden process of this user shares: `warden-NAME-UID` in /dev/shm when that is a
+ * real directory (not a symlink: every sandbox gets its own /dev), else the temp directory; made or
+ * checked by ownPrivateDir once per process. Throws naming `purpose` (fail closed).
+ */
+export function sharedPrivateDir(name: string, purpose: string): string {
+  const known = shared.get(name);
+  if (known !== undefined) return known;
+  let base = tmpdir();
+  try {
+    if (lstatSync('/dev/shm').isDirectory()) base = '/dev/shm';
+  } catch {
+    // no /dev/shm here
+  }
+  const uid = process.getuid?.() ?? -1;
+  const dir = join(base, `warden-${name}-${uid < 0 ? 'user' : uid}`);
+  ownPrivateDir(dir, purpose);
+  shared.set(name, dir);
+  return dir;
+}
 
 /**
  * Makes `dir` (one level) a 0700 directory of this user's, or finds it one; throws naming `purpose`

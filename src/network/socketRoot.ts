@@ -9,25 +9,9 @@
  * free of the proxy's own imports: every sandboxed run names this folder. Does I/O (creates and
  * checks the folder, once per process).
  */
-import { lstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ownPrivateDir } from '../privateFiles.ts';
-
-let root: string | null = null;
+import { sharedPrivateDir } from '../privateFiles.ts';
 
 /** The folder (made on first call); throws when the name is not a 0700 directory of this user's (fail closed). */
 export function proxySocketRoot(): string {
-  if (root !== null) return root;
-  let base = tmpdir();
-  try {
-    if (lstatSync('/dev/shm').isDirectory()) base = '/dev/shm';
-  } catch {
-    // no /dev/shm here
-  }
-  const uid = process.getuid?.() ?? -1;
-  const dir = join(base, `warden-net-${uid < 0 ? 'user' : uid}`);
-  ownPrivateDir(dir, 'no domain proxy socket can be kept there');
-  root = dir;
-  return dir;
+  return sharedPrivateDir('net', 'no domain proxy socket can be kept there');
 }

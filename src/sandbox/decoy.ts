@@ -24,27 +24,16 @@
  * opened directory, whatever the path names by then); nothing is removed recursively, and the
  * directory goes with rmdir, which removes no symlink and no directory that is not empty.
  */
-import { closeSync, constants as fsConstants, fchmodSync, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fchmodSync, fstatSync, mkdtempSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ownPrivateDir } from '../privateFiles.ts';
+import { dirname, join } from 'node:path';
+import { sharedPrivateDir } from '../privateFiles.ts';
 import { namesOfGoneOwners, OWNER_PATTERN, ownTag } from './processOwner.ts';
 
 const PREFIX = 'warden-decoy-';
 
-/** /dev/shm when it is a real directory (not a symlink: bwrapArgs gives every sandbox its own /dev), else the temp directory. */
-function decoyBase(): string {
-  try {
-    if (lstatSync('/dev/shm').isDirectory()) return '/dev/shm';
-  } catch {
-    // none here
-  }
-  return tmpdir();
-}
-
-let root: string | null = null;
 /**
- * Where decoy directories are made and swept: `warden-decoys-UID` in decoyBase, one for every
+ * Where decoy directories are made and swept: `warden-decoys-UID` (privateFiles.ts sharedPrivateDir), one for every
  * warden process of this user, which every plan hides whole (bwrapArgs `decoyDir`). Red team: with
  * TMPDIR=/dev/shm (or a writable root over it) a sandbox of another warden process had /dev/shm
  * bound writable and wrote into this process's decoy; a plan hid only its own decoy's directory,
@@ -53,12 +42,7 @@ let root: string | null = null;
  * 0700 directory of this user's (another user may have made it first). Does I/O.
  */
 export function decoyRoot(): string {
-  if (root !== null) return root;
-  const uid = process.getuid?.() ?? -1;
-  const dir = join(decoyBase(), `warden-decoys-${uid < 0 ? 'user' : uid}`);
-  ownPrivateDir(dir, 'no decoy can be made for hidden files');
-  root = dir;
-  return dir;
+  return sharedPrivateDir('decoys', 'no decoy can be made for hidden files');
 }
 /** mkdtemp's six random characters after `warden-decoy-PID-START-`. */
 /**
@@ -176,7 +160,7 @@ export function decoyFd(): number {
   if (!swept) {
     swept = true;
     // The temp directory too: decoys of wardens from before decoyRoot, and where there is no /dev/shm.
-    for (const dir of new Set([decoyRoot(), decoyBase(), tmpdir()])) sweepDecoys(dir);
+    for (const dir of new Set([decoyRoot(), dirname(decoyRoot()), tmpdir()])) sweepDecoys(dir);
     process.once('exit', () => {
       const uid = process.getuid?.() ?? -1;
       for (const dir of mine) removeDecoyDir(dir, uid);
