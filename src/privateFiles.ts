@@ -9,7 +9,29 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+
+export type XdgEnv = { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_STATE_HOME?: string | undefined };
+
+/** `$<variable>/warden`, else `$HOME/<fallback>/warden`; null when neither is an absolute path. Pure. */
+function wardenXdgDir(env: XdgEnv, variable: 'XDG_CONFIG_HOME' | 'XDG_STATE_HOME', fallback: string): string | null {
+  const value = env[variable];
+  if (value !== undefined && isAbsolute(value)) return join(value, 'warden');
+  return env.HOME !== undefined && isAbsolute(env.HOME) ? join(env.HOME, fallback, 'warden') : null;
+}
+
+/**
+ * warden's state folder, where its private files live (the memos, the V8 code cache), or null.
+ * Every sandbox hides it (sandbox/hiddenPaths.ts wardenOwnPaths resolves it here too). Pure.
+ */
+export function wardenStateDir(env: XdgEnv): string | null {
+  return wardenXdgDir(env, 'XDG_STATE_HOME', '.local/state');
+}
+
+/** warden's config folder (hidden from every sandbox too), or null. Pure. */
+export function wardenConfigDir(env: XdgEnv): string | null {
+  return wardenXdgDir(env, 'XDG_CONFIG_HOME', '.config');
+}
 
 const shared = new Map<string, string>();
 

@@ -25,11 +25,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
-import { readPrivateFile, writePrivateFile } from '../privateFiles.ts';
+import { readPrivateFile, wardenStateDir, writePrivateFile } from '../privateFiles.ts';
 
 const MAGIC = Buffer.from('WRDNV8C1');
 const HEADER = MAGIC.length + 32 + 32; // magic, key, SHA-256 of the payload
@@ -50,9 +50,9 @@ export const SAVE_NOW = Symbol.for('warden.codeCache.saveNow');
 /** The cache folder for this environment, or null (no absolute XDG_STATE_HOME or HOME, or turned off). Pure. */
 export function codeCacheDir(env: NodeJS.ProcessEnv): string | null {
   if (env.WARDEN_COMPILE_CACHE === '0') return null;
-  // The same resolution as wardenOwnPaths (hiddenPaths.ts), so the folder is one the sandbox hides.
-  const state = env.XDG_STATE_HOME !== undefined && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : env.HOME !== undefined && isAbsolute(env.HOME) ? join(env.HOME, '.local', 'state') : null;
-  return state === null ? null : join(state, 'warden', 'v8-cache');
+  // warden's state folder, the one every sandbox hides
+  const state = wardenStateDir(env);
+  return state === null ? null : join(state, 'v8-cache');
 }
 
 /** The cache key: the bundle's bytes and everything of node's that shapes its compiled code. Pure. */

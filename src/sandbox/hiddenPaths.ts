@@ -23,6 +23,7 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FsProbe } from './writableRoots.ts';
 import { isWithin } from './writableRoots.ts';
+import { wardenConfigDir, wardenStateDir, type XdgEnv } from '../privateFiles.ts';
 
 /**
  * The documented default list (docs/security.md "Secrets"). `~` is $HOME; `$XDG_CONFIG_HOME` variants
@@ -260,20 +261,6 @@ function linkedElsewhere(files: readonly string[], dirs: readonly string[], prob
   return [...names.values()].filter((n) => n.covered < n.links).map(({ path, links }) => ({ path, links }));
 }
 
-type XdgEnv = { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; XDG_STATE_HOME?: string | undefined };
-
-/** `$<variable>/warden`, else `$HOME/<fallback>/warden`; null when neither is an absolute path. Pure. */
-function wardenXdgDir(env: XdgEnv, variable: 'XDG_CONFIG_HOME' | 'XDG_STATE_HOME', fallback: string): string | null {
-  const value = env[variable];
-  if (value !== undefined && isAbsolute(value)) return join(value, 'warden');
-  return env.HOME !== undefined && isAbsolute(env.HOME) ? join(env.HOME, fallback, 'warden') : null;
-}
-
-/** warden's state folder (hidden from every sandbox, wardenOwnPaths), or null. Pure. */
-export function wardenStateDir(env: XdgEnv): string | null {
-  return wardenXdgDir(env, 'XDG_STATE_HOME', '.local/state');
-}
-
 /**
  * warden's own files, hidden in every sandbox whatever the flags say: the store (an SQLite file, its
  * `-wal`/`-shm`/`-journal` and its directory; a PostgreSQL store has no file, its `~/.pgpass` is in
@@ -288,7 +275,7 @@ export function wardenOwnPaths(options: {
 }): string[] {
   const { env } = options;
   const out: string[] = [];
-  for (const dir of [wardenXdgDir(env, 'XDG_CONFIG_HOME', '.config'), wardenStateDir(env)]) if (dir !== null) out.push(dir);
+  for (const dir of [wardenConfigDir(env), wardenStateDir(env)]) if (dir !== null) out.push(dir);
   if (options.storePath !== null) {
     const db = resolve(options.storePath);
     out.push(db, `${db}-wal`, `${db}-shm`, `${db}-journal`, dirname(db));

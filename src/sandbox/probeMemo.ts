@@ -15,8 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { readPrivateFile, writePrivateFile } from '../privateFiles.ts';
-import { wardenStateDir } from './hiddenPaths.ts';
+import { readPrivateFile, wardenStateDir, writePrivateFile } from '../privateFiles.ts';
 
 const FORMAT = 'warden-bwrap-probe-1';
 const MAX_BYTES = 4096;
