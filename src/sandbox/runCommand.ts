@@ -233,7 +233,7 @@ function invocation(req: CommandRun, detection: () => SandboxDetection, net: San
   // What the writable roots are planned from, for either sandbox: $TMPDIR, and the person's homes
   // (the command's $HOME and warden's own: an agent may pass another one).
   // and warden's own code, which it runs later outside any sandbox (ownCode.ts).
-  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]), code: wardenCodePaths() };
+  const rootsEnv = { TMPDIR: env2.TMPDIR, homes: personalDirs([env2, process.env]), code: wardenCodePaths };
   if (found.type === 'bwrap') {
     const allowed = (spec.allowUnixSockets ?? []).map(canonicalOrSelf);
     const unixByPath = allowed.length > 0;

@@ -301,9 +301,10 @@ export function planWritableRoots(
   probe: FsProbe,
 ): RootsPlan {
   if (spec.mode !== 'workspace-write') return { roots: [], homes: [], skipped: [], truncated: [] };
+  const code = (env.code?.() ?? []).filter((p) => isAbsolute(p) && !p.includes('\0'));
   if (spec.onlyRoots) {
-    const exact = planExactRoots(spec.writableRoots, cwd, probe, env.code ?? []);
-    return withCode(withHomes({ ...exact, roots: withAbove(exact.roots, probe) }, env, probe), env, probe);
+    const exact = planExactRoots(spec.writableRoots, cwd, probe, code);
+    return withCode(withHomes({ ...exact, roots: withAbove(exact.roots, probe) }, env, probe), code, probe);
   }
   const requested = [cwd, ...spec.writableRoots.map((r) => resolve(cwd, r))].map((path) => ({ path, temp: false }));
   if (spec.tmpWrite) {
@@ -330,7 +331,7 @@ export function planWritableRoots(
     if (cut) truncated.push(root);
     roots.push({ root, protected: entries, temp });
   }
-  return withCode(withHomes({ roots: withAbove(roots, probe), homes: [], skipped, truncated }, env, probe), env, probe);
+  return withCode(withHomes({ roots: withAbove(roots, probe), homes: [], skipped, truncated }, env, probe), code, probe);
 }
 
 /**
@@ -370,8 +371,7 @@ function withAbove(roots: WritableRoot[], probe: FsProbe): WritableRoot[] {
  * Adds warden's own code (ownCode.ts) lying in a root to that root's protected entries: read-only
  * like a `.git`, whatever its name, in the shared temp roots too. Does I/O only through `probe`.
  */
-function withCode(plan: RootsPlan, env: RootsEnv, probe: FsProbe): RootsPlan {
-  const code = (env.code ?? []).filter((p) => isAbsolute(p) && !p.includes('\0'));
+function withCode(plan: RootsPlan, code: readonly string[], probe: FsProbe): RootsPlan {
   if (code.length === 0) return plan;
   const roots = plan.roots.map((r) => {
     const mine = code.filter((p) => isWithin(p, r.root) && !r.protected.some((e) => e.path === p));
@@ -385,8 +385,12 @@ export interface RootsEnv {
   TMPDIR?: string | undefined;
   /** The person's home-like directories (personalDirs); none when absent (pure tests). */
   homes?: readonly string[] | undefined;
-  /** warden's own code (ownCode.ts wardenCodePaths), read-only in every root; none when absent (pure tests). */
-  code?: readonly string[] | undefined;
+  /**
+   * warden's own code (ownCode.ts wardenCodePaths), read-only in every root; none when absent (pure
+   * tests). Asked only by a workspace-write plan: finding it lists warden's node_modules, which a
+   * read-only run (every known-safe command) has no use for.
+   */
+  code?: (() => readonly string[]) | undefined;
 }
 
 /**

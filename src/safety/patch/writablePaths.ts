@@ -126,7 +126,7 @@ export function patchRoots(policy: RequestPolicy, cwd: string, env: NodeJS.Proce
   // The sandbox's own plan, walk included: what it protects at any depth (a `.git` file's target, a
   // planted repository, a symlinked protected name's target) is what a patch may not write either.
   const homes = personalDirs([env, process.env]);
-  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, { TMPDIR: env.TMPDIR, homes, code: wardenCodePaths() }, nodeFsProbe);
+  const plan = planWritableRoots({ mode: policy.sandbox, writableRoots: policy.writableRoots, tmpWrite: policy.tmpWrite }, cwd, { TMPDIR: env.TMPDIR, homes, code: wardenCodePaths }, nodeFsProbe);
   // A root the sandbox leaves read-only (a symlinked protected entry anywhere its walk reaches) is
   // no root for a patch either: auto-approving into it would only fail in the sandbox.
   const demoted = demotedRoots(plan, nodeFsProbe);
