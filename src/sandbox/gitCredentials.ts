@@ -19,41 +19,48 @@
 import { dirname, join, resolve } from 'node:path';
 import { looksLikeGitDir, parseGitdirPointer, type FsProbe } from './writableRoots.ts';
 
-/** The config files named in the header that exist, canonical. Does I/O only through `probe`. */
-export function gitConfigFiles(
-  cwd: string,
-  env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; GIT_CONFIG_GLOBAL?: string | undefined; GIT_CONFIG_SYSTEM?: string | undefined },
-  probe: FsProbe,
-): string[] {
-  const out: string[] = [];
+type GitEnv = { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined; GIT_CONFIG_GLOBAL?: string | undefined; GIT_CONFIG_SYSTEM?: string | undefined };
+
+/**
+ * The config files named in the header that exist, canonical, for each of `envs` (the command's and
+ * warden's own: their $HOME may differ; a `~/` include is read from each one's home). The
+ * repository is found once: it depends on `cwd` alone. Does I/O only through `probe`.
+ */
+export function gitConfigFiles(cwd: string, envs: readonly GitEnv[], probe: FsProbe): string[] {
+  const repository: string[] = [];
   const gitDir = discoveredGitDir(cwd, probe);
   if (gitDir !== null) {
-    out.push(join(gitDir, 'config'), join(gitDir, 'config.worktree'));
+    repository.push(join(gitDir, 'config'), join(gitDir, 'config.worktree'));
     const common = probe.readText(join(gitDir, 'commondir'));
     if (common !== null && common.trim() !== '') {
       const dir = resolve(gitDir, common.trim());
-      out.push(join(dir, 'config'), join(dir, 'config.worktree'));
+      repository.push(join(dir, 'config'), join(dir, 'config.worktree'));
     }
   }
-  if (env.HOME !== undefined && env.HOME.startsWith('/')) out.push(join(env.HOME, '.gitconfig'));
-  const xdg = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : env.HOME?.startsWith('/') ? join(env.HOME, '.config') : null;
-  if (xdg !== null) out.push(join(xdg, 'git', 'config'));
-  out.push('/etc/gitconfig');
-  for (const path of [env.GIT_CONFIG_GLOBAL, env.GIT_CONFIG_SYSTEM]) if (path !== undefined && path.startsWith('/')) out.push(path);
   const files = new Set<string>();
-  const visit = (path: string, depth: number) => {
-    const real = probe.realpath(path);
-    if (real === null || files.has(real) || probe.kind(real) !== 'file') return;
-    files.add(real);
-    if (depth >= INCLUDE_DEPTH) return;
-    const text = probe.readText(real);
-    for (const inc of text === null ? [] : includedPaths(text)) {
-      const home = env.HOME?.startsWith('/') ? env.HOME : null;
-      const abs = inc.startsWith('~/') ? (home === null ? null : join(home, inc.slice(2))) : resolve(dirname(path), inc);
-      if (abs !== null) visit(abs, depth + 1);
-    }
-  };
-  for (const path of out) visit(path, 0);
+  for (const env of envs) {
+    const out = [...repository];
+    if (env.HOME !== undefined && env.HOME.startsWith('/')) out.push(join(env.HOME, '.gitconfig'));
+    const xdg = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : env.HOME?.startsWith('/') ? join(env.HOME, '.config') : null;
+    if (xdg !== null) out.push(join(xdg, 'git', 'config'));
+    out.push('/etc/gitconfig');
+    for (const path of [env.GIT_CONFIG_GLOBAL, env.GIT_CONFIG_SYSTEM]) if (path !== undefined && path.startsWith('/')) out.push(path);
+    const seen = new Set<string>();
+    const visit = (path: string, depth: number) => {
+      const real = probe.realpath(path);
+      if (real === null || seen.has(real) || probe.kind(real) !== 'file') return;
+      seen.add(real);
+      files.add(real);
+      if (depth >= INCLUDE_DEPTH) return;
+      const text = probe.readText(real);
+      for (const inc of text === null ? [] : includedPaths(text)) {
+        const home = env.HOME?.startsWith('/') ? env.HOME : null;
+        const abs = inc.startsWith('~/') ? (home === null ? null : join(home, inc.slice(2))) : resolve(dirname(path), inc);
+        if (abs !== null) visit(abs, depth + 1);
+      }
+    };
+    for (const path of out) visit(path, 0);
+  }
   return [...files];
 }
 

@@ -427,7 +427,7 @@ let covers = 0;
  * Does I/O.
  */
 function credentialFreeGitConfigs(cwd: string, envs: ReadonlyArray<NodeJS.ProcessEnv>): Cover[] {
-  const paths = new Set(envs.flatMap((env) => gitConfigFiles(cwd, env, nodeFsProbe)));
+  const paths = gitConfigFiles(cwd, envs, nodeFsProbe);
   const out: Cover[] = [];
   for (const path of paths) {
     let text: string;
