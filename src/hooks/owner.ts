@@ -6,10 +6,9 @@
  * a shell (`sh -c`), so the owner is the nearest ancestor that is not a shell. I/O: reads /proc.
  */
 import { readProcStat } from '../sandbox/procStat.ts';
-import { isLauncher } from '../requests/processIdentity.ts';
-
-/** Programs that only pass a hook command on (a shell, `env`, `timeout`): never the owner. */
-const PASS_THROUGH = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox', 'env', 'timeout', 'nice', 'nohup', 'setsid']);
+// Programs that only pass a hook command on (a shell, `env`, `timeout`, `npx`): never the owner.
+// The same lists launcherOf walks past (there a shell that leads its session stops the walk).
+import { isLauncher, isShell } from '../requests/processIdentity.ts';
 
 function stat(pid: number): { comm: string; ppid: number } | null {
   const s = readProcStat(pid);
@@ -28,7 +27,7 @@ export function clientProcessId(self: number = process.pid): number {
     if (!s) break;
     // `npx warden hook …` (comm `npm exec`): the npm process exits with the hook, and the agent's
     // tools do not descend from it; the owner is the client above it
-    if (!PASS_THROUGH.has(s.comm) && !isLauncher(s.comm)) return pid;
+    if (!isShell(s.comm) && !isLauncher(s.comm)) return pid;
     pid = s.ppid;
   }
   return parent;

@@ -174,6 +174,9 @@ export function isLauncher(comm: string): boolean {
  * and walking past it would reach the terminal (a tmux server), whose every pane would be refused.
  */
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'busybox']);
+export function isShell(comm: string): boolean {
+  return SHELLS.has(comm);
+}
 /** The roots of a person's processes: marking one would refuse every process they start. */
 const SESSION_ROOTS = new Set(['systemd', 'init', 'launchd']);
 
@@ -189,7 +192,7 @@ export function launcherOf(pid: number): { pid: number; comm: string; proc: Proc
     const s = stat === null ? null : identityStat(at, stat);
     if (!stat || !s) return null;
     const leads = intField(stat, 6) === at;
-    if (isLauncher(s.comm) || (SHELLS.has(s.comm) && !leads)) {
+    if (isLauncher(s.comm) || (isShell(s.comm) && !leads)) {
       at = s.ppid;
       continue;
     }
