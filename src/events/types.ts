@@ -116,6 +116,9 @@ export const ProcessMarkSchema = z.object({
   userNs: z.string(),
 });
 export type ProcessMark = z.infer<typeof ProcessMarkSchema>;
+/** The program that started a request's owner (ApprovalRequested `origin.launcher`), with its mark. */
+export const LauncherSchema = z.object({ pid: z.number().int(), comm: z.string(), proc: ProcessMarkSchema });
+export type Launcher = z.infer<typeof LauncherSchema>;
 
 /**
  * The process that made an out-of-band decision (or tried to): recorded with the decision, or with
@@ -185,7 +188,7 @@ export const ApprovalRequestedData = z.object({
      * decision may come from one of its descendants while the request is unfinished
      * (src/requests/deciderCheck.ts). Absent for an exec on a terminal, a hook, and old records.
      */
-    launcher: z.object({ pid: z.number().int(), comm: z.string(), proc: ProcessMarkSchema }).optional(),
+    launcher: LauncherSchema.optional(),
   }),
 });
 

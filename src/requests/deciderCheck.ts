@@ -23,7 +23,7 @@
  * is compared by name, which a sandboxed command cannot change (no capabilities, no user namespace
  * needed for it to be refused above).
  */
-import type { Decider, ProcessMark } from '../events/types.ts';
+import type { Decider, Launcher, ProcessMark } from '../events/types.ts';
 
 export interface RunningOwner {
   requestId: string;
@@ -34,7 +34,7 @@ export interface RunningOwner {
   requestedAt: string;
   proc?: ProcessMark | undefined;
   /** The process that started the owner (the MCP client), whose descendants are the agent's own tools. */
-  launcher?: { pid: number; comm: string; proc: ProcessMark } | undefined;
+  launcher?: Launcher | undefined;
 }
 
 export type DeciderVerdict = { ok: true } | { ok: false; reason: string };

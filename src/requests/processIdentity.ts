@@ -8,7 +8,7 @@
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import type { Decider, ProcessMark } from '../events/types.ts';
+import type { Decider, Launcher, ProcessMark } from '../events/types.ts';
 import { intField, parseProcStat, readProcStat, type ProcStat } from '../sandbox/procStat.ts';
 
 export interface ProcessStat {
@@ -185,7 +185,7 @@ const SESSION_ROOTS = new Set(['systemd', 'init', 'launchd']);
  * tool ran `warden exec` without a terminal), past launchers and shells that do not lead their
  * session, with its mark; null when that is pid 1, a service manager, or /proc does not tell it in full.
  */
-export function launcherOf(pid: number): { pid: number; comm: string; proc: ProcessMark } | null {
+export function launcherOf(pid: number): Launcher | null {
   let at = readStat(pid)?.ppid ?? 0;
   for (let hops = 0; hops < 16 && at > 1; hops++) {
     const stat = readProcStat(at);
