@@ -225,7 +225,7 @@ export function secretIn(text: string): string | null {
   if (absolute.startsWith('/')) {
     // (`src/pro?` is relative: only an option or `NAME=` prefix is stripped for the glob reading)
     const prefix = text.slice(0, text.length - absolute.length);
-    const rooted = prefix === '' || prefix.startsWith('-') || prefix.includes('=');
+    const rooted = operandPrefix(prefix);
     const normalSegments = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
     const normal = `/${normalSegments.join('/')}`;
     // redclass: a glob for the first segment (`/pro?/self/mem`, `/d?v/sda`, `/*/self/fd/0`) reaches them too
@@ -261,7 +261,7 @@ function homeDotEntry(text: string, absolute: string, lexical: readonly string[]
   } else {
     // an absolute path, bare or after an option or `NAME=` prefix (`-f/root/.x`); not `src/home/u/.x`
     const prefix = text.slice(0, text.length - absolute.length);
-    if (!absolute.startsWith('/') || !(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+    if (!absolute.startsWith('/') || !operandPrefix(prefix)) return null;
     parts = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'));
   }
   // (the home's own segments may be globs too: `/?ome/u/.x`, `/r[o]ot/.x`)
@@ -286,13 +286,22 @@ export function networkMountIn(text: string): string | null {
   if (at < 0) return null;
   const prefix = text.slice(0, at);
   // an operand, or the value of an option or `NAME=` (`--file=/net/x`); not `src/net/x`
-  if (!(prefix === '' || prefix.startsWith('-') || prefix.includes('='))) return null;
+  if (!operandPrefix(prefix)) return null;
   const absolute = text.slice(at);
   if (/^\/\/[^/]/.test(absolute)) return absolute;
   const first = lexicalSegments(absolute.split('/').filter((s) => s !== '' && s !== '.'))[0];
   if (first === undefined) return null;
   for (const root of ['net', 'Network', 'afs']) if (segmentMatches(first, root)) return `/${first}`;
   return null;
+}
+
+/**
+ * Is this the text before a path's first `/` that still leaves the word a path operand: nothing,
+ * an option (`-f/x`, `--file=/x`) or an assignment (`NAME=/x`); not a relative path's first
+ * segments (`src/proc`). Pure.
+ */
+function operandPrefix(prefix: string): boolean {
+  return prefix === '' || prefix.startsWith('-') || prefix.includes('=');
 }
 
 /** A path segment that is, or as a glob could match, `proc` or `dev`. */
