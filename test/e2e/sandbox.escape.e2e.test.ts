@@ -25,7 +25,7 @@ import { runCommand } from '../../src/sandbox/runCommand.ts';
 import type { SandboxSpec } from '../../src/sandbox/types.ts';
 import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
-import { REPO, WARDEN, onTerminalArgs } from '../support/cli.ts';
+import { REPO, WARDEN, agentExec, onTerminalArgs } from '../support/cli.ts';
 import { defaultHiddenPaths } from '../../src/sandbox/hiddenPaths.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -93,22 +93,6 @@ test('renaming the directory above the workspace (inside a writable root) does n
   assert.equal(ok.exitCode, 0, ok.stderr);
 });
 
-/** `warden exec` as an agent's command reaches it: default workspace-write, /tmp writable. */
-function wardenExec(script: string, opts: { cwd: string; home: string; store: string }) {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: opts.home, WARDEN_LOG: 'silent' };
-  delete env.XDG_CONFIG_HOME;
-  delete env.XDG_DATA_HOME;
-  delete env.XDG_STATE_HOME;
-  delete env.WARDEN_STORE;
-  // --approval never: a denial goes back to the "agent" (nobody is here to ask).
-  return spawnSync(process.execPath, [WARDEN, 'exec', '--approval', 'never', '--store', opts.store, '--', 'sh', '-c', script], {
-    cwd: opts.cwd,
-    env,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-}
-
 test('warden exec: renaming the store\'s directory (in a writable /tmp) fails; the store stays where it is and verifies', () => {
   const top = fresh('st');
   const ws = join(top, 'ws');
@@ -117,9 +101,9 @@ test('warden exec: renaming the store\'s directory (in a writable /tmp) fails; t
   mkdirSync(home);
   const store = join(top, 'db', 'events.db');
   mkdirSync(join(top, 'db'));
-  const first = wardenExec('true', { cwd: ws, home, store });
+  const first = agentExec('true', { cwd: ws, home, store });
   assert.equal(first.status, 0, first.stderr);
-  const r = wardenExec(`mv ${q(join(top, 'db'))} ${q(join(top, 'db2'))}; mv ${q(top)} ${q(`${top}-moved`)}; mkdir -p ${q(join(top, 'db'))}; echo done`, { cwd: ws, home, store });
+  const r = agentExec(`mv ${q(join(top, 'db'))} ${q(join(top, 'db2'))}; mv ${q(top)} ${q(`${top}-moved`)}; mkdir -p ${q(join(top, 'db'))}; echo done`, { cwd: ws, home, store });
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!existsSync(join(top, 'db2')), 'the store directory was renamed on the host');
   assert.ok(!existsSync(`${top}-moved`), 'the directory above the store was renamed on the host');
@@ -206,7 +190,7 @@ test('warden exec: $HOME under a writable /tmp: no start-up file can be created,
   const { home, before } = makeHome(top);
   const ws = join(top, 'ws');
   mkdirSync(ws);
-  const r = wardenExec(`${plantAttempts(home)}; echo ok > inside.txt; echo ok > ${q(join(top, 'tmp-beside.txt'))}`, { cwd: ws, home, store: join(top, 's', 'events.db') });
+  const r = agentExec(`${plantAttempts(home)}; echo ok > inside.txt; echo ok > ${q(join(top, 'tmp-beside.txt'))}`, { cwd: ws, home, store: join(top, 's', 'events.db') });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /PLANTED/, r.stdout);
   assertHomeUnchanged(home, before);
@@ -219,7 +203,7 @@ test('warden exec: a project below a $HOME that lies in a writable root stays wr
   const { home, before } = makeHome(top);
   const ws = join(home, 'proj');
   mkdirSync(ws);
-  const r = wardenExec(`${plantAttempts(home)}; mkdir -p src && echo ok > src/a.txt`, { cwd: ws, home, store: join(top, 's', 'events.db') });
+  const r = agentExec(`${plantAttempts(home)}; mkdir -p src && echo ok > src/a.txt`, { cwd: ws, home, store: join(top, 's', 'events.db') });
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /PLANTED/, r.stdout);
   assert.equal(readFileSync(join(ws, 'src', 'a.txt'), 'utf8'), 'ok\n');

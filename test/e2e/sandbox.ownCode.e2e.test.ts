@@ -9,11 +9,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO } from '../support/cli.ts';
+import { REPO, agentExec } from '../support/cli.ts';
 import { classifyPatch } from '../../src/safety/patch/classifyPatch.ts';
 import type { RequestPolicy } from '../../src/events/types.ts';
 
@@ -49,20 +48,6 @@ function installInProject(name: string): { top: string; ws: string; home: string
   return { top, ws, home, pkg };
 }
 
-function execFrom(bin: string, script: string, opts: { cwd: string; home: string; store: string }) {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: opts.home, WARDEN_LOG: 'silent' };
-  delete env.XDG_CONFIG_HOME;
-  delete env.XDG_DATA_HOME;
-  delete env.XDG_STATE_HOME;
-  delete env.WARDEN_STORE;
-  return spawnSync(process.execPath, [bin, 'exec', '--approval', 'never', '--store', opts.store, '--', 'sh', '-c', script], {
-    cwd: opts.cwd,
-    env,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-}
-
 test('warden installed in the project: no sandboxed command changes its code, its packages or its helpers; the next run runs warden\'s own code', () => {
   const { top, ws, home, pkg } = installInProject('dep');
   const bin = join(pkg, 'bin', 'warden.js');
@@ -88,12 +73,12 @@ test('warden installed in the project: no sandboxed command changes its code, it
     'mv node_modules node_modules.old',
     'echo ok > project-file.txt',
   ].join('; ');
-  const r = execFrom(bin, attempts, { cwd: ws, home, store });
+  const r = agentExec(attempts, { bin, cwd: ws, home, store });
   assert.equal(readFileSync(join(ws, 'project-file.txt'), 'utf8'), 'ok\n', `the project stays writable: ${r.stderr}`);
   watched.forEach((rel, i) => assert.ok(readFileSync(join(pkg, rel)).equals(beforeBytes[i]!), `${rel} changed on the host`));
   assert.ok(!existsSync(join(ws, 'node_modules', 'zod')), 'a package was planted where warden resolves its dependencies');
   assert.ok(!existsSync(join(ws, 'node_modules.old')) && !existsSync(join(pkg, 'dist.old')), 'warden\'s install was moved');
-  const next = execFrom(bin, 'echo next', { cwd: ws, home, store });
+  const next = agentExec('echo next', { bin, cwd: ws, home, store });
   assert.equal(next.status, 0, next.stderr);
   assert.equal(next.stdout, 'next\n');
   assert.ok(!existsSync(marker), 'the payload ran outside the sandbox');
@@ -110,7 +95,8 @@ test('the warden checkout as the workspace: its built code is read-only, its sou
   mkdirSync(join(ws, 'node_modules'));
   for (const dep of readdirSync(join(REPO, 'node_modules'))) symlinkSync(realpathSync(join(REPO, 'node_modules', dep)), join(ws, 'node_modules', dep));
   const bundle = readFileSync(join(ws, 'dist', 'cli', 'main.exec.cjs'));
-  const r = execFrom(join(ws, 'bin', 'warden.js'), 'echo evil >> dist/cli/main.exec.cjs; echo evil >> bin/warden.js; echo "// edited" >> src/policy.ts; echo done', {
+  const r = agentExec('echo evil >> dist/cli/main.exec.cjs; echo evil >> bin/warden.js; echo "// edited" >> src/policy.ts; echo done', {
+    bin: join(ws, 'bin', 'warden.js'),
     cwd: ws,
     home,
     store: join(top, 'state', 'events.db'),

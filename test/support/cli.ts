@@ -37,6 +37,26 @@ export function warden(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 }
 
 /**
+ * `warden exec --approval never -- sh -c SCRIPT` as an agent's command reaches it: the default
+ * workspace-write sandbox with /tmp writable, the given HOME and store, none of the person's
+ * warden settings (XDG folders, WARDEN_STORE); a denial goes back to the "agent" (nobody is here to
+ * ask). `bin` is another install's bin/warden.js (default: this checkout's).
+ */
+export function agentExec(script: string, opts: { cwd: string; home: string; store: string; bin?: string }) {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: opts.home, WARDEN_LOG: 'silent' };
+  delete env.XDG_CONFIG_HOME;
+  delete env.XDG_DATA_HOME;
+  delete env.XDG_STATE_HOME;
+  delete env.WARDEN_STORE;
+  return spawnSync(process.execPath, [opts.bin ?? WARDEN, 'exec', '--approval', 'never', '--store', opts.store, '--', 'sh', '-c', script], {
+    cwd: opts.cwd,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+/**
  * Runs `warden ARGS` under a pseudo-terminal; each time the approval prompt appears the next key
  * is typed. Resolves with the exit code and everything the terminal showed.
  */
