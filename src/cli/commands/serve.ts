@@ -12,6 +12,7 @@ import { buildServer } from '../../mcp/server.ts';
 import { createResponseGuard } from '../../mcp/responseGuard.ts';
 import { WardenStdioTransport } from '../../mcp/stdioTransport.ts';
 import { createRuntime } from '../runtime.ts';
+import { SAVE_NOW } from '../runBundle.ts';
 import { addPolicyOptions, addStoreOption, buildPolicy, nonNegativeNumber, positiveNumber, origin, ownPaths, setupLogging, storeCheckOptions, type PolicyFlags } from '../options.ts';
 import { describeStoreLocation, openStore, resolveStoreLocation } from '../../events/openStore.ts';
 import { recoverStore } from '../recovery.ts';
@@ -36,13 +37,13 @@ export const DEFAULT_DECISION_TIMEOUT_S = 120;
 export const DEFAULT_DECISION_TIMEOUT_WITHOUT_PROGRESS_S = 50;
 
 /**
- * Saves the bundle's V8 code cache now, when this start found none (runBundle.ts SAVE_NOW, looked
- * up by its registered symbol: the bundle imports nothing of runBundle): after a tool's first call
- * it holds that call's code too, so the next server's first call compiles less. Costs the first call
- * of a process without a cache one write (~10-30 ms); every other call nothing.
+ * Saves the bundle's V8 code cache now, when this start found none (runBundle.ts SAVE_NOW: a
+ * registered symbol, so the launcher's copy of runBundle and the bundle's name the same global):
+ * after a tool's first call it holds that call's code too, so the next server's first call compiles
+ * less. Costs the first call of a process without a cache one write (~10-30 ms); every other call nothing.
  */
 function saveCodeCache(): void {
-  const save = (globalThis as Record<symbol, unknown>)[Symbol.for('warden.codeCache.saveNow')];
+  const save = (globalThis as Record<symbol, unknown>)[SAVE_NOW];
   if (typeof save === 'function') save();
 }
 
